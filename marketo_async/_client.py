@@ -1,0 +1,173 @@
+"""MarketoClient: configuration, lifecycle, resource accessors and the request() escape hatch."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from ._config import RateLimits, RetryPolicy
+from ._transport import ClientStats, Limiter, LocalLimiter, MarketoTransport, Secret
+
+__all__ = ["MarketoClient"]
+
+_CREDENTIAL_VARIABLES = (
+    ("MARKETO_CLIENT_ID", "client_id"),
+    ("MARKETO_CLIENT_SECRET", "client_secret"),
+)
+_MUNCHKIN_ID = re.compile(r"^\d{3}-[A-Za-z]{3}-\d{3}$")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _normalise_base_url(base_url: str) -> str:
+    url = httpx.URL(base_url)
+    if url.scheme not in ("https", "http") or not url.host:
+        raise ValueError(
+            f"base_url must look like https://123-ABC-456.mktorest.com, got {base_url!r}"
+        )
+    if url.scheme != "https" and not _is_loopback(url.host):
+        raise ValueError(
+            "base_url must use https (plain http is allowed only for loopback hosts such as "
+            f"127.0.0.1, used by tests and the emulator); got {url.scheme}://{url.host}"
+        )
+    if url.query or url.userinfo:
+        raise ValueError("base_url must not carry a query string or user info")
+    text = str(url.copy_with(path="/")).rstrip("/")
+    path = url.path.rstrip("/")
+    # The REST paths already start with /rest; a base that ends in /rest would double it.
+    if path.endswith("/rest"):
+        path = path[: -len("/rest")]
+    return text + path
+
+
+class MarketoClient:
+    """An async Marketo Engage client that keeps within the instance's limits.
+
+    Example::
+
+        async with MarketoClient(munchkin_id="123-ABC-456", client_id=..., client_secret=...) as mk:
+            body = await mk.request("GET", "/rest/v1/leads/describe.json")
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        munchkin_id: str | None = None,
+        client_id: str,
+        client_secret: str,
+        rate_limits: RateLimits | None = None,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limiter: Limiter | None = None,
+    ) -> None:
+        if (base_url is None) == (munchkin_id is None):
+            raise ValueError("give exactly one of base_url or munchkin_id")
+        if munchkin_id is not None:
+            if not _MUNCHKIN_ID.match(munchkin_id):
+                raise ValueError(f"munchkin_id must look like 123-ABC-456, got {munchkin_id!r}")
+            base_url = f"https://{munchkin_id}.mktorest.com"
+        assert base_url is not None
+        if not client_id:
+            raise ValueError("client_id must not be empty")
+        if not client_secret:
+            raise ValueError("client_secret must not be empty")
+        self.base_url = _normalise_base_url(base_url)
+        self.rate_limits = rate_limits if rate_limits is not None else RateLimits()
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.limiter: Limiter = limiter if limiter is not None else LocalLimiter(self.rate_limits)
+        self._transport = MarketoTransport(
+            base_url=self.base_url,
+            client_id=client_id,
+            client_secret=Secret(client_secret),
+            limiter=self.limiter,
+            rate_limits=self.rate_limits,
+            retry=self.retry,
+            transport=transport,
+        )
+        self._closed = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> MarketoClient:
+        """A client from MARKETO_BASE_URL or MARKETO_MUNCHKIN_ID, MARKETO_CLIENT_ID and
+        MARKETO_CLIENT_SECRET; keyword arguments override or add (rate_limits, retry ...)."""
+        env = os.environ if environ is None else environ
+        settings: dict[str, Any] = {}
+        if env.get("MARKETO_BASE_URL"):
+            settings["base_url"] = env["MARKETO_BASE_URL"]
+        elif env.get("MARKETO_MUNCHKIN_ID"):
+            settings["munchkin_id"] = env["MARKETO_MUNCHKIN_ID"]
+        for variable, name in _CREDENTIAL_VARIABLES:
+            if env.get(variable):
+                settings[name] = env[variable]
+        if kwargs.keys() & {"base_url", "munchkin_id"}:
+            settings.pop("base_url", None)
+            settings.pop("munchkin_id", None)
+        settings.update(kwargs)
+        missing = [variable for variable, name in _CREDENTIAL_VARIABLES if not settings.get(name)]
+        if not (settings.get("base_url") or settings.get("munchkin_id")):
+            missing.insert(0, "MARKETO_BASE_URL or MARKETO_MUNCHKIN_ID")
+        if missing:
+            raise ValueError("environment variables not set: " + ", ".join(missing))
+        return cls(**settings)
+
+    def __repr__(self) -> str:
+        return f"MarketoClient(base_url={self.base_url!r}, rate_limits={self.rate_limits!r})"
+
+    @property
+    def stats(self) -> ClientStats:
+        """Calls made, retries, 606/615 seen, tokens fetched, records sent, errors by code."""
+        return self._transport.stats
+
+    async def __aenter__(self) -> MarketoClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool. The client cannot be used afterwards."""
+        if not self._closed:
+            self._closed = True
+            await self._transport.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | Sequence[tuple[str, str]] | None = None,
+        idempotent: bool = True,
+    ) -> dict[str, Any]:
+        """Call any Marketo endpoint with the client's limits, retries and auth.
+
+        ``params`` values that are lists become repeated keys; ``json`` is sent as JSON,
+        ``data`` as a form. Pass ``idempotent=False`` for writes that must not be resent
+        after an ambiguous failure (createDuplicate, push, form fills, merges).
+        Returns the decoded body; ``success: false`` raises the matching MarketoError.
+        """
+        if self._closed:
+            raise RuntimeError("this MarketoClient is closed")
+        return await self._transport.request(
+            method, path, params=params, json=json, data=data, idempotent=idempotent
+        )

@@ -1,0 +1,25 @@
+"""The only code that knows httpx: token, limits, retry, wire and decoding."""
+
+from ._auth import Secret, TokenCache
+from ._decode import Warning, decode, decode_identity, warnings_of
+from ._http import ClientStats, MarketoTransport
+from ._limiter import Limiter, LocalLimiter, QuotaExhausted
+from ._retry import Decision, RetryState, backoff, retrying
+
+__all__ = [
+    "ClientStats",
+    "Decision",
+    "Limiter",
+    "LocalLimiter",
+    "MarketoTransport",
+    "QuotaExhausted",
+    "RetryState",
+    "Secret",
+    "TokenCache",
+    "Warning",
+    "backoff",
+    "decode",
+    "decode_identity",
+    "retrying",
+    "warnings_of",
+]

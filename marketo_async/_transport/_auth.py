@@ -1,0 +1,87 @@
+"""The access token: fetched once for all concurrent callers, dropped when refused."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import anyio
+
+__all__ = ["Secret", "TokenCache"]
+
+# A token this close to its end is treated as gone: it could expire on the way to Marketo.
+TOKEN_EXPIRY_MARGIN_S = 2.0
+# Identity hands back the same token until it dies; one that is nearly dead is waited out
+# (at most this many times) so the next fetch mints a fresh one.
+MAX_DEAD_ON_ARRIVAL_FETCHES = 2
+
+
+class Secret:
+    """A string that never shows itself in a repr, str or log line."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+Fetch = Callable[[], Awaitable[tuple[str, float]]]
+
+
+class TokenCache:
+    """Holds one token; ``get`` fetches it once for every waiting caller.
+
+    ``fetch`` returns ``(token, expires_in_seconds)``.
+    """
+
+    def __init__(self, fetch: Fetch, *, on_fetch: Callable[[], None] | None = None) -> None:
+        self._fetch = fetch
+        self._on_fetch = on_fetch
+        self._lock = anyio.Lock()
+        self._token: Secret | None = None
+        self._expires_at = 0.0
+
+    def __repr__(self) -> str:
+        return f"TokenCache(cached={self._token is not None})"
+
+    def _valid(self) -> Secret | None:
+        if self._token is not None and anyio.current_time() < self._expires_at:
+            return self._token
+        return None
+
+    async def get(self) -> str:
+        """The current token, fetching it if none is held or it has run out."""
+        token = self._valid()
+        if token is not None:
+            return token.reveal()
+        async with self._lock:
+            token = self._valid()
+            if token is not None:
+                return token.reveal()
+            for _ in range(MAX_DEAD_ON_ARRIVAL_FETCHES + 1):
+                value, expires_in = await self._fetch()
+                if self._on_fetch is not None:
+                    self._on_fetch()
+                if expires_in > TOKEN_EXPIRY_MARGIN_S:
+                    break
+                # Marketo returned the old token with (almost) no life left: wait it out.
+                await anyio.sleep(max(expires_in, 0.0) + 0.5)
+            self._token = Secret(value)
+            self._expires_at = anyio.current_time() + max(expires_in - TOKEN_EXPIRY_MARGIN_S, 0.0)
+            return value
+
+    def invalidate(self, token: str | None = None) -> None:
+        """Drop the held token (only if it is still ``token``, when given)."""
+        if self._token is not None and (token is None or self._token.reveal() == token):
+            self._token = None
+            self._expires_at = 0.0

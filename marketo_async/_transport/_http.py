@@ -1,0 +1,257 @@
+"""The Marketo transport: limits, token, wire, decoding and retries around one httpx client."""
+
+from __future__ import annotations
+
+import collections
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+import attrs
+import httpx
+
+from .._config import RateLimits, RetryPolicy
+from .._errors import (
+    AmbiguousWriteError,
+    DailyQuotaExceeded,
+    MarketoConnectionError,
+    MarketoError,
+    RateLimitError,
+)
+from ._auth import Secret, TokenCache
+from ._decode import UriTooLongError, decode, decode_identity
+from ._limiter import Limiter, QuotaExhausted
+from ._marketo_rules import TOKEN_CODES, marketo_decide
+from ._retry import Decision, RetryState, retrying
+from ._wire import Params, build_request, to_method_get
+
+__all__ = ["ClientStats", "MarketoTransport"]
+
+logger = logging.getLogger("marketo_async")
+
+IDENTITY_PATH = "/identity/oauth/token"
+IDENTITY_TIMEOUT_S = 30.0
+
+# Raised before the request could reach the server: safe to resend even a non-idempotent write.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+@attrs.define
+class ClientStats:
+    """Counters of one client's traffic."""
+
+    calls: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    concurrency_limited: int = 0
+    tokens_fetched: int = 0
+    records_sent: int = 0
+    max_in_flight: int = 0
+    errors: collections.Counter[str] = attrs.field(factory=collections.Counter)
+
+
+def _count_records(json: Any, params: Params | None) -> int:
+    if isinstance(json, dict) and isinstance(json.get("input"), list):
+        return len(json["input"])
+    ids = (params or {}).get("id")
+    return len(ids) if isinstance(ids, (list, tuple)) else 0
+
+
+class MarketoTransport:
+    """Sends Marketo calls within the limiter's budget, retrying what Marketo says to retry."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        client_id: str,
+        client_secret: Secret,
+        limiter: Limiter,
+        rate_limits: RateLimits,
+        retry: RetryPolicy,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self.limiter = limiter
+        self.rate_limits = rate_limits
+        self.retry = retry
+        self.stats = ClientStats()
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            transport=transport,
+            # Our own limiter bounds the calls in flight; httpx's pool must never queue them.
+            limits=httpx.Limits(
+                max_connections=None, max_keepalive_connections=rate_limits.concurrency * 2
+            ),
+            follow_redirects=False,
+            headers={"User-Agent": "marketo_async"},
+        )
+        self.tokens = TokenCache(self._fetch_token, on_fetch=self._count_token)
+        self._decide = marketo_decide(retry, rate_limits)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def _count_token(self) -> None:
+        self.stats.tokens_fetched += 1
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        # Form body, not query string: the secret must never appear in a URL or an access log.
+        request = self._http.build_request(
+            "POST",
+            IDENTITY_PATH,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self._client_id,
+                "client_secret": self._client_secret.reveal(),
+            },
+            extensions={"timeout": httpx.Timeout(IDENTITY_TIMEOUT_S).as_dict()},
+        )
+        try:
+            response = await self._http.send(request)
+        except httpx.HTTPError as exc:
+            raise MarketoConnectionError(
+                f"could not reach Marketo identity: {type(exc).__name__}", path=IDENTITY_PATH
+            ) from None
+        return decode_identity(response)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        data: Params | Sequence[tuple[str, str]] | None = None,
+        idempotent: bool = True,
+    ) -> dict[str, Any]:
+        """Send one call and return Marketo's decoded body, or raise a MarketoError."""
+        request = build_request(self._http, method, path, params=params, json=json, data=data)
+        records = _count_records(json, params)
+        where = request.url.path
+
+        sends = 0
+
+        async def attempt() -> dict[str, Any]:
+            nonlocal request, sends
+            sends += 1
+            try:
+                return await self._send_once(request, where, records, sends)
+            except UriTooLongError:
+                if request.method == "GET":
+                    request = to_method_get(self._http, request)
+                raise
+
+        def on_retry(error: Exception, state: RetryState, decision: Decision) -> None:
+            self.stats.retries += 1
+            logger.warning(
+                "marketo %s %s failed (%s); retry in %.1fs (attempt %d, %s)",
+                method,
+                where,
+                _short(error),
+                decision.wait * self.retry.wait_scale,
+                state.attempt,
+                "free" if not decision.counts else "counted",
+            )
+
+        def decide(error: Exception, state: RetryState) -> Decision | None:
+            if not idempotent and isinstance(error, MarketoError) and error.may_have_applied:
+                return None
+            decision = self._decide(error, state)
+            if decision is not None and isinstance(error, RateLimitError):
+                self.limiter.pause(decision.wait * self.retry.wait_scale)
+            return decision
+
+        try:
+            return await retrying(attempt, decide=decide, policy=self.retry, on_retry=on_retry)
+        except MarketoError as error:
+            if not idempotent and error.may_have_applied:
+                ambiguous = AmbiguousWriteError(
+                    f"{method} {where} failed after it was sent ({_short(error)})",
+                    code=error.code,
+                    request_id=error.request_id,
+                    errors=error.errors,
+                    http_status=error.http_status,
+                    path=where,
+                )
+                ambiguous.attempts = error.attempts
+                raise ambiguous from error
+            raise
+
+    async def _send_once(
+        self, request: httpx.Request, where: str, records: int, sends: int
+    ) -> dict[str, Any]:
+        # Fetch outside the window (identity calls are not counted), then attach inside it.
+        await self.tokens.get()
+        try:
+            slot = self.limiter.slot()
+            async with slot:
+                token = await self.tokens.get()
+                # A fresh request per send: the token goes only into this one's header.
+                outgoing = httpx.Request(
+                    request.method,
+                    request.url,
+                    headers=[*request.headers.raw, (b"Authorization", f"Bearer {token}".encode())],
+                    content=request.content,
+                    extensions=request.extensions,
+                )
+                self.stats.calls += 1
+                self.stats.records_sent += records
+                self.stats.max_in_flight = max(self.stats.max_in_flight, self.limiter.in_flight)
+                started = anyio.current_time()
+                try:
+                    response = await self._http.send(outgoing)
+                    await response.aread()
+                except httpx.HTTPError as exc:
+                    error = MarketoConnectionError(
+                        f"{type(exc).__name__} talking to Marketo", path=where
+                    )
+                    error.may_have_applied = not isinstance(exc, _NOT_SENT)
+                    self.stats.errors[type(exc).__name__] += 1
+                    raise error from None
+        except QuotaExhausted as exc:
+            raise DailyQuotaExceeded(str(exc), path=where) from None
+        elapsed = anyio.current_time() - started
+        try:
+            body = decode(response, path=where)
+        except MarketoError as error:
+            self._count_error(error)
+            if error.code in TOKEN_CODES or (error.code is None and error.http_status == 401):
+                self.tokens.invalidate(token)
+            logger.debug(
+                "marketo %s %s -> HTTP %d error %s (requestId %s, attempt %d, %.3fs)",
+                request.method,
+                where,
+                response.status_code,
+                error.code,
+                error.request_id,
+                sends,
+                elapsed,
+            )
+            raise
+        logger.debug(
+            "marketo %s %s -> HTTP %d (requestId %s, attempt %d, %.3fs)",
+            request.method,
+            where,
+            response.status_code,
+            body.get("requestId"),
+            sends,
+            elapsed,
+        )
+        return body
+
+    def _count_error(self, error: MarketoError) -> None:
+        key = error.code or (f"HTTP {error.http_status}" if error.http_status else "other")
+        self.stats.errors[key] += 1
+        if error.code == "606":
+            self.stats.rate_limited += 1
+        elif error.code == "615":
+            self.stats.concurrency_limited += 1
+
+
+def _short(error: Exception) -> str:
+    if isinstance(error, MarketoError):
+        return f"{type(error).__name__} {error.code or error.http_status or ''}".strip()
+    return type(error).__name__

@@ -1,0 +1,142 @@
+"""Call budgets: a sliding window, a pool of in-flight slots and a daily counter.
+
+Nothing here knows Marketo: the same limiter serves any API whose budget is
+"N calls per period, M in flight, Q per day". A shared backend (Redis) implements
+the same :class:`Limiter` protocol.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol, runtime_checkable
+
+import anyio
+
+from .._config import RateLimits
+
+__all__ = ["Limiter", "LocalLimiter", "QuotaExhausted", "day_in_zone"]
+
+try:
+    from zoneinfo import ZoneInfo
+
+    _CENTRAL: dt.tzinfo = ZoneInfo("America/Chicago")
+except Exception:  # pragma: no cover - no tz database on the host
+    _CENTRAL = dt.timezone(dt.timedelta(hours=-6), "CST")
+
+
+class QuotaExhausted(Exception):
+    """The daily call budget is spent; no call was sent."""
+
+    def __init__(self, used: int, quota: int) -> None:
+        super().__init__(f"daily call budget spent locally ({used} of {quota} calls today)")
+        self.used = used
+        self.quota = quota
+
+
+def day_in_zone(now: float | None = None, zone: dt.tzinfo = _CENTRAL) -> str:
+    """The calendar day (YYYY-MM-DD) in ``zone``; Marketo resets quotas at midnight Central."""
+    stamp = time.time() if now is None else now
+    return dt.datetime.fromtimestamp(stamp, zone).date().isoformat()
+
+
+@runtime_checkable
+class Limiter(Protocol):
+    """What the transport needs from a limiter."""
+
+    def slot(self) -> AbstractAsyncContextManager[None]:
+        """Wait for an in-flight slot and a place in the window; hold the slot while inside."""
+        ...
+
+    def pause(self, seconds: float) -> None:
+        """Admit no new call for ``seconds`` (the server said the window is full)."""
+        ...
+
+    @property
+    def in_flight(self) -> int:
+        """Calls holding a slot right now."""
+        ...
+
+
+class LocalLimiter:
+    """An in-process limiter shared by every task of one client.
+
+    Admission order is first come, first served: waiters queue on a fair lock, and
+    only the head of the queue sleeps until the oldest call in the window ages out.
+    Times come from anyio's clock, so tests can run the window on virtual time.
+    """
+
+    def __init__(
+        self,
+        rate_limits: RateLimits,
+        *,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.rate_limits = rate_limits
+        self._wall_clock = wall_clock
+        self._slots = anyio.Semaphore(rate_limits.concurrency)
+        self._admission = anyio.Lock()
+        self._starts: collections.deque[float] = collections.deque()
+        self._paused_until = 0.0
+        self._in_flight = 0
+        self.max_in_flight = 0
+        self._day = ""
+        self._used_today = 0
+
+    def __repr__(self) -> str:
+        return f"LocalLimiter({self.rate_limits!r}, in_flight={self._in_flight})"
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    @property
+    def used_today(self) -> int:
+        """Calls this limiter admitted since the last daily reset."""
+        self._roll_day()
+        return self._used_today
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, anyio.current_time() + seconds)
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        async with self._slots:
+            await self._admit()
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+            try:
+                yield
+            finally:
+                self._in_flight -= 1
+
+    def _roll_day(self) -> None:
+        today = day_in_zone(self._wall_clock())
+        if today != self._day:
+            self._day = today
+            self._used_today = 0
+
+    async def _admit(self) -> None:
+        limits = self.rate_limits
+        # The margin covers the gap between our clock and the server's arrival times.
+        span = limits.period + limits.window_margin
+        async with self._admission:
+            while True:
+                now = anyio.current_time()
+                if now < self._paused_until:
+                    await anyio.sleep(self._paused_until - now)
+                    continue
+                while self._starts and self._starts[0] <= now - span:
+                    self._starts.popleft()
+                if len(self._starts) < limits.calls:
+                    break
+                await anyio.sleep(self._starts[0] + span - now)
+            if limits.daily_quota is not None:
+                self._roll_day()
+                if self._used_today >= limits.daily_quota:
+                    raise QuotaExhausted(self._used_today, limits.daily_quota)
+                self._used_today += 1
+            self._starts.append(anyio.current_time())
