@@ -13,6 +13,7 @@ from marketo_async import (
     AmbiguousWriteError,
     AuthenticationError,
     DailyQuotaExceeded,
+    LocalLimiter,
     MarketoClient,
     MarketoConnectionError,
     MarketoError,
@@ -558,3 +559,52 @@ async def test_connection_error_after_retries_is_a_transient_error() -> None:
         with pytest.raises(MarketoConnectionError) as caught:
             await client.request("GET", "/rest/v1/leads.json")
     assert caught.value.attempts == 8
+
+
+class MemoryTokenStore:
+    """A TokenStore in memory, standing in for a shared (Redis) one."""
+
+    def __init__(self) -> None:
+        self.token: tuple[str, float] | None = None
+        self.lock = anyio.Lock()
+        self.saves = 0
+
+    async def load(self) -> tuple[str, float] | None:
+        return self.token
+
+    async def save(self, token: str, expires_at: float) -> None:
+        self.saves += 1
+        self.token = (token, expires_at)
+
+    async def discard(self, token: str) -> None:
+        if self.token is not None and self.token[0] == token:
+            self.token = None
+
+    def fetch_lock(self) -> anyio.Lock:
+        return self.lock
+
+
+class SharingLimiter(LocalLimiter):
+    def __init__(self, store: MemoryTokenStore) -> None:
+        super().__init__(RateLimits())
+        self.token_store = store
+
+
+async def test_clients_sharing_a_token_store_fetch_one_token() -> None:
+    server = Server(latency=0.1)
+    store = MemoryTokenStore()
+    clients = [make_client(server, limiter=SharingLimiter(store)) for _ in range(4)]
+    async with anyio.create_task_group() as tg:
+        for client in clients:
+            for _ in range(5):
+                tg.start_soon(client.request, "GET", "/rest/v1/leads.json")
+    assert server.token_fetches == 1
+    assert store.saves == 1
+    # One client is refused the shared token: the store forgets it and one new token is fetched.
+    server.expire_token()
+    async with anyio.create_task_group() as tg:
+        for client in clients:
+            tg.start_soon(client.request, "GET", "/rest/v1/leads.json")
+    assert server.token_fetches == 2
+    for client in clients:
+        await client.aclose()

@@ -1,6 +1,6 @@
 """The only code that knows httpx: token, limits, retry, wire and decoding."""
 
-from ._auth import Secret, TokenCache
+from ._auth import Secret, TokenCache, TokenStore
 from ._decode import Warning, decode, decode_identity, warnings_of
 from ._http import ClientStats, MarketoTransport
 from ._limiter import Limiter, LocalLimiter, QuotaExhausted
@@ -16,6 +16,7 @@ __all__ = [
     "RetryState",
     "Secret",
     "TokenCache",
+    "TokenStore",
     "Warning",
     "backoff",
     "decode",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol, runtime_checkable
 
 import anyio
 
-__all__ = ["Secret", "TokenCache"]
+__all__ = ["Secret", "TokenCache", "TokenStore"]
 
 # A token this close to its end is treated as gone: it could expire on the way to Marketo.
 TOKEN_EXPIRY_MARGIN_S = 2.0
@@ -38,15 +41,48 @@ class Secret:
 Fetch = Callable[[], Awaitable[tuple[str, float]]]
 
 
+@runtime_checkable
+class TokenStore(Protocol):
+    """A token shared by many processes (for example in Redis), so a fleet fetches it once.
+
+    Expiry times are wall-clock epoch seconds, since processes share no other clock.
+    """
+
+    async def load(self) -> tuple[str, float] | None:
+        """The shared ``(token, expires_at)``, or None."""
+        ...
+
+    async def save(self, token: str, expires_at: float) -> None:
+        """Share a freshly fetched token."""
+        ...
+
+    async def discard(self, token: str) -> None:
+        """Forget the shared token if it is still ``token`` (Marketo refused it)."""
+        ...
+
+    def fetch_lock(self) -> AbstractAsyncContextManager[None]:
+        """Held by the one process that fetches a new token."""
+        ...
+
+
 class TokenCache:
     """Holds one token; ``get`` fetches it once for every waiting caller.
 
     ``fetch`` returns ``(token, expires_in_seconds)``.
     """
 
-    def __init__(self, fetch: Fetch, *, on_fetch: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        fetch: Fetch,
+        *,
+        on_fetch: Callable[[], None] | None = None,
+        store: TokenStore | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self._fetch = fetch
         self._on_fetch = on_fetch
+        self._store = store
+        self._wall_clock = wall_clock
         self._lock = anyio.Lock()
         self._token: Secret | None = None
         self._expires_at = 0.0
@@ -68,20 +104,54 @@ class TokenCache:
             token = self._valid()
             if token is not None:
                 return token.reveal()
-            for _ in range(MAX_DEAD_ON_ARRIVAL_FETCHES + 1):
-                value, expires_in = await self._fetch()
-                if self._on_fetch is not None:
-                    self._on_fetch()
-                if expires_in > TOKEN_EXPIRY_MARGIN_S:
-                    break
-                # Marketo returned the old token with (almost) no life left: wait it out.
-                await anyio.sleep(max(expires_in, 0.0) + 0.5)
-            self._token = Secret(value)
-            self._expires_at = anyio.current_time() + max(expires_in - TOKEN_EXPIRY_MARGIN_S, 0.0)
-            return value
+            if self._store is None:
+                return await self._fetch_fresh()
+            shared = await self._load_shared()
+            if shared is not None:
+                return shared
+            async with self._store.fetch_lock():
+                shared = await self._load_shared()
+                if shared is not None:
+                    return shared
+                value = await self._fetch_fresh()
+                await self._store.save(value, self._wall_clock() + self._remaining())
+                return value
 
-    def invalidate(self, token: str | None = None) -> None:
+    def _remaining(self) -> float:
+        return max(self._expires_at - anyio.current_time(), 0.0)
+
+    def _hold(self, value: str, expires_in: float) -> None:
+        self._token = Secret(value)
+        self._expires_at = anyio.current_time() + max(expires_in - TOKEN_EXPIRY_MARGIN_S, 0.0)
+
+    async def _load_shared(self) -> str | None:
+        assert self._store is not None
+        shared = await self._store.load()
+        if shared is None:
+            return None
+        value, expires_at = shared
+        expires_in = expires_at - self._wall_clock()
+        if expires_in <= TOKEN_EXPIRY_MARGIN_S:
+            return None
+        self._hold(value, expires_in)
+        return value
+
+    async def _fetch_fresh(self) -> str:
+        for _ in range(MAX_DEAD_ON_ARRIVAL_FETCHES + 1):
+            value, expires_in = await self._fetch()
+            if self._on_fetch is not None:
+                self._on_fetch()
+            if expires_in > TOKEN_EXPIRY_MARGIN_S:
+                break
+            # Marketo returned the old token with (almost) no life left: wait it out.
+            await anyio.sleep(max(expires_in, 0.0) + 0.5)
+        self._hold(value, expires_in)
+        return value
+
+    async def invalidate(self, token: str | None = None) -> None:
         """Drop the held token (only if it is still ``token``, when given)."""
         if self._token is not None and (token is None or self._token.reveal() == token):
             self._token = None
             self._expires_at = 0.0
+        if self._store is not None and token is not None:
+            await self._store.discard(token)

@@ -19,7 +19,7 @@ from .._errors import (
     MarketoError,
     RateLimitError,
 )
-from ._auth import Secret, TokenCache
+from ._auth import Secret, TokenCache, TokenStore
 from ._decode import UriTooLongError, decode, decode_identity
 from ._limiter import Limiter, QuotaExhausted
 from ._marketo_rules import TOKEN_CODES, marketo_decide
@@ -88,7 +88,13 @@ class MarketoTransport:
             follow_redirects=False,
             headers={"User-Agent": "marketo_async"},
         )
-        self.tokens = TokenCache(self._fetch_token, on_fetch=self._count_token)
+        # A shared limiter (Redis) may also share the token, so a fleet fetches it once.
+        store = getattr(limiter, "token_store", None)
+        self.tokens = TokenCache(
+            self._fetch_token,
+            on_fetch=self._count_token,
+            store=store if isinstance(store, TokenStore) else None,
+        )
         self._decide = marketo_decide(retry, rate_limits)
 
     async def aclose(self) -> None:
@@ -219,7 +225,7 @@ class MarketoTransport:
         except MarketoError as error:
             self._count_error(error)
             if error.code in TOKEN_CODES or (error.code is None and error.http_status == 401):
-                self.tokens.invalidate(token)
+                await self.tokens.invalidate(token)
             logger.debug(
                 "marketo %s %s -> HTTP %d error %s (requestId %s, attempt %d, %.3fs)",
                 request.method,
