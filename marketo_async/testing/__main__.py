@@ -1,0 +1,70 @@
+"""``python -m marketo_async.testing serve --port 8080``: run FakeMarketo as a loopback server."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Sequence
+
+import anyio
+
+from .._config import RateLimits
+from ._fake import FakeMarketo, Latency
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m marketo_async.testing",
+                                     description="A Marketo Engage REST API emulator.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve HTTP/1.1 on loopback until interrupted")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--seed", metavar="FILE.json", help="load leads, lists, programs ...")
+    serve.add_argument("--calls", type=int, help="calls per --period before 606 (off if unset)")
+    serve.add_argument("--period", type=float, default=20.0, help="rate window in seconds")
+    serve.add_argument("--concurrency", type=int, help="calls in flight before 615")
+    serve.add_argument("--daily-quota", type=int, help="calls per day before 607")
+    serve.add_argument("--latency", type=float, default=0.0, help="seconds per call")
+    serve.add_argument("--per-record", type=float, default=0.0, help="extra seconds per record")
+    serve.add_argument("--jitter", type=float, default=0.0, help="random extra seconds, at most")
+    serve.add_argument("--token-ttl", type=float, default=3600.0)
+    serve.add_argument("--client-id", default="fake-client-id")
+    serve.add_argument("--client-secret", default="fake-client-secret")
+    return parser
+
+
+def _rate_limits(args: argparse.Namespace) -> RateLimits | None:
+    if args.calls is None and args.concurrency is None and args.daily_quota is None:
+        return None
+    unlimited = RateLimits.unlimited()
+    return RateLimits(calls=args.calls or unlimited.calls, period=args.period,
+                      concurrency=args.concurrency or unlimited.concurrency,
+                      daily_quota=args.daily_quota, window_margin=0.0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    fake = FakeMarketo(
+        latency=Latency(base=args.latency, per_record=args.per_record, jitter=args.jitter),
+        rate_limits=_rate_limits(args), token_ttl=args.token_ttl,
+        client_id=args.client_id, client_secret=args.client_secret,
+    )
+    if args.seed:
+        fake.seed_file(args.seed)
+
+    async def run() -> None:
+        async with anyio.create_task_group() as tg:
+            port = await tg.start(lambda task_status: fake.serve(
+                args.port, host=args.host, task_status=task_status))
+            print(f"FakeMarketo serving http://{args.host}:{port} "
+                  f"(client_id={fake.client_id} client_secret={fake.client_secret})",
+                  flush=True)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        anyio.run(run)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

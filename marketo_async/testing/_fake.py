@@ -1,0 +1,528 @@
+"""FakeMarketo: a stateful Marketo Engage emulator for tests, sandboxes and benchmarks."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+import anyio
+import attrs
+import httpx
+
+from .._config import RateLimits
+from . import _leads, _program_members, _static_lists
+from ._call import Call, Limits, Router
+from ._faults import Fault, Faults
+from ._fields import register_schema_routes
+from ._limits import UNCOUNTED_CODES, Budget
+from ._schema import FIELD_DATA_TYPES, FieldDef
+from ._stats import CallRecord, Stats
+from ._store import DuplicateGroup, Store
+from ._wire import (
+    ApiError,
+    DropConnection,
+    FakeReply,
+    FakeRequest,
+    RequestIds,
+    error_envelope,
+    html_page,
+    json_reply,
+)
+
+if TYPE_CHECKING:
+    from anyio.abc import TaskStatus
+
+    from .._client import MarketoClient
+
+__all__ = ["FakeMarketo", "Latency"]
+
+IDENTITY_PATH = "/identity/oauth/token"
+# Marketo: URIs over 8 KB get HTTP 414, bodies over 1 MB get HTTP 413.
+MAX_URL_BYTES = 8 * 1024
+MAX_BODY_BYTES = 1024 * 1024
+# Marketo: up to 100 custom lead fields through the API.
+MAX_CUSTOM_LEAD_FIELDS = 100
+
+
+@attrs.frozen(kw_only=True)
+class Latency:
+    """Server time per call: ``base + per_record * records + uniform(0, jitter)`` seconds.
+
+    Slept with ``anyio.sleep``, so tests running on a virtual clock stay fast.
+    """
+
+    base: float = 0.0
+    per_record: float = 0.0
+    jitter: float = 0.0
+
+    def seconds(self, records: int, rng: random.Random) -> float:
+        extra = rng.uniform(0.0, self.jitter) if self.jitter else 0.0
+        return self.base + self.per_record * records + extra
+
+
+class FakeTransport(httpx.AsyncBaseTransport):
+    """An httpx transport that answers from a :class:`FakeMarketo`, with no sockets."""
+
+    def __init__(self, fake: FakeMarketo) -> None:
+        self._fake = fake
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        fake_request = FakeRequest(
+            method=request.method,
+            target=request.url.raw_path.decode("ascii"),
+            headers={k.decode("latin-1").lower(): v.decode("latin-1")
+                     for k, v in request.headers.raw},
+            body=body,
+        )
+        try:
+            reply = await self._fake.handle(fake_request)
+        except DropConnection:
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            ) from None
+        return httpx.Response(reply.status, headers={"content-type": reply.content_type},
+                              content=reply.body, request=request)
+
+
+@attrs.define
+class _Token:
+    expires_at: float
+
+
+class FakeMarketo:
+    """An in-memory Marketo instance speaking the REST API, in-process or over loopback HTTP.
+
+    Example::
+
+        fake = FakeMarketo(latency=0.05, rate_limits=RateLimits(calls=100, period=20.0))
+        lead_id = fake.add_lead(email="a@example.com", firstName="Ada")
+        async with fake.client() as client:
+            body = await client.request("GET", f"/rest/v1/lead/{lead_id}.json")
+    """
+
+    def __init__(
+        self,
+        *,
+        latency: float | Latency = 0.0,
+        rate_limits: RateLimits | None = None,
+        token_ttl: float = 3600.0,
+        client_id: str = "fake-client-id",
+        client_secret: str = "fake-client-secret",
+        munchkin_id: str = "123-ABC-456",
+        api_user: str = "api-user@123-abc-456.marketo.example",
+        lead_filter_limit: int = 1_000,
+        program_member_query_limit: int = 100_000,
+        random_seed: int | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.latency = latency if isinstance(latency, Latency) else Latency(base=latency)
+        self.token_ttl = token_ttl
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.munchkin_id = munchkin_id
+        self.api_user = api_user
+        self.limits = Limits(lead_filter_matches=lead_filter_limit,
+                             program_member_query=program_member_query_limit)
+        self.stats = Stats()
+        self.faults = Faults()
+        self.store = Store(clock=clock or (lambda: datetime.now(timezone.utc)))
+        self._rate_limits = rate_limits
+        self._budget = Budget.from_rate_limits(rate_limits)
+        self._rng = random.Random(random_seed)
+        self._request_ids = RequestIds(self._rng)
+        self._tokens: dict[str, _Token] = {}
+        self._current_token: str | None = None
+        self._router = Router()
+        _leads.register(self._router)
+        register_schema_routes(self._router, "/rest/v1/leads", lambda store: store.lead_fields,
+                               kind="leadfields", max_custom=MAX_CUSTOM_LEAD_FIELDS)
+        _program_members.register(self._router)
+        _static_lists.register(self._router)
+        self.transport: httpx.AsyncBaseTransport = FakeTransport(self)
+
+    def __repr__(self) -> str:
+        return (f"FakeMarketo(leads={len(self.store.leads)}, lists={len(self.store.lists)}, "
+                f"programs={len(self.store.programs)}, rate_limits={self._rate_limits!r})")
+
+    # ---- configuration ----------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The instance URL the in-process transport answers for."""
+        return f"https://{self.munchkin_id}.mktorest.com"
+
+    @property
+    def rate_limits(self) -> RateLimits | None:
+        return self._rate_limits
+
+    @rate_limits.setter
+    def rate_limits(self, value: RateLimits | None) -> None:
+        in_flight = self._budget.in_flight
+        self._rate_limits = value
+        self._budget = Budget.from_rate_limits(value)
+        self._budget.in_flight = in_flight
+
+    def reset_daily_quota(self) -> None:
+        """What Marketo does at midnight US Central time."""
+        self._budget.reset_daily_quota()
+
+    def client(self, **kwargs: Any) -> MarketoClient:
+        """A ``MarketoClient`` wired to this fake (its own limits unless you pass others)."""
+        from .._client import MarketoClient
+
+        kwargs.setdefault("rate_limits", self._rate_limits or RateLimits.unlimited())
+        return MarketoClient(base_url=self.base_url, client_id=self.client_id,
+                             client_secret=self.client_secret, transport=self.transport,
+                             **kwargs)
+
+    # ---- tokens -----------------------------------------------------------------------
+
+    def expire_token(self) -> None:
+        """Make the current access token expire now (the next API call gets 602)."""
+        if self._current_token is not None:
+            self._tokens[self._current_token].expires_at = anyio.current_time()
+            self._current_token = None
+
+    def revoke_tokens(self) -> None:
+        """Forget every token ever issued (the next API call gets 601)."""
+        self._tokens.clear()
+        self._current_token = None
+
+    # ---- seeding ----------------------------------------------------------------------
+
+    def add_lead(self, *, partition: str | None = None, **fields: Any) -> int:
+        """Create a lead from REST field names; returns its id. ``id=`` picks the id."""
+        lead_id = fields.pop("id", None)
+        partition_id = 1
+        if partition is not None:
+            found = self.store.partition_named(partition)
+            partition_id = found.id if found else self.add_partition(partition)
+        for name in fields:
+            if name not in self.store.lead_fields:
+                self.add_lead_field(name)
+        return self.store.create_lead(fields, partition_id=partition_id, lead_id=lead_id)
+
+    def add_leads(self, records: Iterable[Mapping[str, Any]]) -> list[int]:
+        return [self.add_lead(**dict(record)) for record in records]
+
+    def add_lead_field(self, name: str, data_type: str = "string", *,
+                       display_name: str | None = None, length: int | None = None,
+                       description: str | None = None) -> None:
+        """Add a custom lead field (as if created in the UI)."""
+        if data_type not in FIELD_DATA_TYPES:
+            raise ValueError(f"unknown dataType {data_type!r}")
+        self.store.add_lead_field(FieldDef(
+            name=name, display_name=display_name or name, data_type=data_type,
+            length=length if length is not None else (255 if data_type == "string" else None),
+            description=description, is_custom=True))
+
+    def add_program_member_field(self, name: str, data_type: str = "string", *,
+                                 display_name: str | None = None) -> None:
+        """Add a custom program member field."""
+        self.store.member_fields[name] = FieldDef(
+            name=name, display_name=display_name or name, data_type=data_type,
+            length=255 if data_type == "string" else None, is_custom=True)
+
+    def add_partition(self, name: str, description: str = "") -> int:
+        return self.store.add_partition(name, description)
+
+    def add_list(self, name: str, *, lead_ids: Iterable[int] = (), id: int | None = None,
+                 folder: Mapping[str, Any] | None = None, description: str | None = None) -> int:
+        """Create a static list, optionally with members; returns its id."""
+        static_list = self.store.add_list(name, folder=folder, description=description,
+                                          list_id=id)
+        self.add_to_list(static_list.id, lead_ids)
+        return static_list.id
+
+    def add_to_list(self, list_id: int, lead_ids: Iterable[int]) -> None:
+        static_list = self.store.lists[list_id]
+        for lead_id in lead_ids:
+            static_list.members.setdefault(lead_id, self.store.now())
+
+    def add_program(self, name: str, *, id: int | None = None,
+                    statuses: Iterable[str] | None = None,
+                    success_statuses: Iterable[str] | None = None,
+                    engagement: bool = False) -> int:
+        """Create a program (statuses lowest step first); returns its id."""
+        return self.store.add_program(name, statuses=statuses, success_statuses=success_statuses,
+                                      engagement=engagement, program_id=id).id
+
+    def add_program_member(self, program_id: int, lead_id: int, status: str | None = None,
+                           **fields: Any) -> None:
+        """Make a lead a program member at ``status`` (the lowest status by default)."""
+        program = self.store.programs[program_id]
+        program.members.pop(lead_id, None)
+        self.store.set_member_status(program, lead_id, status or program.statuses[0])
+        for name in fields:
+            if name not in self.store.member_fields:
+                self.add_program_member_field(name)
+        program.members[lead_id].fields.update(fields)
+
+    def add_smart_campaign(self, name: str, *, lead_ids: Iterable[int] = (),
+                           id: int | None = None) -> int:
+        campaign = self.store.add_smart_campaign(name, campaign_id=id)
+        now = self.store.now()
+        for lead_id in lead_ids:
+            campaign.members[lead_id] = (now, now)
+        return campaign.id
+
+    def add_form(self, name: str = "Form", *, fields: Iterable[str] = (),
+                 id: int | None = None) -> int:
+        """A form for Submit Form; ``fields`` limits which fields it accepts (empty: any)."""
+        return self.store.add_form(name, fields, form_id=id).id
+
+    def seed(self, data: Mapping[str, Any]) -> None:
+        """Load a whole instance from one mapping (the JSON seed file format).
+
+        Keys: ``leadFields``, ``programMemberFields``, ``partitions``, ``leads``, ``lists``,
+        ``programs``, ``smartCampaigns``, ``forms``; see the README for each shape.
+        """
+        for field in data.get("leadFields", ()):
+            self.add_lead_field(field["name"], field.get("dataType", "string"),
+                                display_name=field.get("displayName"),
+                                description=field.get("description"))
+        for field in data.get("programMemberFields", ()):
+            self.add_program_member_field(field["name"], field.get("dataType", "string"),
+                                          display_name=field.get("displayName"))
+        for partition in data.get("partitions", ()):
+            self.add_partition(partition["name"], partition.get("description", ""))
+        for lead in data.get("leads", ()):
+            lead = dict(lead)
+            self.add_lead(partition=lead.pop("partitionName", None), **lead)
+        for item in data.get("lists", ()):
+            self.add_list(item["name"], lead_ids=item.get("leadIds", ()), id=item.get("id"),
+                          folder=item.get("folder"), description=item.get("description"))
+        for item in data.get("programs", ()):
+            program_id = self.add_program(item["name"], id=item.get("id"),
+                                          statuses=item.get("statuses"),
+                                          success_statuses=item.get("successStatuses"),
+                                          engagement=bool(item.get("engagement", False)))
+            for member in item.get("members", ()):
+                member = dict(member)
+                self.add_program_member(program_id, int(member.pop("leadId")),
+                                        member.pop("statusName", None), **member)
+        for item in data.get("smartCampaigns", ()):
+            self.add_smart_campaign(item["name"], lead_ids=item.get("leadIds", ()),
+                                    id=item.get("id"))
+        for item in data.get("forms", ()):
+            self.add_form(item.get("name", "Form"), fields=item.get("fields", ()),
+                          id=item.get("id"))
+
+    def seed_file(self, path: str | Path) -> None:
+        """Load a JSON seed file (see :meth:`seed`)."""
+        self.seed(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    # ---- inspection -------------------------------------------------------------------
+
+    @property
+    def leads(self) -> dict[int, dict[str, Any]]:
+        """Every lead by id (the live records: read, don't write)."""
+        return self.store.leads
+
+    def lead(self, lead_id: int) -> dict[str, Any] | None:
+        return self.store.leads.get(lead_id)
+
+    def find_leads(self, field: str = "email", value: Any = None) -> list[dict[str, Any]]:
+        """Leads whose ``field`` equals ``value`` (emails compared case-insensitively)."""
+        return [self.store.leads[i] for i in self.store.find_leads(field, value)]
+
+    def list_members(self, list_id: int) -> set[int]:
+        return set(self.store.lists[list_id].members)
+
+    def program_members(self, program_id: int) -> dict[int, str]:
+        """Lead id -> status name of every member of a program."""
+        return {m.lead_id: m.status for m in self.store.programs[program_id].members.values()}
+
+    def duplicates(self, field: str = "email") -> list[DuplicateGroup]:
+        """Groups of two or more leads sharing a value of ``field`` (emails case-insensitively)."""
+        return self.store.duplicates(field)
+
+    # ---- serving ----------------------------------------------------------------------
+
+    async def serve(self, port: int = 8080, *, host: str = "127.0.0.1",
+                    task_status: TaskStatus[int] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Serve HTTP/1.1 on ``host:port`` until cancelled; ``task_status`` gets the real port.
+
+        Example::
+
+            async with anyio.create_task_group() as tg:
+                port = await tg.start(fake.serve, 0)
+                ...  # talk to http://127.0.0.1:{port}
+                tg.cancel_scope.cancel()
+        """
+        from ._server import serve_http
+
+        await serve_http(self.handle, host=host, port=port, task_status=task_status)
+
+    # ---- the request pipeline (shared by the transport and the server) ------------------
+
+    async def handle(self, request: FakeRequest) -> FakeReply:
+        """Answer one HTTP request; raises DropConnection for a scripted dropped connection."""
+        if len(request.target.encode()) > MAX_URL_BYTES:
+            return self._count_http_failure(request, html_page(414, "Request-URI Too Large"))
+        if len(request.body) > MAX_BODY_BYTES:
+            return self._count_http_failure(request, html_page(413, "Request Entity Too Large"))
+        if request.path == IDENTITY_PATH:
+            return self._identity(request)
+        self.stats.calls += 1
+        self.stats.by_path[request.path] += 1
+        start = anyio.current_time()
+        reply: FakeReply | None = None
+        try:
+            reply = await self._api_call(request)
+            return reply
+        except DropConnection:
+            self.stats.dropped_connections += 1
+            raise
+        finally:
+            status = reply.status if reply is not None else 0
+            code = reply.code if reply is not None else "dropped"
+            if reply is not None and reply.code is not None:
+                self.stats.errors[reply.code] += 1
+            self.stats.timeline.append(CallRecord(start=start, end=anyio.current_time(),
+                                                  method=request.method, path=request.path,
+                                                  status=status, code=code))
+
+    def _count_http_failure(self, request: FakeRequest, reply: FakeReply) -> FakeReply:
+        self.stats.calls += 1
+        self.stats.by_path[request.path] += 1
+        self.stats.errors[str(reply.status)] += 1
+        now = anyio.current_time()
+        self.stats.timeline.append(CallRecord(start=now, end=now, method=request.method,
+                                              path=request.path, status=reply.status,
+                                              code=str(reply.status)))
+        return reply
+
+    def _error(self, request: FakeRequest, request_id: str, error: ApiError) -> FakeReply:
+        body = error_envelope(request_id, error.code, error.message)
+        if request.path.startswith("/rest/asset/"):
+            body["warnings"] = []
+        return json_reply(body, code=error.code)
+
+    async def _api_call(self, request: FakeRequest) -> FakeReply:
+        request_id = self._request_ids.next()
+        try:
+            self._authenticate(request)
+        except ApiError as error:
+            return self._error(request, request_id, error)
+        try:
+            arrival = self._budget.admit()
+        except ApiError as error:
+            return self._error(request, request_id, error)
+        self.stats.in_flight = self._budget.in_flight
+        self.stats.max_in_flight = max(self.stats.max_in_flight, self._budget.in_flight)
+        reply: FakeReply | None = None
+        try:
+            reply = await self._dispatch(request, request_id)
+            return reply
+        finally:
+            self._budget.release()
+            self.stats.in_flight = self._budget.in_flight
+            if reply is not None and reply.code in UNCOUNTED_CODES:
+                self._budget.uncount(arrival)
+
+    def _authenticate(self, request: FakeRequest) -> None:
+        # Marketo: the token goes only in the Authorization header; access_token= is gone.
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise ApiError("600", "Access token not specified")
+        known = self._tokens.get(token)
+        if known is None:
+            raise ApiError("601", "Access token invalid")
+        if anyio.current_time() >= known.expires_at:
+            raise ApiError("602", "Access token expired")
+
+    async def _dispatch(self, request: FakeRequest, request_id: str) -> FakeReply:
+        method = request.method.upper()
+        query = request.query
+        params: dict[str, list[str]] = {}
+        for name, value in query:
+            params.setdefault(name, []).append(value)
+        body = request.body
+        content_type = request.content_type
+        if method == "POST" and params.get("_method") == ["GET"]:
+            method = "GET"  # Marketo: POST ?_method=GET carries a long query in a form body
+        params.pop("_method", None)
+        if content_type == "application/x-www-form-urlencoded" and body:
+            for name, value in parse_qsl(body.decode("utf-8", "replace"),
+                                         keep_blank_values=True):
+                params.setdefault(name, []).append(value)
+        try:
+            route, match = self._router.resolve(method, request.path)
+        except ApiError as error:
+            return self._error(request, request_id, error)
+        fault = self.faults.take(method, request.path)
+        call = Call(request=request, method=method, params=params, body=body,
+                    content_type=content_type, match=match, store=self.store,
+                    limits=self.limits, request_id=request_id, delay=self._sleep,
+                    reasons=self.stats.reasons)
+        if fault is not None and not fault.after_apply:
+            await call.delay(0)
+            return self._fault_reply(request, request_id, fault)
+        try:
+            reply = json_reply(await route.handler(call))
+        except ApiError as error:
+            reply = self._error(request, request_id, error)
+        await call.delay(0)  # a no-op when the handler already spent its time
+        self.stats.records += call.records
+        if fault is not None:
+            return self._fault_reply(request, request_id, fault)
+        return reply
+
+    def _fault_reply(self, request: FakeRequest, request_id: str, fault: Fault) -> FakeReply:
+        if fault.drop_connection:
+            raise DropConnection()
+        if fault.http_status is not None:
+            return html_page(fault.http_status, fault.http_title)
+        assert fault.code is not None
+        return self._error(request, request_id, ApiError(fault.code, fault.text))
+
+    async def _sleep(self, records: int) -> None:
+        seconds = self.latency.seconds(records, self._rng)
+        if seconds > 0:
+            await anyio.sleep(seconds)
+        else:
+            await anyio.lowlevel.checkpoint()
+
+    # ---- identity -----------------------------------------------------------------------
+
+    def _identity(self, request: FakeRequest) -> FakeReply:
+        self.stats.identity_calls += 1
+        params = dict(request.query)
+        if request.content_type == "application/x-www-form-urlencoded" and request.body:
+            params.update(parse_qsl(request.body.decode("utf-8", "replace"),
+                                    keep_blank_values=True))
+        if request.method.upper() not in {"GET", "POST"}:
+            return json_reply({"error": "method_not_allowed",
+                               "error_description": "Use GET or POST"}, status=405, code="405")
+        if params.get("grant_type") != "client_credentials":
+            self.stats.errors["400"] += 1
+            return json_reply({"error": "unsupported_grant_type",
+                               "error_description": "Unsupported grant type"},
+                              status=400, code="400")
+        if (params.get("client_id") != self.client_id
+                or params.get("client_secret") != self.client_secret):
+            self.stats.errors["401"] += 1
+            return json_reply({"error": "unauthorized",
+                               "error_description": "Bad client credentials"},
+                              status=401, code="401")
+        now = anyio.current_time()
+        current = self._tokens.get(self._current_token or "")
+        if current is None or now >= current.expires_at:
+            # Marketo: the same token comes back until it expires, with its remaining life.
+            self._current_token = f"{uuid.UUID(int=self._rng.getrandbits(128))}:int"
+            current = _Token(expires_at=now + self.token_ttl)
+            self._tokens[self._current_token] = current
+            self.stats.tokens_issued += 1
+        return json_reply({"access_token": self._current_token, "token_type": "bearer",
+                           "expires_in": max(int(current.expires_at - now), 0),
+                           "scope": self.api_user})

@@ -1,0 +1,215 @@
+"""Static lists: the asset API (metadata, form-encoded) and Lead Database list membership."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ._call import MAX_RECORDS, Call, Router
+from ._leads import DEFAULT_LEAD_FIELDS, lead_view, requested_fields
+from ._store import StaticList
+from ._wire import ApiError, asset_envelope
+
+__all__ = ["NO_ASSETS_WARNING", "register"]
+
+NO_ASSETS_WARNING = "No assets found for the given search criteria."
+# Marketo: asset browse maxReturn defaults to 20, at most 200.
+DEFAULT_MAX_RETURN = 20
+MAX_MAX_RETURN = 200
+
+
+def _asset_params(call: Call) -> None:
+    """Asset writes are form-encoded; a JSON body is refused like Marketo does (612)."""
+    if call.body.strip() and call.content_type != "application/x-www-form-urlencoded":
+        raise ApiError("612", "Invalid Content Type")
+
+
+def _found(call: Call, lists: list[StaticList]) -> dict[str, Any]:
+    if not lists:
+        return asset_envelope(call.request_id, None, [NO_ASSETS_WARNING])
+    return asset_envelope(call.request_id, [s.view() for s in lists])
+
+
+def _folder(text: str) -> dict[str, Any]:
+    try:
+        folder = json.loads(text)
+    except ValueError as exc:
+        raise ApiError("1003", f"Invalid folder '{text}'") from exc
+    if not isinstance(folder, dict) or not isinstance(folder.get("id"), int):
+        raise ApiError("1003", f"Invalid folder '{text}'")
+    return {"id": folder["id"], "type": folder.get("type", "Folder")}
+
+
+async def get_by_id(call: Call) -> dict[str, Any]:
+    static_list = call.store.lists.get(call.path_int("id"))
+    return _found(call, [static_list] if static_list else [])
+
+
+async def get_by_name(call: Call) -> dict[str, Any]:
+    static_list = call.store.list_named(call.required("name"))
+    return _found(call, [static_list] if static_list else [])
+
+
+async def browse(call: Call) -> dict[str, Any]:
+    offset = call.int_param("offset", 0)
+    max_return = call.int_param("maxReturn", DEFAULT_MAX_RETURN)
+    if not 1 <= max_return <= MAX_MAX_RETURN:
+        raise ApiError("1003", f"Invalid maxReturn {max_return}, it must be 1 to 200")
+    if offset < 0:
+        raise ApiError("1003", f"Invalid offset {offset}")
+    folder_text = call.param("folder")
+    folder = _folder(folder_text) if folder_text else None
+    earliest = call.date_param("earliestUpdatedAt")
+    latest = call.date_param("latestUpdatedAt")
+    lists = [s for s in sorted(call.store.lists.values(), key=lambda s: s.id)
+             if (folder is None or s.folder == folder)
+             and (earliest is None or s.updated_at >= earliest)
+             and (latest is None or s.updated_at <= latest)]
+    return _found(call, lists[offset:offset + max_return])
+
+
+async def create(call: Call) -> dict[str, Any]:
+    _asset_params(call)
+    store = call.store
+    name = call.required("name")
+    folder = _folder(call.required("folder"))
+    if folder["type"] not in {"Folder", "Program"}:
+        raise ApiError("711", f"Incompatible folder type '{folder['type']}'")
+    if folder["type"] == "Program" and folder["id"] not in store.programs:
+        raise ApiError("710", "Parent folder not found")
+    if store.list_named(name) is not None:
+        raise ApiError("709", f"Static list name '{name}' is already in use")
+    await call.delay(1)
+    static_list = store.add_list(name, folder=folder, description=call.param("description"))
+    return asset_envelope(call.request_id, [static_list.view()])
+
+
+def _existing(call: Call) -> StaticList:
+    list_id = call.path_int("id")
+    static_list = call.store.lists.get(list_id)
+    if static_list is None:
+        raise ApiError("702", f"Static list '{list_id}' not found")
+    return static_list
+
+
+async def update(call: Call) -> dict[str, Any]:
+    _asset_params(call)
+    static_list = _existing(call)
+    name = call.param("name")
+    description = call.param("description")
+    if name and name != static_list.name and call.store.list_named(name) is not None:
+        raise ApiError("709", f"Static list name '{name}' is already in use")
+    await call.delay(1)
+    if name:
+        static_list.name = name
+    if description is not None:
+        static_list.description = description
+    static_list.updated_at = call.store.now()
+    return asset_envelope(call.request_id, [static_list.view()])
+
+
+async def delete(call: Call) -> dict[str, Any]:
+    static_list = _existing(call)
+    await call.delay(1)
+    del call.store.lists[static_list.id]
+    return asset_envelope(call.request_id, [{"id": static_list.id}])
+
+
+# ---- list membership (Lead Database) ----------------------------------------------------------
+
+
+def _lead_ids(call: Call) -> list[Any]:
+    """Ids from repeated ``id=`` query parameters, or a JSON ``{"input": [{"id": ...}]}``."""
+    raw: list[Any] = list(call.values("id"))
+    if not raw:
+        body = call.json_or_none()
+        if body is not None:
+            raw = [r.get("id") if isinstance(r, dict) else r for r in call.input(body)]
+    if not raw:
+        raise ApiError("701", "id cannot be blank")
+    if len(raw) > MAX_RECORDS:
+        raise ApiError("1003", f"Too many ids: {len(raw)}, the limit is 300")
+    return raw
+
+
+def _membership_list(call: Call) -> StaticList:
+    list_id = call.path_int("id")
+    static_list = call.store.lists.get(list_id)
+    if static_list is None:
+        raise ApiError("1013", f"Static list '{list_id}' not found")
+    return static_list
+
+
+def _as_lead_id(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+async def add_members(call: Call) -> dict[str, Any]:
+    static_list = _membership_list(call)
+    raw = _lead_ids(call)
+    await call.delay(len(raw))
+    results: list[dict[str, Any]] = []
+    for value in raw:
+        lead_id = _as_lead_id(value)
+        if lead_id is None or lead_id not in call.store.leads:
+            results.append(call.skipped("1004", "Lead not found", id=lead_id))
+        else:
+            static_list.members.setdefault(lead_id, call.store.now())
+            results.append({"id": lead_id, "status": "added"})
+    return call.ok(results)
+
+
+async def remove_members(call: Call) -> dict[str, Any]:
+    static_list = _membership_list(call)
+    raw = _lead_ids(call)
+    await call.delay(len(raw))
+    results: list[dict[str, Any]] = []
+    for value in raw:
+        lead_id = _as_lead_id(value)
+        if lead_id is None or lead_id not in call.store.leads:
+            results.append(call.skipped("1004", "Lead not found", id=lead_id))
+        elif static_list.members.pop(lead_id, None) is None:
+            results.append(call.skipped("1015", "Lead not in list", id=lead_id))
+        else:
+            results.append({"id": lead_id, "status": "removed"})
+    return call.ok(results)
+
+
+async def is_member(call: Call) -> dict[str, Any]:
+    static_list = _membership_list(call)
+    raw = _lead_ids(call)
+    results: list[dict[str, Any]] = []
+    for value in raw:
+        lead_id = _as_lead_id(value)
+        if lead_id is None or lead_id not in call.store.leads:
+            results.append(call.skipped("1004", "Lead not found", id=lead_id))
+        else:
+            status = "memberof" if lead_id in static_list.members else "notmemberof"
+            results.append({"id": lead_id, "status": status})
+    return call.ok(results)
+
+
+async def leads_of_list(call: Call) -> dict[str, Any]:
+    static_list = _membership_list(call)
+    store = call.store
+    fields = requested_fields(call, store, DEFAULT_LEAD_FIELDS)
+    members = [lead_id for lead_id in static_list.members if lead_id in store.leads]
+    return call.page("leads-of-list", members, lambda lead_id: lead_id,
+                     lambda lead_id: lead_view(store.leads[lead_id], fields))
+
+
+def register(router: Router) -> None:
+    router.add("GET", r"/rest/asset/v1/staticList/byName\.json", get_by_name)
+    router.add("GET", r"/rest/asset/v1/staticList/(?P<id>\d+)\.json", get_by_id)
+    router.add("POST", r"/rest/asset/v1/staticList/(?P<id>\d+)\.json", update)
+    router.add("POST", r"/rest/asset/v1/staticList/(?P<id>\d+)/delete\.json", delete)
+    router.add("GET", r"/rest/asset/v1/staticLists\.json", browse)
+    router.add("POST", r"/rest/asset/v1/staticLists\.json", create)
+    router.add("GET", r"/rest/v1/lists/(?P<id>\d+)/leads\.json", leads_of_list)
+    router.add("GET", r"/rest/v1/list/(?P<id>\d+)/leads\.json", leads_of_list)  # legacy path
+    router.add("POST", r"/rest/v1/lists/(?P<id>\d+)/leads\.json", add_members)
+    router.add("DELETE", r"/rest/v1/lists/(?P<id>\d+)/leads\.json", remove_members)
+    router.add("GET", r"/rest/v1/lists/(?P<id>\d+)/leads/ismember\.json", is_member)
