@@ -3,12 +3,13 @@
 from ._auth import Secret, TokenCache, TokenStore
 from ._decode import Warning, decode, decode_identity, warnings_of
 from ._http import ClientStats, MarketoTransport
-from ._limiter import Limiter, LocalLimiter, QuotaExhausted
+from ._limiter import KeyLeases, Limiter, LocalLimiter, QuotaExhausted
 from ._retry import Decision, RetryState, backoff, retrying
 
 __all__ = [
     "ClientStats",
     "Decision",
+    "KeyLeases",
     "Limiter",
     "LocalLimiter",
     "MarketoTransport",

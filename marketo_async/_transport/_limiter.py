@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol, runtime_checkable
 
@@ -18,7 +18,7 @@ import anyio
 
 from .._config import RateLimits
 
-__all__ = ["Limiter", "LocalLimiter", "QuotaExhausted", "day_in_zone"]
+__all__ = ["KeyLeases", "Limiter", "LocalLimiter", "QuotaExhausted", "day_in_zone"]
 
 try:
     from zoneinfo import ZoneInfo
@@ -58,6 +58,32 @@ class Limiter(Protocol):
     @property
     def in_flight(self) -> int:
         """Calls holding a slot right now."""
+        ...
+
+
+@runtime_checkable
+class KeyLeases(Protocol):
+    """Leases on record keys (say ``"leads:email:ada@example.com"``): one holder at a time.
+
+    One process keeps same-key records apart by itself; a fleet of workers sharing one Marketo
+    instance needs these (``RedisLimiter.key_leases``) so two workers never have one key in
+    flight together.
+    """
+
+    async def acquire(self, keys: Collection[str]) -> frozenset[str]:
+        """Take every key of ``keys`` that nobody holds, waiting until at least one is free.
+
+        Returns the keys now held (empty only when ``keys`` is); send only their records and
+        try the others again later.
+        """
+        ...
+
+    async def release(self, keys: Iterable[str]) -> None:
+        """Give back keys taken by :meth:`acquire`."""
+        ...
+
+    def holding(self, keys: Collection[str]) -> AbstractAsyncContextManager[frozenset[str]]:
+        """:meth:`acquire`, keep the leases alive while inside, then :meth:`release`."""
         ...
 
 

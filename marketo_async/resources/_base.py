@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
+
+if TYPE_CHECKING:
+    from .._transport import KeyLeases
 
 __all__ = ["Api", "RequestFn", "Resource"]
 
@@ -30,6 +33,8 @@ class Api:
     request: RequestFn
     # How many calls the transport lets run at once: batch writes keep this many in flight.
     max_in_flight: int = 10
+    # Per-record-key leases shared by a fleet (a RedisLimiter's); None keeps the rule in-process.
+    key_leases: KeyLeases | None = None
 
     async def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return await self.request("GET", path, params=params)
