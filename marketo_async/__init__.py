@@ -1,5 +1,6 @@
 """marketo_async: an async, high-throughput client for the Marketo Engage REST API."""
 
+from ._batch import BatchReport, Reason, RecordOutcome, Status, run_batches
 from ._client import MarketoClient
 from ._config import RateLimits, RetryPolicy
 from ._errors import (
@@ -18,7 +19,7 @@ from ._errors import (
     TooManyResultsError,
     TransientError,
 )
-from ._transport import ClientStats, Limiter, LocalLimiter, Warning
+from ._transport import ClientStats, KeyLeases, Limiter, LocalLimiter, Warning
 
 __version__ = "0.1.0"
 
@@ -26,10 +27,12 @@ __all__ = [
     "AccessDeniedError",
     "AmbiguousWriteError",
     "AuthenticationError",
+    "BatchReport",
     "ClientStats",
     "ConcurrencyLimitError",
     "DailyQuotaExceeded",
     "ErrorDetail",
+    "KeyLeases",
     "LimitError",
     "Limiter",
     "LocalLimiter",
@@ -39,10 +42,14 @@ __all__ = [
     "NotFoundError",
     "RateLimitError",
     "RateLimits",
+    "Reason",
+    "RecordOutcome",
     "RequestError",
     "RetryPolicy",
+    "Status",
     "TooManyResultsError",
     "TransientError",
     "Warning",
     "__version__",
+    "run_batches",
 ]
