@@ -1,0 +1,253 @@
+"""One Redis connection per event loop, the URL with its password hidden, and the outage state.
+
+redis-py's asyncio client runs only on asyncio; on trio the blocking client runs in worker
+threads. Every operation is one Lua script, so both paths need only ``run``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import urllib.parse
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+import anyio
+import anyio.lowlevel
+import redis
+import redis.asyncio
+import redis.backoff
+import redis.exceptions
+
+from .._errors import MarketoError
+from ._scripts import Script
+
+__all__ = [
+    "Connection",
+    "RedisUnavailableError",
+    "SharedLimiterError",
+    "keeping",
+    "redact_url",
+]
+
+logger = logging.getLogger("marketo_async")
+
+# Seconds to wait for Redis before calling it unreachable: long enough for a busy server.
+REDIS_TIMEOUT_S = 5.0
+# After an outage, Redis is tried again this long after the last failure.
+RECONNECT_AFTER_S = 30.0
+
+Arg = str | int | float
+
+
+class SharedLimiterError(MarketoError):
+    """Redis refused an operation of the shared limiter (not an outage: a configuration problem)."""
+
+    advice = "check that the URL points at a Redis 6.2+ primary, not a read-only replica"
+
+
+class RedisUnavailableError(SharedLimiterError):
+    """Redis could not be reached, so the limits shared by the fleet cannot be kept."""
+
+    advice = (
+        "start Redis or fix the URL given to RedisLimiter; or pass fallback='local' to keep "
+        "working with per-process limits while Redis is away"
+    )
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password (in the user info or a ``password=`` query) replaced by ***."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        user = parts.username or ""
+        host = netloc.rpartition("@")[2]
+        netloc = f"{user}:***@{host}"
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    if any(name == "password" for name, _ in query):
+        shown = [(name, "***" if name == "password" else value) for name, value in query]
+        query_text = urllib.parse.urlencode(shown, safe="*")
+    else:
+        query_text = parts.query
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query_text, ""))
+
+
+def _secrets_of(url: str) -> list[str]:
+    parts = urllib.parse.urlsplit(url)
+    found = [parts.password] if parts.password else []
+    found += [v for k, v in urllib.parse.parse_qsl(parts.query) if k == "password" and v]
+    # The raw and the percent-decoded spelling can both end up in a message.
+    return [s for secret in found for s in {secret, urllib.parse.quote(secret, safe="")}]
+
+
+class _Link(Protocol):
+    async def run(self, script: Script, keys: Sequence[str], args: Sequence[Arg]) -> Any: ...
+
+    async def aclose(self) -> None: ...
+
+
+# One quick retry covers a pooled connection that went stale (Redis restarted); more would
+# only delay the outage report.
+_CLIENT_OPTIONS: dict[str, Any] = {
+    "decode_responses": True,
+    "socket_timeout": REDIS_TIMEOUT_S,
+    "socket_connect_timeout": REDIS_TIMEOUT_S,
+}
+
+
+class _AsyncioLink:
+    def __init__(self, url: str) -> None:
+        self._client = redis.asyncio.Redis.from_url(
+            url,
+            retry=redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 1),
+            **_CLIENT_OPTIONS,
+        )
+        self._scripts: dict[str, Any] = {}
+
+    async def run(self, script: Script, keys: Sequence[str], args: Sequence[Arg]) -> Any:
+        registered = self._scripts.get(script.name)
+        if registered is None:
+            registered = self._scripts[script.name] = self._client.register_script(script.text)
+        return await registered(keys=list(keys), args=list(args))
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class _ThreadLink:
+    def __init__(self, url: str) -> None:
+        self._client = redis.Redis.from_url(
+            url, retry=redis.retry.Retry(redis.backoff.NoBackoff(), 1), **_CLIENT_OPTIONS
+        )
+        self._scripts: dict[str, Any] = {}
+
+    async def run(self, script: Script, keys: Sequence[str], args: Sequence[Arg]) -> Any:
+        registered = self._scripts.get(script.name)
+        if registered is None:
+            registered = self._scripts[script.name] = self._client.register_script(script.text)
+        call = functools.partial(registered, keys=list(keys), args=list(args))
+        return await anyio.to_thread.run_sync(call)
+
+    async def aclose(self) -> None:
+        await anyio.to_thread.run_sync(self._client.close)
+
+
+def _on_asyncio() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+class Connection:
+    """Runs the shared limiter's scripts on Redis and remembers whether Redis is away."""
+
+    def __init__(self, url: str, *, fallback: str = "error") -> None:
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(
+                "the Redis URL must start with redis://, rediss:// or unix://, got "
+                f"{redact_url(url)!r}"
+            )
+        self._url = url
+        self.shown_url = redact_url(url)
+        self._secrets = _secrets_of(url)
+        # redis-py's connections belong to the event loop that opened them.
+        self._links: anyio.lowlevel.RunVar[_Link | None] = anyio.lowlevel.RunVar(
+            f"marketo_async.redis.{id(self)}"
+        )
+        self._down_until: float | None = None
+        self.fallback = fallback
+
+    def __repr__(self) -> str:
+        return f"Connection({self.shown_url!r})"
+
+    def _link(self) -> _Link:
+        link = self._links.get(None)
+        if link is None:
+            link = _AsyncioLink(self._url) if _on_asyncio() else _ThreadLink(self._url)
+            self._links.set(link)
+        return link
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    async def run(self, script: Script, keys: Sequence[str], args: Sequence[Arg]) -> Any:
+        """Run ``script``; raises RedisUnavailableError or SharedLimiterError, no redis error."""
+        try:
+            return await self._link().run(script, keys, args)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
+            detail = self._scrub(f"{type(exc).__name__}: {exc}")
+            raise RedisUnavailableError(
+                f"cannot reach Redis at {self.shown_url} ({detail})"
+            ) from None
+        except redis.exceptions.RedisError as exc:
+            detail = self._scrub(f"{type(exc).__name__}: {exc}")
+            raise SharedLimiterError(
+                f"Redis at {self.shown_url} refused the {script.name} script ({detail})"
+            ) from None
+
+    async def shared(self, script: Script, keys: Sequence[str], args: Sequence[Arg]) -> Any:
+        """Like :meth:`run`, but None when Redis is away and the fallback is local."""
+        if not self.available():
+            return None
+        try:
+            result = await self.run(script, keys, args)
+        except RedisUnavailableError as error:
+            if self.fallback != "local":
+                raise
+            self.mark_down(error)
+            return None
+        self.mark_up()
+        return result
+
+    # ---- the outage state, shared by the limiter, the token store and the key leases ----
+
+    def available(self) -> bool:
+        """False while a recent outage says to keep using per-process limits."""
+        return self._down_until is None or anyio.current_time() >= self._down_until
+
+    def mark_down(self, error: RedisUnavailableError) -> None:
+        """Remember an outage (warning once per outage) and retry Redis later."""
+        if self._down_until is None:
+            logger.warning(
+                "%s; using per-process limits until Redis answers again (the fleet may now "
+                "exceed the shared limits)",
+                error.message,
+            )
+        self._down_until = anyio.current_time() + RECONNECT_AFTER_S
+
+    def mark_up(self) -> None:
+        if self._down_until is not None:
+            logger.info("Redis at %s answers again; limits are shared again", self.shown_url)
+            self._down_until = None
+
+    async def aclose(self) -> None:
+        """Close this event loop's connections."""
+        link = self._links.get(None)
+        if link is not None:
+            self._links.set(None)
+            await link.aclose()
+
+
+@asynccontextmanager
+async def keeping(keeper: Callable[[], Coroutine[Any, Any, None]]) -> AsyncIterator[None]:
+    """Run ``keeper`` (a lease renewer that never raises) in the background of the body.
+
+    The body's exception comes out as itself, not wrapped in an ExceptionGroup.
+    """
+    body_error: Exception | None = None
+    async with anyio.create_task_group() as background:
+        background.start_soon(keeper)
+        try:
+            yield
+        except Exception as exc:
+            body_error = exc
+        finally:
+            background.cancel_scope.cancel()
+    if body_error is not None:
+        raise body_error

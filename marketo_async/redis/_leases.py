@@ -1,0 +1,135 @@
+"""Per-record-key leases, so two workers never have the same key in flight at once.
+
+Marketo applies two overlapping upserts of the same new key as two creates (a duplicate lead);
+one process keeps same-key records apart itself, a fleet needs these leases.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+from collections.abc import AsyncIterator, Collection, Iterable
+from contextlib import asynccontextmanager
+
+import anyio
+
+from .._transport import KeyLeases
+from . import _scripts
+from ._connection import Connection, SharedLimiterError, keeping
+
+__all__ = ["KeyLeases", "RedisKeyLeases"]
+
+logger = logging.getLogger("marketo_async")
+
+# Held keys free when their holder's call returns, which no script can foresee: ask this often.
+KEY_POLL_S = 0.05
+POLL_JITTER_S = 0.01
+RELEASE_TIMEOUT_S = 5.0
+
+
+class RedisKeyLeases:
+    """:class:`KeyLeases` kept in Redis, with an expiry so a crashed holder frees its keys.
+
+    Example::
+
+        async with limiter.key_leases.holding(keys) as held:
+            await send([r for r in records if key_of(r) in held])
+    """
+
+    def __init__(self, connection: Connection, prefix: str, *, lease_seconds: float) -> None:
+        self._connection = connection
+        self._prefix = f"{prefix}:key:"
+        self.lease_seconds = lease_seconds
+        self._owner = random.getrandbits(128).to_bytes(16, "big").hex()
+        # Keys held (or being asked for) by this process: tasks of one process exclude each
+        # other here, since Redis sees them all as one owner.
+        self._held: set[str] = set()
+
+    def __repr__(self) -> str:
+        return f"RedisKeyLeases({self._connection.shown_url!r}, held={len(self._held)})"
+
+    @property
+    def held(self) -> frozenset[str]:
+        """Keys this process holds right now."""
+        return frozenset(self._held)
+
+    def _lease_ms(self) -> int:
+        return max(int(self.lease_seconds * 1000), 1)
+
+    async def acquire(self, keys: Collection[str]) -> frozenset[str]:
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return frozenset()
+        while True:
+            candidates = [key for key in wanted if key not in self._held]
+            if candidates:
+                self._held.update(candidates)
+                taken: set[str] = set()
+                try:
+                    with anyio.CancelScope(shield=True):
+                        positions = await self._connection.shared(
+                            _scripts.ACQUIRE_KEYS,
+                            [self._prefix + key for key in candidates],
+                            [self._owner, self._lease_ms()],
+                        )
+                    if positions is None:  # Redis away: this process's leases only
+                        taken = set(candidates)
+                    else:
+                        taken = {candidates[int(i) - 1] for i in positions}
+                finally:
+                    self._held.difference_update(set(candidates) - taken)
+                if taken:
+                    return frozenset(taken)
+            await anyio.sleep(KEY_POLL_S + random.uniform(0.0, POLL_JITTER_S))
+
+    async def release(self, keys: Iterable[str]) -> None:
+        mine = [key for key in dict.fromkeys(keys) if key in self._held]
+        if not mine:
+            return
+        self._held.difference_update(mine)
+        with anyio.CancelScope(shield=True) as scope:
+            scope.deadline = anyio.current_time() + RELEASE_TIMEOUT_S
+            # On failure the leases free themselves after lease_seconds.
+            with contextlib.suppress(SharedLimiterError):
+                await self._connection.shared(
+                    _scripts.RELEASE_KEYS, [self._prefix + key for key in mine], [self._owner]
+                )
+
+    async def renew(self, keys: Iterable[str]) -> frozenset[str]:
+        """Extend the leases on ``keys``; returns those still held."""
+        mine = [key for key in dict.fromkeys(keys) if key in self._held]
+        if not mine:
+            return frozenset()
+        positions = await self._connection.shared(
+            _scripts.RENEW_KEYS,
+            [self._prefix + key for key in mine],
+            [self._owner, self._lease_ms()],
+        )
+        if positions is None:
+            return frozenset(mine)
+        return frozenset(mine[int(i) - 1] for i in positions)
+
+    @asynccontextmanager
+    async def holding(self, keys: Collection[str]) -> AsyncIterator[frozenset[str]]:
+        held = await self.acquire(keys)
+
+        async def keep() -> None:
+            while True:
+                await anyio.sleep(self.lease_seconds / 3)
+                try:
+                    kept = await self.renew(held)
+                except SharedLimiterError:
+                    continue  # tried again at the next beat; the lease lasts two more
+                if kept != held & self._held:
+                    logger.warning(
+                        "%d key lease(s) expired while held (was the event loop blocked?)",
+                        len(held - kept),
+                    )
+                    return
+
+        try:
+            async with keeping(keep):
+                yield held
+        finally:
+            await self.release(held)

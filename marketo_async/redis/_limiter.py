@@ -1,0 +1,279 @@
+"""RedisLimiter: one sliding window, one pool of in-flight slots and one daily count per fleet."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import anyio
+import attrs
+
+from .._config import RateLimits
+from .._transport import LocalLimiter, QuotaExhausted
+from . import _scripts
+from ._connection import Connection, SharedLimiterError, keeping
+from ._leases import RedisKeyLeases
+from ._tokens import RedisTokenStore
+
+__all__ = ["DEFAULT_LEASE_S", "RedisLimiter", "SharedUsage", "marketo_days"]
+
+logger = logging.getLogger("marketo_async")
+
+# Marketo resets the daily quota at midnight US Central time.
+MARKETO_ZONE = ZoneInfo("America/Chicago")
+# A crashed process's slots come back within this many seconds; live holders renew at a third.
+DEFAULT_LEASE_S = 10.0
+# A full pool of slots frees when some holder returns, which no script can foresee: ask again
+# this often (only the head of each process's queue asks, so a fleet polls a few times a tick).
+SLOT_POLL_S = 0.05
+# Spread the polls of many processes so they do not ask Redis in lockstep.
+POLL_JITTER_S = 0.01
+MIN_WAIT_S = 0.001
+# A release that cannot reach Redis is abandoned after this long: the lease frees itself.
+RELEASE_TIMEOUT_S = 5.0
+
+_PAUSED, _SLOTS_FULL, _WINDOW_FULL, _QUOTA_SPENT, _ADMITTED = range(5)
+
+
+def marketo_days(now: float) -> list[tuple[str, float, float]]:
+    """Yesterday, today and tomorrow in US Central time as ``(YYYY-MM-DD, start, end)`` epochs.
+
+    The day around ``now`` (this host's clock) and its neighbours: the scripts pick the one
+    holding Redis's clock, so a host whose clock is off near midnight still counts right.
+    """
+    today = dt.datetime.fromtimestamp(now, MARKETO_ZONE).date()
+    days = []
+    for offset in (-1, 0, 1):
+        day = today + dt.timedelta(days=offset)
+        start = dt.datetime.combine(day, dt.time(), MARKETO_ZONE)
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), MARKETO_ZONE)
+        days.append((day.isoformat(), start.timestamp(), end.timestamp()))
+    return days
+
+
+@attrs.frozen
+class SharedUsage:
+    """What the whole fleet is using right now, as Redis counts it."""
+
+    in_flight: int
+    calls_in_window: int
+    used_today: int
+
+
+class RedisLimiter:
+    """Limits shared by every client that points at the same Redis and ``key``.
+
+    Implements the :class:`~marketo_async.Limiter` protocol, shares the access token
+    (``token_store``) and offers per-record-key leases (``key_leases``) to keep two workers
+    from upserting the same key at once.
+
+    Example::
+
+        limits = RateLimits(calls=100, period=20.0, concurrency=10, daily_quota=50_000)
+        async with RedisLimiter("redis://redis:6379/0", key="123-ABC-456",
+                                rate_limits=limits) as limiter:
+            async with MarketoClient(munchkin_id="123-ABC-456", client_id=..., client_secret=...,
+                                     rate_limits=limits, limiter=limiter) as client:
+                ...
+
+    Redis unreachable: ``fallback="error"`` raises :class:`RedisUnavailableError`;
+    ``fallback="local"`` logs a warning on the ``marketo_async`` logger and keeps each process
+    within ``rate_limits`` on its own until Redis answers again.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        key: str,
+        rate_limits: RateLimits,
+        lease_seconds: float = DEFAULT_LEASE_S,
+        fallback: Literal["error", "local"] = "error",
+    ) -> None:
+        if not key:
+            raise ValueError("key must name the Marketo instance, e.g. its munchkin id")
+        if lease_seconds <= 0:
+            raise ValueError(f"lease_seconds must be > 0, got {lease_seconds!r}")
+        if fallback not in ("error", "local"):
+            raise ValueError(f"fallback must be 'error' or 'local', got {fallback!r}")
+        self.key = key
+        self.rate_limits = rate_limits
+        self.lease_seconds = float(lease_seconds)
+        self.fallback = fallback
+        self._connection = Connection(url, fallback=fallback)
+        # The hash tag keeps every key of one limiter in one Redis Cluster slot.
+        prefix = f"marketo_async:{{{key}}}"
+        self._window = f"{prefix}:window"
+        self._slots_key = f"{prefix}:slots"
+        self._pause_key = f"{prefix}:pause"
+        self._day_prefix = f"{prefix}:day:"
+        self.token_store = RedisTokenStore(self._connection, prefix)
+        self.key_leases = RedisKeyLeases(self._connection, prefix, lease_seconds=self.lease_seconds)
+        self._local = LocalLimiter(rate_limits)
+        # This process never asks Redis for more slots than the instance has.
+        self._process_slots = anyio.Semaphore(rate_limits.concurrency)
+        # First come, first served inside the process; only the head of the queue asks Redis.
+        self._admission = anyio.Lock()
+        self._paused_until = 0.0
+        self._in_flight = 0
+        self.max_in_flight = 0
+        self._lease_ids = (f"{uuid.uuid4().hex}:{n}" for n in itertools.count())
+
+    def __repr__(self) -> str:
+        return (
+            f"RedisLimiter({self._connection.shown_url!r}, key={self.key!r}, "
+            f"rate_limits={self.rate_limits!r}, fallback={self.fallback!r}, "
+            f"in_flight={self._in_flight})"
+        )
+
+    async def __aenter__(self) -> RedisLimiter:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close this event loop's Redis connections."""
+        await self._connection.aclose()
+
+    @property
+    def in_flight(self) -> int:
+        """Calls of this process holding a slot right now (see :meth:`usage` for the fleet)."""
+        return self._in_flight
+
+    @property
+    def url(self) -> str:
+        """The Redis URL with its password hidden."""
+        return self._connection.shown_url
+
+    def pause(self, seconds: float) -> None:
+        # Shared with the fleet by the next admission of this process.
+        self._paused_until = max(self._paused_until, anyio.current_time() + seconds)
+        self._local.pause(seconds)
+
+    async def check(self) -> None:
+        """Raise :class:`RedisUnavailableError` now if Redis cannot be reached."""
+        await self.usage()
+
+    async def usage(self) -> SharedUsage:
+        """Slots held, calls in the window and calls today, across the whole fleet."""
+        days = marketo_days(time.time())
+        span = self.rate_limits.period + self.rate_limits.window_margin
+        keys = [self._slots_key, self._window]
+        keys += [self._day_prefix + label for label, _, _ in days]
+        args: list[str | int | float] = [span]
+        for _, start, end in days:
+            args += [start, end]
+        in_flight, in_window, used = await self._connection.run(_scripts.COUNT_SLOTS, keys, args)
+        return SharedUsage(int(in_flight), int(in_window), int(used))
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        async with self._process_slots:
+            lease = await self._admit()
+            if lease is None:
+                async with self._local.slot():
+                    self._count_in()
+                    try:
+                        yield
+                    finally:
+                        self._in_flight -= 1
+                return
+            self._count_in()
+            try:
+                async with keeping(lambda: self._keep_lease(lease)):
+                    yield
+            finally:
+                self._in_flight -= 1
+                await self._release(lease)
+
+    def _count_in(self) -> None:
+        self._in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self._in_flight)
+
+    async def _admit(self) -> str | None:
+        """A lease id once Redis admits the call; None when Redis is away and we fall back."""
+        limits = self.rate_limits
+        quota = limits.daily_quota or 0
+        async with self._admission:
+            while True:
+                if not self._connection.available():
+                    return None
+                lease = next(self._lease_ids)
+                days = marketo_days(time.time())
+                pause = max(self._paused_until - anyio.current_time(), 0.0)
+                args: list[str | int | float] = [
+                    limits.calls,
+                    limits.period + limits.window_margin,
+                    limits.concurrency,
+                    self.lease_seconds,
+                    lease,
+                    pause,
+                    quota,
+                    SLOT_POLL_S,
+                ]
+                for _, start, end in days:
+                    args += [start, end]
+                keys = [self._window, self._slots_key, self._pause_key]
+                keys += [self._day_prefix + label for label, _, _ in days]
+                # Shielded: a call cancelled while Redis admits it would leak the slot.
+                with anyio.CancelScope(shield=True):
+                    answer = await self._connection.shared(_scripts.ACQUIRE_SLOT, keys, args)
+                if answer is None:  # Redis away, fallback="local"
+                    return None
+                status, value = answer
+                if int(status) == _ADMITTED:
+                    return lease
+                if int(status) == _QUOTA_SPENT:
+                    raise QuotaExhausted(int(value), quota)
+                wait = max(float(value), MIN_WAIT_S)
+                await anyio.sleep(wait + random.uniform(0.0, POLL_JITTER_S))
+
+    async def _keep_lease(self, lease: str) -> None:
+        while True:
+            await anyio.sleep(self.lease_seconds / 3)
+            try:
+                renewed = await self._connection.run(
+                    _scripts.RENEW_SLOT, [self._slots_key], [self.lease_seconds, lease]
+                )
+            except SharedLimiterError as error:
+                logger.warning("could not renew an in-flight slot: %s", error.message)
+                continue
+            if not int(renewed):
+                logger.warning(
+                    "a call held its slot past the %.1fs lease without renewing it (was the "
+                    "event loop blocked?); the fleet may briefly exceed its concurrency",
+                    self.lease_seconds,
+                )
+                return
+
+    async def _release(self, lease: str) -> None:
+        with anyio.CancelScope(shield=True) as scope:
+            scope.deadline = anyio.current_time() + RELEASE_TIMEOUT_S
+            try:
+                await self._connection.run(_scripts.RELEASE_SLOT, [self._slots_key], [lease])
+            except SharedLimiterError as error:
+                logger.warning(
+                    "could not release an in-flight slot (it frees itself within %.1fs): %s",
+                    self.lease_seconds,
+                    error.message,
+                )
+        if scope.cancelled_caught:
+            logger.warning(
+                "Redis did not answer a slot release in time (it frees itself within %.1fs)",
+                self.lease_seconds,
+            )

@@ -1,0 +1,235 @@
+"""The Lua scripts: each runs atomically inside Redis and reads Redis's own clock (TIME).
+
+Times are seconds as doubles; values going back to Python are strings, because Redis truncates
+Lua numbers to integers.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+__all__ = [
+    "ACQUIRE_KEYS",
+    "ACQUIRE_SLOT",
+    "COUNT_SLOTS",
+    "DISCARD_TOKEN",
+    "LOAD_TOKEN",
+    "LOCK",
+    "RELEASE_KEYS",
+    "RELEASE_SLOT",
+    "RENEW_KEYS",
+    "RENEW_SLOT",
+    "SAVE_TOKEN",
+    "UNLOCK",
+    "Script",
+]
+
+
+@attrs.frozen
+class Script:
+    name: str
+    text: str
+
+
+_NOW = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+"""
+
+# KEYS: window, slots, pause, day-before, day, day-after
+# ARGV: calls, span, concurrency, lease, lease id, pause, daily quota (0: none), slot poll,
+#       then [start, end) of each of the three days.
+# Returns {status, value}: 0 paused (wait), 1 slots full (wait), 2 window full (wait),
+# 3 quota spent (calls used), 4 admitted (slots held fleet-wide).
+ACQUIRE_SLOT = Script(
+    "acquire-slot",
+    _NOW
+    + """
+local calls = tonumber(ARGV[1])
+local span = tonumber(ARGV[2])
+local concurrency = tonumber(ARGV[3])
+local lease = tonumber(ARGV[4])
+local pause = tonumber(ARGV[6])
+local quota = tonumber(ARGV[7])
+local poll = tonumber(ARGV[8])
+
+local paused_until = tonumber(redis.call('GET', KEYS[3]) or '0')
+if pause > 0 and now + pause > paused_until then
+  paused_until = now + pause
+  redis.call('SET', KEYS[3], string.format('%.6f', paused_until),
+             'PX', math.ceil(pause * 1000) + 1000)
+end
+if paused_until > now then
+  return {0, string.format('%.6f', paused_until - now)}
+end
+
+-- A lease's score is its expiry: a crashed holder's slot frees itself here.
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local busy = redis.call('ZCARD', KEYS[2])
+if busy >= concurrency then
+  local soonest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  return {1, string.format('%.6f', math.min(tonumber(soonest[2]) - now, poll))}
+end
+
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - span)
+if redis.call('ZCARD', KEYS[1]) >= calls then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {2, string.format('%.6f', tonumber(oldest[2]) + span - now)}
+end
+
+if quota > 0 then
+  -- The day is Marketo's (midnight US Central), chosen by the server's clock.
+  local day = KEYS[5]
+  for i = 0, 2 do
+    if now >= tonumber(ARGV[9 + 2 * i]) and now < tonumber(ARGV[10 + 2 * i]) then
+      day = KEYS[4 + i]
+    end
+  end
+  local used = tonumber(redis.call('GET', day) or '0')
+  if used >= quota then
+    return {3, tostring(used)}
+  end
+  redis.call('INCR', day)
+  redis.call('EXPIRE', day, 3 * 86400)
+end
+
+redis.call('ZADD', KEYS[1], now, ARGV[5])
+redis.call('ZADD', KEYS[2], now + lease, ARGV[5])
+redis.call('PEXPIRE', KEYS[1], math.ceil(span * 1000) + 1000)
+redis.call('PEXPIRE', KEYS[2], math.ceil(lease * 1000) + 1000)
+return {4, tostring(busy + 1)}
+""",
+)
+
+# KEYS: slots. ARGV: lease, lease id. Returns 1 when renewed, 0 when the lease was lost.
+RENEW_SLOT = Script(
+    "renew-slot",
+    _NOW
+    + """
+if redis.call('ZSCORE', KEYS[1], ARGV[2]) then
+  local lease = tonumber(ARGV[1])
+  redis.call('ZADD', KEYS[1], 'XX', now + lease, ARGV[2])
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl < lease * 1000 + 1000 then
+    redis.call('PEXPIRE', KEYS[1], math.ceil(lease * 1000) + 1000)
+  end
+  return 1
+end
+return 0
+""",
+)
+
+# KEYS: slots. ARGV: lease id.
+RELEASE_SLOT = Script("release-slot", "return redis.call('ZREM', KEYS[1], ARGV[1])")
+
+# KEYS: slots, window, day before, day, day after. ARGV: span, then the days' [start, end).
+# Returns {slots held, calls in the window, calls today}.
+COUNT_SLOTS = Script(
+    "count-slots",
+    _NOW
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[1]))
+local day = KEYS[4]
+for i = 0, 2 do
+  if now >= tonumber(ARGV[2 + 2 * i]) and now < tonumber(ARGV[3 + 2 * i]) then
+    day = KEYS[3 + i]
+  end
+end
+return {redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', KEYS[2]),
+        tonumber(redis.call('GET', day) or '0')}
+""",
+)
+
+# KEYS: token. Returns {token, expires_at} or an empty list.
+LOAD_TOKEN = Script("load-token", "return redis.call('HMGET', KEYS[1], 'token', 'expires_at')")
+
+# KEYS: token. ARGV: token, expires_at (epoch seconds).
+SAVE_TOKEN = Script(
+    "save-token",
+    """
+redis.call('HSET', KEYS[1], 'token', ARGV[1], 'expires_at', ARGV[2])
+redis.call('EXPIREAT', KEYS[1], math.ceil(tonumber(ARGV[2])))
+return 1
+""",
+)
+
+# KEYS: token. ARGV: the refused token.
+DISCARD_TOKEN = Script(
+    "discard-token",
+    """
+if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+""",
+)
+
+# KEYS: lock. ARGV: owner, expiry (ms). Returns 1 when taken.
+LOCK = Script(
+    "lock",
+    """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return 1
+end
+return 0
+""",
+)
+
+# KEYS: lock. ARGV: owner.
+UNLOCK = Script(
+    "unlock",
+    """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+""",
+)
+
+# KEYS: one lease key per record key. ARGV: owner, expiry (ms).
+# Returns the 1-based positions of the keys now held by owner.
+ACQUIRE_KEYS = Script(
+    "acquire-keys",
+    """
+local held = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('SET', key, ARGV[1], 'NX', 'PX', ARGV[2]) then
+    held[#held + 1] = i
+  elseif redis.call('GET', key) == ARGV[1] then
+    redis.call('PEXPIRE', key, ARGV[2])
+    held[#held + 1] = i
+  end
+end
+return held
+""",
+)
+
+# KEYS: lease keys. ARGV: owner, expiry (ms). Returns the positions still held.
+RENEW_KEYS = Script(
+    "renew-keys",
+    """
+local held = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then
+    redis.call('PEXPIRE', key, ARGV[2])
+    held[#held + 1] = i
+  end
+end
+return held
+""",
+)
+
+# KEYS: lease keys. ARGV: owner.
+RELEASE_KEYS = Script(
+    "release-keys",
+    """
+local released = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then
+    released = released + redis.call('DEL', key)
+  end
+end
+return released
+""",
+)
