@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import re
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ._config import RateLimits, RetryPolicy
-from ._transport import ClientStats, Limiter, LocalLimiter, MarketoTransport, Secret
+from ._transport import (
+    ClientStats,
+    KeyLeases,
+    Limiter,
+    LocalLimiter,
+    MarketoTransport,
+    Secret,
+)
+from .resources import Api
+
+if TYPE_CHECKING:
+    from .resources.lead_fields import LeadFields
+    from .resources.leads import Leads
+    from .resources.program_member_fields import ProgramMemberFields
+    from .resources.program_members import ProgramMembers
+    from .resources.static_lists import StaticLists
 
 __all__ = ["MarketoClient"]
 
@@ -99,6 +115,48 @@ class MarketoClient:
             transport=transport,
         )
         self._closed = False
+        # A shared limiter (RedisLimiter) also offers per-key leases for the whole fleet.
+        key_leases = getattr(self.limiter, "key_leases", None)
+        self._api = Api(
+            request=self.request,
+            max_in_flight=self.rate_limits.concurrency,
+            key_leases=key_leases if isinstance(key_leases, KeyLeases) else None,
+        )
+
+    @functools.cached_property
+    def leads(self) -> Leads:
+        """Leads: describe, read, sync, push, forms, delete, merge, partitions, memberships."""
+        from .resources.leads import Leads
+
+        return Leads(self._api)
+
+    @functools.cached_property
+    def lead_fields(self) -> LeadFields:
+        """The lead schema: get, list, create and update lead fields."""
+        from .resources.lead_fields import LeadFields
+
+        return LeadFields(self._api)
+
+    @functools.cached_property
+    def program_members(self) -> ProgramMembers:
+        """Program members: describe, query, status and data sync, delete."""
+        from .resources.program_members import ProgramMembers
+
+        return ProgramMembers(self._api)
+
+    @functools.cached_property
+    def program_member_fields(self) -> ProgramMemberFields:
+        """The program member schema: get, list, create and update member fields."""
+        from .resources.program_member_fields import ProgramMemberFields
+
+        return ProgramMemberFields(self._api)
+
+    @functools.cached_property
+    def static_lists(self) -> StaticLists:
+        """Static lists: the asset side (metadata) and the lead-database side (membership)."""
+        from .resources.static_lists import StaticLists
+
+        return StaticLists(self._api)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> MarketoClient:

@@ -1,5 +1,43 @@
 """attrs models of Marketo's records and the one cattrs converter."""
 
 from ._converter import converter, format_datetime, parse_datetime, strict_converter
+from .leads import (
+    DescribedField,
+    FieldApiAccess,
+    Lead,
+    LeadDescription,
+    LeadField,
+    LeadFieldDescription,
+    ListMembership,
+    Partition,
+    ProgramMembership,
+    SmartCampaignMembership,
+    VisitorData,
+)
+from .program_members import ProgramMember, ProgramMemberDescription, ProgramMemberField
+from .static_lists import FOLDER_TYPES, Folder, FolderType, StaticList
 
-__all__ = ["converter", "format_datetime", "parse_datetime", "strict_converter"]
+__all__ = [
+    "FOLDER_TYPES",
+    "DescribedField",
+    "FieldApiAccess",
+    "Folder",
+    "FolderType",
+    "Lead",
+    "LeadDescription",
+    "LeadField",
+    "LeadFieldDescription",
+    "ListMembership",
+    "Partition",
+    "ProgramMember",
+    "ProgramMemberDescription",
+    "ProgramMemberField",
+    "ProgramMembership",
+    "SmartCampaignMembership",
+    "StaticList",
+    "VisitorData",
+    "converter",
+    "format_datetime",
+    "parse_datetime",
+    "strict_converter",
+]

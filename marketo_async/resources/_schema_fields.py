@@ -1,0 +1,202 @@
+"""Rules shared by the lead and program-member schema endpoints: names, new fields, updates.
+
+Both objects take the same shapes (``.../schema/fields.json``), so both resources check their
+arguments here, before any call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
+
+import attrs
+
+from .._batch import STATUSES, Reason, RecordOutcome, Status
+from ..models._converter import converter
+
+__all__ = [
+    "FIELD_DATA_TYPES",
+    "FIELD_NAME",
+    "UPDATABLE_ATTRIBUTES",
+    "NewField",
+    "check_field_name",
+    "field_changes",
+    "new_field_records",
+    "single_outcome",
+]
+
+# Marketo: a field's API name starts with a letter and holds only letters, digits, underscores.
+FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+# Marketo: the data types Create Lead Fields accepts (the Swagger enum).
+FIELD_DATA_TYPES = frozenset(
+    {
+        "boolean",
+        "currency",
+        "date",
+        "datetime",
+        "email",
+        "float",
+        "integer",
+        "percent",
+        "phone",
+        "score",
+        "string",
+        "url",
+    }
+)
+# Marketo: the only attributes Update ... Field may change (dataType, length, name and isCustom
+# never change through the API; standard fields also keep displayName and isHidden).
+UPDATABLE_ATTRIBUTES: Mapping[str, str] = {
+    "display_name": "displayName",
+    "description": "description",
+    "is_hidden": "isHidden",
+    "is_html_encoding_in_email": "isHtmlEncodingInEmail",
+    "is_sensitive": "isSensitive",
+}
+_BOOLEAN_ATTRIBUTES = frozenset({"isHidden", "isHtmlEncodingInEmail", "isSensitive"})
+# Attributes a new field may carry, by Python name and by REST name.
+_CREATE_ATTRIBUTES: Mapping[str, str] = {
+    "name": "name",
+    "data_type": "dataType",
+    **UPDATABLE_ATTRIBUTES,
+}
+_CREATE_REQUIRED = ("name", "displayName", "dataType")
+
+
+def check_field_name(name: object, argument: str) -> str:
+    """``name`` when it is a valid field API name; a ValueError naming ``argument`` otherwise.
+
+    >>> check_field_name("acmeAccessCode", "name")
+    'acmeAccessCode'
+    """
+    if not isinstance(name, str) or not FIELD_NAME.fullmatch(name):
+        raise ValueError(
+            f"{argument} must be a field API name: a letter, then letters, digits or "
+            f"underscores (got {name!r})"
+        )
+    return name
+
+
+@attrs.frozen(kw_only=True)
+class NewField:
+    """A field to create (``name``, ``display_name`` and ``data_type`` are required).
+
+    >>> NewField(name="acmeAccessCode", display_name="Acme Access Code", data_type="string")
+    """
+
+    name: str
+    display_name: str
+    data_type: str
+    description: str | None = None
+    is_hidden: bool | None = None
+    is_html_encoding_in_email: bool | None = None
+    is_sensitive: bool | None = None
+
+
+def _wire_names(
+    record: Mapping[str, Any], allowed: Mapping[str, str], argument: str
+) -> dict[str, Any]:
+    """``record`` with Python or REST attribute names, as REST names; unknown names refused."""
+    rest_names = set(allowed.values())
+    wire: dict[str, Any] = {}
+    unknown: list[str] = []
+    for name, value in record.items():
+        key = allowed.get(name, name if name in rest_names else None)
+        if key is None:
+            unknown.append(str(name))
+        elif value is not None:
+            wire[key] = value
+    if unknown:
+        can = ", ".join(allowed)
+        raise ValueError(
+            f"{argument}: Marketo's API cannot set {', '.join(unknown)}; it can set only {can}"
+        )
+    for key, value in wire.items():
+        if key in _BOOLEAN_ATTRIBUTES and not isinstance(value, bool):
+            raise ValueError(f"{argument}: {key} must be True or False, not {value!r}")
+        if key not in _BOOLEAN_ATTRIBUTES and not isinstance(value, str):
+            raise ValueError(f"{argument}: {key} must be a string, not {value!r}")
+    return wire
+
+
+def new_field_records(
+    fields: Iterable[NewField | Mapping[str, Any]], argument: str = "fields"
+) -> list[dict[str, Any]]:
+    """The ``input`` of Create ... Fields, checked: names, required attributes, data types.
+
+    Items are :class:`NewField` or mappings with Python (``display_name``) or REST
+    (``displayName``) attribute names.
+    """
+    if isinstance(fields, (str, bytes, NewField, Mapping)):
+        raise ValueError(f"{argument} must be a list of fields to create, not one field")
+    records: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for index, field in enumerate(fields):
+        where = f"{argument}[{index}]"
+        if isinstance(field, NewField):
+            raw: Mapping[str, Any] = converter.unstructure(field)
+        elif isinstance(field, Mapping):
+            raw = field
+        else:
+            raise ValueError(f"{where} must be a NewField or a mapping, not {field!r}")
+        record = _wire_names(raw, _CREATE_ATTRIBUTES, where)
+        missing = [key for key in _CREATE_REQUIRED if not record.get(key)]
+        if missing:
+            raise ValueError(f"{where} has no {', '.join(missing)} (required)")
+        check_field_name(record["name"], f"{where}.name")
+        if record["dataType"] not in FIELD_DATA_TYPES:
+            raise ValueError(
+                f"{where}.data_type must be one of {', '.join(sorted(FIELD_DATA_TYPES))}, "
+                f"not {record['dataType']!r}"
+            )
+        if record["name"].casefold() in seen:
+            raise ValueError(f"{where}.name {record['name']!r} is given twice")
+        seen.add(record["name"].casefold())
+        records.append(record)
+    if not records:
+        raise ValueError(f"{argument} must hold at least one field to create")
+    return records
+
+
+def field_changes(changes: Mapping[str, Any], argument: str = "changes") -> dict[str, Any]:
+    """The single ``input`` record of Update ... Field; attributes the API can't change refused.
+
+    >>> field_changes({"display_name": "Acme Code", "is_sensitive": True})
+    {'displayName': 'Acme Code', 'isSensitive': True}
+    """
+    if not changes:
+        raise ValueError(
+            f"{argument}: nothing to change; give any of {', '.join(UPDATABLE_ATTRIBUTES)}"
+        )
+    wire = _wire_names(changes, UPDATABLE_ATTRIBUTES, argument)
+    if not wire:
+        raise ValueError(f"{argument}: every change is None; nothing to send")
+    if wire.get("displayName") == "":
+        raise ValueError(f"{argument}: display_name must not be empty")
+    return wire
+
+
+_RESULT_STATUSES = frozenset(STATUSES[:8])  # Marketo's own; the rest are the library's
+
+
+def single_outcome(body: Mapping[str, Any]) -> RecordOutcome:
+    """The outcome of a one-record write (``result[0]``) as a :class:`RecordOutcome`."""
+    results = body.get("result") or []
+    entry: Mapping[str, Any] = results[0] if results and isinstance(results[0], Mapping) else {}
+    reasons = tuple(
+        Reason(str(reason.get("code", "")), str(reason.get("message", "")))
+        for reason in entry.get("reasons") or ()
+        if isinstance(reason, Mapping)
+    )
+    status = entry.get("status")
+    record_id = entry.get("id")
+    if status not in _RESULT_STATUSES:
+        note = "Marketo's answer had no result" if not entry else f"status {status!r}"
+        return RecordOutcome(0, "unknown", reasons=(*reasons, Reason("unexpected-status", note)))
+    return RecordOutcome(
+        0,
+        cast(Status, status),
+        id=record_id if type(record_id) is int else None,
+        reasons=reasons,
+    )

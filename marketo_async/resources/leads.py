@@ -1,0 +1,784 @@
+"""``client.leads``: describe, read, sync, push, forms, delete, merge, cookies, partitions, and
+each lead's list, program and smart-campaign memberships.
+
+Every argument is checked before the first call; a bad one raises ``ValueError`` naming it.
+Writes of many records go through the batch engine and return a :class:`BatchReport`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from typing import Any, Literal, TypeVar
+from urllib.parse import unquote
+
+from .._batch import (
+    MAX_BATCH_SIZE,
+    BatchReport,
+    RecordOutcome,
+    lookup_key,
+    run_batches,
+    validate_lead,
+)
+from .._errors import MarketoError, TooManyResultsError
+from .._paging import Page, Pager, token_pages
+from ..models._converter import converter, format_datetime
+from ..models.leads import (
+    Lead,
+    LeadDescription,
+    LeadFieldDescription,
+    ListMembership,
+    Partition,
+    ProgramMembership,
+    SmartCampaignMembership,
+    VisitorData,
+)
+from ._base import Resource
+from ._schema_fields import check_field_name, single_outcome
+
+__all__ = ["MAX_FILTER_VALUES", "MAX_MERGE_LOSERS", "SYNC_ACTIONS", "Leads", "SyncAction"]
+
+T = TypeVar("T")
+
+# Marketo: filterValues holds at most 300 values per call.
+MAX_FILTER_VALUES = 300
+# Marketo: more than 25 losing leads in one merge is skipped with 1080.
+MAX_MERGE_LOSERS = 25
+
+SyncAction = Literal["createOrUpdate", "createOnly", "updateOnly", "createDuplicate"]
+SYNC_ACTIONS: tuple[SyncAction, ...] = (
+    "createOrUpdate",
+    "createOnly",
+    "updateOnly",
+    "createDuplicate",
+)
+DESCRIBE2_PATH = "/rest/v1/leads/describe2.json"
+# Marketo: partitionName applies only to these actions.
+_PARTITION_ACTIONS = frozenset({"createOnly", "createOrUpdate"})
+
+LeadRecords = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
+LeadIds = Iterable[int] | AsyncIterable[int]
+FieldNames = str | Iterable[str] | None
+Moment = dt.datetime | dt.date | str
+OnProgress = Callable[[int, int | None], None]
+OnOutcome = Callable[[RecordOutcome], None]
+
+
+# --------------------------------------------------------------------------- argument checks
+
+
+def _positive_id(value: object, argument: str) -> int:
+    """An id given as an int (or digits): positive, never a bool."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        number = int(value.strip())
+    if number is None or number < 1:
+        raise ValueError(f"{argument} must be a positive integer id, got {value!r}")
+    return number
+
+
+def _id_or_none(value: object) -> int | None:
+    try:
+        return _positive_id(value, "id")
+    except ValueError:
+        return None
+
+
+def _field_names(fields: FieldNames, argument: str = "fields") -> str | None:
+    """The ``fields`` query value: REST names joined by commas (None keeps Marketo's default)."""
+    if fields is None:
+        return None
+    names = fields.split(",") if isinstance(fields, str) else list(fields)
+    checked = [
+        check_field_name(name.strip() if isinstance(name, str) else name, f"{argument}[{i}]")
+        for i, name in enumerate(names)
+    ]
+    if not checked:
+        raise ValueError(f"{argument} must name at least one field, or be None for the defaults")
+    return ",".join(dict.fromkeys(checked))
+
+
+def _batch_size(batch_size: int | None) -> int | None:
+    if batch_size is None:
+        return None
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int):
+        raise ValueError(f"batch_size must be an integer, got {batch_size!r}")
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise ValueError(f"batch_size must be 1 to {MAX_BATCH_SIZE} (Marketo's limit)")
+    return batch_size
+
+
+def _moment(value: Moment | None, argument: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if not value.strip():
+            raise ValueError(f"{argument} must not be empty")
+        return value.strip()
+    if not isinstance(value, (dt.datetime, dt.date)):
+        raise ValueError(f"{argument} must be a datetime, a date or an ISO-8601 string")
+    return format_datetime(value)
+
+
+def _text(value: object, argument: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{argument} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _filter_values(values: Iterable[str | int], filter_type: str) -> list[str]:
+    """Every value once, as text; emails compared case-insensitively like Marketo does."""
+    if isinstance(values, (str, bytes, int, Mapping)):
+        raise ValueError(
+            f"values must be a list of values, not a single {type(values).__name__} "
+            "(wrap one value in a list)"
+        )
+    kept: dict[str, str] = {}
+    for index, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise ValueError(f"values[{index}] must be a string or an integer, got {value!r}")
+        text = str(value).strip()
+        if not text:
+            raise ValueError(f"values[{index}] is empty")
+        if "," in text:
+            # Marketo splits filterValues on commas, so such a value can never match.
+            raise ValueError(f"values[{index}] contains a comma, which Marketo cannot search")
+        kept.setdefault(text.casefold() if filter_type == "email" else text, text)
+    if not kept:
+        raise ValueError("values is empty: give at least one value to filter on")
+    return list(kept.values())
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, (dt.datetime, dt.date)):
+        return format_datetime(value)
+    return value
+
+
+def _plain(record: Any) -> Any:
+    """A record as a JSON-ready dict (datetimes as ISO-8601); non-mappings pass unchanged."""
+    if not isinstance(record, Mapping):
+        return record
+    return {str(name): _plain_value(value) for name, value in record.items()}
+
+
+class _Converted(Iterable[Any]):
+    """``map`` that keeps ``len`` (the batch engine reports progress against it)."""
+
+    def __init__(self, items: Collection[Any], convert: Callable[[Any], Any]) -> None:
+        self._items = items
+        self._convert = convert
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Any]:
+        return map(self._convert, self._items)
+
+
+async def _aconverted(
+    items: AsyncIterable[Any], convert: Callable[[Any], Any]
+) -> AsyncIterator[Any]:
+    iterator = aiter(items)
+    try:
+        async for item in iterator:
+            yield convert(item)
+    finally:
+        await _close(iterator)
+
+
+async def _close(iterator: object) -> None:
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+def _converted(
+    items: Iterable[Any] | AsyncIterable[Any], convert: Callable[[Any], Any], argument: str
+) -> Iterable[Any] | AsyncIterable[Any]:
+    if isinstance(items, (str, bytes, Mapping)):
+        raise ValueError(f"{argument} must be an iterable of many, not a single value")
+    if isinstance(items, AsyncIterable):
+        return _aconverted(items, convert)
+    if isinstance(items, Collection):
+        return _Converted(items, convert)
+    if isinstance(items, Iterable):
+        return map(convert, items)
+    raise ValueError(f"{argument} must be an iterable or an async iterable, got {items!r}")
+
+
+def _results(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    result = body.get("result")
+    return list(result) if isinstance(result, list) else []
+
+
+def _not_a_record(index: int, record: object) -> str | None:
+    if not isinstance(record, Mapping):
+        return f"record {index}: not a mapping of field names to values ({record!r})"
+    return None
+
+
+def _lead_validator(action: str, lookup_field: str) -> Callable[[int, Any], str | None]:
+    check = validate_lead(action, lookup_field) if action != "createDuplicate" else None
+
+    def validate(index: int, record: Any) -> str | None:
+        refused = _not_a_record(index, record)
+        if refused is not None:
+            return refused
+        if check is not None:
+            return check(index, record)
+        # createDuplicate always inserts: no lookup key is needed, the other rules stand.
+        email = record.get("email")
+        if isinstance(email, str) and not email.isascii():
+            return (
+                f"record {index}: field 'email' has non-ASCII characters ({email!r}); "
+                "Marketo accepts ASCII email addresses only"
+            )
+        if record.get("id") is not None:
+            return f"record {index}: field 'id' is allowed only with action 'updateOnly'"
+        return None
+
+    return validate
+
+
+def _lead_key(lookup_field: str) -> Callable[[Any], str | int | None]:
+    def key(record: Any) -> str | int | None:
+        return lookup_key(record, lookup_field) if isinstance(record, Mapping) else None
+
+    return key
+
+
+def _cookie(cookie: object) -> str:
+    """The munchkin cookie as is: one already percent-encoded (``%26``) is decoded first,
+    since httpx encodes it (``&`` becomes ``%26``) and twice would be garbage."""
+    text = _text(cookie, "cookie").strip()
+    return unquote(text) if "%" in text else text
+
+
+# --------------------------------------------------------------------------------- resource
+
+
+class Leads(Resource):
+    """Leads: describe, read, sync, push, forms, delete, merge, partitions, memberships.
+
+    Example::
+
+        lead = await client.leads.get(318581, fields=["email", "acmeCode"])
+        report = await client.leads.sync(rows, lookup_field="email")
+        async for lead in client.leads.by_filter("email", emails):
+            ...
+    """
+
+    # ---- describe
+
+    async def describe(self) -> list[LeadFieldDescription]:
+        """Every lead field with its REST/SOAP names and types (Describe Lead)."""
+        body = await self._api.get("/rest/v1/leads/describe.json")
+        return converter.structure(_results(body), list[LeadFieldDescription])
+
+    async def describe2(self) -> LeadDescription:
+        """The lead object's fields and searchable keys (Describe Lead2)."""
+        body = await self._api.get(DESCRIBE2_PATH)
+        found = _results(body)
+        if not found:
+            raise MarketoError("Describe Lead2 answered without a result", path=DESCRIBE2_PATH)
+        return converter.structure(found[0], LeadDescription)
+
+    # ---- reads
+
+    async def get(self, id: int, *, fields: FieldNames = None) -> Lead | None:
+        """One lead by id, or None when there is no such lead.
+
+        Without ``fields`` Marketo returns id, email, firstName, lastName, createdAt, updatedAt.
+        """
+        lead_id = _positive_id(id, "id")
+        params = {"fields": _field_names(fields)}
+        body = await self._api.get(f"/rest/v1/lead/{lead_id}.json", params)
+        found = _results(body)
+        return converter.structure(found[0], Lead) if found else None
+
+    def by_filter(
+        self,
+        filter_type: str,
+        values: Iterable[str | int],
+        *,
+        fields: FieldNames = None,
+        batch_size: int | None = None,
+    ) -> Pager[Lead]:
+        """Leads whose ``filter_type`` field equals any of ``values`` (any number of them).
+
+        Values go 300 to a call, each call paged; each lead comes once. More than 1,000
+        matches for one call of 300 raises :class:`TooManyResultsError`: narrow the filter or
+        use a bulk extract. Describe Lead2 lists the usable filter types.
+
+        Example::
+
+            async for lead in client.leads.by_filter("email", emails, fields=["email", "score"]):
+                ...
+        """
+        filter_type = check_field_name(filter_type, "filter_type")
+        chunks = _chunks(_filter_values(values, filter_type), MAX_FILTER_VALUES)
+        base: dict[str, Any] = {
+            "filterType": filter_type,
+            "fields": _field_names(fields),
+            "batchSize": _batch_size(batch_size),
+        }
+
+        fetch = self._fetch("/rest/v1/leads.json")
+
+        def parse(item: dict[str, Any]) -> Lead:
+            return converter.structure(item, Lead)
+
+        async def pages() -> AsyncIterator[Page[Lead]]:
+            seen: set[object] = set()
+            yielded = False
+            total = sum(len(chunk) for chunk in chunks)
+            start = 0
+            for number, chunk in enumerate(chunks):
+                last_chunk = number == len(chunks) - 1
+                params = {**base, "filterValues": ",".join(chunk)}
+                chunk_pages = token_pages(fetch, params, parse)
+                try:
+                    async for page in chunk_pages:
+                        # A lead matching two values (say two spellings) comes once.
+                        fresh = [lead for lead in page.items if lead.get("id") not in seen]
+                        seen.update(lead.get("id") for lead in fresh)
+                        more = page.more or not last_chunk
+                        if fresh or (not more and not yielded):
+                            yielded = True
+                            yield Page(fresh, page.next_page_token, more, page.warnings)
+                except TooManyResultsError as error:
+                    raise _too_many(error, filter_type, start, len(chunk), total) from error
+                finally:
+                    await _close(chunk_pages)
+                start += len(chunk)
+
+        return Pager(pages)
+
+    def by_list(
+        self, list_id: int, *, fields: FieldNames = None, batch_size: int | None = None
+    ) -> Pager[Lead]:
+        """The leads of a static list, page by page (Get Leads by List Id)."""
+        list_id = _positive_id(list_id, "list_id")
+        params = {"fields": _field_names(fields), "batchSize": _batch_size(batch_size)}
+        return self._pager(f"/rest/v1/lists/{list_id}/leads.json", params, Lead)
+
+    def by_program(
+        self, program_id: int, *, fields: FieldNames = None, batch_size: int | None = None
+    ) -> Pager[Lead]:
+        """The members of a program, each with its typed ``lead.membership``.
+
+        ``membership`` is asked for even when ``fields`` leaves it out.
+        """
+        program_id = _positive_id(program_id, "program_id")
+        names = _field_names(fields)
+        if names is not None and "membership" not in names.split(","):
+            names += ",membership"
+        params = {"fields": names, "batchSize": _batch_size(batch_size)}
+        return self._pager(f"/rest/v1/leads/programs/{program_id}.json", params, Lead)
+
+    def lists_of(self, id: int, *, batch_size: int | None = None) -> Pager[ListMembership]:
+        """The static lists a lead belongs to."""
+        lead_id = _positive_id(id, "id")
+        params = {"batchSize": _batch_size(batch_size)}
+        return self._pager(f"/rest/v1/leads/{lead_id}/listMembership.json", params, ListMembership)
+
+    def programs_of(
+        self,
+        id: int,
+        *,
+        program_ids: Iterable[int] | None = None,
+        earliest_updated_at: Moment | None = None,
+        latest_updated_at: Moment | None = None,
+        batch_size: int | None = None,
+    ) -> Pager[ProgramMembership]:
+        """The programs a lead is a member of, optionally only ``program_ids`` or those
+        updated between ``earliest_updated_at`` and ``latest_updated_at``."""
+        lead_id = _positive_id(id, "id")
+        params: dict[str, Any] = {
+            "earliestUpdatedAt": _moment(earliest_updated_at, "earliest_updated_at"),
+            "latestUpdatedAt": _moment(latest_updated_at, "latest_updated_at"),
+            "batchSize": _batch_size(batch_size),
+        }
+        if program_ids is not None:
+            if isinstance(program_ids, (str, bytes, int)):
+                raise ValueError("program_ids must be a list of program ids")
+            ids = list(
+                dict.fromkeys(
+                    _positive_id(value, f"program_ids[{i}]") for i, value in enumerate(program_ids)
+                )
+            )
+            if not ids:
+                raise ValueError("program_ids is empty: give at least one id, or None for all")
+            if len(ids) > MAX_FILTER_VALUES:
+                raise ValueError(
+                    f"program_ids holds {len(ids)} ids; Marketo filters on at most "
+                    f"{MAX_FILTER_VALUES}"
+                )
+            params.update(filterType="programId", filterValues=",".join(map(str, ids)))
+        return self._pager(
+            f"/rest/v1/leads/{lead_id}/programMembership.json", params, ProgramMembership
+        )
+
+    def smart_campaigns_of(
+        self,
+        id: int,
+        *,
+        earliest_updated_at: Moment | None = None,
+        latest_updated_at: Moment | None = None,
+        batch_size: int | None = None,
+    ) -> Pager[SmartCampaignMembership]:
+        """The smart campaigns a lead is in."""
+        lead_id = _positive_id(id, "id")
+        params = {
+            "earliestUpdatedAt": _moment(earliest_updated_at, "earliest_updated_at"),
+            "latestUpdatedAt": _moment(latest_updated_at, "latest_updated_at"),
+            "batchSize": _batch_size(batch_size),
+        }
+        return self._pager(
+            f"/rest/v1/leads/{lead_id}/smartCampaignMembership.json",
+            params,
+            SmartCampaignMembership,
+        )
+
+    # ---- writes of many records
+
+    async def sync(
+        self,
+        records: LeadRecords,
+        *,
+        action: SyncAction = "createOrUpdate",
+        lookup_field: str = "email",
+        partition_name: str | None = None,
+        async_processing: bool = False,
+        coalesce: bool = False,
+        batch_size: int = MAX_BATCH_SIZE,
+        on_progress: OnProgress | None = None,
+        on_outcome: OnOutcome | None = None,
+    ) -> BatchReport:
+        """Create or update any number of leads (Sync Leads); one outcome per record.
+
+        Records sharing a lookup key never go out together, so ``createOrUpdate`` cannot make
+        duplicates; ``coalesce=True`` merges consecutive same-key records into one. A record
+        Marketo would refuse (no lookup value, a non-ASCII email, ``id`` with an action other
+        than ``updateOnly``) is ``failed`` locally and the rest go on. ``createDuplicate`` is
+        never resent after an ambiguous failure: such records are ``unknown``.
+
+        Example::
+
+            report = await client.leads.sync(rows, action="createOrUpdate", lookup_field="email")
+            for outcome in report.failed:
+                print(outcome.index, outcome.status, outcome.reasons)
+        """
+        if action not in SYNC_ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(SYNC_ACTIONS)}, got {action!r}")
+        lookup_field = check_field_name(lookup_field, "lookup_field")
+        if lookup_field == "id" and action != "updateOnly":
+            raise ValueError(
+                f"lookup_field 'id' works only with action 'updateOnly', not {action!r} "
+                "(Marketo manages lead ids itself)"
+            )
+        body: dict[str, Any] = {"action": action, "lookupField": lookup_field}
+        if partition_name is not None:
+            body["partitionName"] = _text(partition_name, "partition_name")
+            if action not in _PARTITION_ACTIONS:
+                raise ValueError(
+                    "partition_name applies only to actions createOnly and createOrUpdate "
+                    f"(Marketo ignores it with {action})"
+                )
+        if async_processing:
+            body["asyncProcessing"] = True
+        duplicate = action == "createDuplicate"
+        if duplicate and coalesce:
+            raise ValueError("coalesce=True needs a lookup key; createDuplicate has none")
+        idempotent = not duplicate
+
+        async def send(batch: Sequence[Any]) -> list[Mapping[str, Any]]:
+            answer = await self._api.post(
+                "/rest/v1/leads.json", json={**body, "input": list(batch)}, idempotent=idempotent
+            )
+            return _results(answer)
+
+        return await run_batches(
+            _converted(records, _plain, "records"),
+            send,
+            key=None if duplicate else _lead_key(lookup_field),
+            validate=_lead_validator(action, lookup_field),
+            batch_size=batch_size,
+            max_in_flight=self._api.max_in_flight,
+            idempotent=idempotent,
+            coalesce=coalesce,
+            on_progress=on_progress,
+            on_outcome=on_outcome,
+            key_leases=None if duplicate else self._api.key_leases,
+            lease_scope=f"leads:{lookup_field}",
+        )
+
+    async def push(
+        self,
+        records: LeadRecords,
+        *,
+        program_name: str,
+        lookup_field: str = "email",
+        source: str | None = None,
+        reason: str | None = None,
+        program_status: str | None = None,
+        partition_name: str | None = None,
+        coalesce: bool = False,
+        batch_size: int = MAX_BATCH_SIZE,
+        on_progress: OnProgress | None = None,
+        on_outcome: OnOutcome | None = None,
+    ) -> BatchReport:
+        """Upsert leads with a "Push Lead to Marketo" activity in ``program_name``.
+
+        ``lookup_field="mktToken"`` matches by the ``mkt_tok`` of an email click-through
+        (put it in each record's ``mktToken``). Never resent after an ambiguous failure.
+        """
+        body: dict[str, Any] = {
+            "programName": _text(program_name, "program_name"),
+            "lookupField": check_field_name(lookup_field, "lookup_field"),
+        }
+        for name, value, argument in (
+            ("source", source, "source"),
+            ("reason", reason, "reason"),
+            ("programStatus", program_status, "program_status"),
+            ("partitionName", partition_name, "partition_name"),
+        ):
+            if value is not None:
+                body[name] = _text(value, argument)
+
+        async def send(batch: Sequence[Any]) -> list[Mapping[str, Any]]:
+            answer = await self._api.post(
+                "/rest/v1/leads/push.json", json={**body, "input": list(batch)}, idempotent=False
+            )
+            return _results(answer)
+
+        return await run_batches(
+            _converted(records, _plain, "records"),
+            send,
+            key=_lead_key(lookup_field),
+            validate=_lead_validator("createOrUpdate", lookup_field),
+            batch_size=batch_size,
+            max_in_flight=self._api.max_in_flight,
+            idempotent=False,
+            coalesce=coalesce,
+            on_progress=on_progress,
+            on_outcome=on_outcome,
+            key_leases=self._api.key_leases,
+            lease_scope=f"leads:{lookup_field}",
+        )
+
+    async def delete(
+        self,
+        ids: LeadIds,
+        *,
+        batch_size: int = MAX_BATCH_SIZE,
+        on_progress: OnProgress | None = None,
+        on_outcome: OnOutcome | None = None,
+    ) -> BatchReport:
+        """Delete leads by id; ``deleted``, or ``skipped`` (1004) for ids Marketo doesn't know.
+
+        Ids of a list or other collection are all checked before the first call; ids from a
+        stream are checked one by one (a bad one is ``failed``, the rest go on).
+        """
+        if isinstance(ids, Collection) and not isinstance(ids, (str, bytes, Mapping)):
+            ids = [_positive_id(value, f"ids[{i}]") for i, value in enumerate(ids)]
+
+        def validate(index: int, record: Mapping[str, Any]) -> str | None:
+            if _id_or_none(record["id"]) is None:
+                return f"record {index}: {record['id']!r} is not a positive integer lead id"
+            return None
+
+        async def send(batch: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+            records = [{"id": _positive_id(record["id"], "id")} for record in batch]
+            answer = await self._api.post("/rest/v1/leads/delete.json", json={"input": records})
+            return _results(answer)
+
+        return await run_batches(
+            _converted(ids, lambda value: {"id": value}, "ids"),
+            send,
+            validate=validate,
+            batch_size=batch_size,
+            max_in_flight=self._api.max_in_flight,
+            on_progress=on_progress,
+            on_outcome=on_outcome,
+        )
+
+    async def update_partitions(
+        self,
+        assignments: Mapping[int, str] | Iterable[tuple[int, str]],
+        *,
+        on_progress: OnProgress | None = None,
+        on_outcome: OnOutcome | None = None,
+    ) -> BatchReport:
+        """Move leads to partitions: ``{lead_id: partition_name}`` or ``(id, name)`` pairs."""
+        pairs = assignments.items() if isinstance(assignments, Mapping) else assignments
+        if isinstance(pairs, (str, bytes)):
+            raise ValueError("assignments must map lead ids to partition names")
+        records: list[dict[str, Any]] = []
+        for index, pair in enumerate(pairs):
+            if isinstance(pair, (str, bytes)) or not isinstance(pair, Sequence) or len(pair) != 2:
+                raise ValueError(f"assignments[{index}] must be a (lead id, partition name) pair")
+            lead_id = _positive_id(pair[0], f"assignments[{index}] lead id")
+            name = _text(pair[1], f"assignments[{index}] partition name")
+            records.append({"id": lead_id, "partitionName": name})
+
+        async def send(batch: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+            answer = await self._api.post("/rest/v1/leads/partitions.json", json={"input": batch})
+            return _results(answer)
+
+        return await run_batches(
+            records,
+            send,
+            key=lambda record: int(record["id"]),  # one lead's moves stay in order
+            max_in_flight=self._api.max_in_flight,
+            on_progress=on_progress,
+            on_outcome=on_outcome,
+        )
+
+    # ---- one-call writes
+
+    async def submit_form(
+        self,
+        form_id: int,
+        fields: Mapping[str, Any],
+        *,
+        visitor_data: VisitorData | Mapping[str, Any] | None = None,
+        cookie: str | None = None,
+        program_id: int | None = None,
+    ) -> RecordOutcome:
+        """Fill out a Marketo form for a lead (upserts by email, logs "Fill out Form").
+
+        ``fields`` are the form's fields by REST name and must include ``email``. Never resent
+        after an ambiguous failure.
+
+        Example::
+
+            outcome = await client.leads.submit_form(
+                1029, {"email": "marge@example.com", "firstName": "Marge"},
+                visitor_data=VisitorData(page_url="https://example.com/lp"),
+            )
+        """
+        form_id = _positive_id(form_id, "form_id")
+        if not isinstance(fields, Mapping):
+            raise ValueError("fields must map form field names to values")
+        for name in fields:
+            check_field_name(name, f"fields[{name!r}]")
+        email = fields.get("email")
+        if not isinstance(email, str) or not email.strip():
+            raise ValueError("fields must include 'email': Submit Form upserts by email")
+        if not email.isascii():
+            raise ValueError(f"fields['email'] must be ASCII for Marketo, got {email!r}")
+        record: dict[str, Any] = {"leadFormFields": _plain(fields)}
+        if visitor_data is not None:
+            if isinstance(visitor_data, VisitorData):
+                record["visitorData"] = converter.unstructure(visitor_data)
+            elif isinstance(visitor_data, Mapping):
+                record["visitorData"] = dict(visitor_data)
+            else:
+                raise ValueError("visitor_data must be a VisitorData or a mapping")
+        if cookie is not None:
+            record["cookie"] = _cookie(cookie)
+        body: dict[str, Any] = {"formId": form_id, "input": [record]}
+        if program_id is not None:
+            body["programId"] = _positive_id(program_id, "program_id")
+        answer = await self._api.post("/rest/v1/leads/submitForm.json", json=body, idempotent=False)
+        return single_outcome(answer)
+
+    async def merge(
+        self, winner_id: int, loser_ids: Iterable[int] | int, *, merge_in_crm: bool = False
+    ) -> None:
+        """Merge ``loser_ids`` (at most 25) into ``winner_id``, whose values win unless empty.
+
+        ``merge_in_crm=True`` also merges in a natively synced Salesforce. Never resent after
+        an ambiguous failure.
+        """
+        winner = _positive_id(winner_id, "winner_id")
+        if isinstance(loser_ids, (str, bytes)):
+            raise ValueError("loser_ids must be lead ids, not a string")
+        given = [loser_ids] if isinstance(loser_ids, int) else list(loser_ids)
+        losers = list(
+            dict.fromkeys(_positive_id(value, f"loser_ids[{i}]") for i, value in enumerate(given))
+        )
+        if not losers:
+            raise ValueError("loser_ids is empty: give the lead ids to merge into the winner")
+        if len(losers) > MAX_MERGE_LOSERS:
+            raise ValueError(
+                f"loser_ids holds {len(losers)} leads; Marketo merges at most "
+                f"{MAX_MERGE_LOSERS} at once (1080 above): merge in several calls"
+            )
+        if winner in losers:
+            raise ValueError(f"loser_ids must not hold the winner {winner}")
+        params: dict[str, Any] = (
+            {"leadId": losers[0]} if len(losers) == 1 else {"leadIds": ",".join(map(str, losers))}
+        )
+        if merge_in_crm:
+            params["mergeInCRM"] = True
+        await self._api.post(f"/rest/v1/leads/{winner}/merge.json", params=params, idempotent=False)
+
+    async def associate(self, lead_id: int, cookie: str) -> None:
+        """Tie a munchkin cookie (``_mkto_trk``, e.g. ``id:123-ABC-456&token:_mch-...``) and
+        its future web activity to a known lead."""
+        lead_id = _positive_id(lead_id, "lead_id")
+        # Marketo: the cookie is a query parameter; httpx percent-encodes it (& -> %26).
+        params = {"cookie": _cookie(cookie)}
+        await self._api.post(f"/rest/v1/leads/{lead_id}/associate.json", params=params)
+
+    # ---- partitions
+
+    async def partitions(self) -> list[Partition]:
+        """The instance's lead partitions (cacheable: they rarely change)."""
+        body = await self._api.get("/rest/v1/leads/partitions.json")
+        return converter.structure(_results(body), list[Partition])
+
+    # ---- plumbing
+
+    def _fetch(self, path: str) -> Callable[[Mapping[str, Any]], Awaitable[dict[str, Any]]]:
+        async def fetch(params: Mapping[str, Any]) -> dict[str, Any]:
+            return await self._api.get(path, params)
+
+        return fetch
+
+    def _pager(self, path: str, params: Mapping[str, Any], model: type[T]) -> Pager[T]:
+        fetch = self._fetch(path)
+
+        def parse(item: dict[str, Any]) -> T:
+            return converter.structure(item, model)
+
+        return Pager(lambda: token_pages(fetch, params, parse))
+
+
+def _chunks(values: list[str], size: int) -> list[list[str]]:
+    return [values[start : start + size] for start in range(0, len(values), size)]
+
+
+def _too_many(
+    error: TooManyResultsError, filter_type: str, start: int, count: int, total: int
+) -> TooManyResultsError:
+    where = (
+        f"values {start + 1:,}-{start + count:,} of {total:,}"
+        if total > count
+        else f"the {count:,} values given"
+    )
+    wider = TooManyResultsError(
+        f"{error.message}: more than 1,000 leads match filter_type {filter_type!r} for {where}",
+        code=error.code,
+        request_id=error.request_id,
+        errors=error.errors,
+        http_status=error.http_status,
+        path=error.path,
+    )
+    wider.attempts = error.attempts
+    return wider

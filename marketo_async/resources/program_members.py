@@ -1,0 +1,414 @@
+"""``client.program_members``: describe, query, and status/data/delete writes of members."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
+from typing import Any, TypeVar, cast
+
+import attrs
+
+from .._batch import BatchReport, RecordOutcome, run_batches
+from .._errors import MarketoError, TooManyResultsError
+from .._paging import MAX_BATCH_SIZE, Page, Pager, token_pages
+from ..models import converter, format_datetime
+from ..models.program_members import ProgramMember, ProgramMemberDescription
+from ._base import Resource
+from ._schema_fields import FIELD_NAME, check_field_name
+
+__all__ = ["MAX_FILTER_VALUES", "MAX_UPDATED_AT_WINDOW", "ProgramMembers", "updated_at_windows"]
+
+T = TypeVar("T")
+
+# Marketo: filterValues takes up to 300 values per call.
+MAX_FILTER_VALUES = 300
+# Marketo: filterType=updatedAt takes a range of seven days or fewer.
+MAX_UPDATED_AT_WINDOW = dt.timedelta(days=7)
+# Marketo sends no milliseconds, so consecutive windows start one second apart.
+_ONE_SECOND = dt.timedelta(seconds=1)
+
+LeadId = int | str  # a string of digits (a CSV cell) is accepted too
+FieldNames = str | Iterable[str] | None
+LeadIds = Iterable[LeadId] | AsyncIterable[LeadId]
+MemberRecords = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
+FilterValue = str | int | bool
+Progress = Callable[[int, int | None], None]
+OutcomeHook = Callable[[RecordOutcome], None]
+
+
+def _positive_id(value: object, argument: str) -> int:
+    """An id given as an int (or digits): positive, never a bool; ValueError otherwise."""
+    number = _lead_id(value)
+    if number is None:
+        raise ValueError(f"{argument} must be a positive integer id, got {value!r}")
+    return number
+
+
+def _lead_id(value: object) -> int | None:
+    """A positive lead id from an int or a string of digits (a CSV cell); None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.isdigit() and int(text) > 0:
+            return int(text)
+    return None
+
+
+def _check_lead_id(index: int, value: object) -> str | None:
+    if _lead_id(value) is None:
+        return f"record {index}: a lead id must be a positive integer, not {value!r}"
+    return None
+
+
+def _check_member_data(index: int, record: object) -> str | None:
+    if not isinstance(record, Mapping):
+        return (
+            f"record {index}: must be a mapping of field API names to values, "
+            f"not {type(record).__name__}"
+        )
+    if _lead_id(record.get("leadId")) is None:
+        return (
+            f"record {index}: 'leadId' must be a positive integer lead id, "
+            f"not {record.get('leadId')!r}"
+        )
+    names = [name for name in record if name != "leadId"]
+    if not names:
+        return f"record {index}: no field to update besides 'leadId'"
+    for name in names:
+        if not isinstance(name, str) or not FIELD_NAME.fullmatch(name):
+            return f"record {index}: {name!r} is not a field API name"
+    return None
+
+
+def _member_key(record: Mapping[str, Any]) -> int | None:
+    return _lead_id(record.get("leadId"))
+
+
+def _field_names(fields: FieldNames) -> str | None:
+    """The ``fields`` query value: REST names joined by commas (None keeps Marketo's default)."""
+    if fields is None:
+        return None
+    names = fields.split(",") if isinstance(fields, str) else list(fields)
+    checked = [
+        check_field_name(name.strip() if isinstance(name, str) else name, f"fields[{index}]")
+        for index, name in enumerate(names)
+    ]
+    if not checked:
+        raise ValueError("fields must name at least one field, or be None for the defaults")
+    return ",".join(dict.fromkeys(checked))
+
+
+def _batch_size(batch_size: int | None) -> int | None:
+    if batch_size is not None and (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or not 1 <= batch_size <= MAX_BATCH_SIZE
+    ):
+        raise ValueError(f"batch_size must be 1 to {MAX_BATCH_SIZE}, got {batch_size!r}")
+    return batch_size
+
+
+def _filter_values(values: Iterable[FilterValue]) -> list[str]:
+    """The values as Marketo's filter text, duplicates dropped, in order."""
+    if isinstance(values, (str, bytes)):
+        raise ValueError(f"values must be a list of values, not the string {values!r}")
+    texts: dict[str, None] = {}
+    for value in values:
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, (int, str)):
+            text = str(value).strip()
+        else:
+            raise ValueError(f"values must be strings, integers or booleans, not {value!r}")
+        if not text or "," in text:
+            # Marketo: filterValues is a comma-separated list, so a value cannot hold a comma.
+            raise ValueError(f"values must be non-empty and without commas, got {value!r}")
+        texts[text] = None
+    if not texts:
+        raise ValueError("values must hold at least one value to filter on")
+    return list(texts)
+
+
+def updated_at_windows(
+    start: dt.datetime, end: dt.datetime
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """``start``..``end`` cut into consecutive ranges Marketo accepts (seven days or fewer).
+
+    Naive datetimes are UTC. Bounds are whole seconds (start rounded down, end up), and each
+    window starts one second after the previous one ends, so no member is read twice.
+    """
+    for value, argument in ((start, "start"), (end, "end")):
+        if not isinstance(value, dt.datetime):
+            raise ValueError(f"{argument} must be a datetime, not {value!r}")
+    start = start if start.tzinfo else start.replace(tzinfo=dt.timezone.utc)
+    end = end if end.tzinfo else end.replace(tzinfo=dt.timezone.utc)
+    if end < start:
+        raise ValueError(f"end ({end.isoformat()}) is before start ({start.isoformat()})")
+    start = start.replace(microsecond=0)
+    if end.microsecond:
+        end = end.replace(microsecond=0) + _ONE_SECOND
+    windows: list[tuple[dt.datetime, dt.datetime]] = []
+    while True:
+        window_end = min(start + MAX_UPDATED_AT_WINDOW, end)
+        windows.append((start, window_end))
+        if window_end >= end:
+            return windows
+        start = window_end + _ONE_SECOND
+
+
+def _too_many_members(error: TooManyResultsError, program_id: int) -> TooManyResultsError:
+    message = (
+        f"{error.message}. Marketo reads at most 100,000 members of program {program_id} "
+        "with a filter other than leadId: use the bulk program member extract "
+        "(/bulk/v1/program/members/export) for programs this large, or query by leadId"
+    )
+    better = TooManyResultsError(
+        message,
+        code=error.code,
+        request_id=error.request_id,
+        errors=error.errors,
+        http_status=error.http_status,
+        path=error.path,
+    )
+    better.attempts = error.attempts
+    return better
+
+
+def _parse_member(item: Mapping[str, Any]) -> ProgramMember:
+    return converter.structure(item, ProgramMember)
+
+
+class ProgramMembers(Resource):
+    """Program members: who is in a program, at which status, with which member data.
+
+    >>> report = await client.program_members.set_status(1044, "Registered", lead_ids)
+    >>> async for member in client.program_members.query(1044, "statusName", ["Registered"]):
+    ...     print(member.lead_id, member.membership_date)
+    """
+
+    async def describe(self) -> ProgramMemberDescription:
+        """The program member object: its fields, which are searchable and which updateable."""
+        path = "/rest/v1/programs/members/describe.json"
+        result = (await self._api.get(path)).get("result") or []
+        if not result:
+            raise MarketoError("Describe Program Member returned no result", path=path)
+        return converter.structure(result[0], ProgramMemberDescription)
+
+    def query(
+        self,
+        program_id: int,
+        filter_type: str,
+        values: Iterable[FilterValue],
+        *,
+        fields: FieldNames = None,
+        batch_size: int | None = None,
+    ) -> Pager[ProgramMember]:
+        """The members of a program whose ``filter_type`` field has one of ``values``.
+
+        ``filter_type`` is a searchable field (see :meth:`describe`); any number of values
+        is read 300 per call. ``fields`` default to Marketo's: acquiredBy, leadId,
+        membershipDate, programId, reachedSuccess. With a filter other than leadId Marketo
+        reads at most 100,000 members; beyond that this raises ``TooManyResultsError``.
+
+        >>> async for member in client.program_members.query(1044, "leadId", lead_ids):
+        ...     ...
+        """
+        path = f"/rest/v1/programs/{_positive_id(program_id, 'program_id')}/members.json"
+        check_field_name(filter_type, "filter_type")
+        if filter_type == "updatedAt":
+            raise ValueError(
+                "filter_type 'updatedAt' takes a date range: use "
+                "program_members.updated_between(program_id, start, end)"
+            )
+        texts = _filter_values(values)
+        base: dict[str, Any] = {"filterType": filter_type}
+        base.update(self._read_params(fields, batch_size))
+        queries = [
+            {**base, "filterValues": ",".join(texts[at : at + MAX_FILTER_VALUES])}
+            for at in range(0, len(texts), MAX_FILTER_VALUES)
+        ]
+        return Pager(functools.partial(self._pages, program_id, path, queries))
+
+    def updated_between(
+        self,
+        program_id: int,
+        start: dt.datetime,
+        end: dt.datetime,
+        *,
+        fields: FieldNames = None,
+        batch_size: int | None = None,
+    ) -> Pager[ProgramMember]:
+        """The members of a program updated from ``start`` to ``end`` (naive times are UTC).
+
+        Marketo takes seven days or fewer per query, so a longer range is read as consecutive
+        seven-day windows, oldest first.
+
+        >>> since = datetime.now(timezone.utc) - timedelta(days=30)
+        >>> async for member in client.program_members.updated_between(1044, since, now):
+        ...     ...
+        """
+        path = f"/rest/v1/programs/{_positive_id(program_id, 'program_id')}/members.json"
+        read = self._read_params(fields, batch_size)
+        queries = [
+            {
+                "filterType": "updatedAt",
+                "startAt": format_datetime(window_start),
+                "endAt": format_datetime(window_end),
+                **read,
+            }
+            for window_start, window_end in updated_at_windows(start, end)
+        ]
+        return Pager(functools.partial(self._pages, program_id, path, queries))
+
+    async def set_status(
+        self,
+        program_id: int,
+        status_name: str,
+        lead_ids: LeadIds,
+        *,
+        on_progress: Progress | None = None,
+        on_outcome: OutcomeHook | None = None,
+    ) -> BatchReport:
+        """Put leads at ``status_name`` in a program, adding them as members when needed.
+
+        Statuses are ``created``, ``updated`` or ``skipped`` (1037: already at or past that
+        status; 1025: no such status for the program's channel), 300 leads per call.
+
+        >>> report = await client.program_members.set_status(1044, "Influenced", [1800, 1801])
+        """
+        program = _positive_id(program_id, "program_id")
+        if not isinstance(status_name, str) or not status_name.strip():
+            raise ValueError(f"status_name must be a program status name, not {status_name!r}")
+        path = f"/rest/v1/programs/{program}/members/status.json"
+
+        async def send(batch: Sequence[LeadId]) -> list[dict[str, Any]]:
+            ids = [_lead_id(value) for value in batch]
+            body = {"statusName": status_name, "input": [{"leadId": i} for i in ids]}
+            return _with_lead_ids(ids, (await self._api.post(path, json=body)).get("result"))
+
+        return await self._write(lead_ids, send, _lead_id, _check_lead_id, on_progress, on_outcome)
+
+    async def update_data(
+        self,
+        program_id: int,
+        records: MemberRecords,
+        *,
+        on_progress: Progress | None = None,
+        on_outcome: OutcomeHook | None = None,
+    ) -> BatchReport:
+        """Write member fields: each record is ``{"leadId": ..., "<fieldApiName>": value}``.
+
+        Only existing members and updateable fields (see :meth:`describe`) change; others are
+        ``skipped`` (1013: membership not found). A record without a valid ``leadId`` or
+        without any field is refused before sending (status ``failed``).
+
+        >>> await client.program_members.update_data(1044, [
+        ...     {"leadId": 1789, "registrationCode": "dcff5f12"},
+        ... ])
+        """
+        path = f"/rest/v1/programs/{_positive_id(program_id, 'program_id')}/members.json"
+
+        async def send(batch: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+            ids = [_member_key(record) for record in batch]
+            rows = [{**record, "leadId": i} for record, i in zip(batch, ids, strict=True)]
+            body = await self._api.post(path, json={"input": rows})
+            return _with_lead_ids(ids, body.get("result"))
+
+        return await self._write(
+            records, send, _member_key, _check_member_data, on_progress, on_outcome
+        )
+
+    async def delete(
+        self,
+        program_id: int,
+        lead_ids: LeadIds,
+        *,
+        on_progress: Progress | None = None,
+        on_outcome: OutcomeHook | None = None,
+    ) -> BatchReport:
+        """Remove leads from a program: ``deleted``, or ``skipped`` (1037: not in program)."""
+        path = f"/rest/v1/programs/{_positive_id(program_id, 'program_id')}/members/delete.json"
+
+        async def send(batch: Sequence[LeadId]) -> list[dict[str, Any]]:
+            ids = [_lead_id(value) for value in batch]
+            body = {"input": [{"leadId": i} for i in ids]}
+            return _with_lead_ids(ids, (await self._api.post(path, json=body)).get("result"))
+
+        return await self._write(lead_ids, send, _lead_id, _check_lead_id, on_progress, on_outcome)
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    @staticmethod
+    def _read_params(fields: FieldNames, batch_size: int | None) -> dict[str, Any]:
+        params = {"fields": _field_names(fields), "batchSize": _batch_size(batch_size)}
+        return {name: value for name, value in params.items() if value is not None}
+
+    async def _pages(
+        self, program_id: int, path: str, queries: Sequence[Mapping[str, Any]]
+    ) -> AsyncIterator[Page[ProgramMember]]:
+        async def fetch(params: Mapping[str, Any]) -> dict[str, Any]:
+            try:
+                return await self._api.get(path, params)
+            except TooManyResultsError as error:
+                if "membership size" not in error.message.lower():
+                    raise
+                raise _too_many_members(error, program_id) from error
+
+        last = len(queries) - 1
+        for number, query in enumerate(queries):
+            # token_pages is an async generator: close it when our caller stops early.
+            pages = cast(
+                AsyncGenerator[Page[ProgramMember], None], token_pages(fetch, query, _parse_member)
+            )
+            async with contextlib.aclosing(pages):
+                async for page in pages:
+                    # The next chunk of values (or date window) is more to read, too.
+                    yield page if page.more or number == last else attrs.evolve(page, more=True)
+
+    async def _write(
+        self,
+        records: Iterable[T] | AsyncIterable[T],
+        send: Callable[[Sequence[T]], Awaitable[Sequence[Mapping[str, Any]]]],
+        key: Callable[[T], int | None],
+        validate: Callable[[int, T], str | None],
+        on_progress: Progress | None,
+        on_outcome: OutcomeHook | None,
+    ) -> BatchReport:
+        return await run_batches(
+            records,
+            send,
+            key=key,
+            validate=validate,
+            max_in_flight=self._api.max_in_flight,
+            on_progress=on_progress,
+            on_outcome=on_outcome,
+        )
+
+
+def _with_lead_ids(ids: Sequence[int | None], results: Any) -> list[dict[str, Any]]:
+    """Marketo's ``result[]``, each entry given the ``leadId`` it answers.
+
+    Skipped entries carry only ``seq`` (the input position); the id comes from the input.
+    """
+    entries: list[dict[str, Any]] = []
+    for position, entry in enumerate(results or ()):
+        seq = entry.get("seq")
+        target = seq if type(seq) is int else position
+        if "leadId" not in entry and 0 <= target < len(ids):
+            entry = {**entry, "leadId": ids[target]}
+        entries.append(entry)
+    return entries
