@@ -1,7 +1,8 @@
 """A worker process for the multi-process tests: ``python -m tests.redis._worker MODE ...``.
 
 Modes: ``calls`` (many GETs through a shared RedisLimiter), ``hold`` (take slots, say "held",
-then wait to be killed), ``upsert`` (createOrUpdate leads under key leases). Each prints one
+then wait to be killed), ``upsert`` (createOrUpdate leads under key leases), ``sync``
+(``client.leads.sync``, which takes the limiter's key leases itself). Each prints one
 JSON line of results.
 """
 
@@ -144,9 +145,35 @@ async def upsert(args: argparse.Namespace) -> dict[str, Any]:
     return {"sent": len(emails), "deferred": deferred, "waits": waits, "overlaps": overlaps}
 
 
+async def sync(args: argparse.Namespace) -> dict[str, Any]:
+    """``client.leads.sync`` through the batch engine: its key leases come from the limiter."""
+    numbers = list(range(args.first, args.last))
+    numbers.sort(key=lambda n: n not in range(*args.shared))  # shared keys first
+    # The other worker sends the shared keys in another case: they are still the same leads.
+    records = [
+        {"email": f"lead{n}@example.com" if args.backend == "asyncio" else f"LEAD{n}@Example.com"}
+        for n in numbers
+    ]
+    async with RedisLimiter(args.redis, key=args.key, rate_limits=_limits(args)) as limiter:
+        client = (
+            _client(args, limiter)
+            if args.leases
+            else MarketoClient(
+                base_url=args.base_url,
+                client_id="fake-client-id",
+                client_secret="fake-client-secret",
+                rate_limits=_limits(args),
+            )
+        )
+        async with client:
+            await _start_together(args)
+            report = await client.leads.sync(records, batch_size=args.chunk)
+    return {"counts": report.counts}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["calls", "hold", "upsert"])
+    parser.add_argument("mode", choices=["calls", "hold", "upsert", "sync"])
     parser.add_argument("--backend", default="asyncio")
     parser.add_argument("--redis", required=True)
     parser.add_argument("--key", required=True)
@@ -165,7 +192,7 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=5)
     parser.add_argument("--no-leases", dest="leases", action="store_false")
     args = parser.parse_args()
-    mode = {"calls": calls, "hold": hold, "upsert": upsert}[args.mode]
+    mode = {"calls": calls, "hold": hold, "upsert": upsert, "sync": sync}[args.mode]
     result = anyio.run(mode, args, backend=args.backend)
     print(json.dumps(result), flush=True)
 

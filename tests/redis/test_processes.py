@@ -161,6 +161,32 @@ async def test_two_processes_upserting_overlapping_keys_leave_no_duplicate(
     assert fake.duplicates() == []
 
 
+@pytest.mark.parametrize("leases", [True, False], ids=["redis-limiter", "control-local"])
+async def test_leads_sync_in_two_processes_takes_the_fleet_key_leases(
+    redis_url: str, key: str, leases: bool
+) -> None:
+    fake = FakeMarketo(latency=0.1, rate_limits=LIMITS)
+    start_at = time.time() + START_DELAY_S
+    common: tuple[object, ...] = ("--start-at", start_at, "--chunk", 5, "--shared", 0, 30)
+    if not leases:
+        common += ("--no-leases",)
+    commands = [
+        worker("sync", "asyncio", redis_url, key, *common, "--first", 0, "--last", 60),
+        worker("sync", "trio", redis_url, key, *common, "--first", 0, "--last", 30),
+    ]
+    async with serving(fake) as base_url:
+        for command in commands:
+            command += ["--base-url", base_url]
+        results = await run_workers(commands)
+    assert sum(sum(r["counts"].values()) for r in results) == 90
+    if leases:
+        assert fake.duplicates() == []
+        assert len(fake.leads) == 60
+    else:
+        # Without the shared leases the same run does race (so the check above can fail).
+        assert fake.duplicates() != []
+
+
 async def _wait_for_line(process: anyio.abc.Process, line: str) -> None:
     assert process.stdout is not None
     seen = b""
