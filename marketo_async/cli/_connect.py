@@ -1,0 +1,188 @@
+"""From command-line options to a connected :class:`MarketoClient` (or an in-process sandbox)."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import click
+import httpx
+
+from .._client import MarketoClient
+from .._config import RateLimits
+from ._input import read_rows
+from ._settings import Settings, resolve_settings
+
+if TYPE_CHECKING:
+    from ..testing import FakeMarketo
+
+__all__ = [
+    "CliState",
+    "ConnectOptions",
+    "emulator_credentials",
+    "is_loopback_url",
+    "load_leads_into",
+    "make_sandbox",
+    "open_client",
+    "parse_rate_limit",
+]
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*s?\s*$")
+
+
+@attrs.define
+class CliState:
+    """Shared across one invocation; tests pass ``CliState(sandbox=fake)`` as click's ``obj``
+    to run ``--sandbox`` commands against a FakeMarketo they seeded and inspect."""
+
+    sandbox: FakeMarketo | None = None
+    # Extra MarketoClient arguments for that sandbox's client (e.g. a no-wait RetryPolicy).
+    client_options: dict[str, Any] = attrs.Factory(dict)
+
+
+@attrs.frozen(kw_only=True)
+class ConnectOptions:
+    base_url: str | None = None
+    munchkin_id: str | None = None
+    client_id: str | None = None
+    env_file: Path | None = None
+    sandbox: bool = False
+    sandbox_limits: bool = True
+    sandbox_latency: float = 0.0
+    sandbox_seed: Path | None = None
+    concurrency: int | None = None
+    rate_limit: str | None = None
+
+
+def parse_rate_limit(text: str | None, concurrency: int | None) -> RateLimits:
+    """``100/20`` (calls per seconds, Marketo's default) or ``none`` -> RateLimits."""
+    in_flight = concurrency if concurrency is not None else 10
+    if text is None or text.strip().lower() in ("", "marketo", "default"):
+        return RateLimits(concurrency=in_flight)
+    if text.strip().lower() in ("none", "off", "unlimited"):
+        return RateLimits(
+            calls=1_000_000_000,
+            period=1.0,
+            concurrency=in_flight,
+            daily_quota=None,
+            window_margin=0.0,
+        )
+    match = _RATE.match(text)
+    if not match:
+        raise click.BadParameter(
+            f"{text!r}: use CALLS/SECONDS (e.g. 100/20) or none", param_hint="--rate-limit"
+        )
+    return RateLimits(calls=int(match[1]), period=float(match[2]), concurrency=in_flight)
+
+
+def is_loopback_url(url: str | None) -> bool:
+    if not url:
+        return False
+    try:
+        host = httpx.URL(url).host
+    except (httpx.InvalidURL, ValueError):
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def emulator_credentials() -> tuple[str, str]:
+    """The local sandbox's client id and secret (FakeMarketo's defaults)."""
+    from ..testing import FakeMarketo
+
+    fake = FakeMarketo()
+    return fake.client_id, fake.client_secret
+
+
+def load_leads_into(fake: FakeMarketo, path: Path) -> int:
+    """Seed a sandbox with the leads of a CSV/JSONL file; returns how many were added."""
+    added = 0
+    for item in read_rows(path):
+        if item.record is not None:
+            fake.add_lead(**item.record)
+            added += 1
+    return added
+
+
+def make_sandbox(*, limits: bool, latency: float, seed: Path | None) -> FakeMarketo:
+    """A FakeMarketo with Marketo's limits (100 calls/20 s, 10 in flight, 50,000 a day)."""
+    from ..testing import FakeMarketo
+
+    fake = FakeMarketo(
+        latency=latency, rate_limits=RateLimits(window_margin=0.0) if limits else None
+    )
+    if seed is not None:
+        if seed.suffix.lower() == ".json":
+            fake.seed_file(seed)
+        else:
+            load_leads_into(fake, seed)
+    return fake
+
+
+def resolve(options: ConnectOptions) -> Settings:
+    flags = {
+        "base_url": options.base_url,
+        "munchkin_id": options.munchkin_id,
+        "client_id": options.client_id,
+    }
+    try:
+        settings = resolve_settings(flags, env_file=options.env_file)
+    except OSError as exc:
+        raise click.UsageError(f"cannot read the dotenv file: {exc}") from None
+    if is_loopback_url(settings.base_url) and not (settings.client_id and settings.client_secret):
+        # `marketo-async sandbox serve` speaks with the emulator's well-known credentials.
+        settings = settings.with_defaults(*emulator_credentials())
+    return settings
+
+
+@contextlib.asynccontextmanager
+async def open_client(
+    options: ConnectOptions, state: CliState | None = None, **client_kwargs: Any
+) -> AsyncIterator[MarketoClient]:
+    """The client the options ask for: ``--sandbox`` (in-process), or a real/served target."""
+    rate_limits = parse_rate_limit(options.rate_limit, options.concurrency)
+    if options.sandbox:
+        fake = state.sandbox if state is not None and state.sandbox is not None else None
+        if fake is None:
+            fake = make_sandbox(
+                limits=options.sandbox_limits,
+                latency=options.sandbox_latency,
+                seed=options.sandbox_seed,
+            )
+        if not options.sandbox_limits and options.rate_limit is None:
+            rate_limits = parse_rate_limit("none", options.concurrency)
+        if state is not None:
+            client_kwargs = {**state.client_options, **client_kwargs}
+        async with fake.client(rate_limits=rate_limits, **client_kwargs) as client:
+            yield client
+        return
+    settings = resolve(options)
+    missing = settings.missing()
+    if missing:
+        raise click.UsageError(
+            "not configured: set " + "; ".join(missing) + ", or use --sandbox to try the "
+            "commands against a local emulator"
+        )
+    assert settings.client_id is not None and settings.client_secret is not None
+    try:
+        client = MarketoClient(
+            base_url=settings.base_url,
+            munchkin_id=settings.munchkin_id if not settings.base_url else None,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            rate_limits=rate_limits,
+            **client_kwargs,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    async with client:
+        yield client

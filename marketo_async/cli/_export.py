@@ -1,0 +1,108 @@
+"""Writing exported records as CSV or JSONL, one at a time, to a file or stdout."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import attrs
+
+__all__ = ["RecordWriter", "open_output", "read_values", "to_mapping"]
+
+
+def to_mapping(item: Any) -> dict[str, Any]:
+    """A pager item as a flat ``{restName: value}`` dict (a ``Lead`` is a mapping already)."""
+    if isinstance(item, Mapping):
+        return dict(item)
+    if attrs.has(type(item)):
+        from ..models import converter
+
+        value = converter.unstructure(item)
+        if isinstance(value, Mapping):
+            return dict(value)
+    raise TypeError(f"cannot export a {type(item).__name__} as a record")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+class RecordWriter:
+    """Writes records as JSONL, or as CSV whose columns are ``fields`` (else the first
+    record's keys: later records' extra keys are left out, missing ones left empty)."""
+
+    def __init__(self, handle: IO[str], *, format: str, fields: Sequence[str] = ()) -> None:
+        if format not in ("csv", "jsonl"):
+            raise ValueError(f"unknown output format {format!r}: use csv or jsonl")
+        self._handle = handle
+        self._format = format
+        self._columns: list[str] | None = list(fields) if fields else None
+        self._csv: Any = None
+        self.count = 0
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        if self._format == "jsonl":
+            self._handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        else:
+            if self._csv is None:
+                if self._columns is None:
+                    self._columns = list(record)
+                self._csv = csv.writer(self._handle, lineterminator="\n")
+                self._csv.writerow(self._columns)
+            assert self._columns is not None
+            self._csv.writerow([_cell(record.get(name)) for name in self._columns])
+        self.count += 1
+
+    def finish(self) -> None:
+        if self._format == "csv" and self._csv is None and self._columns is not None:
+            csv.writer(self._handle, lineterminator="\n").writerow(self._columns)  # header only
+        self._handle.flush()
+
+
+@contextlib.contextmanager
+def open_output(path: str) -> Iterator[IO[str]]:
+    """A file opened for writing, or stdout for ``-``."""
+    if path == "-":
+        yield sys.stdout
+        return
+    with Path(path).open("w", encoding="utf-8", newline="") as handle:
+        yield handle
+
+
+def read_values(path: Path, column: str | None = None) -> list[str]:
+    """Filter values: one a line in a text file, or a CSV/JSONL column (``column``, else the
+    first column), blanks and a header line skipped, duplicates dropped (order kept)."""
+    from ._input import format_of, read_rows
+
+    seen: dict[str, None] = {}
+    if path.suffix.lower() in (".txt", ""):
+        with path.open("r", encoding="utf-8-sig") as handle:
+            for line in handle:
+                text = line.strip()
+                if text and (column is None or text != column):
+                    seen.setdefault(text, None)
+        return list(seen)
+    for item in read_rows(path, format=format_of(path)):
+        if item.record is None:
+            continue
+        if column is not None and column in item.record:
+            value = item.record[column]
+        elif item.record:
+            value = next(iter(item.record.values()))
+        else:
+            continue
+        text = str(value).strip()
+        if text:
+            seen.setdefault(text, None)
+    return list(seen)

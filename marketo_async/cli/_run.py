@@ -1,0 +1,320 @@
+"""One bulk run: stream input rows into a batch write, report each row, stop cleanly.
+
+The batch engine numbers the records it is fed 0, 1, 2 ...; rows that are skipped before it
+(bad input, invalid records, rows a resumed run already applied) are never fed, so a run keeps
+``index -> (row, key)`` for the records the engine holds and forgets each one as its outcome
+arrives. That map is bounded by the engine's look-ahead, whatever the size of the input.
+
+Stopping: the first SIGINT/SIGTERM stops feeding input; calls in flight finish and the
+records already handed to the engine are sent; every row not read is reported
+``not_attempted``. A second signal cancels at once: records handed over without an outcome
+are reported ``unknown`` (they may or may not have been applied). A call failing in a way
+every later call would repeat (bad credentials, no such list, the server unreachable) also
+stops the feeding, so a million rows are not failed one call at a time.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
+from typing import Any, TypeVar
+
+import anyio
+import anyio.lowlevel
+
+from .._batch import NOT_APPLIED_STATUSES, BatchReport, RecordOutcome
+from .._errors import AuthenticationError, MarketoConnectionError, NotFoundError
+from ._input import InputRow
+from ._report import AppliedRows, ReportWriter
+
+__all__ = [
+    "BAD_INPUT",
+    "INTERRUPTED",
+    "INVALID_RECORD",
+    "BulkRun",
+    "Prepare",
+    "Send",
+    "Stopper",
+    "beside",
+    "watch_signals",
+]
+
+T = TypeVar("T")
+
+BAD_INPUT = "bad-input"  # Reason.code of a row that could not be read (malformed CSV/JSON)
+INVALID_RECORD = "invalid-record"  # Reason.code of a row refused by the command's own checks
+INTERRUPTED = "interrupted"  # Reason.code of rows the run never finished because it was stopped
+
+# A call failing with one of these means every later call would fail the same way: stop
+# feeding input (the rest is reported not_attempted) instead of failing row after row.
+STOP_ON = (AuthenticationError, NotFoundError, MarketoConnectionError)
+
+_MAX_REASONS = 50
+
+# How many input rows are skipped (resumed/bad) before yielding to the event loop.
+_CHECKPOINT_EVERY = 1_000
+
+# Starts the batch write (e.g. ``client.leads.sync``): ``send(records, on_progress=...,
+# on_outcome=...)``.
+Send = Callable[..., Awaitable[BatchReport]]
+
+
+# A row's record -> (what to send, the key shown in the report); ValueError refuses the row.
+Prepare = Callable[[Mapping[str, Any]], "tuple[Any, Any]"]
+
+
+class Stopper:
+    """Counts stop requests: the first stops feeding input, the second cancels the run."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.signal_name: str | None = None
+        self.reason: str | None = None  # set when the run stops itself (not by a signal)
+        self._scope: anyio.CancelScope | None = None
+
+    @property
+    def requested(self) -> bool:
+        return self.requests > 0
+
+    def attach(self, scope: anyio.CancelScope) -> None:
+        self._scope = scope
+        if self.requests >= 2:
+            scope.cancel()
+
+    def stop_feeding(self, reason: str) -> None:
+        """Stop feeding input because every later call would fail too (no cancelling)."""
+        if not self.requested:
+            self.requests = 1
+            self.reason = reason
+
+    def request(self, signal_name: str | None = None) -> None:
+        self.requests += 1
+        if signal_name and self.signal_name is None:
+            self.signal_name = signal_name
+        if self.requests >= 2 and self._scope is not None:
+            self._scope.cancel()
+
+
+async def watch_signals(stopper: Stopper, notify: Callable[[str], None]) -> None:
+    """Turn SIGINT/SIGTERM into stop requests until cancelled (main thread only)."""
+    try:
+        receiver = anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM)
+        entered = receiver.__enter__()
+    except (ValueError, RuntimeError, NotImplementedError):
+        # Not the main thread, or a platform without signal handlers: Ctrl-C stays the
+        # default KeyboardInterrupt, and the report is still flushed on the way out.
+        await anyio.sleep_forever()
+        return
+    try:
+        async for signum in entered:
+            name = signal.Signals(signum).name
+            stopper.request(name)
+            if stopper.requests == 1:
+                notify(
+                    f"{name}: stopping - no more input is read; calls in flight finish. "
+                    "Send it again to cancel those too."
+                )
+            else:
+                notify(f"{name}: cancelling calls in flight (their rows are reported unknown).")
+    finally:
+        receiver.__exit__(None, None, None)
+
+
+class BulkRun:
+    """Feeds ``rows`` to ``send``, writes one report line per row as results arrive."""
+
+    def __init__(
+        self,
+        rows: Iterator[InputRow],
+        send: Send,
+        *,
+        prepare: Prepare,
+        report: ReportWriter,
+        applied: AppliedRows | None = None,
+        stopper: Stopper | None = None,
+    ) -> None:
+        self._rows = rows
+        self._send = send
+        self._prepare = prepare
+        self._report = report
+        self._applied = applied
+        self.stopper = stopper if stopper is not None else Stopper()
+        self.counts: Counter[str] = Counter()
+        # Why rows did not apply: error or reasons -> rows (a few distinct ones, for the summary).
+        self.why_not: Counter[str] = Counter()
+        self.done = 0  # rows with a final status, resumed rows included
+        self.resumed = 0  # rows skipped because an earlier run applied them
+        self.bad_rows = 0  # rows refused before sending (unreadable or invalid)
+        self.batch_report: BatchReport | None = None
+        self.error: Exception | None = None
+        self.cancelled = False
+        self._pending: dict[int, tuple[int, Any]] = {}
+        self._fed = 0
+
+    # ---- results
+
+    @property
+    def interrupted(self) -> bool:
+        """Stopped by a signal (or a stop request), not by an error."""
+        return self.stopper.requested and self.stopper.reason is None
+
+    @property
+    def stopped_by_error(self) -> str | None:
+        """Why the run stopped feeding input by itself (bad credentials, no such list ...)."""
+        return self.stopper.reason
+
+    @property
+    def not_applied(self) -> int:
+        return sum(n for status, n in self.counts.items() if status in NOT_APPLIED_STATUSES)
+
+    @property
+    def ok(self) -> bool:
+        stopped = self.batch_report is not None and self.batch_report.stopped is not None
+        return not (self.not_applied or self.error or self.stopper.requested or stopped)
+
+    def _finish(
+        self,
+        row: int,
+        status: str,
+        *,
+        key: Any = None,
+        id: int | None = None,
+        reasons: tuple[tuple[str, str], ...] = (),
+        error: str | None = None,
+    ) -> None:
+        self._report.write(row=row, status=status, key=key, id=id, reasons=reasons, error=error)
+        self.counts[status] += 1
+        self.done += 1
+        if status in NOT_APPLIED_STATUSES and status != "not_attempted":
+            why = error or "; ".join(f"{code} {message}" for code, message in reasons) or status
+            if why in self.why_not or len(self.why_not) < _MAX_REASONS:
+                self.why_not[why] += 1
+
+    def _on_outcome(self, outcome: RecordOutcome) -> None:
+        row, key = self._pending.pop(outcome.index, (-1, None))
+        if row < 0:
+            return  # not one of ours (cannot happen unless the engine misnumbers)
+        # The engine's own messages name its record index; the report line has the row.
+        prefix = f"record {outcome.index}: "
+        reasons = tuple(
+            (reason.code, reason.message.removeprefix(prefix)) for reason in outcome.reasons
+        )
+        error = None
+        if outcome.error is not None:
+            error = str(outcome.error) or type(outcome.error).__name__
+            if isinstance(outcome.error, STOP_ON) and not self.stopper.requested:
+                self.stopper.stop_feeding(error)
+        if outcome.merged_into is not None and not reasons:
+            reasons = (("coalesced", "sent merged into an earlier row with the same key"),)
+        self._finish(row, outcome.status, key=key, id=outcome.id, reasons=reasons, error=error)
+
+    def _on_progress(self, done: int, total: int | None) -> None:
+        # Called after each call's results: the report's lines for that call reach the disk.
+        self._report.flush()
+
+    # ---- feeding
+
+    def _skip(self, item: InputRow) -> bool:
+        """Handle a row that is not sent (already applied, unreadable, invalid)."""
+        if self._applied is not None and item.row in self._applied:
+            self.resumed += 1
+            self.done += 1
+            return True
+        if item.record is None:
+            self.bad_rows += 1
+            self._finish(item.row, "failed", reasons=((BAD_INPUT, item.error or "unreadable"),))
+            return True
+        return False
+
+    async def _feed(self) -> AsyncIterator[Any]:
+        skipped = 0
+        while not self.stopper.requested:
+            item = next(self._rows, None)
+            if item is None:
+                return
+            if self._skip(item):
+                skipped += 1
+                if skipped % _CHECKPOINT_EVERY == 0:
+                    await anyio.lowlevel.checkpoint()
+                continue
+            assert item.record is not None
+            try:
+                payload, key = self._prepare(item.record)
+            except ValueError as exc:
+                self.bad_rows += 1
+                self._finish(item.row, "failed", reasons=((INVALID_RECORD, str(exc)),))
+                continue
+            self._pending[self._fed] = (item.row, key)
+            self._fed += 1
+            yield payload
+
+    # ---- the run
+
+    async def run(self) -> None:
+        try:
+            with anyio.CancelScope() as scope:
+                self.stopper.attach(scope)
+                try:
+                    self.batch_report = await self._send(
+                        self._feed(), on_progress=self._on_progress, on_outcome=self._on_outcome
+                    )
+                except Exception as exc:  # reported by the caller; the rows are accounted for
+                    self.error = exc
+            self.cancelled = scope.cancelled_caught
+            with anyio.CancelScope(shield=True):
+                await self._account_for_the_rest()
+        finally:
+            self._report.flush()
+
+    async def _account_for_the_rest(self) -> None:
+        # Handed to the engine but without an outcome: the run was cancelled or failed.
+        why = "the run was cancelled" if self.cancelled else "the run stopped with an error"
+        for index in sorted(self._pending):
+            row, key = self._pending[index]
+            self._finish(
+                row,
+                "unknown",
+                key=key,
+                reasons=(
+                    (
+                        INTERRUPTED,
+                        f"{why} before this row's result arrived; it may have been applied",
+                    ),
+                ),
+            )
+        self._pending.clear()
+        # Never read: the run was stopped (or failed) before it got to them.
+        if not (self.stopper.requested or self.error is not None or self.cancelled):
+            return
+        for skipped, item in enumerate(self._rows, start=1):
+            if self._applied is not None and item.row in self._applied:
+                self.resumed += 1
+                self.done += 1
+            else:
+                self._finish(item.row, "not_attempted")
+            if skipped % _CHECKPOINT_EVERY == 0:
+                await anyio.lowlevel.checkpoint()
+
+
+async def beside(
+    work: Callable[[], Awaitable[T]], *helpers: Callable[[], Coroutine[Any, Any, Any]]
+) -> T:
+    """Await ``work`` while ``helpers`` (progress, signal watching) run; then stop them.
+
+    An exception from ``work`` comes out as itself, not inside an ExceptionGroup.
+    """
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+    async with anyio.create_task_group() as group:
+        for helper in helpers:
+            group.start_soon(helper)
+        try:
+            outcome.append(await work())
+        except Exception as exc:
+            failure.append(exc)
+        finally:
+            group.cancel_scope.cancel()
+    if failure:
+        raise failure[0]
+    return outcome[0]
