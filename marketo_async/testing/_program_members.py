@@ -169,6 +169,30 @@ async def delete(call: Call) -> dict[str, Any]:
     return call.ok(results)
 
 
+async def change_status_legacy(call: Call) -> dict[str, Any]:
+    """The superseded Change Lead Program Status: existing members only; 1025 on a bad status."""
+    program = _program(call)
+    body = call.json()
+    status = body.get("status")
+    if not status:
+        raise ApiError("701", "status cannot be blank")
+    if status not in program.statuses:
+        raise ApiError("1025", f"Program status '{status}' not found")
+    records = call.input(body)
+    await call.delay(len(records))
+    results: list[dict[str, Any]] = []
+    for record in records:
+        lead_id = record.get("id") if isinstance(record, dict) else None
+        if not isinstance(lead_id, int) or lead_id not in program.members:
+            results.append(call.skipped("1013", "Membership not found", id=lead_id))
+        elif call.store.set_member_status(program, lead_id, str(status)) == "skipped":
+            results.append(call.skipped(
+                "1037", "Lead skipped because it is already in or past this status", id=lead_id))
+        else:
+            results.append({"id": lead_id, "status": "updated"})
+    return call.ok(results)
+
+
 def register(router: Router) -> None:
     router.add("GET", r"/rest/v1/programs/members/describe\.json", describe)
     router.add("GET", r"/rest/v1/program/members/describe\.json", describe)  # legacy path
@@ -176,6 +200,8 @@ def register(router: Router) -> None:
     router.add("POST", r"/rest/v1/programs/(?P<program>\d+)/members\.json", sync_data)
     router.add("POST", r"/rest/v1/programs/(?P<program>\d+)/members/status\.json", sync_status)
     router.add("POST", r"/rest/v1/programs/(?P<program>\d+)/members/delete\.json", delete)
+    router.add("POST", r"/rest/v1/leads/programs/(?P<program>\d+)/status\.json",
+               change_status_legacy)
     register_schema_routes(router, "/rest/v1/programs/members",
                            lambda store: store.member_fields, kind="memberfields",
                            max_custom=MAX_CUSTOM_MEMBER_FIELDS)

@@ -7,7 +7,7 @@ from typing import Any
 
 from ._call import MAX_RECORDS, Call, Router
 from ._leads import DEFAULT_LEAD_FIELDS, lead_view, requested_fields
-from ._store import StaticList
+from ._store import StaticList, iso
 from ._wire import ApiError, asset_envelope
 
 __all__ = ["NO_ASSETS_WARNING", "register"]
@@ -201,7 +201,46 @@ async def leads_of_list(call: Call) -> dict[str, Any]:
                      lambda lead_id: lead_view(store.leads[lead_id], fields))
 
 
+# ---- list metadata (Lead Database) -------------------------------------------------------------
+
+
+def _lead_database_view(call: Call, static_list: StaticList) -> dict[str, Any]:
+    folder = static_list.folder
+    program = call.store.programs.get(folder["id"]) if folder.get("type") == "Program" else None
+    view: dict[str, Any] = {"id": static_list.id, "name": static_list.name}
+    if static_list.description is not None:
+        view["description"] = static_list.description
+    if program is not None:
+        view["programName"] = program.name
+    view.update({"workspaceName": "Default", "createdAt": iso(static_list.created_at),
+                 "updatedAt": iso(static_list.updated_at)})
+    return view
+
+
+async def lead_database_list(call: Call) -> dict[str, Any]:
+    static_list = call.store.lists.get(call.path_int("id"))
+    if static_list is None:
+        raise ApiError("1013", f"Static list '{call.path_int('id')}' not found")
+    return call.ok([_lead_database_view(call, static_list)])
+
+
+async def lead_database_lists(call: Call) -> dict[str, Any]:
+    ids = {int(value) for value in call.values("id") if value.strip().isdigit()}
+    names = set(call.values("name"))
+    programs = set(call.values("programName"))
+    workspaces = set(call.values("workspaceName"))
+    views = [_lead_database_view(call, s)
+             for s in sorted(call.store.lists.values(), key=lambda s: s.id)
+             if (not call.values("id") or s.id in ids) and (not names or s.name in names)]
+    views = [v for v in views
+             if (not programs or v.get("programName") in programs)
+             and (not workspaces or v["workspaceName"] in workspaces)]
+    return call.page("lists", views, lambda view: int(view["id"]), lambda view: view)
+
+
 def register(router: Router) -> None:
+    router.add("GET", r"/rest/v1/lists\.json", lead_database_lists)
+    router.add("GET", r"/rest/v1/lists/(?P<id>\d+)\.json", lead_database_list)
     router.add("GET", r"/rest/asset/v1/staticList/byName\.json", get_by_name)
     router.add("GET", r"/rest/asset/v1/staticList/(?P<id>\d+)\.json", get_by_id)
     router.add("POST", r"/rest/asset/v1/staticList/(?P<id>\d+)\.json", update)

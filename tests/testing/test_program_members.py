@@ -138,3 +138,23 @@ async def test_member_schema_fields(connect: Connect, fake: FakeMarketo) -> None
                                params={"batchSize": 5})).json()
     assert page["moreResult"] is True and len(page["result"]) == 5
     assert fake.store.member_fields["pMCFCustomField03"].display_name == "Lunch Preference"
+
+
+async def test_legacy_change_lead_program_status_updates_members_only(
+    connect: Connect, fake: FakeMarketo
+) -> None:
+    program_id = fake.add_program("Event", statuses=["Invited", "Registered", "Attended"],
+                                  success_statuses=["Attended"])
+    member = fake.add_lead(email="m@example.com")
+    outsider = fake.add_lead(email="o@example.com")
+    fake.add_program_member(program_id, member, "Invited")
+    path = f"/rest/v1/leads/programs/{program_id}/status.json"
+    async with connect(fake) as http:
+        body = (await http.post(path, json={"status": "Registered",
+                                            "input": [{"id": member}, {"id": outsider}]})).json()
+        assert body["result"][0] == {"id": member, "status": "updated"}
+        assert body["result"][1]["status"] == "skipped"
+        assert body["result"][1]["reasons"][0]["code"] == "1013"
+        bad = (await http.post(path, json={"status": "Nope", "input": [{"id": member}]})).json()
+        assert bad["success"] is False and bad["errors"][0]["code"] == "1025"
+    assert fake.store.programs[program_id].members[member].status == "Registered"

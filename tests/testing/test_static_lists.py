@@ -105,3 +105,36 @@ async def test_membership_add_remove_ismember_and_leads(connect: Connect,
         unknown = (await http.get("/rest/v1/lists/5/leads.json")).json()
         assert unknown["success"] is False
     assert fake.list_members(list_id) == {leads[0], leads[1]}
+
+
+async def test_lead_database_list_metadata_by_id_and_filtered_pages(
+    connect: Connect, fake: FakeMarketo
+) -> None:
+    program_id = fake.add_program("Webinar", id=1034)
+    first = fake.add_list("Newsletter", description="weekly")
+    in_program = fake.add_list("Attendees", folder={"id": program_id, "type": "Program"})
+    for n in range(3):
+        fake.add_list(f"Extra {n}")
+    async with connect(fake) as http:
+        one = (await http.get(f"/rest/v1/lists/{first}.json")).json()
+        assert one["success"] is True
+        (view,) = one["result"]
+        assert view["name"] == "Newsletter" and view["description"] == "weekly"
+        assert view["workspaceName"] == "Default" and view["createdAt"].endswith("Z")
+        missing = (await http.get("/rest/v1/lists/999999.json")).json()
+        assert missing["errors"][0]["code"] == "1013"
+        by_program = (await http.get("/rest/v1/lists.json",
+                                     params={"programName": "Webinar"})).json()
+        assert [v["id"] for v in by_program["result"]] == [in_program]
+        assert by_program["result"][0]["programName"] == "Webinar"
+        seen: list[int] = []
+        params: dict[str, Any] = {"batchSize": 2}
+        while True:
+            page = (await http.get("/rest/v1/lists.json", params=params)).json()
+            seen += [v["id"] for v in page["result"]]
+            if not page["moreResult"]:
+                break
+            params["nextPageToken"] = page["nextPageToken"]
+        assert len(seen) == 5 == len(set(seen))
+        by_id = (await http.get("/rest/v1/lists.json", params=[("id", first), ("id", 1)])).json()
+        assert [v["id"] for v in by_id["result"]] == [first]
