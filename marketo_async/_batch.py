@@ -278,6 +278,41 @@ def json_size(record: object) -> int:
     return len(json.dumps(record, separators=(",", ":")))
 
 
+# Worst case of one character in a JSON body: a surrogate pair escaped as two \\uXXXX.
+_MAX_BYTES_PER_CHAR = 12
+_SCALAR_BOUND = 24  # characters of any JSON int (within 64 bits), float, bool or null
+
+
+def size_bound(cap: int) -> Callable[[object], int]:
+    """A ``size_of`` that bounds a flat record's JSON size without encoding it.
+
+    Exact encoding costs microseconds a record; an upper bound costs a fraction of that. The
+    bound is used while it is at most ``cap`` (a call's share of the body limit), so calls of
+    bounded records can never pass the limit; larger or nested records are measured exactly.
+    """
+
+    def size_of(record: object) -> int:
+        if type(record) is dict:
+            chars = 2
+            for name, value in record.items():
+                kind = type(value)
+                if kind is str:
+                    chars += len(name) + len(value) + 6
+                elif (kind is int and -(2**63) <= value < 2**63) or kind in _SCALARS:
+                    chars += len(name) + _SCALAR_BOUND + 4
+                else:
+                    return json_size(record)
+            bound = chars * _MAX_BYTES_PER_CHAR
+            if bound <= cap:
+                return bound
+        return json_size(record)
+
+    return size_of
+
+
+_SCALARS: frozenset[type] = frozenset({float, bool, type(None)})
+
+
 def _merge_mappings(earlier: T, later: T) -> T:
     if isinstance(earlier, Mapping) and isinstance(later, Mapping):
         return cast(T, {**earlier, **later})
@@ -404,6 +439,8 @@ class _Item(Generic[T]):
     key: str | int | None
     record: T
     size: int = 0
+    queued: bool = False  # in the ready heap (entries of items no longer queued are stale)
+    urgent: bool = False  # later records wait on this one's key: send it ahead of the rest
 
 
 class _Engine(Generic[T]):
@@ -450,10 +487,12 @@ class _Engine(Generic[T]):
         self.stopped: MarketoError | None = None
         self._done = 0
         self._reported_done = -1
-        # Ready to send: at most one item per key, ordered by input index.
-        self._ready: list[tuple[int, _Item[T]]] = []
-        # Keys held by an item that is ready or in flight; later items with the key wait here.
-        self._owned: set[str | int] = set()
+        # Ready to send: at most one item per key; urgent ones first, then by input index.
+        # An item made urgent gets a second entry; the first becomes stale and is skipped.
+        self._ready: list[tuple[int, int, _Item[T]]] = []
+        self._ready_count = 0
+        # The item (ready or in flight) holding each key; later items with the key wait here.
+        self._owners: dict[str | int, _Item[T]] = {}
         self._waiting: dict[str | int, deque[_Item[T]]] = {}
         self._buffered = 0  # items in _ready and _waiting (the look-ahead)
         self._held: _Item[T] | None = None  # the item a following same-key record may merge into
@@ -508,22 +547,48 @@ class _Engine(Generic[T]):
         self._buffered += 1
         key = item.key
         if key is None:
-            heapq.heappush(self._ready, (item.first, item))
-        elif key in self._owned:
-            self._waiting.setdefault(key, deque()).append(item)
-        else:
-            self._owned.add(key)
-            heapq.heappush(self._ready, (item.first, item))
+            self._push_ready(item)
+            return
+        owner = self._owners.get(key)
+        if owner is None:
+            self._owners[key] = item
+            self._push_ready(item)
+            return
+        self._waiting.setdefault(key, deque()).append(item)
+        if owner.queued and not owner.urgent:
+            # Send the owner sooner, so that this record is not left for a straggler call.
+            owner.urgent = True
+            heapq.heappush(self._ready, (0, owner.first, owner))
+
+    def _push_ready(self, item: _Item[T]) -> None:
+        item.queued = True
+        self._ready_count += 1
+        heapq.heappush(self._ready, (0 if item.urgent else 1, item.first, item))
+
+    def _peek_ready(self) -> _Item[T] | None:
+        ready = self._ready
+        while ready:
+            rank, _, item = ready[0]
+            if item.queued and rank == (0 if item.urgent else 1):
+                return item
+            heapq.heappop(ready)  # stale
+        return None
+
+    def _pop_ready(self) -> None:
+        _, _, item = heapq.heappop(self._ready)
+        item.queued = False
+        self._ready_count -= 1
 
     async def _refill(
         self, source: Iterator[T] | AsyncIterator[T], *, limit: int | None = None
     ) -> None:
-        """Read until there is enough to fill every call slot, the buffer is full, or the end."""
-        wanted = self._batch_size * self._max_in_flight
+        """Read until the look-ahead is full or the input ends.
+
+        A deep look-ahead finds repeated keys early: their first record is made urgent and
+        sent ahead, so the repeat is not left over for an extra call at the end.
+        """
         read = 0
-        while not (
-            self._exhausted or self._buffered >= self._max_buffered or len(self._ready) >= wanted
-        ):
+        while not (self._exhausted or self._buffered >= self._max_buffered):
             if limit is not None and read >= limit:
                 return
             read += 1
@@ -552,29 +617,39 @@ class _Engine(Generic[T]):
 
         ``force`` sends a partial call anyway (nothing else is running to wake us up).
         """
-        ready = self._ready
-        if not ready:
-            return None
         batch: list[_Item[T]] = []
         body = ENVELOPE_BYTES
         full = False
-        while ready:
-            item = ready[0][1]
+        while (item := self._peek_ready()) is not None:
             if len(batch) == self._batch_size or body + item.size > self._max_body_bytes:
                 full = True
                 break
-            heapq.heappop(ready)
+            self._pop_ready()
             batch.append(item)
             body += item.size
+        if not batch:
+            return None
         full = full or len(batch) == self._batch_size
-        flush = force or self._exhausted or self._buffered >= self._max_buffered
-        if not full and not flush:
+        buffer_full = self._buffered >= self._max_buffered
+        if not full and not (force or buffer_full or self._last_call(batch)):
             # A partial call while more input is coming would waste rate-limited calls.
             for item in batch:
-                heapq.heappush(ready, (item.first, item))
+                self._push_ready(item)
             return None
         self._buffered -= len(batch)
         return batch
+
+    def _last_call(self, batch: Sequence[_Item[T]]) -> bool:
+        """At the end of the input, may this partial call go now?
+
+        Not while every record still waiting on a key waits for a call in flight: their
+        return adds those records to this call, which saves a rate-limited call and costs no
+        time (they could not go sooner). Yes when the call carries a record others wait for
+        (urgent records come first, so the batch has one if any is ready).
+        """
+        if not self._exhausted:
+            return False
+        return not self._waiting or any(item.urgent for item in batch)
 
     def _release(self, batch: Sequence[_Item[T]]) -> None:
         """The call carrying ``batch`` returned: the next record of each of its keys may go."""
@@ -585,11 +660,14 @@ class _Engine(Generic[T]):
             queue = self._waiting.get(key)
             if queue:
                 following = queue.popleft()
-                if not queue:
+                if queue:
+                    following.urgent = True
+                else:
                     del self._waiting[key]
-                heapq.heappush(self._ready, (following.first, following))
+                self._owners[key] = following
+                self._push_ready(following)
             else:
-                self._owned.discard(key)
+                del self._owners[key]
 
     # ---- one call
 
@@ -609,7 +687,7 @@ class _Engine(Generic[T]):
                 deferred = [item for name, item in names.items() if name not in held]
                 if deferred:
                     for item in deferred:
-                        heapq.heappush(self._ready, (item.first, item))
+                        self._push_ready(item)
                     self._buffered += len(deferred)
                     self._returned.set()
                     later = {id(item) for item in deferred}
@@ -723,6 +801,10 @@ class _Engine(Generic[T]):
                 raise self._bug
             if self.stopped is not None:
                 await self._give_up(source)
+            if self._done != len(self.outcomes):  # never expected: say so rather than lose one
+                raise RuntimeError(
+                    f"batch engine bug: {len(self.outcomes) - self._done} records have no outcome"
+                )
         finally:
             aclose = getattr(source, "aclose", None)
             if aclose is not None:
@@ -764,7 +846,8 @@ class _Engine(Generic[T]):
                     break
                 self._in_flight += 1
                 task_group.start_soon(self._guard, task_group, self._call, batch)
-            if self._exhausted and self._buffered == 0:
+            # Calls in flight may still hand records back (keys another process holds).
+            if self._exhausted and self._buffered == 0 and self._in_flight == 0:
                 return
             await self._returned.wait()
             self._returned = anyio.Event()
@@ -772,14 +855,17 @@ class _Engine(Generic[T]):
     async def _give_up(self, source: Iterator[T] | AsyncIterator[T]) -> None:
         """After a 607: every record not sent, read or not yet, becomes not_attempted."""
         self._giving_up = True
-        for _, item in self._ready:
-            self._finish(item.first, item.last, "not_attempted", key=item.key)
+        for _, _, item in self._ready:
+            if item.queued:
+                item.queued = False
+                self._finish(item.first, item.last, "not_attempted", key=item.key)
         for queue in self._waiting.values():
             for item in queue:
                 self._finish(item.first, item.last, "not_attempted", key=item.key)
         self._ready.clear()
+        self._ready_count = 0
         self._waiting.clear()
-        self._owned.clear()
+        self._owners.clear()
         self._buffered = 0
         # Read the rest too, so that no input is silently dropped (_admit marks each one).
         while not self._exhausted:
@@ -865,7 +951,7 @@ async def run_batches(
     if merge is not None and not coalesce:
         raise ValueError("merge is used only with coalesce=True")
     # The look-ahead must hold enough to fill every call slot, plus records waiting on a key.
-    buffered = 2 * batch_size * max_in_flight if max_buffered is None else max_buffered
+    buffered = 4 * batch_size * max_in_flight if max_buffered is None else max_buffered
     if buffered < batch_size:
         raise ValueError("max_buffered must be at least batch_size")
     total = len(records) if isinstance(records, Sized) else None
@@ -875,7 +961,11 @@ async def run_batches(
         validate=validate,
         batch_size=batch_size,
         max_body_bytes=max_body_bytes,
-        size_of=size_of if size_of is not None else json_size,
+        size_of=(
+            size_of
+            if size_of is not None
+            else size_bound((max_body_bytes - ENVELOPE_BYTES) // batch_size - 1)
+        ),
         max_in_flight=max_in_flight,
         max_buffered=buffered,
         coalesce=coalesce,

@@ -684,3 +684,28 @@ async def test_a_lease_store_failure_fails_only_the_records_it_kept_from_sending
     assert send.calls == []
     assert [outcome.status for outcome in report.outcomes] == ["failed", "failed"]
     assert isinstance(report.outcomes[0].error, TransientError)
+
+
+@given(
+    record=st.dictionaries(
+        st.text(max_size=20),
+        st.one_of(
+            st.text(max_size=300),
+            st.integers(-(2**63), 2**63 - 1),
+            st.floats(allow_nan=False),
+            st.booleans(),
+            st.none(),
+            st.lists(st.text(max_size=5), max_size=3),
+        ),
+        max_size=8,
+    )
+)
+def test_the_size_bound_is_never_below_the_encoded_size(record: Record) -> None:
+    from marketo_async._batch import json_size, size_bound
+
+    encoded = max(
+        json_size(record),
+        len(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")),
+    )
+    assert size_bound(3_000)(record) >= encoded
+    assert size_bound(0)(record) == json_size(record)  # over the cap: measured exactly
