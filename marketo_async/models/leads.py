@@ -14,6 +14,7 @@ import attrs
 import cattrs
 
 from ._converter import converter, parse_datetime, strict_converter
+from ._schema import DescribedFields, SchemaField
 
 __all__ = [
     "DescribedField",
@@ -202,7 +203,7 @@ class DescribedField:
 
 
 @attrs.frozen(kw_only=True)
-class LeadDescription:
+class LeadDescription(DescribedFields):
     """Describe Lead2: the lead object's fields and the keys it can be searched by.
 
     Every entry of ``searchable_fields`` is a usable ``filter_type`` (single-field entries)
@@ -213,25 +214,10 @@ class LeadDescription:
     searchable_fields: list[list[str]] = attrs.Factory(list)
     fields: list[DescribedField] = attrs.Factory(list)
 
-    def field(self, name: str) -> DescribedField | None:
-        """The field with this REST name, if any."""
-        return next((field for field in self.fields if field.name == name), None)
-
 
 @attrs.frozen(kw_only=True)
-class LeadField:
+class LeadField(SchemaField):
     """A lead field's schema record (Get Lead Field by Name, Get Lead Fields)."""
-
-    name: str
-    display_name: str
-    data_type: str
-    description: str | None = None
-    length: int | None = None
-    is_hidden: bool = False
-    is_html_encoding_in_email: bool = False
-    is_sensitive: bool = False
-    is_custom: bool = False
-    is_api_created: bool = False
 
 
 @attrs.frozen(kw_only=True)

@@ -11,6 +11,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from ._converter import camel_case, converter, strict_converter
+from ._schema import DescribedFields, SchemaField
 from .leads import DescribedField
 
 __all__ = [
@@ -106,7 +107,7 @@ def _register_program_member(conv: cattrs.Converter) -> None:
 
 
 @attrs.frozen(kw_only=True)
-class ProgramMemberDescription:
+class ProgramMemberDescription(DescribedFields):
     """Describe Program Member: the fields, which can be searched on, and the dedupe key.
 
     >>> description = await client.program_members.describe()
@@ -132,25 +133,10 @@ class ProgramMemberDescription:
         """Names ``program_members.update_data`` may write."""
         return [field.name for field in self.fields if field.updateable]
 
-    def field(self, name: str) -> DescribedField | None:
-        """The field with this REST name, if any."""
-        return next((field for field in self.fields if field.name == name), None)
-
 
 @attrs.frozen(kw_only=True)
-class ProgramMemberField:
+class ProgramMemberField(SchemaField):
     """A program member schema field (Get Program Member Field(s))."""
-
-    name: str
-    display_name: str
-    data_type: str
-    description: str | None = None
-    length: int | None = None
-    is_hidden: bool = False
-    is_html_encoding_in_email: bool = False
-    is_sensitive: bool = False
-    is_custom: bool = False
-    is_api_created: bool = False
 
 
 for _conv in (converter, strict_converter):

@@ -1,33 +1,42 @@
 """Rules shared by the lead and program-member schema endpoints: names, new fields, updates.
 
 Both objects take the same shapes (``.../schema/fields.json``), so both resources check their
-arguments here, before any call.
+arguments here, before any call, and both are a :class:`SchemaFields` told their endpoint,
+field model and limits.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
-from typing import Any, cast
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 import attrs
 
-from .._batch import STATUSES, Reason, RecordOutcome, Status
+from .._batch import STATUSES, BatchReport, Reason, RecordOutcome, Status, run_batches
+from .._errors import MarketoError
+from .._paging import Pager, token_pages
 from ..models._converter import converter
+from ._arguments import FIELD_NAME, check_batch_size, check_field_name
+from ._base import Resource
 
 __all__ = [
     "FIELD_DATA_TYPES",
     "FIELD_NAME",
+    "FIELD_NOT_FOUND",
     "UPDATABLE_ATTRIBUTES",
     "NewField",
+    "SchemaFields",
     "check_field_name",
     "field_changes",
     "new_field_records",
     "single_outcome",
 ]
 
-# Marketo: a field's API name starts with a letter and holds only letters, digits, underscores.
-FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+FieldT = TypeVar("FieldT")
+
+# Marketo: the answer for a field name that does not exist.
+FIELD_NOT_FOUND = "1006"
 # Marketo: the data types Create Lead Fields accepts (the Swagger enum).
 FIELD_DATA_TYPES = frozenset(
     {
@@ -62,20 +71,6 @@ _CREATE_ATTRIBUTES: Mapping[str, str] = {
     **UPDATABLE_ATTRIBUTES,
 }
 _CREATE_REQUIRED = ("name", "displayName", "dataType")
-
-
-def check_field_name(name: object, argument: str) -> str:
-    """``name`` when it is a valid field API name; a ValueError naming ``argument`` otherwise.
-
-    >>> check_field_name("acmeAccessCode", "name")
-    'acmeAccessCode'
-    """
-    if not isinstance(name, str) or not FIELD_NAME.fullmatch(name):
-        raise ValueError(
-            f"{argument} must be a field API name: a letter, then letters, digits or "
-            f"underscores (got {name!r})"
-        )
-    return name
 
 
 @attrs.frozen(kw_only=True)
@@ -200,3 +195,86 @@ def single_outcome(body: Mapping[str, Any]) -> RecordOutcome:
         id=record_id if type(record_id) is int else None,
         reasons=reasons,
     )
+
+
+class SchemaFields(Resource, Generic[FieldT]):
+    """An object's schema fields (``.../schema/fields``): get, list, create, update.
+
+    Subclasses name the endpoint, the model of one field and how many new fields one call
+    (and the whole object) takes; each defines ``update`` with its own signature on top of
+    :meth:`_update`.
+    """
+
+    # The endpoint without ``.json``, e.g. "/rest/v1/leads/schema/fields".
+    _fields_path: ClassVar[str]
+    # The model each field is decoded into.
+    _field_type: type[FieldT]
+    # How many new fields one create call carries.
+    _new_fields_per_call: ClassVar[int]
+    # How many custom fields the object holds at most (None: no limit checked here).
+    _max_custom_fields: ClassVar[int | None] = None
+    # The object's name in messages, e.g. "program member".
+    _object_name: ClassVar[str]
+
+    async def get(self, name: str) -> FieldT | None:
+        """One field by REST API name, or None when there is no such field."""
+        name = check_field_name(name, "name")
+        try:
+            body = await self._api.get(f"{self._fields_path}/{name}.json")
+        except MarketoError as error:
+            if error.code == FIELD_NOT_FOUND:
+                return None
+            raise
+        found = body.get("result") or []
+        return self._parse(found[0]) if found else None
+
+    def list(self, *, batch_size: int | None = None) -> Pager[FieldT]:
+        """Every field, standard, custom and hidden, page by page."""
+        params = {"batchSize": check_batch_size(batch_size)}
+        fetch = functools.partial(self._api.get, f"{self._fields_path}.json")
+        return Pager(lambda: token_pages(fetch, params, self._parse))
+
+    async def create(
+        self,
+        fields: Iterable[NewField | Mapping[str, Any]],
+        *,
+        on_progress: Callable[[int, int | None], None] | None = None,
+        on_outcome: Callable[[RecordOutcome], None] | None = None,
+    ) -> BatchReport:
+        """Create custom fields: each ``created``, or ``skipped`` with Marketo's reasons.
+
+        Names must start with a letter and hold only letters, digits and underscores; data
+        types are boolean, currency, date, datetime, email, float, integer, percent, phone,
+        score, string or url. Fields cannot be deleted afterwards, only hidden.
+        """
+        records = new_field_records(fields, "fields")
+        limit = self._max_custom_fields
+        if limit is not None and len(records) > limit:
+            raise ValueError(
+                f"fields holds {len(records)} fields; the {self._object_name} object takes at "
+                f"most {limit} custom fields"
+            )
+
+        async def send(batch: Sequence[dict[str, Any]]) -> Sequence[Mapping[str, Any]]:
+            body = await self._api.post(f"{self._fields_path}.json", json={"input": list(batch)})
+            result = body.get("result")
+            return result if isinstance(result, list) else []
+
+        return await run_batches(
+            records,
+            send,
+            batch_size=self._new_fields_per_call,
+            max_in_flight=1,  # schema writes are few; one at a time keeps names unique
+            on_progress=on_progress,
+            on_outcome=on_outcome,
+        )
+
+    async def _update(self, name: str, changes: Mapping[str, Any]) -> RecordOutcome:
+        """Send ``changes`` to the field ``name`` (Update ... Field), checked first."""
+        name = check_field_name(name, "name")
+        change = field_changes(changes, "changes")
+        body = await self._api.post(f"{self._fields_path}/{name}.json", json={"input": [change]})
+        return single_outcome(body)
+
+    def _parse(self, item: Mapping[str, Any]) -> FieldT:
+        return converter.structure(item, self._field_type)

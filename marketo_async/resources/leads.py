@@ -43,8 +43,21 @@ from ..models.leads import (
     SmartCampaignMembership,
     VisitorData,
 )
+from ._arguments import (
+    FieldNames,
+    OutcomeHook,
+    Progress,
+    check_batch_size,
+    check_field_name,
+    field_names,
+    filter_values,
+    id_or_none,
+    non_empty_text,
+    positive_id,
+    unique_ids,
+)
 from ._base import Resource
-from ._schema_fields import check_field_name, single_outcome
+from ._schema_fields import single_outcome
 
 __all__ = ["MAX_FILTER_VALUES", "MAX_MERGE_LOSERS", "SYNC_ACTIONS", "Leads", "SyncAction"]
 
@@ -68,56 +81,10 @@ _PARTITION_ACTIONS = frozenset({"createOnly", "createOrUpdate"})
 
 LeadRecords = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
 LeadIds = Iterable[int] | AsyncIterable[int]
-FieldNames = str | Iterable[str] | None
 Moment = dt.datetime | dt.date | str
-OnProgress = Callable[[int, int | None], None]
-OnOutcome = Callable[[RecordOutcome], None]
 
 
 # --------------------------------------------------------------------------- argument checks
-
-
-def _positive_id(value: object, argument: str) -> int:
-    """An id given as an int (or digits): positive, never a bool."""
-    number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        number = int(value.strip())
-    if number is None or number < 1:
-        raise ValueError(f"{argument} must be a positive integer id, got {value!r}")
-    return number
-
-
-def _id_or_none(value: object) -> int | None:
-    try:
-        return _positive_id(value, "id")
-    except ValueError:
-        return None
-
-
-def _field_names(fields: FieldNames, argument: str = "fields") -> str | None:
-    """The ``fields`` query value: REST names joined by commas (None keeps Marketo's default)."""
-    if fields is None:
-        return None
-    names = fields.split(",") if isinstance(fields, str) else list(fields)
-    checked = [
-        check_field_name(name.strip() if isinstance(name, str) else name, f"{argument}[{i}]")
-        for i, name in enumerate(names)
-    ]
-    if not checked:
-        raise ValueError(f"{argument} must name at least one field, or be None for the defaults")
-    return ",".join(dict.fromkeys(checked))
-
-
-def _batch_size(batch_size: int | None) -> int | None:
-    if batch_size is None:
-        return None
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int):
-        raise ValueError(f"batch_size must be an integer, got {batch_size!r}")
-    if not 1 <= batch_size <= MAX_BATCH_SIZE:
-        raise ValueError(f"batch_size must be 1 to {MAX_BATCH_SIZE} (Marketo's limit)")
-    return batch_size
 
 
 def _moment(value: Moment | None, argument: str) -> str | None:
@@ -130,35 +97,6 @@ def _moment(value: Moment | None, argument: str) -> str | None:
     if not isinstance(value, (dt.datetime, dt.date)):
         raise ValueError(f"{argument} must be a datetime, a date or an ISO-8601 string")
     return format_datetime(value)
-
-
-def _text(value: object, argument: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{argument} must be a non-empty string, got {value!r}")
-    return value
-
-
-def _filter_values(values: Iterable[str | int], filter_type: str) -> list[str]:
-    """Every value once, as text; emails compared case-insensitively like Marketo does."""
-    if isinstance(values, (str, bytes, int, Mapping)):
-        raise ValueError(
-            f"values must be a list of values, not a single {type(values).__name__} "
-            "(wrap one value in a list)"
-        )
-    kept: dict[str, str] = {}
-    for index, value in enumerate(values):
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise ValueError(f"values[{index}] must be a string or an integer, got {value!r}")
-        text = str(value).strip()
-        if not text:
-            raise ValueError(f"values[{index}] is empty")
-        if "," in text:
-            # Marketo splits filterValues on commas, so such a value can never match.
-            raise ValueError(f"values[{index}] contains a comma, which Marketo cannot search")
-        kept.setdefault(text.casefold() if filter_type == "email" else text, text)
-    if not kept:
-        raise ValueError("values is empty: give at least one value to filter on")
-    return list(kept.values())
 
 
 def _plain_value(value: Any) -> Any:
@@ -263,7 +201,7 @@ def _lead_key(lookup_field: str) -> Callable[[Any], str | int | None]:
 def _cookie(cookie: object) -> str:
     """The munchkin cookie as is: one already percent-encoded (``%26``) is decoded first,
     since httpx encodes it (``&`` becomes ``%26``) and twice would be garbage."""
-    text = _text(cookie, "cookie").strip()
+    text = non_empty_text(cookie, "cookie").strip()
     return unquote(text) if "%" in text else text
 
 
@@ -303,8 +241,8 @@ class Leads(Resource):
 
         Without ``fields`` Marketo returns id, email, firstName, lastName, createdAt, updatedAt.
         """
-        lead_id = _positive_id(id, "id")
-        params = {"fields": _field_names(fields)}
+        lead_id = positive_id(id, "id")
+        params = {"fields": field_names(fields)}
         body = await self._api.get(f"/rest/v1/lead/{lead_id}.json", params)
         found = _results(body)
         return converter.structure(found[0], Lead) if found else None
@@ -329,11 +267,13 @@ class Leads(Resource):
                 ...
         """
         filter_type = check_field_name(filter_type, "filter_type")
-        chunks = _chunks(_filter_values(values, filter_type), MAX_FILTER_VALUES)
+        # Marketo compares emails case-insensitively, so two spellings are one value.
+        texts = filter_values(values, fold_case=filter_type == "email")
+        chunks = _chunks(texts, MAX_FILTER_VALUES)
         base: dict[str, Any] = {
             "filterType": filter_type,
-            "fields": _field_names(fields),
-            "batchSize": _batch_size(batch_size),
+            "fields": field_names(fields),
+            "batchSize": check_batch_size(batch_size),
         }
 
         fetch = self._fetch("/rest/v1/leads.json")
@@ -371,8 +311,8 @@ class Leads(Resource):
         self, list_id: int, *, fields: FieldNames = None, batch_size: int | None = None
     ) -> Pager[Lead]:
         """The leads of a static list, page by page (Get Leads by List Id)."""
-        list_id = _positive_id(list_id, "list_id")
-        params = {"fields": _field_names(fields), "batchSize": _batch_size(batch_size)}
+        list_id = positive_id(list_id, "list_id")
+        params = {"fields": field_names(fields), "batchSize": check_batch_size(batch_size)}
         return self._pager(f"/rest/v1/lists/{list_id}/leads.json", params, Lead)
 
     def by_program(
@@ -382,17 +322,17 @@ class Leads(Resource):
 
         ``membership`` is asked for even when ``fields`` leaves it out.
         """
-        program_id = _positive_id(program_id, "program_id")
-        names = _field_names(fields)
+        program_id = positive_id(program_id, "program_id")
+        names = field_names(fields)
         if names is not None and "membership" not in names.split(","):
             names += ",membership"
-        params = {"fields": names, "batchSize": _batch_size(batch_size)}
+        params = {"fields": names, "batchSize": check_batch_size(batch_size)}
         return self._pager(f"/rest/v1/leads/programs/{program_id}.json", params, Lead)
 
     def lists_of(self, id: int, *, batch_size: int | None = None) -> Pager[ListMembership]:
         """The static lists a lead belongs to."""
-        lead_id = _positive_id(id, "id")
-        params = {"batchSize": _batch_size(batch_size)}
+        lead_id = positive_id(id, "id")
+        params = {"batchSize": check_batch_size(batch_size)}
         return self._pager(f"/rest/v1/leads/{lead_id}/listMembership.json", params, ListMembership)
 
     def programs_of(
@@ -406,27 +346,22 @@ class Leads(Resource):
     ) -> Pager[ProgramMembership]:
         """The programs a lead is a member of, optionally only ``program_ids`` or those
         updated between ``earliest_updated_at`` and ``latest_updated_at``."""
-        lead_id = _positive_id(id, "id")
+        lead_id = positive_id(id, "id")
         params: dict[str, Any] = {
             "earliestUpdatedAt": _moment(earliest_updated_at, "earliest_updated_at"),
             "latestUpdatedAt": _moment(latest_updated_at, "latest_updated_at"),
-            "batchSize": _batch_size(batch_size),
+            "batchSize": check_batch_size(batch_size),
         }
         if program_ids is not None:
             if isinstance(program_ids, (str, bytes, int)):
                 raise ValueError("program_ids must be a list of program ids")
-            ids = list(
-                dict.fromkeys(
-                    _positive_id(value, f"program_ids[{i}]") for i, value in enumerate(program_ids)
-                )
+            ids = unique_ids(
+                program_ids,
+                "program_ids",
+                at_most=MAX_FILTER_VALUES,
+                empty_hint="give at least one id, or None for all",
+                limit_hint=f"Marketo filters on at most {MAX_FILTER_VALUES}",
             )
-            if not ids:
-                raise ValueError("program_ids is empty: give at least one id, or None for all")
-            if len(ids) > MAX_FILTER_VALUES:
-                raise ValueError(
-                    f"program_ids holds {len(ids)} ids; Marketo filters on at most "
-                    f"{MAX_FILTER_VALUES}"
-                )
             params.update(filterType="programId", filterValues=",".join(map(str, ids)))
         return self._pager(
             f"/rest/v1/leads/{lead_id}/programMembership.json", params, ProgramMembership
@@ -441,11 +376,11 @@ class Leads(Resource):
         batch_size: int | None = None,
     ) -> Pager[SmartCampaignMembership]:
         """The smart campaigns a lead is in."""
-        lead_id = _positive_id(id, "id")
+        lead_id = positive_id(id, "id")
         params = {
             "earliestUpdatedAt": _moment(earliest_updated_at, "earliest_updated_at"),
             "latestUpdatedAt": _moment(latest_updated_at, "latest_updated_at"),
-            "batchSize": _batch_size(batch_size),
+            "batchSize": check_batch_size(batch_size),
         }
         return self._pager(
             f"/rest/v1/leads/{lead_id}/smartCampaignMembership.json",
@@ -465,8 +400,8 @@ class Leads(Resource):
         async_processing: bool = False,
         coalesce: bool = False,
         batch_size: int = MAX_BATCH_SIZE,
-        on_progress: OnProgress | None = None,
-        on_outcome: OnOutcome | None = None,
+        on_progress: Progress | None = None,
+        on_outcome: OutcomeHook | None = None,
     ) -> BatchReport:
         """Create or update any number of leads (Sync Leads); one outcome per record.
 
@@ -492,7 +427,7 @@ class Leads(Resource):
             )
         body: dict[str, Any] = {"action": action, "lookupField": lookup_field}
         if partition_name is not None:
-            body["partitionName"] = _text(partition_name, "partition_name")
+            body["partitionName"] = non_empty_text(partition_name, "partition_name")
             if action not in _PARTITION_ACTIONS:
                 raise ValueError(
                     "partition_name applies only to actions createOnly and createOrUpdate "
@@ -503,27 +438,18 @@ class Leads(Resource):
         duplicate = action == "createDuplicate"
         if duplicate and coalesce:
             raise ValueError("coalesce=True needs a lookup key; createDuplicate has none")
-        idempotent = not duplicate
-
-        async def send(batch: Sequence[Any]) -> list[Mapping[str, Any]]:
-            answer = await self._api.post(
-                "/rest/v1/leads.json", json={**body, "input": list(batch)}, idempotent=idempotent
-            )
-            return _results(answer)
-
-        return await run_batches(
-            _converted(records, _plain, "records"),
-            send,
-            key=None if duplicate else _lead_key(lookup_field),
-            validate=_lead_validator(action, lookup_field),
+        return await self._upsert(
+            "/rest/v1/leads.json",
+            body,
+            records,
+            action=action,
+            lookup_field=lookup_field,
+            keyed=not duplicate,
+            idempotent=not duplicate,
             batch_size=batch_size,
-            max_in_flight=self._api.max_in_flight,
-            idempotent=idempotent,
             coalesce=coalesce,
             on_progress=on_progress,
             on_outcome=on_outcome,
-            key_leases=None if duplicate else self._api.key_leases,
-            lease_scope=f"leads:{lookup_field}",
         )
 
     async def push(
@@ -538,8 +464,8 @@ class Leads(Resource):
         partition_name: str | None = None,
         coalesce: bool = False,
         batch_size: int = MAX_BATCH_SIZE,
-        on_progress: OnProgress | None = None,
-        on_outcome: OnOutcome | None = None,
+        on_progress: Progress | None = None,
+        on_outcome: OutcomeHook | None = None,
     ) -> BatchReport:
         """Upsert leads with a "Push Lead to Marketo" activity in ``program_name``.
 
@@ -547,7 +473,7 @@ class Leads(Resource):
         (put it in each record's ``mktToken``). Never resent after an ambiguous failure.
         """
         body: dict[str, Any] = {
-            "programName": _text(program_name, "program_name"),
+            "programName": non_empty_text(program_name, "program_name"),
             "lookupField": check_field_name(lookup_field, "lookup_field"),
         }
         for name, value, argument in (
@@ -557,27 +483,20 @@ class Leads(Resource):
             ("partitionName", partition_name, "partition_name"),
         ):
             if value is not None:
-                body[name] = _text(value, argument)
+                body[name] = non_empty_text(value, argument)
 
-        async def send(batch: Sequence[Any]) -> list[Mapping[str, Any]]:
-            answer = await self._api.post(
-                "/rest/v1/leads/push.json", json={**body, "input": list(batch)}, idempotent=False
-            )
-            return _results(answer)
-
-        return await run_batches(
-            _converted(records, _plain, "records"),
-            send,
-            key=_lead_key(lookup_field),
-            validate=_lead_validator("createOrUpdate", lookup_field),
-            batch_size=batch_size,
-            max_in_flight=self._api.max_in_flight,
+        return await self._upsert(
+            "/rest/v1/leads/push.json",
+            body,
+            records,
+            action="createOrUpdate",
+            lookup_field=lookup_field,
+            keyed=True,
             idempotent=False,
+            batch_size=batch_size,
             coalesce=coalesce,
             on_progress=on_progress,
             on_outcome=on_outcome,
-            key_leases=self._api.key_leases,
-            lease_scope=f"leads:{lookup_field}",
         )
 
     async def delete(
@@ -585,8 +504,8 @@ class Leads(Resource):
         ids: LeadIds,
         *,
         batch_size: int = MAX_BATCH_SIZE,
-        on_progress: OnProgress | None = None,
-        on_outcome: OnOutcome | None = None,
+        on_progress: Progress | None = None,
+        on_outcome: OutcomeHook | None = None,
     ) -> BatchReport:
         """Delete leads by id; ``deleted``, or ``skipped`` (1004) for ids Marketo doesn't know.
 
@@ -594,15 +513,15 @@ class Leads(Resource):
         stream are checked one by one (a bad one is ``failed``, the rest go on).
         """
         if isinstance(ids, Collection) and not isinstance(ids, (str, bytes, Mapping)):
-            ids = [_positive_id(value, f"ids[{i}]") for i, value in enumerate(ids)]
+            ids = [positive_id(value, f"ids[{i}]") for i, value in enumerate(ids)]
 
         def validate(index: int, record: Mapping[str, Any]) -> str | None:
-            if _id_or_none(record["id"]) is None:
+            if id_or_none(record["id"]) is None:
                 return f"record {index}: {record['id']!r} is not a positive integer lead id"
             return None
 
         async def send(batch: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-            records = [{"id": _positive_id(record["id"], "id")} for record in batch]
+            records = [{"id": positive_id(record["id"], "id")} for record in batch]
             answer = await self._api.post("/rest/v1/leads/delete.json", json={"input": records})
             return _results(answer)
 
@@ -620,8 +539,8 @@ class Leads(Resource):
         self,
         assignments: Mapping[int, str] | Iterable[tuple[int, str]],
         *,
-        on_progress: OnProgress | None = None,
-        on_outcome: OnOutcome | None = None,
+        on_progress: Progress | None = None,
+        on_outcome: OutcomeHook | None = None,
     ) -> BatchReport:
         """Move leads to partitions: ``{lead_id: partition_name}`` or ``(id, name)`` pairs."""
         pairs = assignments.items() if isinstance(assignments, Mapping) else assignments
@@ -631,8 +550,8 @@ class Leads(Resource):
         for index, pair in enumerate(pairs):
             if isinstance(pair, (str, bytes)) or not isinstance(pair, Sequence) or len(pair) != 2:
                 raise ValueError(f"assignments[{index}] must be a (lead id, partition name) pair")
-            lead_id = _positive_id(pair[0], f"assignments[{index}] lead id")
-            name = _text(pair[1], f"assignments[{index}] partition name")
+            lead_id = positive_id(pair[0], f"assignments[{index}] lead id")
+            name = non_empty_text(pair[1], f"assignments[{index}] partition name")
             records.append({"id": lead_id, "partitionName": name})
 
         async def send(batch: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -671,7 +590,7 @@ class Leads(Resource):
                 visitor_data=VisitorData(page_url="https://example.com/lp"),
             )
         """
-        form_id = _positive_id(form_id, "form_id")
+        form_id = positive_id(form_id, "form_id")
         if not isinstance(fields, Mapping):
             raise ValueError("fields must map form field names to values")
         for name in fields:
@@ -693,7 +612,7 @@ class Leads(Resource):
             record["cookie"] = _cookie(cookie)
         body: dict[str, Any] = {"formId": form_id, "input": [record]}
         if program_id is not None:
-            body["programId"] = _positive_id(program_id, "program_id")
+            body["programId"] = positive_id(program_id, "program_id")
         answer = await self._api.post("/rest/v1/leads/submitForm.json", json=body, idempotent=False)
         return single_outcome(answer)
 
@@ -705,20 +624,18 @@ class Leads(Resource):
         ``merge_in_crm=True`` also merges in a natively synced Salesforce. Never resent after
         an ambiguous failure.
         """
-        winner = _positive_id(winner_id, "winner_id")
+        winner = positive_id(winner_id, "winner_id")
         if isinstance(loser_ids, (str, bytes)):
             raise ValueError("loser_ids must be lead ids, not a string")
-        given = [loser_ids] if isinstance(loser_ids, int) else list(loser_ids)
-        losers = list(
-            dict.fromkeys(_positive_id(value, f"loser_ids[{i}]") for i, value in enumerate(given))
+        losers = unique_ids(
+            [loser_ids] if isinstance(loser_ids, int) else loser_ids,
+            "loser_ids",
+            at_most=MAX_MERGE_LOSERS,
+            empty_hint="give the lead ids to merge into the winner",
+            limit_hint=f"Marketo merges at most {MAX_MERGE_LOSERS} at once (1080 above): "
+            "merge in several calls",
+            noun="leads",
         )
-        if not losers:
-            raise ValueError("loser_ids is empty: give the lead ids to merge into the winner")
-        if len(losers) > MAX_MERGE_LOSERS:
-            raise ValueError(
-                f"loser_ids holds {len(losers)} leads; Marketo merges at most "
-                f"{MAX_MERGE_LOSERS} at once (1080 above): merge in several calls"
-            )
         if winner in losers:
             raise ValueError(f"loser_ids must not hold the winner {winner}")
         params: dict[str, Any] = (
@@ -731,7 +648,7 @@ class Leads(Resource):
     async def associate(self, lead_id: int, cookie: str) -> None:
         """Tie a munchkin cookie (``_mkto_trk``, e.g. ``id:123-ABC-456&token:_mch-...``) and
         its future web activity to a known lead."""
-        lead_id = _positive_id(lead_id, "lead_id")
+        lead_id = positive_id(lead_id, "lead_id")
         # Marketo: the cookie is a query parameter; httpx percent-encodes it (& -> %26).
         params = {"cookie": _cookie(cookie)}
         await self._api.post(f"/rest/v1/leads/{lead_id}/associate.json", params=params)
@@ -744,6 +661,49 @@ class Leads(Resource):
         return converter.structure(_results(body), list[Partition])
 
     # ---- plumbing
+
+    async def _upsert(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        records: LeadRecords,
+        *,
+        action: str,
+        lookup_field: str,
+        keyed: bool,
+        idempotent: bool,
+        batch_size: int,
+        coalesce: bool,
+        on_progress: Progress | None,
+        on_outcome: OutcomeHook | None,
+    ) -> BatchReport:
+        """Send ``records`` to ``path`` through the batch engine (Sync Leads, Push Lead):
+        each call is ``body`` with a batch as ``input``.
+
+        ``keyed``: records sharing a lookup key never share a call, and hold the fleet's key
+        lease while in flight (createDuplicate has no key).
+        """
+
+        async def send(batch: Sequence[Any]) -> list[Mapping[str, Any]]:
+            answer = await self._api.post(
+                path, json={**body, "input": list(batch)}, idempotent=idempotent
+            )
+            return _results(answer)
+
+        return await run_batches(
+            _converted(records, _plain, "records"),
+            send,
+            key=_lead_key(lookup_field) if keyed else None,
+            validate=_lead_validator(action, lookup_field),
+            batch_size=batch_size,
+            max_in_flight=self._api.max_in_flight,
+            idempotent=idempotent,
+            coalesce=coalesce,
+            on_progress=on_progress,
+            on_outcome=on_outcome,
+            key_leases=self._api.key_leases if keyed else None,
+            lease_scope=f"leads:{lookup_field}",
+        )
 
     def _fetch(self, path: str) -> Callable[[Mapping[str, Any]], Awaitable[dict[str, Any]]]:
         async def fetch(params: Mapping[str, Any]) -> dict[str, Any]:

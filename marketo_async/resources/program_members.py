@@ -19,13 +19,27 @@ from typing import Any, TypeVar, cast
 
 import attrs
 
-from .._batch import BatchReport, RecordOutcome, run_batches
+from .._batch import BatchReport, run_batches
 from .._errors import MarketoError, TooManyResultsError
-from .._paging import MAX_BATCH_SIZE, Page, Pager, token_pages
+from .._paging import Page, Pager, token_pages
 from ..models import converter, format_datetime
 from ..models.program_members import ProgramMember, ProgramMemberDescription
+from ._arguments import (
+    FIELD_NAME,
+    FieldNames,
+    LeadId,
+    LeadIds,
+    OutcomeHook,
+    Progress,
+    check_batch_size,
+    check_field_name,
+    check_lead_id,
+    field_names,
+    filter_values,
+    id_or_none,
+    positive_id,
+)
 from ._base import Resource
-from ._schema_fields import FIELD_NAME, check_field_name
 
 __all__ = ["MAX_FILTER_VALUES", "MAX_UPDATED_AT_WINDOW", "ProgramMembers", "updated_at_windows"]
 
@@ -38,40 +52,8 @@ MAX_UPDATED_AT_WINDOW = dt.timedelta(days=7)
 # Marketo sends no milliseconds, so consecutive windows start one second apart.
 _ONE_SECOND = dt.timedelta(seconds=1)
 
-LeadId = int | str  # a string of digits (a CSV cell) is accepted too
-FieldNames = str | Iterable[str] | None
-LeadIds = Iterable[LeadId] | AsyncIterable[LeadId]
 MemberRecords = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
 FilterValue = str | int | bool
-Progress = Callable[[int, int | None], None]
-OutcomeHook = Callable[[RecordOutcome], None]
-
-
-def _positive_id(value: object, argument: str) -> int:
-    """An id given as an int (or digits): positive, never a bool; ValueError otherwise."""
-    number = _lead_id(value)
-    if number is None:
-        raise ValueError(f"{argument} must be a positive integer id, got {value!r}")
-    return number
-
-
-def _lead_id(value: object) -> int | None:
-    """A positive lead id from an int or a string of digits (a CSV cell); None otherwise."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value > 0 else None
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isascii() and text.isdigit() and int(text) > 0:
-            return int(text)
-    return None
-
-
-def _check_lead_id(index: int, value: object) -> str | None:
-    if _lead_id(value) is None:
-        return f"record {index}: a lead id must be a positive integer, not {value!r}"
-    return None
 
 
 def _check_member_data(index: int, record: object) -> str | None:
@@ -80,7 +62,7 @@ def _check_member_data(index: int, record: object) -> str | None:
             f"record {index}: must be a mapping of field API names to values, "
             f"not {type(record).__name__}"
         )
-    if _lead_id(record.get("leadId")) is None:
+    if id_or_none(record.get("leadId")) is None:
         return (
             f"record {index}: 'leadId' must be a positive integer lead id, "
             f"not {record.get('leadId')!r}"
@@ -95,52 +77,7 @@ def _check_member_data(index: int, record: object) -> str | None:
 
 
 def _member_key(record: Mapping[str, Any]) -> int | None:
-    return _lead_id(record.get("leadId"))
-
-
-def _field_names(fields: FieldNames) -> str | None:
-    """The ``fields`` query value: REST names joined by commas (None keeps Marketo's default)."""
-    if fields is None:
-        return None
-    names = fields.split(",") if isinstance(fields, str) else list(fields)
-    checked = [
-        check_field_name(name.strip() if isinstance(name, str) else name, f"fields[{index}]")
-        for index, name in enumerate(names)
-    ]
-    if not checked:
-        raise ValueError("fields must name at least one field, or be None for the defaults")
-    return ",".join(dict.fromkeys(checked))
-
-
-def _batch_size(batch_size: int | None) -> int | None:
-    if batch_size is not None and (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, int)
-        or not 1 <= batch_size <= MAX_BATCH_SIZE
-    ):
-        raise ValueError(f"batch_size must be 1 to {MAX_BATCH_SIZE}, got {batch_size!r}")
-    return batch_size
-
-
-def _filter_values(values: Iterable[FilterValue]) -> list[str]:
-    """The values as Marketo's filter text, duplicates dropped, in order."""
-    if isinstance(values, (str, bytes)):
-        raise ValueError(f"values must be a list of values, not the string {values!r}")
-    texts: dict[str, None] = {}
-    for value in values:
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, (int, str)):
-            text = str(value).strip()
-        else:
-            raise ValueError(f"values must be strings, integers or booleans, not {value!r}")
-        if not text or "," in text:
-            # Marketo: filterValues is a comma-separated list, so a value cannot hold a comma.
-            raise ValueError(f"values must be non-empty and without commas, got {value!r}")
-        texts[text] = None
-    if not texts:
-        raise ValueError("values must hold at least one value to filter on")
-    return list(texts)
+    return id_or_none(record.get("leadId"))
 
 
 def updated_at_windows(
@@ -227,14 +164,14 @@ class ProgramMembers(Resource):
         >>> async for member in client.program_members.query(1044, "leadId", lead_ids):
         ...     ...
         """
-        path = f"/rest/v1/programs/{_positive_id(program_id, 'program_id')}/members.json"
+        path = f"/rest/v1/programs/{positive_id(program_id, 'program_id')}/members.json"
         check_field_name(filter_type, "filter_type")
         if filter_type == "updatedAt":
             raise ValueError(
                 "filter_type 'updatedAt' takes a date range: use "
                 "program_members.updated_between(program_id, start, end)"
             )
-        texts = _filter_values(values)
+        texts = filter_values(values, booleans=True)
         base: dict[str, Any] = {"filterType": filter_type}
         base.update(self._read_params(fields, batch_size))
         queries = [
@@ -261,7 +198,7 @@ class ProgramMembers(Resource):
         >>> async for member in client.program_members.updated_between(1044, since, now):
         ...     ...
         """
-        path = f"/rest/v1/programs/{_positive_id(program_id, 'program_id')}/members.json"
+        path = f"/rest/v1/programs/{positive_id(program_id, 'program_id')}/members.json"
         read = self._read_params(fields, batch_size)
         queries = [
             {
@@ -290,17 +227,17 @@ class ProgramMembers(Resource):
 
         >>> report = await client.program_members.set_status(1044, "Influenced", [1800, 1801])
         """
-        program = _positive_id(program_id, "program_id")
+        program = positive_id(program_id, "program_id")
         if not isinstance(status_name, str) or not status_name.strip():
             raise ValueError(f"status_name must be a program status name, not {status_name!r}")
         path = f"/rest/v1/programs/{program}/members/status.json"
 
         async def send(batch: Sequence[LeadId]) -> list[dict[str, Any]]:
-            ids = [_lead_id(value) for value in batch]
+            ids = [id_or_none(value) for value in batch]
             body = {"statusName": status_name, "input": [{"leadId": i} for i in ids]}
             return _with_lead_ids(ids, (await self._api.post(path, json=body)).get("result"))
 
-        return await self._write(lead_ids, send, _lead_id, _check_lead_id, on_progress, on_outcome)
+        return await self._write(lead_ids, send, id_or_none, check_lead_id, on_progress, on_outcome)
 
     async def update_data(
         self,
@@ -320,7 +257,7 @@ class ProgramMembers(Resource):
         ...     {"leadId": 1789, "registrationCode": "dcff5f12"},
         ... ])
         """
-        path = f"/rest/v1/programs/{_positive_id(program_id, 'program_id')}/members.json"
+        path = f"/rest/v1/programs/{positive_id(program_id, 'program_id')}/members.json"
 
         async def send(batch: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             ids = [_member_key(record) for record in batch]
@@ -341,20 +278,20 @@ class ProgramMembers(Resource):
         on_outcome: OutcomeHook | None = None,
     ) -> BatchReport:
         """Remove leads from a program: ``deleted``, or ``skipped`` (1037: not in program)."""
-        path = f"/rest/v1/programs/{_positive_id(program_id, 'program_id')}/members/delete.json"
+        path = f"/rest/v1/programs/{positive_id(program_id, 'program_id')}/members/delete.json"
 
         async def send(batch: Sequence[LeadId]) -> list[dict[str, Any]]:
-            ids = [_lead_id(value) for value in batch]
+            ids = [id_or_none(value) for value in batch]
             body = {"input": [{"leadId": i} for i in ids]}
             return _with_lead_ids(ids, (await self._api.post(path, json=body)).get("result"))
 
-        return await self._write(lead_ids, send, _lead_id, _check_lead_id, on_progress, on_outcome)
+        return await self._write(lead_ids, send, id_or_none, check_lead_id, on_progress, on_outcome)
 
     # ---- helpers ------------------------------------------------------------------------
 
     @staticmethod
     def _read_params(fields: FieldNames, batch_size: int | None) -> dict[str, Any]:
-        params = {"fields": _field_names(fields), "batchSize": _batch_size(batch_size)}
+        params = {"fields": field_names(fields), "batchSize": check_batch_size(batch_size)}
         return {name: value for name, value in params.items() if value is not None}
 
     async def _pages(

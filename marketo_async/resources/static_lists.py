@@ -4,83 +4,33 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from .._batch import BatchReport, RecordOutcome, run_batches
+from .._batch import BatchReport, run_batches
 from .._errors import MarketoError, NotFoundError
-from .._paging import (
-    MAX_ASSET_PAGE,
-    MAX_BATCH_SIZE,
-    Pager,
-    offset_pages,
-    token_pages,
-)
+from .._paging import MAX_ASSET_PAGE, Pager, offset_pages, token_pages
 from ..models import converter, format_datetime
 from ..models.leads import Lead
 from ..models.static_lists import Folder, StaticList
+from ._arguments import (
+    FieldNames,
+    LeadId,
+    LeadIds,
+    OutcomeHook,
+    Progress,
+    check_batch_size,
+    check_lead_id,
+    field_names,
+    id_or_none,
+    non_empty_text,
+    positive_id,
+)
 from ._base import Resource
-from ._schema_fields import check_field_name
 
 __all__ = ["StaticLists"]
 
-LeadId = int | str  # a string of digits (a CSV cell) is accepted too
-FieldNames = str | Iterable[str] | None
-LeadIds = Iterable[LeadId] | AsyncIterable[LeadId]
 Call = Callable[[Mapping[str, Any]], Awaitable[dict[str, Any]]]
-Progress = Callable[[int, int | None], None]
-OutcomeHook = Callable[[RecordOutcome], None]
-
-
-def _positive_id(value: object, argument: str) -> int:
-    """An id given as an int (or digits): positive, never a bool; ValueError otherwise."""
-    number = _lead_id(value)
-    if number is None:
-        raise ValueError(f"{argument} must be a positive integer id, got {value!r}")
-    return number
-
-
-def _lead_id(value: object) -> int | None:
-    """A positive lead id from an int or a string of digits (a CSV cell); None otherwise."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value > 0 else None
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isascii() and text.isdigit() and int(text) > 0:
-            return int(text)
-    return None
-
-
-def _check_lead_id(index: int, value: object) -> str | None:
-    if _lead_id(value) is None:
-        return f"record {index}: a lead id must be a positive integer, not {value!r}"
-    return None
-
-
-def _field_names(fields: FieldNames) -> str | None:
-    """The ``fields`` query value: REST names joined by commas (None keeps Marketo's default)."""
-    if fields is None:
-        return None
-    names = fields.split(",") if isinstance(fields, str) else list(fields)
-    checked = [
-        check_field_name(name.strip() if isinstance(name, str) else name, f"fields[{index}]")
-        for index, name in enumerate(names)
-    ]
-    if not checked:
-        raise ValueError("fields must name at least one field, or be None for the defaults")
-    return ",".join(dict.fromkeys(checked))
-
-
-def _batch_size(batch_size: int | None) -> int | None:
-    if batch_size is not None and (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, int)
-        or not 1 <= batch_size <= MAX_BATCH_SIZE
-    ):
-        raise ValueError(f"batch_size must be 1 to {MAX_BATCH_SIZE}, got {batch_size!r}")
-    return batch_size
 
 
 def _updated_at(value: dt.datetime | dt.date | None, argument: str) -> str | None:
@@ -133,7 +83,7 @@ class StaticLists(Resource):
 
     async def get(self, id: int) -> StaticList:
         """The static list with this id; ``NotFoundError`` when there is none."""
-        list_id = _positive_id(id, "id")
+        list_id = positive_id(id, "id")
         path = f"/rest/asset/v1/staticList/{list_id}.json"
         found = self._one(await self._api.get(path))
         if found is None:
@@ -142,8 +92,7 @@ class StaticLists(Resource):
 
     async def by_name(self, name: str) -> StaticList | None:
         """The static list named exactly ``name``, or None."""
-        if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"name must be a non-empty string, not {name!r}")
+        non_empty_text(name, "name")
         body = await self._api.get("/rest/asset/v1/staticList/byName.json", {"name": name})
         return self._one(body)
 
@@ -190,8 +139,7 @@ class StaticLists(Resource):
 
         >>> await client.static_lists.create("My Static List", Folder(1034, "Program"))
         """
-        if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"name must be a non-empty string, not {name!r}")
+        non_empty_text(name, "name")
         checked = Folder.of(folder)
         # Names are unique in Marketo, so a resent create cannot make a second list.
         body = await self._api.post(
@@ -204,18 +152,18 @@ class StaticLists(Resource):
         self, id: int, *, name: str | None = None, description: str | None = None
     ) -> StaticList:
         """Rename a static list and/or change its description."""
-        list_id = _positive_id(id, "id")
+        list_id = positive_id(id, "id")
         if name is None and description is None:
             raise ValueError("nothing to update: pass name and/or description")
-        if name is not None and (not isinstance(name, str) or not name.strip()):
-            raise ValueError(f"name must be a non-empty string, not {name!r}")
+        if name is not None:
+            non_empty_text(name, "name")
         path = f"/rest/asset/v1/staticList/{list_id}.json"
         body = await self._api.post(path, data={"name": name, "description": description})
         return self._answered(body, path)
 
     async def delete(self, id: int) -> None:
         """Delete a static list (Marketo refuses while an import, export or asset uses it)."""
-        list_id = _positive_id(id, "id")
+        list_id = positive_id(id, "id")
         path = f"/rest/asset/v1/staticList/{list_id}/delete.json"
         body = await self._api.post(path)
         if not body.get("result"):
@@ -237,7 +185,7 @@ class StaticLists(Resource):
         >>> [(o.id, o.status) for o in report.outcomes]
         [(318594, 'added'), (318595, 'skipped')]
         """
-        path = f"/rest/v1/lists/{_positive_id(list_id, 'list_id')}/leads.json"
+        path = self._members_path(list_id)
         return await self._membership(
             lambda params: self._api.post(path, params=params), lead_ids, on_progress, on_outcome
         )
@@ -251,7 +199,7 @@ class StaticLists(Resource):
         on_outcome: OutcomeHook | None = None,
     ) -> BatchReport:
         """Remove leads from a static list, 300 per call; statuses ``removed`` or ``skipped``."""
-        path = f"/rest/v1/lists/{_positive_id(list_id, 'list_id')}/leads.json"
+        path = self._members_path(list_id)
         # The REST API's only DELETE; ids go in the query (some stacks drop DELETE bodies).
         return await self._membership(
             lambda params: self._api.delete(path, params), lead_ids, on_progress, on_outcome
@@ -270,7 +218,7 @@ class StaticLists(Resource):
         >>> report = await client.static_lists.contains(1001, lead_ids)
         >>> members = [o.id for o in report.outcomes if o.status == "memberof"]
         """
-        path = f"/rest/v1/lists/{_positive_id(list_id, 'list_id')}/leads/ismember.json"
+        path = self._members_path(list_id, "/ismember")
         return await self._membership(
             lambda params: self._api.get(path, params), lead_ids, on_progress, on_outcome
         )
@@ -283,12 +231,17 @@ class StaticLists(Resource):
         >>> async for lead in client.static_lists.leads(1001, fields=["email", "firstName"]):
         ...     print(lead["email"])
         """
-        path = f"/rest/v1/lists/{_positive_id(list_id, 'list_id')}/leads.json"
-        params = {"fields": _field_names(fields), "batchSize": _batch_size(batch_size)}
+        path = self._members_path(list_id)
+        params = {"fields": field_names(fields), "batchSize": check_batch_size(batch_size)}
         fetch = functools.partial(self._api.get, path)
         return Pager(lambda: token_pages(fetch, params, Lead))
 
     # ---- helpers ------------------------------------------------------------------------
+
+    @staticmethod
+    def _members_path(list_id: int, suffix: str = "") -> str:
+        """A list's membership endpoint (``list_id`` checked first)."""
+        return f"/rest/v1/lists/{positive_id(list_id, 'list_id')}/leads{suffix}.json"
 
     @staticmethod
     def _one(body: Mapping[str, Any]) -> StaticList | None:
@@ -312,15 +265,15 @@ class StaticLists(Resource):
         on_outcome: OutcomeHook | None,
     ) -> BatchReport:
         async def send(batch: Sequence[LeadId]) -> list[dict[str, Any]]:
-            ids = [lead_id for lead_id in map(_lead_id, batch) if lead_id is not None]
+            ids = [lead_id for lead_id in map(id_or_none, batch) if lead_id is not None]
             body = await call({"id": ids})
             return _aligned_by_id(ids, body.get("result") or [])
 
         return await run_batches(
             lead_ids,
             send,
-            key=_lead_id,
-            validate=_check_lead_id,
+            key=id_or_none,
+            validate=check_lead_id,
             max_in_flight=self._api.max_in_flight,
             on_progress=on_progress,
             on_outcome=on_outcome,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -44,6 +45,21 @@ async def mk(router: respx.Router) -> AsyncIterator[MarketoClient]:
         yield client
 
 
+@pytest.fixture
+def leads(mk: MarketoClient) -> Any:
+    return mk.leads
+
+
+@pytest.fixture
+def members(mk: MarketoClient) -> Any:
+    return mk.program_members
+
+
+@pytest.fixture
+def lists(mk: MarketoClient) -> Any:
+    return mk.static_lists
+
+
 def ok(result: Any = None, **extra: Any) -> dict[str, Any]:
     """Marketo's success envelope."""
     body: dict[str, Any] = {"requestId": "e42b#14272d07d78", "success": True}
@@ -51,3 +67,58 @@ def ok(result: Any = None, **extra: Any) -> dict[str, Any]:
         body["result"] = result
     body.update(extra)
     return body
+
+
+def failure(code: str, message: str) -> dict[str, Any]:
+    """Marketo's failure envelope (HTTP 200, ``success`` false) with one error."""
+    return {"requestId": "1#2", "success": False, "errors": [{"code": code, "message": message}]}
+
+
+def skipped(code: str, message: str, **entry: Any) -> dict[str, Any]:
+    """A ``result[]`` entry Marketo skipped (``entry`` first, e.g. ``name`` or ``id``)."""
+    return {**entry, "status": "skipped", "reasons": [{"code": code, "message": message}]}
+
+
+def schema_field(
+    display: str,
+    name: str,
+    data_type: str,
+    length: int | None,
+    *,
+    html: bool,
+    sensitive: bool,
+    **more: Any,
+) -> dict[str, Any]:
+    """A standard field's schema record (Get ... Fields), ``length`` only when given."""
+    field: dict[str, Any] = {
+        "displayName": display,
+        "name": name,
+        "description": None,
+        "dataType": data_type,
+    }
+    if length is not None:
+        field["length"] = length
+    field.update(
+        isHidden=False,
+        isHtmlEncodingInEmail=html,
+        isSensitive=sensitive,
+        isCustom=False,
+        **more,
+    )
+    return field
+
+
+def json_of(request: httpx.Request) -> Any:
+    """A request's JSON body (and it is sent as JSON)."""
+    assert request.headers["content-type"] == "application/json"
+    return json.loads(request.content)
+
+
+def query_of(request: httpx.Request) -> list[tuple[str, str]]:
+    """A request's query parameters, repeated ones included, in order."""
+    return list(request.url.params.multi_items())
+
+
+def no_api_calls(router: respx.Router) -> bool:
+    """Nothing but the token endpoint was called."""
+    return all(call.request.url.path.startswith("/identity") for call in router.calls)

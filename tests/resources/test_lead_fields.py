@@ -1,8 +1,11 @@
-"""client.lead_fields and the shared schema-field rules, pinned with respx and the seed examples."""
+"""client.lead_fields and the shared schema-field rules, pinned with respx and the seed examples.
+
+What lead and program member fields do alike (unknown names, page sizes, the create and update
+bodies) is pinned for both in test_schema_fields.py.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,41 +24,18 @@ from marketo_async.resources._schema_fields import (
     new_field_records,
 )
 
-from .conftest import ok
+from .conftest import no_api_calls, ok, schema_field, skipped
 
 pytestmark = pytest.mark.anyio
 
 # ---- the seed page's examples -----------------------------------------------------------------
 
-EMAIL_FIELD = {
-    "displayName": "Email Address",
-    "name": "email",
-    "description": None,
-    "dataType": "email",
-    "length": 255,
-    "isHidden": False,
-    "isHtmlEncodingInEmail": True,
-    "isSensitive": True,
-    "isCustom": False,
-}
+EMAIL_FIELD = schema_field("Email Address", "email", "email", 255, html=True, sensitive=True)
 
 
 def _standard(display: str, name: str, data_type: str, length: int | None = 255) -> dict[str, Any]:
-    field: dict[str, Any] = {
-        "displayName": display,
-        "name": name,
-        "description": None,
-        "dataType": data_type,
-    }
-    if length is not None:
-        field["length"] = length
-    field.update(
-        isHidden=False,
-        isHtmlEncodingInEmail=data_type not in {"boolean", "date"},
-        isSensitive=True,
-        isCustom=False,
-    )
-    return field
+    html = data_type not in {"boolean", "date"}
+    return schema_field(display, name, data_type, length, html=html, sensitive=True)
 
 
 BROWSED = [
@@ -71,33 +51,6 @@ BROWSED = [
     _standard("Job Title", "title", "string"),
     _standard("Unsubscribed", "unsubscribed", "boolean", None),
 ]
-CREATE_INPUT = [
-    {
-        "displayName": "Acme Access Code",
-        "name": "acmeAccessCode",
-        "description": "Acme Direct Mail Integration",
-        "dataType": "string",
-    },
-    {
-        "displayName": "Acme Mail Date",
-        "name": "acmeMailDate",
-        "description": "Acme Direct Mail Integration",
-        "dataType": "string",
-    },
-]
-CREATED = [
-    {"name": "acmeAccessCode", "status": "created"},
-    {"name": "acmeMailDate", "status": "created"},
-]
-
-
-def json_of(request: httpx.Request) -> Any:
-    assert request.headers["content-type"] == "application/json"
-    return json.loads(request.content)
-
-
-def no_api_calls(router: respx.Router) -> bool:
-    return all(call.request.url.path.startswith("/identity") for call in router.calls)
 
 
 @pytest.fixture
@@ -126,19 +79,6 @@ async def test_get_decodes_the_seed_field(router: respx.Router, fields: Any) -> 
     )
     assert strict_converter.structure(EMAIL_FIELD, LeadField) == field
     assert route.calls.last.request.url.params.multi_items() == []
-
-
-async def test_get_unknown_field_is_none(router: respx.Router, fields: Any) -> None:
-    router.get("/rest/v1/leads/schema/fields/nope.json").respond(
-        json={
-            "requestId": "1#2",
-            "success": False,
-            "errors": [{"code": "1006", "message": "Field 'nope' not found"}],
-        }
-    )
-    assert await fields.get("nope") is None
-    router.get("/rest/v1/leads/schema/fields/empty.json").respond(json=ok([]))
-    assert await fields.get("empty") is None
 
 
 @pytest.mark.parametrize("bad", ["", "1abc", "a-b", "a b", "../x", None])
@@ -170,45 +110,14 @@ async def test_list_pages_until_more_result_is_false(router: respx.Router, field
     first, second = (dict(call.request.url.params.multi_items()) for call in route.calls)
     assert first == {"batchSize": "6"}
     assert second == {"batchSize": "6", "nextPageToken": "P2"}
-    with pytest.raises(ValueError, match="batch_size"):
-        fields.list(batch_size=0)
 
 
 # ---- create -----------------------------------------------------------------------------------
 
 
-async def test_create_sends_the_seed_body(router: respx.Router, fields: Any) -> None:
-    route = router.post("/rest/v1/leads/schema/fields.json").respond(
-        json={"requestId": "d9f1#17943666811", "result": CREATED, "success": True}
-    )
-    report = await fields.create(
-        [
-            NewField(
-                name="acmeAccessCode",
-                display_name="Acme Access Code",
-                description="Acme Direct Mail Integration",
-                data_type="string",
-            ),
-            CREATE_INPUT[1],
-        ]
-    )
-    assert json_of(route.calls.last.request) == {"input": CREATE_INPUT}
-    assert report.ok and report.counts == {"created": 2}
-
-
 async def test_create_reports_skipped_fields(router: respx.Router, fields: Any) -> None:
     router.post("/rest/v1/leads/schema/fields.json").respond(
-        json=ok(
-            [
-                {
-                    "name": "acmeAccessCode",
-                    "status": "skipped",
-                    "reasons": [
-                        {"code": "1017", "message": "Field 'acmeAccessCode' already exists"}
-                    ],
-                }
-            ]
-        )
+        json=ok([skipped("1017", "Field 'acmeAccessCode' already exists", name="acmeAccessCode")])
     )
     report = await fields.create(
         [
@@ -258,45 +167,9 @@ async def test_create_refuses_bad_fields_before_any_call(
 # ---- update -----------------------------------------------------------------------------------
 
 
-async def test_update_sends_the_seed_body(router: respx.Router, fields: Any) -> None:
-    route = router.post("/rest/v1/leads/schema/fields/acmeAccessCode.json").respond(
-        json={
-            "requestId": "9f57#1794324f44c",
-            "result": [{"name": "acmeAccessCode", "status": "updated"}],
-            "success": True,
-        }
-    )
-    outcome = await fields.update(
-        "acmeAccessCode",
-        display_name="Acme Access Code",
-        description="Acme Direct Mail Integration",
-        isHtmlEncodingInEmail=True,
-    )
-    assert json_of(route.calls.last.request) == {
-        "input": [
-            {
-                "displayName": "Acme Access Code",
-                "description": "Acme Direct Mail Integration",
-                "isHtmlEncodingInEmail": True,
-            }
-        ]
-    }
-    assert outcome.status == "updated" and outcome.applied
-
-
 async def test_update_skipped_by_marketo_is_data(router: respx.Router, fields: Any) -> None:
     router.post("/rest/v1/leads/schema/fields/email.json").respond(
-        json=ok(
-            [
-                {
-                    "name": "email",
-                    "status": "skipped",
-                    "reasons": [
-                        {"code": "1003", "message": "Attribute 'displayName' cannot be updated"}
-                    ],
-                }
-            ]
-        )
+        json=ok([skipped("1003", "Attribute 'displayName' cannot be updated", name="email")])
     )
     outcome = await fields.update("email", display_name="E-mail")
     assert outcome.status == "skipped" and not outcome.applied

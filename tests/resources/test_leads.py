@@ -14,7 +14,6 @@ import httpx
 import pytest
 import respx
 
-from marketo_async import MarketoClient
 from marketo_async._batch import LOCAL_VALIDATION, Reason
 from marketo_async._errors import AmbiguousWriteError, TooManyResultsError
 from marketo_async.models import strict_converter
@@ -32,7 +31,7 @@ from marketo_async.models.leads import (
 from marketo_async.resources import Api
 from marketo_async.resources.leads import Leads
 
-from .conftest import ok
+from .conftest import failure, json_of, no_api_calls, ok, query_of
 
 pytestmark = pytest.mark.anyio
 UTC = dt.timezone.utc
@@ -200,27 +199,6 @@ CAMPAIGNS_OF = [
 DELETED = [{"id": 235, "status": "deleted"}, {"id": 766, "status": "deleted"}]
 
 
-# ---- helpers ----------------------------------------------------------------------------------
-
-
-def query_of(request: httpx.Request) -> list[tuple[str, str]]:
-    return list(request.url.params.multi_items())
-
-
-def json_of(request: httpx.Request) -> Any:
-    assert request.headers["content-type"] == "application/json"
-    return json.loads(request.content)
-
-
-def no_api_calls(router: respx.Router) -> bool:
-    return all(call.request.url.path.startswith("/identity") for call in router.calls)
-
-
-@pytest.fixture
-async def leads(mk: MarketoClient) -> AsyncIterator[Any]:
-    yield mk.leads
-
-
 # ---- describe ---------------------------------------------------------------------------------
 
 
@@ -366,11 +344,7 @@ async def test_by_filter_1003_says_to_narrow_or_bulk_extract(
     router: respx.Router, leads: Any
 ) -> None:
     router.get("/rest/v1/leads.json").respond(
-        json={
-            "requestId": "1#2",
-            "success": False,
-            "errors": [{"code": "1003", "message": "Too many results match the filter"}],
-        }
+        json=failure("1003", "Too many results match the filter")
     )
     with pytest.raises(TooManyResultsError) as caught:
         await leads.by_filter("company", ["Acme"]).collect()

@@ -10,13 +10,12 @@ import httpx
 import pytest
 import respx
 
-from marketo_async import MarketoClient
 from marketo_async._errors import TooManyResultsError
 from marketo_async.models import strict_converter
 from marketo_async.models.program_members import ProgramMember, ProgramMemberDescription
 from marketo_async.resources.program_members import updated_at_windows
 
-from .conftest import ok
+from .conftest import failure, json_of, no_api_calls, ok, skipped
 
 pytestmark = pytest.mark.anyio
 UTC = dt.timezone.utc
@@ -76,35 +75,18 @@ QUERY_RESULT = [
     for seq in range(12)
 ]
 STATUS_RESULT = [
-    {
-        "seq": 0,
-        "status": "skipped",
-        "reasons": [
-            {
-                "code": "1037",
-                "message": "Lead skipped because it is already in or past this status",
-            }
-        ],
-    },
+    skipped("1037", "Lead skipped because it is already in or past this status", seq=0),
     {"seq": 1, "status": "updated", "leadId": 1801},
     {"seq": 2, "status": "created", "leadId": 1235},
 ]
 DATA_RESULT = [
     {"seq": 0, "status": "updated", "leadId": 1789},
     {"seq": 1, "status": "updated", "leadId": 1790},
-    {
-        "seq": 2,
-        "status": "skipped",
-        "reasons": [{"code": "1013", "message": "Membership not found"}],
-    },
+    skipped("1013", "Membership not found", seq=2),
 ]
 DELETE_RESULT = [
     {"seq": 0, "status": "deleted", "leadId": 1235},
-    {
-        "seq": 1,
-        "status": "skipped",
-        "reasons": [{"code": "1037", "message": "Lead not in program"}],
-    },
+    skipped("1037", "Lead not in program", seq=1),
 ]
 
 
@@ -112,16 +94,6 @@ def query_of(request: httpx.Request) -> dict[str, str]:
     pairs = list(request.url.params.multi_items())
     assert len({k for k, _ in pairs}) == len(pairs), "no repeated keys expected"
     return dict(pairs)
-
-
-def json_of(request: httpx.Request) -> Any:
-    assert request.headers["content-type"] == "application/json"
-    return json.loads(request.content)
-
-
-@pytest.fixture
-def members(mk: MarketoClient) -> Any:
-    return mk.program_members
 
 
 # ---- describe and models -------------------------------------------------------------------
@@ -204,17 +176,10 @@ async def test_query_over_100000_members_says_to_use_bulk_extract(
     router: respx.Router, members: Any
 ) -> None:
     router.get("/rest/v1/programs/1044/members.json").respond(
-        json={
-            "requestId": "1#2",
-            "success": False,
-            "errors": [
-                {
-                    "code": "1003",
-                    "message": "Total membership size: 100,001 exceeds the limit allowed "
-                    "100,000 for the filter",
-                }
-            ],
-        }
+        json=failure(
+            "1003",
+            "Total membership size: 100,001 exceeds the limit allowed 100,000 for the filter",
+        )
     )
     with pytest.raises(TooManyResultsError) as caught:
         await members.query(1044, "statusName", ["Influenced"])
@@ -407,7 +372,7 @@ async def test_bad_write_arguments_raise_before_any_call(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         await call(members)
-    assert not [c for c in router.calls if "/rest/" in c.request.url.path]
+    assert no_api_calls(router)
 
 
 @pytest.mark.parametrize(

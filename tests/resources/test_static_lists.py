@@ -12,52 +12,56 @@ import httpx
 import pytest
 import respx
 
-from marketo_async import MarketoClient
 from marketo_async._errors import NotFoundError
 from marketo_async._paging import NO_ASSETS_FOUND
 from marketo_async.models import strict_converter
 from marketo_async.models.leads import Lead
 from marketo_async.models.static_lists import Folder, StaticList
 
-from .conftest import ok
+from .conftest import no_api_calls, ok, query_of, skipped
 
 pytestmark = pytest.mark.anyio
 UTC = dt.timezone.utc
 
 # ---- the seed page's examples (marketo-static-lists.txt) -------------------------------------
 
-FOUNDATION = {
-    "id": 1021,
-    "name": "Foundation Seed List",
-    "createdAt": "2017-07-27T01:38:33Z+0000",
-    "updatedAt": "2017-07-27T01:39:26Z+0000",
-    "folder": {"id": 13, "type": "Folder"},
-    "computedUrl": "https://app-sjqe.marketo.com/#ST1021A1",
-}
-BLACKLIST = {
-    "id": 1022,
-    "name": "Blacklist Seed List",
-    "createdAt": "2017-07-27T23:19:33Z+0000",
-    "updatedAt": "2017-07-27T23:21:29Z+0000",
-    "folder": {"id": 13, "type": "Folder"},
-    "computedUrl": "https://app-sjqe.marketo.com/#ST1022A1",
-}
-DUPLICATES = {
-    "id": 1023,
-    "name": "Possible Duplicates Seed List",
-    "createdAt": "2017-07-28T00:10:02Z+0000",
-    "updatedAt": "2017-07-28T00:11:22Z+0000",
-    "folder": {"id": 13, "type": "Folder"},
-    "computedUrl": "https://app-sjqe.marketo.com/#ST1023A1",
-}
-CREATED = {
-    "id": 1027,
-    "name": "My Static List",
-    "createdAt": "2018-06-21T04:32:25Z+0000",
-    "updatedAt": "2018-06-21T04:32:25Z+0000",
-    "folder": {"id": 1034, "type": "Program"},
-    "computedUrl": "https://app-sjqe.marketo.com/#ST1027A1",
-}
+
+def seed_list(
+    list_id: int,
+    name: str,
+    created_at: str,
+    updated_at: str,
+    folder: int = 13,
+    kind: str = "Folder",
+) -> dict[str, Any]:
+    """A static list as the asset API's seed examples show it."""
+    return {
+        "id": list_id,
+        "name": name,
+        "createdAt": created_at,
+        "updatedAt": updated_at,
+        "folder": {"id": folder, "type": kind},
+        "computedUrl": f"https://app-sjqe.marketo.com/#ST{list_id}A1",
+    }
+
+
+FOUNDATION = seed_list(
+    1021, "Foundation Seed List", "2017-07-27T01:38:33Z+0000", "2017-07-27T01:39:26Z+0000"
+)
+BLACKLIST = seed_list(
+    1022, "Blacklist Seed List", "2017-07-27T23:19:33Z+0000", "2017-07-27T23:21:29Z+0000"
+)
+DUPLICATES = seed_list(
+    1023, "Possible Duplicates Seed List", "2017-07-28T00:10:02Z+0000", "2017-07-28T00:11:22Z+0000"
+)
+CREATED = seed_list(
+    1027,
+    "My Static List",
+    "2018-06-21T04:32:25Z+0000",
+    "2018-06-21T04:32:25Z+0000",
+    folder=1034,
+    kind="Program",
+)
 UPDATED = {
     **CREATED,
     "description": "This is a static list used for testing",
@@ -66,17 +70,17 @@ UPDATED = {
 }
 ADDED = [
     {"id": 318594, "status": "added"},
-    {"id": 318595, "status": "skipped", "reasons": [{"code": "1004", "message": "Lead not found"}]},
+    skipped("1004", "Lead not found", id=318595),
 ]
 REMOVED = [
     {"id": 318603, "status": "removed"},
     {"id": 318595, "status": "removed"},
-    {"id": 999999, "status": "skipped", "reasons": [{"code": "1004", "message": "Lead not found"}]},
+    skipped("1004", "Lead not found", id=999999),
 ]
 IS_MEMBER = [
     {"id": 309901, "status": "memberof"},
     {"id": 318603, "status": "notmemberof"},
-    {"id": 999999, "status": "skipped", "reasons": [{"code": "1004", "message": "Lead not found"}]},
+    skipped("1004", "Lead not found", id=999999),
 ]
 LIST_LEADS = [
     {
@@ -108,18 +112,9 @@ def asset(result: list[dict[str, Any]] | None, *warnings: str) -> dict[str, Any]
     return body
 
 
-def query_of(request: httpx.Request) -> list[tuple[str, str]]:
-    return list(request.url.params.multi_items())
-
-
 def form_of(request: httpx.Request) -> list[tuple[str, str]]:
     assert request.headers["content-type"] == "application/x-www-form-urlencoded"
     return parse_qsl(request.content.decode("ascii"))
-
-
-@pytest.fixture
-def lists(mk: MarketoClient) -> Any:
-    return mk.static_lists
 
 
 # ---- metadata ------------------------------------------------------------------------------
@@ -275,7 +270,7 @@ async def test_bad_arguments_raise_before_any_call(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         await call(lists)
-    assert not [c for c in router.calls if "/rest/" in c.request.url.path]
+    assert no_api_calls(router)
 
 
 @pytest.mark.parametrize(
