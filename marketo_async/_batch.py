@@ -97,6 +97,7 @@ MAX_BODY_BYTES = 1_000_000  # Marketo: 1 MB body (HTTP 413 above); kept under 1 
 ENVELOPE_BYTES = 1_024  # room for the call's own fields (action, lookupField, partitionName...)
 
 LOCAL_VALIDATION = "local-validation"  # Reason.code of a record refused before sending
+INTERRUPTED = "interrupted"  # Reason.code of a record whose run was cancelled
 NO_RESULT = "no-result"  # Reason.code of a record Marketo's result[] did not mention
 UNEXPECTED_STATUS = "unexpected-status"  # Reason.code of a result status this library doesn't know
 
@@ -415,6 +416,10 @@ class _OutcomeList(Sequence[RecordOutcome]):
                 if key is not None:
                     self._keys[index] = key
 
+    def first_pending(self, start: int = 0) -> int | None:
+        index = self._status.find(_PENDING, start)
+        return None if index < 0 else index
+
     def is_pending(self, index: int) -> bool:
         return self._status[index] == _PENDING
 
@@ -465,6 +470,7 @@ class _Engine(Generic[T]):
         idempotent: bool,
         key_leases: KeyLeases | None,
         lease_scope: str,
+        stop: Callable[[], bool] | None,
     ) -> None:
         self._send = send
         self._key = key
@@ -480,6 +486,8 @@ class _Engine(Generic[T]):
         self._on_outcome = on_outcome
         self._key_leases = key_leases
         self._lease_scope = lease_scope
+        self._stop = stop
+        self._halted = False
         self._total = total
         self._idempotent = idempotent
 
@@ -795,11 +803,17 @@ class _Engine(Generic[T]):
             aiter(records) if isinstance(records, AsyncIterable) else iter(records)
         )
         try:
-            async with anyio.create_task_group() as task_group:
-                task_group.start_soon(self._guard, task_group, self._dispatch, task_group, source)
+            try:
+                async with anyio.create_task_group() as task_group:
+                    task_group.start_soon(
+                        self._guard, task_group, self._dispatch, task_group, source
+                    )
+            except anyio.get_cancelled_exc_class():
+                self._abandon()
+                raise
             if self._bug is not None:
                 raise self._bug
-            if self.stopped is not None:
+            if self.stopped is not None or self._halted:
                 await self._give_up(source)
             if self._done != len(self.outcomes):  # never expected: say so rather than lose one
                 raise RuntimeError(
@@ -837,10 +851,14 @@ class _Engine(Generic[T]):
     async def _dispatch(
         self, task_group: anyio.abc.TaskGroup, source: Iterator[T] | AsyncIterator[T]
     ) -> None:
-        while self.stopped is None:
+        while self.stopped is None and not self._halting():
             await self._refill(source)
             self._progress()
-            while self.stopped is None and self._in_flight < self._max_in_flight:
+            while (
+                self.stopped is None
+                and self._in_flight < self._max_in_flight
+                and not self._halting()
+            ):
                 batch = self._take_batch(force=self._in_flight == 0)
                 if batch is None:
                     break
@@ -852,21 +870,48 @@ class _Engine(Generic[T]):
             await self._returned.wait()
             self._returned = anyio.Event()
 
-    async def _give_up(self, source: Iterator[T] | AsyncIterator[T]) -> None:
-        """After a 607: every record not sent, read or not yet, becomes not_attempted."""
-        self._giving_up = True
+    def _halting(self) -> bool:
+        """Has the caller asked (``stop``) that no new call start?"""
+        if not self._halted and self._stop is not None and self._stop():
+            self._halted = True
+        return self._halted
+
+    def _abandon(self) -> None:
+        """The run is being cancelled: give every record read an outcome before it ends.
+
+        Records not sent are ``not_attempted``; records whose call was in flight (or about to
+        go) are ``unknown``: their call may or may not have been applied.
+        """
+        self._flush_held()
+        self._drop_unsent(
+            (Reason(INTERRUPTED, "the run was cancelled before this record was sent"),)
+        )
+        cut_off = (
+            Reason(INTERRUPTED, "the run was cancelled while this record's call was in flight"),
+        )
+        index = self.outcomes.first_pending()
+        while index is not None:
+            self._finish(index, index, "unknown", reasons=cut_off)
+            index = self.outcomes.first_pending(index + 1)
+
+    def _drop_unsent(self, reasons: tuple[Reason, ...] = ()) -> None:
         for _, _, item in self._ready:
             if item.queued:
                 item.queued = False
-                self._finish(item.first, item.last, "not_attempted", key=item.key)
+                self._finish(item.first, item.last, "not_attempted", reasons=reasons, key=item.key)
         for queue in self._waiting.values():
             for item in queue:
-                self._finish(item.first, item.last, "not_attempted", key=item.key)
+                self._finish(item.first, item.last, "not_attempted", reasons=reasons, key=item.key)
         self._ready.clear()
         self._ready_count = 0
         self._waiting.clear()
         self._owners.clear()
         self._buffered = 0
+
+    async def _give_up(self, source: Iterator[T] | AsyncIterator[T]) -> None:
+        """After a 607 or a ``stop``: every record not sent, read or not yet, is not_attempted."""
+        self._giving_up = True
+        self._drop_unsent()
         # Read the rest too, so that no input is silently dropped (_admit marks each one).
         while not self._exhausted:
             await self._refill(source, limit=self._max_buffered)
@@ -916,6 +961,7 @@ async def run_batches(
     on_outcome: Callable[[RecordOutcome], None] | None = None,
     key_leases: KeyLeases | None = None,
     lease_scope: str = "records",
+    stop: Callable[[], bool] | None = None,
 ) -> BatchReport:
     """Send ``records`` through ``send`` in Marketo-sized calls; one outcome per record.
 
@@ -932,6 +978,10 @@ async def run_batches(
     stream a report to disk. ``key_leases`` (a fleet-wide :class:`KeyLeases`, e.g.
     ``RedisLimiter.key_leases``) extends the same-key rule to every process sharing it;
     ``lease_scope`` names the key space (``"leads:email"``).
+    ``stop()`` is asked before each call: once it answers True no new call starts, calls in
+    flight finish, and every record not sent is ``not_attempted`` (a clean Ctrl-C).
+    Cancelling the run instead gives records not sent ``not_attempted`` and records whose
+    call was cut off ``unknown`` (reason ``interrupted``), through ``on_outcome`` too.
 
     >>> report = await run_batches(
     ...     rows, send_sync_leads, key=lambda row: lookup_key(row, "email"),
@@ -976,5 +1026,6 @@ async def run_batches(
         idempotent=idempotent,
         key_leases=key_leases,
         lease_scope=lease_scope,
+        stop=stop,
     )
     return await engine.run(records)

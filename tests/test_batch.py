@@ -709,3 +709,42 @@ def test_the_size_bound_is_never_below_the_encoded_size(record: Record) -> None:
     )
     assert size_bound(3_000)(record) >= encoded
     assert size_bound(0)(record) == json_size(record)  # over the cap: measured exactly
+
+
+async def test_stop_lets_calls_in_flight_finish_and_sends_nothing_more() -> None:
+    records = records_of([f"u{i}@x.com" for i in range(2_000)])
+    send = RecordingSend(latency=lambda: 1.0)
+    stopped_at: list[int] = []
+
+    def stop() -> bool:
+        if len(send.calls) >= 3 and not stopped_at:
+            stopped_at.append(len(send.calls))
+        return bool(stopped_at)
+
+    report = await run_batches(
+        records, send, key=email_key, batch_size=100, max_in_flight=3, stop=stop
+    )
+    assert len(send.calls) == stopped_at[0] == 3
+    assert report.counts == {"created": 300, "not_attempted": 1_700}
+    assert [o.status for o in report.outcomes[:300]] == ["created"] * 300
+
+
+async def test_cancelling_a_run_accounts_for_every_record_read() -> None:
+    records = records_of([f"u{i}@x.com" for i in range(2_000)])
+    seen: dict[int, RecordOutcome] = {}
+    send = RecordingSend(latency=lambda: 0.5 if len(send.calls) <= 2 else 60.0)
+    with anyio.move_on_after(5):
+        await run_batches(
+            records,
+            send,
+            key=email_key,
+            batch_size=100,
+            max_in_flight=2,
+            on_outcome=lambda outcome: seen.__setitem__(outcome.index, outcome),
+        )
+    statuses = [seen[index].status for index in sorted(seen)]
+    assert sorted(seen) == list(range(len(seen)))  # every record read has an outcome
+    assert statuses[:200] == ["created"] * 200
+    assert statuses[200:400] == ["unknown"] * 200  # calls 3 and 4 were cut off
+    assert set(statuses[400:]) == {"not_attempted"}
+    assert seen[250].reasons[0].code == "interrupted"

@@ -56,7 +56,8 @@ _MAX_REASONS = 50
 _CHECKPOINT_EVERY = 1_000
 
 # Starts the batch write (e.g. ``client.leads.sync``): ``send(records, on_progress=...,
-# on_outcome=...)``.
+# on_outcome=..., stop=...)``; ``stop()`` turning True lets calls in flight finish and sends no
+# more (the engine reports what it had read but not sent as not_attempted).
 Send = Callable[..., Awaitable[BatchReport]]
 
 
@@ -257,7 +258,10 @@ class BulkRun:
                 self.stopper.attach(scope)
                 try:
                     self.batch_report = await self._send(
-                        self._feed(), on_progress=self._on_progress, on_outcome=self._on_outcome
+                        self._feed(),
+                        on_progress=self._on_progress,
+                        on_outcome=self._on_outcome,
+                        stop=lambda: self.stopper.requested,
                     )
                 except Exception as exc:  # reported by the caller; the rows are accounted for
                     self.error = exc

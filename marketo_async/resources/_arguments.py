@@ -18,6 +18,7 @@ __all__ = [
     "LeadIds",
     "OutcomeHook",
     "Progress",
+    "StopHook",
     "check_batch_size",
     "check_field_name",
     "check_lead_id",
@@ -34,6 +35,7 @@ LeadIds = Iterable[LeadId] | AsyncIterable[LeadId]
 FieldNames = str | Iterable[str] | None
 Progress = Callable[[int, int | None], None]
 OutcomeHook = Callable[[RecordOutcome], None]
+StopHook = Callable[[], bool]  # asked before each call; True: start no new call
 
 # Marketo: a field's API name starts with a letter and holds only letters, digits, underscores.
 FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")

@@ -240,6 +240,7 @@ class SchemaFields(Resource, Generic[FieldT]):
         *,
         on_progress: Callable[[int, int | None], None] | None = None,
         on_outcome: Callable[[RecordOutcome], None] | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> BatchReport:
         """Create custom fields: each ``created``, or ``skipped`` with Marketo's reasons.
 
@@ -267,6 +268,7 @@ class SchemaFields(Resource, Generic[FieldT]):
             max_in_flight=1,  # schema writes are few; one at a time keeps names unique
             on_progress=on_progress,
             on_outcome=on_outcome,
+            stop=stop,
         )
 
     async def _update(self, name: str, changes: Mapping[str, Any]) -> RecordOutcome:

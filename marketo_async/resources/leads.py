@@ -47,6 +47,7 @@ from ._arguments import (
     FieldNames,
     OutcomeHook,
     Progress,
+    StopHook,
     check_batch_size,
     check_field_name,
     field_names,
@@ -402,6 +403,7 @@ class Leads(Resource):
         batch_size: int = MAX_BATCH_SIZE,
         on_progress: Progress | None = None,
         on_outcome: OutcomeHook | None = None,
+        stop: StopHook | None = None,
     ) -> BatchReport:
         """Create or update any number of leads (Sync Leads); one outcome per record.
 
@@ -450,6 +452,7 @@ class Leads(Resource):
             coalesce=coalesce,
             on_progress=on_progress,
             on_outcome=on_outcome,
+            stop=stop,
         )
 
     async def push(
@@ -466,6 +469,7 @@ class Leads(Resource):
         batch_size: int = MAX_BATCH_SIZE,
         on_progress: Progress | None = None,
         on_outcome: OutcomeHook | None = None,
+        stop: StopHook | None = None,
     ) -> BatchReport:
         """Upsert leads with a "Push Lead to Marketo" activity in ``program_name``.
 
@@ -497,6 +501,7 @@ class Leads(Resource):
             coalesce=coalesce,
             on_progress=on_progress,
             on_outcome=on_outcome,
+            stop=stop,
         )
 
     async def delete(
@@ -506,6 +511,7 @@ class Leads(Resource):
         batch_size: int = MAX_BATCH_SIZE,
         on_progress: Progress | None = None,
         on_outcome: OutcomeHook | None = None,
+        stop: StopHook | None = None,
     ) -> BatchReport:
         """Delete leads by id; ``deleted``, or ``skipped`` (1004) for ids Marketo doesn't know.
 
@@ -533,6 +539,7 @@ class Leads(Resource):
             max_in_flight=self._api.max_in_flight,
             on_progress=on_progress,
             on_outcome=on_outcome,
+            stop=stop,
         )
 
     async def update_partitions(
@@ -541,6 +548,7 @@ class Leads(Resource):
         *,
         on_progress: Progress | None = None,
         on_outcome: OutcomeHook | None = None,
+        stop: StopHook | None = None,
     ) -> BatchReport:
         """Move leads to partitions: ``{lead_id: partition_name}`` or ``(id, name)`` pairs."""
         pairs = assignments.items() if isinstance(assignments, Mapping) else assignments
@@ -565,6 +573,7 @@ class Leads(Resource):
             max_in_flight=self._api.max_in_flight,
             on_progress=on_progress,
             on_outcome=on_outcome,
+            stop=stop,
         )
 
     # ---- one-call writes
@@ -676,6 +685,7 @@ class Leads(Resource):
         coalesce: bool,
         on_progress: Progress | None,
         on_outcome: OutcomeHook | None,
+        stop: StopHook | None,
     ) -> BatchReport:
         """Send ``records`` to ``path`` through the batch engine (Sync Leads, Push Lead):
         each call is ``body`` with a batch as ``input``.
@@ -701,6 +711,7 @@ class Leads(Resource):
             coalesce=coalesce,
             on_progress=on_progress,
             on_outcome=on_outcome,
+            stop=stop,
             key_leases=self._api.key_leases if keyed else None,
             lease_scope=f"leads:{lookup_field}",
         )

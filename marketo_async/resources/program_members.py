@@ -31,6 +31,7 @@ from ._arguments import (
     LeadIds,
     OutcomeHook,
     Progress,
+    StopHook,
     check_batch_size,
     check_field_name,
     check_lead_id,
@@ -219,6 +220,7 @@ class ProgramMembers(Resource):
         *,
         on_progress: Progress | None = None,
         on_outcome: OutcomeHook | None = None,
+        stop: StopHook | None = None,
     ) -> BatchReport:
         """Put leads at ``status_name`` in a program, adding them as members when needed.
 
@@ -237,7 +239,9 @@ class ProgramMembers(Resource):
             body = {"statusName": status_name, "input": [{"leadId": i} for i in ids]}
             return _with_lead_ids(ids, (await self._api.post(path, json=body)).get("result"))
 
-        return await self._write(lead_ids, send, id_or_none, check_lead_id, on_progress, on_outcome)
+        return await self._write(
+            lead_ids, send, id_or_none, check_lead_id, on_progress, on_outcome, stop
+        )
 
     async def update_data(
         self,
@@ -246,6 +250,7 @@ class ProgramMembers(Resource):
         *,
         on_progress: Progress | None = None,
         on_outcome: OutcomeHook | None = None,
+        stop: StopHook | None = None,
     ) -> BatchReport:
         """Write member fields: each record is ``{"leadId": ..., "<fieldApiName>": value}``.
 
@@ -266,7 +271,7 @@ class ProgramMembers(Resource):
             return _with_lead_ids(ids, body.get("result"))
 
         return await self._write(
-            records, send, _member_key, _check_member_data, on_progress, on_outcome
+            records, send, _member_key, _check_member_data, on_progress, on_outcome, stop
         )
 
     async def delete(
@@ -276,6 +281,7 @@ class ProgramMembers(Resource):
         *,
         on_progress: Progress | None = None,
         on_outcome: OutcomeHook | None = None,
+        stop: StopHook | None = None,
     ) -> BatchReport:
         """Remove leads from a program: ``deleted``, or ``skipped`` (1037: not in program)."""
         path = f"/rest/v1/programs/{positive_id(program_id, 'program_id')}/members/delete.json"
@@ -285,7 +291,9 @@ class ProgramMembers(Resource):
             body = {"input": [{"leadId": i} for i in ids]}
             return _with_lead_ids(ids, (await self._api.post(path, json=body)).get("result"))
 
-        return await self._write(lead_ids, send, id_or_none, check_lead_id, on_progress, on_outcome)
+        return await self._write(
+            lead_ids, send, id_or_none, check_lead_id, on_progress, on_outcome, stop
+        )
 
     # ---- helpers ------------------------------------------------------------------------
 
@@ -324,6 +332,7 @@ class ProgramMembers(Resource):
         validate: Callable[[int, T], str | None],
         on_progress: Progress | None,
         on_outcome: OutcomeHook | None,
+        stop: StopHook | None,
     ) -> BatchReport:
         return await run_batches(
             records,
@@ -333,6 +342,7 @@ class ProgramMembers(Resource):
             max_in_flight=self._api.max_in_flight,
             on_progress=on_progress,
             on_outcome=on_outcome,
+            stop=stop,
         )
 
 

@@ -19,6 +19,7 @@ from ._arguments import (
     LeadIds,
     OutcomeHook,
     Progress,
+    StopHook,
     check_batch_size,
     check_lead_id,
     field_names,
@@ -178,6 +179,7 @@ class StaticLists(Resource):
         *,
         on_progress: Progress | None = None,
         on_outcome: OutcomeHook | None = None,
+        stop: StopHook | None = None,
     ) -> BatchReport:
         """Add leads to a static list, 300 per call; statuses ``added`` or ``skipped``.
 
@@ -187,7 +189,11 @@ class StaticLists(Resource):
         """
         path = self._members_path(list_id)
         return await self._membership(
-            lambda params: self._api.post(path, params=params), lead_ids, on_progress, on_outcome
+            lambda params: self._api.post(path, params=params),
+            lead_ids,
+            on_progress,
+            on_outcome,
+            stop,
         )
 
     async def remove_leads(
@@ -197,12 +203,13 @@ class StaticLists(Resource):
         *,
         on_progress: Progress | None = None,
         on_outcome: OutcomeHook | None = None,
+        stop: StopHook | None = None,
     ) -> BatchReport:
         """Remove leads from a static list, 300 per call; statuses ``removed`` or ``skipped``."""
         path = self._members_path(list_id)
         # The REST API's only DELETE; ids go in the query (some stacks drop DELETE bodies).
         return await self._membership(
-            lambda params: self._api.delete(path, params), lead_ids, on_progress, on_outcome
+            lambda params: self._api.delete(path, params), lead_ids, on_progress, on_outcome, stop
         )
 
     async def contains(
@@ -212,6 +219,7 @@ class StaticLists(Resource):
         *,
         on_progress: Progress | None = None,
         on_outcome: OutcomeHook | None = None,
+        stop: StopHook | None = None,
     ) -> BatchReport:
         """Which leads are in a static list: statuses ``memberof``, ``notmemberof``, ``skipped``.
 
@@ -220,7 +228,7 @@ class StaticLists(Resource):
         """
         path = self._members_path(list_id, "/ismember")
         return await self._membership(
-            lambda params: self._api.get(path, params), lead_ids, on_progress, on_outcome
+            lambda params: self._api.get(path, params), lead_ids, on_progress, on_outcome, stop
         )
 
     def leads(
@@ -263,6 +271,7 @@ class StaticLists(Resource):
         lead_ids: LeadIds,
         on_progress: Progress | None,
         on_outcome: OutcomeHook | None,
+        stop: StopHook | None,
     ) -> BatchReport:
         async def send(batch: Sequence[LeadId]) -> list[dict[str, Any]]:
             ids = [lead_id for lead_id in map(id_or_none, batch) if lead_id is not None]
@@ -277,6 +286,7 @@ class StaticLists(Resource):
             max_in_flight=self._api.max_in_flight,
             on_progress=on_progress,
             on_outcome=on_outcome,
+            stop=stop,
         )
 
 

@@ -48,7 +48,11 @@ def _run_in_process(fake: FakeMarketo, report: Path, *, stop_after: int, request
             with ReportWriter(report) as writer:
 
                 def send(
-                    records: Any, *, on_progress: Any, on_outcome: Callable[[RecordOutcome], None]
+                    records: Any,
+                    *,
+                    on_progress: Any,
+                    on_outcome: Callable[[RecordOutcome], None],
+                    stop: Callable[[], bool],
                 ) -> Any:
                     def outcome(result: RecordOutcome) -> None:
                         on_outcome(result)
@@ -57,7 +61,11 @@ def _run_in_process(fake: FakeMarketo, report: Path, *, stop_after: int, request
                                 stopper.request("SIGINT")
 
                     return client.leads.sync(
-                        records, batch_size=50, on_progress=on_progress, on_outcome=outcome
+                        records,
+                        batch_size=50,
+                        on_progress=on_progress,
+                        on_outcome=outcome,
+                        stop=stop,
                     )
 
                 run = BulkRun(
@@ -97,7 +105,13 @@ def test_second_stop_request_cancels_calls_in_flight(tmp_path: Path) -> None:
         await anyio.sleep(0.01 if number == 1 else 30)  # the second call hangs
         return [{"status": "created", "id": 1000 * number + i} for i in range(len(batch))]
 
-    def send(records: Any, *, on_progress: Any, on_outcome: Callable[[RecordOutcome], None]) -> Any:
+    def send(
+        records: Any,
+        *,
+        on_progress: Any,
+        on_outcome: Callable[[RecordOutcome], None],
+        stop: Callable[[], bool],
+    ) -> Any:
         def outcome(result: RecordOutcome) -> None:
             on_outcome(result)
             if run.done == 50:
@@ -111,6 +125,7 @@ def test_second_stop_request_cancels_calls_in_flight(tmp_path: Path) -> None:
             max_in_flight=2,
             on_progress=on_progress,
             on_outcome=outcome,
+            stop=stop,
         )
 
     async def main() -> None:
