@@ -221,11 +221,14 @@ def lookup_key(record: Mapping[str, Any], field: str) -> str | int | None:
     'ann@example.com'
     """
     value = record.get(field)
-    if value is None or isinstance(value, bool):
+    if type(value) is str:  # the common case first
+        text = value.strip()
+    elif value is None or isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    elif isinstance(value, int):
         return value
-    text = str(value).strip()
+    else:
+        text = str(value).strip()
     if not text:
         return None
     if field == "email":
@@ -596,19 +599,20 @@ class _Engine(Generic[T]):
         sent ahead, so the repeat is not left over for an extra call at the end.
         """
         read = 0
+        synchronous = isinstance(source, Iterator)
         while not (self._exhausted or self._buffered >= self._max_buffered):
             if limit is not None and read >= limit:
                 return
             read += 1
-            if isinstance(source, Iterator):
+            if synchronous:
                 try:
-                    record = next(source)
+                    record = next(cast(Iterator[T], source))
                 except StopIteration:
                     self._end_of_input()
                     return
             else:
                 try:
-                    record = await anext(source)
+                    record = await anext(cast(AsyncIterator[T], source))
                 except StopAsyncIteration:
                     self._end_of_input()
                     return

@@ -107,8 +107,17 @@ def _plain_value(value: Any) -> Any:
 
 
 def _plain(record: Any) -> Any:
-    """A record as a JSON-ready dict (datetimes as ISO-8601); non-mappings pass unchanged."""
-    if not isinstance(record, Mapping):
+    """A record as a JSON-ready dict (datetimes as ISO-8601); non-mappings pass unchanged.
+
+    A plain dict of JSON values (the usual case) is passed as it is, without a copy.
+    """
+    if type(record) is dict:
+        for name, value in record.items():
+            if type(name) is not str or isinstance(value, dt.date):
+                break
+        else:
+            return record
+    elif not isinstance(record, Mapping):
         return record
     return {str(name): _plain_value(value) for name, value in record.items()}
 
@@ -164,7 +173,7 @@ def _results(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def _not_a_record(index: int, record: object) -> str | None:
-    if not isinstance(record, Mapping):
+    if type(record) is not dict and not isinstance(record, Mapping):
         return f"record {index}: not a mapping of field names to values ({record!r})"
     return None
 
@@ -194,7 +203,9 @@ def _lead_validator(action: str, lookup_field: str) -> Callable[[int, Any], str 
 
 def _lead_key(lookup_field: str) -> Callable[[Any], str | int | None]:
     def key(record: Any) -> str | int | None:
-        return lookup_key(record, lookup_field) if isinstance(record, Mapping) else None
+        if type(record) is dict or isinstance(record, Mapping):
+            return lookup_key(record, lookup_field)
+        return None
 
     return key
 
