@@ -27,8 +27,10 @@ class RateLimits:
     """The budget one client (or one shared limiter) keeps within.
 
     Marketo's defaults: 100 calls per 20 s, 10 in flight, 50,000 calls a day.
-    ``window_margin`` is added to the window before a slot is reused, because Marketo
-    counts calls by their arrival time, not by when we sent them.
+    A call counts in the window from the moment it is admitted until ``period`` seconds
+    after it ended: Marketo counts a call when it arrives, never later than its answer, so
+    no call of ours can be in the server's window once it left ours, whatever the network
+    delay. ``window_margin`` adds extra seconds to that, for safety.
     ``daily_quota=None`` turns the local daily counter off.
     """
 
@@ -36,7 +38,7 @@ class RateLimits:
     period: float = attrs.field(default=20.0, validator=_positive)
     concurrency: int = attrs.field(default=10, validator=_positive)
     daily_quota: int | None = attrs.field(default=50_000, validator=_optional_positive)
-    window_margin: float = attrs.field(default=0.25, validator=_non_negative)
+    window_margin: float = attrs.field(default=0.1, validator=_non_negative)
 
     @classmethod
     def unlimited(cls) -> RateLimits:

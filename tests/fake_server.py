@@ -39,7 +39,7 @@ class Server:
         period: float = 20.0,
         concurrency: int | None = None,
         latency: float = 0.0,
-        arrival_delay: float = 0.0,
+        arrival_delay: float | Callable[[], float] = 0.0,
         token_ttl: float = 3600.0,
         secret: str = "s3cr3t-value",
     ) -> None:
@@ -83,8 +83,9 @@ class Server:
         if request.url.path == "/identity/oauth/token":
             return self._identity(request, now)
         self.requests.append(request)
-        if self.arrival_delay:
-            await anyio.sleep(self.arrival_delay)
+        delay = self.arrival_delay() if callable(self.arrival_delay) else self.arrival_delay
+        if delay:
+            await anyio.sleep(delay)
             now = anyio.current_time()
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer "):

@@ -91,7 +91,9 @@ class LocalLimiter:
     """An in-process limiter shared by every task of one client.
 
     Admission order is first come, first served: waiters queue on a fair lock, and
-    only the head of the queue sleeps until the oldest call in the window ages out.
+    only the head of the queue sleeps until the oldest call in the window ages out. A call
+    stays in the window from its admission until ``period`` after it ended (see
+    :class:`RateLimits`), so Marketo, counting arrivals, never sees more than ``calls``.
     Times come from anyio's clock, so tests can run the window on virtual time.
     """
 
@@ -105,7 +107,10 @@ class LocalLimiter:
         self._wall_clock = wall_clock
         self._slots = anyio.Semaphore(rate_limits.concurrency)
         self._admission = anyio.Lock()
-        self._starts: collections.deque[float] = collections.deque()
+        # When each call of the window ended (in order); calls still open count as well.
+        self._ends: collections.deque[float] = collections.deque()
+        self._open = 0
+        self._ended = anyio.Event()
         self._paused_until = 0.0
         self._in_flight = 0
         self.max_in_flight = 0
@@ -138,6 +143,12 @@ class LocalLimiter:
                 yield
             finally:
                 self._in_flight -= 1
+                # Marketo counts a call when it arrives, which is no later than now: a call
+                # timed from its end can never be in the server's window when ours is past.
+                self._open -= 1
+                self._ends.append(anyio.current_time())
+                self._ended.set()
+                self._ended = anyio.Event()
 
     def _roll_day(self) -> None:
         today = day_in_zone(self._wall_clock())
@@ -147,7 +158,6 @@ class LocalLimiter:
 
     async def _admit(self) -> None:
         limits = self.rate_limits
-        # The margin covers the gap between our clock and the server's arrival times.
         span = limits.period + limits.window_margin
         async with self._admission:
             while True:
@@ -155,14 +165,19 @@ class LocalLimiter:
                 if now < self._paused_until:
                     await anyio.sleep(self._paused_until - now)
                     continue
-                while self._starts and self._starts[0] <= now - span:
-                    self._starts.popleft()
-                if len(self._starts) < limits.calls:
+                # Compared as ``end + span`` both here and in the sleep below: with ``now - span``
+                # rounding could leave a zero-length sleep that never lets time pass.
+                while self._ends and self._ends[0] + span <= now:
+                    self._ends.popleft()
+                if len(self._ends) + self._open < limits.calls:
                     break
-                await anyio.sleep(self._starts[0] + span - now)
+                if self._ends:
+                    await anyio.sleep(self._ends[0] + span - now)
+                else:  # every call of the window is still open: wait for one to end
+                    await self._ended.wait()
             if limits.daily_quota is not None:
                 self._roll_day()
                 if self._used_today >= limits.daily_quota:
                     raise QuotaExhausted(self._used_today, limits.daily_quota)
                 self._used_today += 1
-            self._starts.append(anyio.current_time())
+            self._open += 1

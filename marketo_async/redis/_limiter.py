@@ -248,7 +248,13 @@ class RedisLimiter:
             await anyio.sleep(self.lease_seconds / 3)
             try:
                 renewed = await self._connection.run(
-                    _scripts.RENEW_SLOT, [self._slots_key], [self.lease_seconds, lease]
+                    _scripts.RENEW_SLOT,
+                    [self._slots_key, self._window],
+                    [
+                        self.lease_seconds,
+                        lease,
+                        self.rate_limits.period + self.rate_limits.window_margin,
+                    ],
                 )
             except SharedLimiterError as error:
                 logger.warning("could not renew an in-flight slot: %s", error.message)
@@ -265,7 +271,9 @@ class RedisLimiter:
         with anyio.CancelScope(shield=True) as scope:
             scope.deadline = anyio.current_time() + RELEASE_TIMEOUT_S
             try:
-                await self._connection.run(_scripts.RELEASE_SLOT, [self._slots_key], [lease])
+                await self._connection.run(
+                    _scripts.RELEASE_SLOT, [self._slots_key, self._window], [lease]
+                )
             except SharedLimiterError as error:
                 logger.warning(
                     "could not release an in-flight slot (it frees itself within %.1fs): %s",

@@ -71,10 +71,12 @@ if busy >= concurrency then
   return {1, string.format('%.6f', math.min(tonumber(soonest[2]) - now, poll))}
 end
 
+-- A window entry's score is when its call ended (open calls: their lease expiry, in the
+-- future): Marketo counts arrivals, which come no later than the end.
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - span)
 if redis.call('ZCARD', KEYS[1]) >= calls then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {2, string.format('%.6f', tonumber(oldest[2]) + span - now)}
+  return {2, string.format('%.6f', math.min(tonumber(oldest[2]) + span - now, poll))}
 end
 
 if quota > 0 then
@@ -93,15 +95,16 @@ if quota > 0 then
   redis.call('EXPIRE', day, 3 * 86400)
 end
 
-redis.call('ZADD', KEYS[1], now, ARGV[5])
+redis.call('ZADD', KEYS[1], now + lease, ARGV[5])
 redis.call('ZADD', KEYS[2], now + lease, ARGV[5])
-redis.call('PEXPIRE', KEYS[1], math.ceil(span * 1000) + 1000)
+redis.call('PEXPIRE', KEYS[1], math.ceil((span + lease) * 1000) + 1000)
 redis.call('PEXPIRE', KEYS[2], math.ceil(lease * 1000) + 1000)
 return {4, tostring(busy + 1)}
 """,
 )
 
-# KEYS: slots. ARGV: lease, lease id. Returns 1 when renewed, 0 when the lease was lost.
+# KEYS: slots, window. ARGV: lease, lease id, span. Returns 1 when renewed, 0 when the lease
+# was lost.
 RENEW_SLOT = Script(
     "renew-slot",
     _NOW
@@ -109,6 +112,8 @@ RENEW_SLOT = Script(
 if redis.call('ZSCORE', KEYS[1], ARGV[2]) then
   local lease = tonumber(ARGV[1])
   redis.call('ZADD', KEYS[1], 'XX', now + lease, ARGV[2])
+  redis.call('ZADD', KEYS[2], 'XX', now + lease, ARGV[2])
+  redis.call('PEXPIRE', KEYS[2], math.ceil((tonumber(ARGV[3]) + lease) * 1000) + 1000)
   local ttl = redis.call('PTTL', KEYS[1])
   if ttl < lease * 1000 + 1000 then
     redis.call('PEXPIRE', KEYS[1], math.ceil(lease * 1000) + 1000)
@@ -119,8 +124,15 @@ return 0
 """,
 )
 
-# KEYS: slots. ARGV: lease id.
-RELEASE_SLOT = Script("release-slot", "return redis.call('ZREM', KEYS[1], ARGV[1])")
+# KEYS: slots, window. ARGV: lease id. The call ended now: that is its window entry's time.
+RELEASE_SLOT = Script(
+    "release-slot",
+    _NOW
+    + """
+redis.call('ZADD', KEYS[2], 'XX', now, ARGV[1])
+return redis.call('ZREM', KEYS[1], ARGV[1])
+""",
+)
 
 # KEYS: slots, window, day before, day, day after. ARGV: span, then the days' [start, end).
 # Returns {slots held, calls in the window, calls today}.
