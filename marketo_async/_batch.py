@@ -30,7 +30,7 @@ from collections.abc import (
     Sequence,
     Sized,
 )
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast, get_args, overload
 
 import anyio
 import anyio.abc
@@ -75,19 +75,7 @@ Status = Literal[
     "not_attempted",
     "unknown",
 ]
-STATUSES: tuple[Status, ...] = (
-    "created",
-    "updated",
-    "deleted",
-    "added",
-    "removed",
-    "skipped",
-    "memberof",
-    "notmemberof",
-    "failed",
-    "not_attempted",
-    "unknown",
-)
+STATUSES: tuple[Status, ...] = get_args(Status)
 NOT_APPLIED_STATUSES: frozenset[Status] = frozenset(
     {"skipped", "failed", "not_attempted", "unknown"}
 )

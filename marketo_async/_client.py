@@ -39,7 +39,8 @@ _CREDENTIAL_VARIABLES = (
 _MUNCHKIN_ID = re.compile(r"^\d{3}-[A-Za-z]{3}-\d{3}$")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1: the only hosts where plain http is allowed."""
     if host == "localhost":
         return True
     try:
@@ -54,7 +55,7 @@ def _normalise_base_url(base_url: str) -> str:
         raise ValueError(
             f"base_url must look like https://123-ABC-456.mktorest.com, got {base_url!r}"
         )
-    if url.scheme != "https" and not _is_loopback(url.host):
+    if url.scheme != "https" and not is_loopback_host(url.host):
         raise ValueError(
             "base_url must use https (plain http is allowed only for loopback hosts such as "
             f"127.0.0.1, used by tests and the emulator); got {url.scheme}://{url.host}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,7 +12,7 @@ import attrs
 import click
 import httpx
 
-from .._client import MarketoClient
+from .._client import MarketoClient, is_loopback_host
 from .._config import RateLimits
 from ._input import read_rows
 from ._settings import Settings, resolve_settings
@@ -87,12 +86,7 @@ def is_loopback_url(url: str | None) -> bool:
         host = httpx.URL(url).host
     except (httpx.InvalidURL, ValueError):
         return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(host)
 
 
 def emulator_credentials() -> tuple[str, str]:
