@@ -411,9 +411,6 @@ class _OutcomeList(Sequence[RecordOutcome]):
         index = self._status.find(_PENDING, start)
         return None if index < 0 else index
 
-    def is_pending(self, index: int) -> bool:
-        return self._status[index] == _PENDING
-
     def counts(self) -> dict[str, int]:
         counts = {status: self._status.count(code) for status, code in _CODE.items()}
         return {status: n for status, n in counts.items() if n}
@@ -673,15 +670,17 @@ class _Engine(Generic[T]):
 
     async def _call(self, batch: list[_Item[T]]) -> None:
         leases = self._key_leases
-        if leases is None:
-            await self._send_batch(batch)
-            return
-        names = {self._lease_name(item.key): item for item in batch if item.key is not None}
-        if not names:
+        names = (
+            {self._lease_name(item.key): item for item in batch if item.key is not None}
+            if leases is not None
+            else {}
+        )
+        if leases is None or not names:
             await self._send_batch(batch)
             return
         # Other processes may hold some of these keys: send the records whose key this process
         # now holds, and put the others back to wait for a later call.
+        sent = False
         try:
             async with leases.holding(names.keys()) as held:
                 deferred = [item for name, item in names.items() if name not in held]
@@ -692,19 +691,16 @@ class _Engine(Generic[T]):
                     self._returned.set()
                     later = {id(item) for item in deferred}
                     batch = [item for item in batch if id(item) not in later]
+                sent = True
                 await self._send_batch(batch)
         except MarketoError as error:
-            if self.outcomes.is_pending(batch[0].first):
-                # Taking the leases failed (the lease store is down): nothing was sent.
-                self._in_flight -= 1
-                self._finish_all(batch, "failed", error)
-                self._release(batch)
-                self._returned.set()
-                self._progress()
-            else:
+            if sent:
                 logger.warning(
                     "could not give back key leases (they expire by themselves): %s", error
                 )
+            else:  # taking the leases failed (the lease store is down): nothing was sent
+                self._finish_all(batch, "failed", error)
+                self._call_returned(batch)
 
     def _lease_name(self, key: str | int) -> str:
         # Hashed: record keys (emails) are personal data and need not sit in a shared store.
@@ -725,9 +721,13 @@ class _Engine(Generic[T]):
         else:
             self._match_results(batch, results)
         finally:
-            self._in_flight -= 1
-            self._release(batch)
-            self._returned.set()
+            self._call_returned(batch)
+
+    def _call_returned(self, batch: Sequence[_Item[T]]) -> None:
+        """A call slot is free again and the next record of each of ``batch``'s keys may go."""
+        self._in_flight -= 1
+        self._release(batch)
+        self._returned.set()
         self._progress()
 
     def _finish_all(self, batch: Sequence[_Item[T]], status: Status, error: MarketoError) -> None:
