@@ -40,19 +40,30 @@ COLUMNS = ("benchmark", "measure", "value", "baseline", "ratio", "target", "met"
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true",
-                        help="a smoke run (under a minute): one repetition, smaller inputs, "
-                             "time factor 0.05")
-    parser.add_argument("--only", metavar="NAMES",
-                        help=f"comma-separated subset of: {', '.join(BENCHMARKS)}")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run (under a minute): one repetition, smaller inputs, time factor 0.05",
+    )
+    parser.add_argument(
+        "--only", metavar="NAMES", help=f"comma-separated subset of: {', '.join(BENCHMARKS)}"
+    )
     parser.add_argument("--repeat", type=int, help="repetitions per figure (median reported)")
-    parser.add_argument("--time-scale", type=float,
-                        help="factor applied to Marketo's 20 s period and 0.5 s latency "
-                             "(full run: 0.25, --quick: 0.05)")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
-                        help="where to write the JSON results [default: benchmarks/results.json]")
-    parser.add_argument("--markdown", action="store_true",
-                        help="also print the table as Markdown (for the README)")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        help="factor applied to Marketo's 20 s period and 0.5 s latency "
+        "(full run: 0.25, --quick: 0.05)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help="where to write the JSON results [default: benchmarks/results.json]",
+    )
+    parser.add_argument(
+        "--markdown", action="store_true", help="also print the table as Markdown (for the README)"
+    )
     return parser
 
 
@@ -86,8 +97,14 @@ def machine() -> dict[str, Any]:
 
 def _git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
-                             capture_output=True, text=True, timeout=10, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except OSError:
         return None
     return out.stdout.strip() or None
@@ -95,8 +112,16 @@ def _git_commit() -> str | None:
 
 def _cells(row: Row) -> list[str]:
     ratio = "" if row.ratio is None else f"{row.ratio:.2f}"
-    return [row.benchmark, row.measure, row.value, row.baseline, ratio, row.target, row.met(),
-            row.note]
+    return [
+        row.benchmark,
+        row.measure,
+        row.value,
+        row.baseline,
+        ratio,
+        row.target,
+        row.met(),
+        row.note,
+    ]
 
 
 def format_table(rows: Sequence[Row]) -> str:
@@ -105,16 +130,27 @@ def format_table(rows: Sequence[Row]) -> str:
     widths = [max(len(line[i]) for line in lines) for i in range(len(COLUMNS) - 1)]
     out = []
     for number, line in enumerate(lines):
-        out.append("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False))
-                   + "  " + line[-1])
+        out.append(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False))
+            + "  "
+            + line[-1]
+        )
         if number == 0:
             out.append("  ".join("-" * width for width in widths) + "  " + "-" * 4)
     return "\n".join(text.rstrip() for text in out)
 
 
 def format_markdown(rows: Sequence[Row]) -> str:
-    header = ["Benchmark", "Measure", "marketo_async", "Baseline", "Ratio", "Target", "Met",
-              "Notes"]
+    header = [
+        "Benchmark",
+        "Measure",
+        "marketo_async",
+        "Baseline",
+        "Ratio",
+        "Target",
+        "Met",
+        "Notes",
+    ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         cells = [cell.replace("|", "\\|") for cell in _cells(row)]
@@ -128,8 +164,9 @@ def _selected(only: str | None) -> list[str]:
     names = [name.strip() for name in only.split(",") if name.strip()]
     unknown = [name for name in names if name not in BENCHMARKS]
     if unknown:
-        raise SystemExit(f"unknown benchmark(s): {', '.join(unknown)}; "
-                         f"choose from {', '.join(BENCHMARKS)}")
+        raise SystemExit(
+            f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}"
+        )
     return names
 
 
@@ -137,17 +174,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings.smoke() if args.quick else Settings.full()
     if args.repeat is not None:
-        settings = attrs.evolve(settings, repeat=max(1, args.repeat),
-                                incumbent_repeat=max(1, args.repeat))
+        settings = attrs.evolve(
+            settings, repeat=max(1, args.repeat), incumbent_repeat=max(1, args.repeat)
+        )
     if args.time_scale is not None:
         settings = attrs.evolve(settings, time_scale=args.time_scale)
     names = _selected(args.only)
     info = machine()
-    print(f"marketo_async benchmarks ({'quick' if settings.quick else 'full'} run, "
-          f"time factor {settings.time_scale:g}: period {settings.period:g} s, "
-          f"latency {settings.latency:g} s; {settings.repeat} repetition(s))", flush=True)
-    print(f"machine: {info['cpu']}, {info['cpus']} CPUs, {info['memory_gb']} GB, "
-          f"Python {info['python']}", flush=True)
+    print(
+        f"marketo_async benchmarks ({'quick' if settings.quick else 'full'} run, "
+        f"time factor {settings.time_scale:g}: period {settings.period:g} s, "
+        f"latency {settings.latency:g} s; {settings.repeat} repetition(s))",
+        flush=True,
+    )
+    print(
+        f"machine: {info['cpu']}, {info['cpus']} CPUs, {info['memory_gb']} GB, "
+        f"Python {info['python']}",
+        flush=True,
+    )
     started = time.perf_counter()
     rows: list[Row] = []
     details: dict[str, Any] = {}
@@ -156,9 +200,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx = Context(settings=settings, server=server)
         for name in names:
             if name == "incumbent" and importlib.util.find_spec("marketorestpython") is None:
-                rows.append(Row(benchmark="3 incumbent", measure="skipped", value="",
-                                note="marketorestpython is not installed: "
-                                     "pip install -e '.[bench]'"))
+                rows.append(
+                    Row(
+                        benchmark="3 incumbent",
+                        measure="skipped",
+                        value="",
+                        note="marketorestpython is not installed: pip install -e '.[bench]'",
+                    )
+                )
                 details[name] = {"skipped": "marketorestpython is not installed"}
                 continue
             print(f"... {name}", flush=True)
@@ -170,8 +219,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             except Exception as error:  # a benchmark that cannot run is reported, not fatal
                 traceback.print_exc()
                 failed.append(name)
-                rows.append(Row(benchmark=name, measure="error", value=type(error).__name__,
-                                note=str(error).splitlines()[0][:120] if str(error) else ""))
+                rows.append(
+                    Row(
+                        benchmark=name,
+                        measure="error",
+                        value=type(error).__name__,
+                        note=str(error).splitlines()[0][:120] if str(error) else "",
+                    )
+                )
                 details[name] = {"error": repr(error)}
                 continue
             rows += found

@@ -57,15 +57,29 @@ class Settings:
 
     @classmethod
     def full(cls) -> Settings:
-        return cls(quick=False, repeat=5, time_scale=0.25, upsert_leads=60_000,
-                   incumbent_repeat=3,
-                   memory_rows=(100_000, 1_000_000), memory_repeat=3, read_leads=100_000)
+        return cls(
+            quick=False,
+            repeat=5,
+            time_scale=0.25,
+            upsert_leads=60_000,
+            incumbent_repeat=3,
+            memory_rows=(100_000, 1_000_000),
+            memory_repeat=3,
+            read_leads=100_000,
+        )
 
     @classmethod
     def smoke(cls) -> Settings:
-        return cls(quick=True, repeat=1, time_scale=0.05, upsert_leads=60_000,
-                   incumbent_repeat=1,
-                   memory_rows=(10_000, 40_000), memory_repeat=1, read_leads=20_000)
+        return cls(
+            quick=True,
+            repeat=1,
+            time_scale=0.05,
+            upsert_leads=60_000,
+            incumbent_repeat=1,
+            memory_rows=(10_000, 40_000),
+            memory_repeat=1,
+            read_leads=20_000,
+        )
 
     @property
     def period(self) -> float:
@@ -90,7 +104,7 @@ class Row:
     ok: bool | None = None  # whether the target is met, when it is not a "<= x" ratio
 
     def met(self) -> str:
-        """"yes"/"no" against the target (``ok``, or a ratio target like "<= 1.25")."""
+        """ "yes"/"no" against the target (``ok``, or a ratio target like "<= 1.25")."""
         if self.ok is not None:
             return "yes" if self.ok else "no"
         if self.ratio is None or not self.target.startswith("<="):
@@ -139,28 +153,41 @@ def spread(values: Sequence[float]) -> str:
 
 def scaled_limits(settings: Settings) -> RateLimits:
     """Marketo's budget with the period (and the default window margin) time-scaled."""
-    return RateLimits(calls=WINDOW_CALLS, period=settings.period, concurrency=IN_FLIGHT,
-                      daily_quota=None,
-                      window_margin=MARKETO_WINDOW_MARGIN * settings.time_scale)
+    return RateLimits(
+        calls=WINDOW_CALLS,
+        period=settings.period,
+        concurrency=IN_FLIGHT,
+        daily_quota=None,
+        window_margin=MARKETO_WINDOW_MARGIN * settings.time_scale,
+    )
 
 
 def unlimited_limits() -> RateLimits:
     """No call window, but still 10 calls in flight (what the hand-written loop uses too)."""
-    return RateLimits(calls=1_000_000_000, period=1.0, concurrency=IN_FLIGHT, daily_quota=None,
-                      window_margin=0.0)
+    return RateLimits(
+        calls=1_000_000_000, period=1.0, concurrency=IN_FLIGHT, daily_quota=None, window_margin=0.0
+    )
 
 
-def bench_client(server: ServerProcess, rate_limits: RateLimits,
-                 time_scale: float = 1.0) -> MarketoClient:
+def bench_client(
+    server: ServerProcess, rate_limits: RateLimits, time_scale: float = 1.0
+) -> MarketoClient:
     """A client for the benchmark server; its retry waits are time-scaled like the server."""
-    return MarketoClient(base_url=server.url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-                         rate_limits=rate_limits, retry=RetryPolicy(wait_scale=time_scale))
+    return MarketoClient(
+        base_url=server.url,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        rate_limits=rate_limits,
+        retry=RetryPolicy(wait_scale=time_scale),
+    )
 
 
 def floor_issue(calls: int, period: float, latency: float) -> float:
     """The issue's floor: ``max((ceil(calls/100) - 1) * period + latency, ceil(calls/10) * L)``."""
-    return max((math.ceil(calls / WINDOW_CALLS) - 1) * period + latency,
-               math.ceil(calls / IN_FLIGHT) * latency)
+    return max(
+        (math.ceil(calls / WINDOW_CALLS) - 1) * period + latency,
+        math.ceil(calls / IN_FLIGHT) * latency,
+    )
 
 
 def floor_exact(calls: int, period: float, latency: float) -> float:
@@ -172,8 +199,10 @@ def floor_exact(calls: int, period: float, latency: float) -> float:
     """
     windows = math.ceil(calls / WINDOW_CALLS) - 1
     last = calls - windows * WINDOW_CALLS
-    return max(windows * period + math.ceil(last / IN_FLIGHT) * latency,
-               math.ceil(calls / IN_FLIGHT) * latency)
+    return max(
+        windows * period + math.ceil(last / IN_FLIGHT) * latency,
+        math.ceil(calls / IN_FLIGHT) * latency,
+    )
 
 
 @contextmanager

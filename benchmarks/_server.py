@@ -54,31 +54,44 @@ class _AdminFake:
         self.period: float | None = None
         self.fake = self._new(calls=None, period=20.0, concurrency=None, latency=0.0)
 
-    def _new(self, *, calls: int | None, period: float, concurrency: int | None,
-             latency: float) -> FakeMarketo:
+    def _new(
+        self, *, calls: int | None, period: float, concurrency: int | None, latency: float
+    ) -> FakeMarketo:
         limits: RateLimits | None = None
         self.period = None
         if calls is not None or concurrency is not None:
             unlimited = RateLimits.unlimited()
-            limits = RateLimits(calls=calls or unlimited.calls, period=period,
-                                concurrency=concurrency or unlimited.concurrency,
-                                daily_quota=None, window_margin=0.0)
+            limits = RateLimits(
+                calls=calls or unlimited.calls,
+                period=period,
+                concurrency=concurrency or unlimited.concurrency,
+                daily_quota=None,
+                window_margin=0.0,
+            )
             self.period = period
-        return FakeMarketo(latency=Latency(base=latency), rate_limits=limits,
-                           client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
-                           munchkin_id=MUNCHKIN_ID, random_seed=1)
+        return FakeMarketo(
+            latency=Latency(base=latency),
+            rate_limits=limits,
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            munchkin_id=MUNCHKIN_ID,
+            random_seed=1,
+        )
 
     async def handle(self, request: FakeRequest) -> FakeReply:
         if request.path.startswith(ADMIN_PREFIX):
             body: dict[str, Any] = json.loads(request.body) if request.body else {}
-            return json_reply(self._admin(request.path[len(ADMIN_PREFIX):], body))
+            return json_reply(self._admin(request.path[len(ADMIN_PREFIX) :], body))
         return await self.fake.handle(request)
 
     def _admin(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
         if command == "reset":
-            self.fake = self._new(calls=body.get("calls"), period=float(body.get("period", 20.0)),
-                                  concurrency=body.get("concurrency"),
-                                  latency=float(body.get("latency", 0.0)))
+            self.fake = self._new(
+                calls=body.get("calls"),
+                period=float(body.get("period", 20.0)),
+                concurrency=body.get("concurrency"),
+                latency=float(body.get("latency", 0.0)),
+            )
             return {"ok": True}
         if command == "seed_list":
             count = int(body["leads"])
@@ -86,11 +99,19 @@ class _AdminFake:
             for name in fields[1:]:
                 if name not in self.fake.store.lead_fields:
                     self.fake.add_lead_field(name)
-            ids = [self.fake.store.create_lead({
-                "email": f"reader{i}@example.com", "firstName": f"First{i}",
-                "lastName": f"Last{i}", "company": f"Company {i % 997}",
-                "city": "Springfield", "title": "Engineer",
-            }) for i in range(count)]
+            ids = [
+                self.fake.store.create_lead(
+                    {
+                        "email": f"reader{i}@example.com",
+                        "firstName": f"First{i}",
+                        "lastName": f"Last{i}",
+                        "company": f"Company {i % 997}",
+                        "city": "Springfield",
+                        "title": "Engineer",
+                    }
+                )
+                for i in range(count)
+            ]
             return {"list_id": self.fake.add_list("Benchmark list", lead_ids=ids)}
         if command == "stats":
             stats = self.fake.stats
@@ -102,8 +123,9 @@ class _AdminFake:
                 "errors": dict(stats.errors),
                 "reasons": dict(stats.reasons),
                 "max_in_flight": stats.max_in_flight,
-                "max_calls_in_window": (stats.max_calls_in_window(self.period)
-                                        if self.period is not None else None),
+                "max_calls_in_window": (
+                    stats.max_calls_in_window(self.period) if self.period is not None else None
+                ),
                 "leads": len(self.fake.store.leads),
                 "duplicate_keys": len(groups),
                 "duplicate_leads": sum(len(group.leads) - 1 for group in groups),
@@ -119,8 +141,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     async def run() -> None:
         async with anyio.create_task_group() as tg:
-            port = await tg.start(lambda task_status: serve_http(
-                admin.handle, host="127.0.0.1", port=args.port, task_status=task_status))
+            port = await tg.start(
+                lambda task_status: serve_http(
+                    admin.handle, host="127.0.0.1", port=args.port, task_status=task_status
+                )
+            )
             print(f"PORT {port}", flush=True)
 
     with contextlib.suppress(KeyboardInterrupt):
@@ -153,11 +178,13 @@ class ServerProcess:
 
     def __enter__(self) -> ServerProcess:
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT),
-                                                          env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks._server"], stdout=subprocess.PIPE, text=True,
-            cwd=REPO_ROOT, env=env,
+            [sys.executable, "-m", "benchmarks._server"],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO_ROOT,
+            env=env,
         )
         stdout: IO[str] | None = self._process.stdout
         assert stdout is not None
@@ -169,8 +196,12 @@ class ServerProcess:
         self._admin = httpx.Client(base_url=self.url, timeout=600.0)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self._admin is not None:
             self._admin.close()
         if self._process is not None:
@@ -188,11 +219,19 @@ class ServerProcess:
         answer: dict[str, Any] = response.json()
         return answer
 
-    def reset(self, *, calls: int | None = None, period: float = 20.0,
-              concurrency: int | None = None, latency: float = 0.0) -> None:
+    def reset(
+        self,
+        *,
+        calls: int | None = None,
+        period: float = 20.0,
+        concurrency: int | None = None,
+        latency: float = 0.0,
+    ) -> None:
         """A fresh instance with these limits (None: off) and this latency per call."""
-        self._post("reset", {"calls": calls, "period": period, "concurrency": concurrency,
-                             "latency": latency})
+        self._post(
+            "reset",
+            {"calls": calls, "period": period, "concurrency": concurrency, "latency": latency},
+        )
 
     def seed_list(self, leads: int) -> int:
         """Store ``leads`` leads and a static list of them; returns the list id."""

@@ -73,12 +73,16 @@ def measure_marketo_async(ctx: Context, *, repeats: bool) -> list[dict[str, Any]
 
 def floors(settings: Settings, records: int) -> tuple[int, float, float]:
     calls = math.ceil(records / BATCH)
-    return (calls, floor_issue(calls, settings.period, settings.latency),
-            floor_exact(calls, settings.period, settings.latency))
+    return (
+        calls,
+        floor_issue(calls, settings.period, settings.latency),
+        floor_exact(calls, settings.period, settings.latency),
+    )
 
 
-def _rows_for(settings: Settings, label: str, runs: list[dict[str, Any]]
-              ) -> tuple[list[Row], dict[str, Any]]:
+def _rows_for(
+    settings: Settings, label: str, runs: list[dict[str, Any]]
+) -> tuple[list[Row], dict[str, Any]]:
     walls = [r["wall_s"] for r in runs]
     wall = median(walls)
     calls, issue, exact = floors(settings, settings.upsert_leads)
@@ -87,19 +91,35 @@ def _rows_for(settings: Settings, label: str, runs: list[dict[str, Any]]
     duplicates = max(r["duplicate_leads"] for r in runs)
     made = sorted(r["calls"] for r in runs)
     rows = [
-        Row(benchmark=NAME, measure=f"{label}: wall vs floor (issue formula)",
-            value=f"{wall:.2f} s", baseline=f"{issue:.2f} s", ratio=wall / issue,
-            target="<= 1.1", note=f"runs {spread(walls)} s" if len(walls) > 1 else ""),
-        Row(benchmark=NAME, measure=f"{label}: wall vs floor (exact)",
-            value=f"{wall:.2f} s", baseline=f"{exact:.2f} s", ratio=wall / exact,
+        Row(
+            benchmark=NAME,
+            measure=f"{label}: wall vs floor (issue formula)",
+            value=f"{wall:.2f} s",
+            baseline=f"{issue:.2f} s",
+            ratio=wall / issue,
             target="<= 1.1",
-            note=f"calls made {made[0]}-{made[-1]} (least possible {calls})"),
-        Row(benchmark=NAME, measure=f"{label}: 606 / 615, duplicates",
-            value=f"{errors_606} / {errors_615}, {duplicates}", baseline="0 / 0, 0",
-            target="0 / 0, 0", ok=errors_606 == errors_615 == duplicates == 0,
+            note=f"runs {spread(walls)} s" if len(walls) > 1 else "",
+        ),
+        Row(
+            benchmark=NAME,
+            measure=f"{label}: wall vs floor (exact)",
+            value=f"{wall:.2f} s",
+            baseline=f"{exact:.2f} s",
+            ratio=wall / exact,
+            target="<= 1.1",
+            note=f"calls made {made[0]}-{made[-1]} (least possible {calls})",
+        ),
+        Row(
+            benchmark=NAME,
+            measure=f"{label}: 606 / 615, duplicates",
+            value=f"{errors_606} / {errors_615}, {duplicates}",
+            baseline="0 / 0, 0",
+            target="0 / 0, 0",
+            ok=errors_606 == errors_615 == duplicates == 0,
             note=f"606/615 summed over {len(runs)} runs; most calls in one period "
-                 f"{max(r['max_calls_in_window'] for r in runs)}, most in flight "
-                 f"{max(r['max_in_flight'] for r in runs)}"),
+            f"{max(r['max_calls_in_window'] for r in runs)}, most in flight "
+            f"{max(r['max_in_flight'] for r in runs)}",
+        ),
     ]
     details = {
         "median_wall_s": wall,
@@ -128,8 +148,10 @@ def run(ctx: Context) -> tuple[list[Row], dict[str, Any]]:
         "floor_exact_s": exact,
     }
     repeated = repeated_rows(settings.upsert_leads)
-    for label, repeats, key in (("unique emails", False, "unique_emails"),
-                                (f"{repeated:,} repeated emails", True, "repeated_emails")):
+    for label, repeats, key in (
+        ("unique emails", False, "unique_emails"),
+        (f"{repeated:,} repeated emails", True, "repeated_emails"),
+    ):
         more_rows, more = _rows_for(settings, label, measure_marketo_async(ctx, repeats=repeats))
         rows += more_rows
         details[key] = more

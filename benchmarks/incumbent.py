@@ -49,8 +49,10 @@ class _ScaledClock:
 @contextlib.contextmanager
 def _scaled_time(scale: float) -> Iterator[None]:
     """Scale the clocks marketorestpython waits on (its throttle and backoff's sleeps)."""
-    modules = [importlib.import_module(name)
-               for name in ("marketorestpython.helper.http_lib", "backoff._sync")]
+    modules = [
+        importlib.import_module(name)
+        for name in ("marketorestpython.helper.http_lib", "backoff._sync")
+    ]
     saved = [module.time for module in modules]
     try:
         for module in modules:
@@ -69,14 +71,15 @@ def _incumbent(base_url: str) -> Any:
 
 
 def _chunks(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    return [rows[start:start + BATCH] for start in range(0, len(rows), BATCH)]
+    return [rows[start : start + BATCH] for start in range(0, len(rows), BATCH)]
 
 
 def _upsert(mc: Any, chunk: list[dict[str, Any]]) -> int:
     """One README-style call; returns the records that did not apply (a raise: all of them)."""
     try:
-        result = mc.execute(method="create_update_leads", leads=chunk, action="createOrUpdate",
-                            lookupField="email")
+        result = mc.execute(
+            method="create_update_leads", leads=chunk, action="createOrUpdate", lookupField="email"
+        )
     except Exception:
         return len(chunk)
     return sum(1 for entry in result if entry.get("status") == "skipped")
@@ -91,8 +94,11 @@ def _threaded(mc: Any, chunks: list[list[dict[str, Any]]]) -> int:
         return sum(pool.map(lambda chunk: _upsert(mc, chunk), chunks))
 
 
-def _measure(ctx: Context, drive: Callable[[Any, list[list[dict[str, Any]]]], int],
-             rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _measure(
+    ctx: Context,
+    drive: Callable[[Any, list[list[dict[str, Any]]]], int],
+    rows: list[dict[str, Any]],
+) -> dict[str, Any]:
     settings = ctx.settings
     ctx.server.reset(calls=100, period=settings.period, concurrency=10, latency=settings.latency)
     chunks = _chunks(rows)
@@ -149,18 +155,34 @@ def run(ctx: Context) -> tuple[list[Row], dict[str, Any]]:
         not_applied = max(r["records_not_applied"] for r in runs)
         errors_606 = sum(r["606"] for r in runs)
         errors_615 = sum(r["615"] for r in runs)
-        rows.append(Row(
-            benchmark=NAME, measure=f"{label}: wall, vs marketo_async",
-            value=f"{wall:.2f} s", baseline=f"{ours_wall:.2f} s",
-            ratio=wall / ours_wall,
-            note=(f"{not_applied:,} of {settings.upsert_leads:,} records not applied"
-                  if not_applied else f"all {settings.upsert_leads:,} records applied")
-                 + (f"; runs {spread([r['wall_s'] for r in runs])} s" if len(runs) > 1 else "")))
-        rows.append(Row(
-            benchmark=NAME, measure=f"{label}: duplicates, not applied, 606/615",
-            value=f"{duplicates:,}, {not_applied:,}, {errors_606}/{errors_615}",
-            baseline=f"{ours_duplicates}, 0, 0/0",
-            note=f"server's error codes: {_codes(runs)}"))
-        details[label] = {"median_wall_s": wall, "ratio_vs_marketo_async": wall / ours_wall,
-                          "duplicate_leads_max": duplicates, "runs": runs}
+        rows.append(
+            Row(
+                benchmark=NAME,
+                measure=f"{label}: wall, vs marketo_async",
+                value=f"{wall:.2f} s",
+                baseline=f"{ours_wall:.2f} s",
+                ratio=wall / ours_wall,
+                note=(
+                    f"{not_applied:,} of {settings.upsert_leads:,} records not applied"
+                    if not_applied
+                    else f"all {settings.upsert_leads:,} records applied"
+                )
+                + (f"; runs {spread([r['wall_s'] for r in runs])} s" if len(runs) > 1 else ""),
+            )
+        )
+        rows.append(
+            Row(
+                benchmark=NAME,
+                measure=f"{label}: duplicates, not applied, 606/615",
+                value=f"{duplicates:,}, {not_applied:,}, {errors_606}/{errors_615}",
+                baseline=f"{ours_duplicates}, 0, 0/0",
+                note=f"server's error codes: {_codes(runs)}",
+            )
+        )
+        details[label] = {
+            "median_wall_s": wall,
+            "ratio_vs_marketo_async": wall / ours_wall,
+            "duplicate_leads_max": duplicates,
+            "runs": runs,
+        }
     return rows, details

@@ -54,13 +54,29 @@ def _run_cli(base_url: str, csv_path: Path, workdir: Path) -> dict[str, Any]:
     env.update(MARKETO_CLIENT_ID=CLIENT_ID, MARKETO_CLIENT_SECRET=CLIENT_SECRET)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     report = workdir / "report.jsonl"
-    command = [sys.executable, "-m", "marketo_async.cli", "leads", "upsert", str(csv_path),
-               "--base-url", base_url, "--report", str(report), "--progress", "off",
-               "--rate-limit", "none", "--concurrency", "10"]
+    command = [
+        sys.executable,
+        "-m",
+        "marketo_async.cli",
+        "leads",
+        "upsert",
+        str(csv_path),
+        "--base-url",
+        base_url,
+        "--report",
+        str(report),
+        "--progress",
+        "off",
+        "--rate-limit",
+        "none",
+        "--concurrency",
+        "10",
+    ]
     with tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.DEVNULL,
-                                   stderr=errors)
+        process = subprocess.Popen(
+            command, cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=errors
+        )
         samples: list[tuple[float, int]] = []
         peak_kb = 0
         while process.poll() is None:
@@ -76,17 +92,22 @@ def _run_cli(base_url: str, csv_path: Path, workdir: Path) -> dict[str, Any]:
             raise RuntimeError(f"marketo-async exited {process.returncode}:\n{text[-2000:]}")
     with report.open("rb") as handle:
         reported = sum(1 for _ in handle)
-    return {"wall_s": wall, "peak_rss_mb": peak_kb / 1024,
-            "rss_samples_kb": samples[::max(1, len(samples) // 100)],
-            "report_lines": reported}
+    return {
+        "wall_s": wall,
+        "peak_rss_mb": peak_kb / 1024,
+        "rss_samples_kb": samples[:: max(1, len(samples) // 100)],
+        "report_lines": reported,
+    }
 
 
 def _quartiles(samples: list[tuple[float, int]]) -> list[float]:
     """RSS (MB) at a quarter, half, three quarters and the end of the run."""
     if not samples:
         return []
-    return [samples[min(len(samples) - 1, int(len(samples) * q))][1] / 1024
-            for q in (0.25, 0.5, 0.75, 1.0)]
+    return [
+        samples[min(len(samples) - 1, int(len(samples) * q))][1] / 1024
+        for q in (0.25, 0.5, 0.75, 1.0)
+    ]
 
 
 def run(ctx: Context) -> tuple[list[Row], dict[str, Any]]:
@@ -105,21 +126,31 @@ def run(ctx: Context) -> tuple[list[Row], dict[str, Any]]:
                     raise RuntimeError(f"report has {one['report_lines']} lines for {count} rows")
                 runs.append(one)
             csv_path.unlink()
-            results[count] = {"peak_rss_mb": median([r["peak_rss_mb"] for r in runs]),
-                              "rows_per_s": count / median([r["wall_s"] for r in runs]),
-                              "rss_quartiles_mb": _quartiles(runs[-1]["rss_samples_kb"]),
-                              "runs": runs}
+            results[count] = {
+                "peak_rss_mb": median([r["peak_rss_mb"] for r in runs]),
+                "rows_per_s": count / median([r["wall_s"] for r in runs]),
+                "rss_quartiles_mb": _quartiles(runs[-1]["rss_samples_kb"]),
+                "runs": runs,
+            }
     small, big = min(results), max(results)
     peak, base = results[big]["peak_rss_mb"], results[small]["peak_rss_mb"]
     growth = (peak - base) * 1024 * 1024 / (big - small)
     quartiles = ", ".join(f"{mb:.0f}" for mb in results[big]["rss_quartiles_mb"])
     rows = [
-        Row(benchmark=NAME, measure=f"peak RSS, {big:,} rows vs {small:,}",
-            value=f"{peak:.0f} MB", baseline=f"{base:.0f} MB", ratio=peak / base,
-            target=f"flat, < {TARGET_MB} MB", ok=peak < TARGET_MB and peak / base <= FLAT,
+        Row(
+            benchmark=NAME,
+            measure=f"peak RSS, {big:,} rows vs {small:,}",
+            value=f"{peak:.0f} MB",
+            baseline=f"{base:.0f} MB",
+            ratio=peak / base,
+            target=f"flat, < {TARGET_MB} MB",
+            ok=peak < TARGET_MB and peak / base <= FLAT,
             note=f"grows {growth:+.1f} bytes a row; RSS at 1/4, 1/2, 3/4, end: {quartiles} MB; "
-                 f"{results[big]['rows_per_s']:,.0f} rows/s"),
+            f"{results[big]['rows_per_s']:,.0f} rows/s",
+        ),
     ]
-    details = {str(count): {key: value for key, value in result.items()}
-               for count, result in results.items()}
+    details = {
+        str(count): {key: value for key, value in result.items()}
+        for count, result in results.items()
+    }
     return rows, {"target_mb": TARGET_MB, "growth_bytes_per_row": growth, "by_rows": details}

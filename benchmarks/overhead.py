@@ -36,9 +36,14 @@ NAME = "2 client overhead"
 
 
 async def raw_token(http: httpx.AsyncClient) -> str:
-    response = await http.get("/identity/oauth/token", params={
-        "grant_type": "client_credentials", "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET})
+    response = await http.get(
+        "/identity/oauth/token",
+        params={
+            "grant_type": "client_credentials",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+        },
+    )
     response.raise_for_status()
     token: str = response.json()["access_token"]
     return token
@@ -51,13 +56,17 @@ async def _raw_loop(base_url: str, rows: list[dict[str, Any]]) -> int:
     async with httpx.AsyncClient(base_url=base_url, limits=limits) as http:
         headers = {"Authorization": f"Bearer {await raw_token(http)}"}
         batches: Iterator[list[dict[str, Any]]] = (
-            rows[start:start + BATCH] for start in range(0, len(rows), BATCH))
+            rows[start : start + BATCH] for start in range(0, len(rows), BATCH)
+        )
 
         async def worker() -> None:
             nonlocal applied
             for batch in batches:
-                response = await http.post("/rest/v1/leads.json", headers=headers, json={
-                    "action": "createOrUpdate", "lookupField": "email", "input": batch})
+                response = await http.post(
+                    "/rest/v1/leads.json",
+                    headers=headers,
+                    json={"action": "createOrUpdate", "lookupField": "email", "input": batch},
+                )
                 body = response.json()
                 if not body.get("success"):
                     raise RuntimeError(f"raw loop: call failed: {body.get('errors')}")
@@ -76,8 +85,12 @@ async def _client_run(ctx: Context, rows: list[dict[str, Any]]) -> dict[str, Any
             report = await client.leads.sync(rows, action="createOrUpdate", lookup_field="email")
     if not report.ok:
         raise RuntimeError(f"marketo_async run did not apply every record:\n{report}")
-    return {"wall_s": watch.wall, "cpu_s": watch.cpu, "records_per_s": len(rows) / watch.wall,
-            "calls": ctx.server.stats()["calls"]}
+    return {
+        "wall_s": watch.wall,
+        "cpu_s": watch.cpu,
+        "records_per_s": len(rows) / watch.wall,
+        "calls": ctx.server.stats()["calls"],
+    }
 
 
 async def _raw_run(ctx: Context, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -86,8 +99,12 @@ async def _raw_run(ctx: Context, rows: list[dict[str, Any]]) -> dict[str, Any]:
         applied = await _raw_loop(ctx.server.url, rows)
     if applied != len(rows):
         raise RuntimeError(f"raw loop: {applied} results for {len(rows)} records")
-    return {"wall_s": watch.wall, "cpu_s": watch.cpu, "records_per_s": len(rows) / watch.wall,
-            "calls": ctx.server.stats()["calls"]}
+    return {
+        "wall_s": watch.wall,
+        "cpu_s": watch.cpu,
+        "records_per_s": len(rows) / watch.wall,
+        "calls": ctx.server.stats()["calls"],
+    }
 
 
 def run(ctx: Context) -> tuple[list[Row], dict[str, Any]]:
@@ -106,16 +123,28 @@ def run(ctx: Context) -> tuple[list[Row], dict[str, Any]]:
     raw_cpu = median([r["cpu_s"] for r in raw_runs])
     n = len(rows)
     rows_out = [
-        Row(benchmark=NAME, measure="records/s, raw loop / marketo_async",
-            value=f"{client_rps:,.0f}/s", baseline=f"{raw_rps:,.0f}/s",
-            ratio=raw_rps / client_rps, target="<= 1.25",
+        Row(
+            benchmark=NAME,
+            measure="records/s, raw loop / marketo_async",
+            value=f"{client_rps:,.0f}/s",
+            baseline=f"{raw_rps:,.0f}/s",
+            ratio=raw_rps / client_rps,
+            target="<= 1.25",
             note=f"{n:,} leads, 10 in flight, no limits, no latency"
-                 + (f"; runs {spread([r['records_per_s'] for r in client_runs])}/s"
-                    if len(client_runs) > 1 else "")),
-        Row(benchmark=NAME, measure="client CPU per 1,000 records",
-            value=f"{client_cpu / n * 1e6:.1f} ms", baseline=f"{raw_cpu / n * 1e6:.1f} ms",
+            + (
+                f"; runs {spread([r['records_per_s'] for r in client_runs])}/s"
+                if len(client_runs) > 1
+                else ""
+            ),
+        ),
+        Row(
+            benchmark=NAME,
+            measure="client CPU per 1,000 records",
+            value=f"{client_cpu / n * 1e6:.1f} ms",
+            baseline=f"{raw_cpu / n * 1e6:.1f} ms",
             ratio=client_cpu / raw_cpu,
-            note="CPU seconds in the client process (the server runs in another)"),
+            note="CPU seconds in the client process (the server runs in another)",
+        ),
     ]
     details = {
         "records": n,

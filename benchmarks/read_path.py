@@ -30,8 +30,9 @@ async def _raw(base_url: str, list_id: int) -> int:
         headers = {"Authorization": f"Bearer {await raw_token(http)}"}
         params: dict[str, Any] = {"batchSize": PAGE, "fields": ",".join(FIELDS)}
         while True:
-            response = await http.get(f"/rest/v1/lists/{list_id}/leads.json", params=params,
-                                      headers=headers)
+            response = await http.get(
+                f"/rest/v1/lists/{list_id}/leads.json", params=params, headers=headers
+            )
             body = response.json()
             if not body.get("success"):
                 raise RuntimeError(f"raw read: call failed: {body.get('errors')}")
@@ -88,12 +89,23 @@ def run(ctx: Context) -> tuple[list[Row], dict[str, Any]]:
     cpu = {name: median([r["cpu_s"] for r in found]) for name, found in runs.items()}
     rows: list[Row] = []
     for name in ("leads.by_list", "static_lists.leads"):
-        rows.append(Row(
-            benchmark=NAME, measure=f"records/s, raw loop / {name}",
-            value=f"{rps[name]:,.0f}/s", baseline=f"{rps['raw']:,.0f}/s",
-            ratio=rps["raw"] / rps[name],
-            note=f"{n:,} leads, {len(FIELDS)} fields, 300 a page; client CPU per 1,000: "
-                 f"{cpu[name] / n * 1e6:.1f} ms vs {cpu['raw'] / n * 1e6:.1f} ms"))
-    details = {"records": n, "fields": FIELDS, "records_per_s": rps, "client_cpu_s": cpu,
-               "ratios": {name: rps["raw"] / rps[name] for name in rps}, "runs": runs}
+        rows.append(
+            Row(
+                benchmark=NAME,
+                measure=f"records/s, raw loop / {name}",
+                value=f"{rps[name]:,.0f}/s",
+                baseline=f"{rps['raw']:,.0f}/s",
+                ratio=rps["raw"] / rps[name],
+                note=f"{n:,} leads, {len(FIELDS)} fields, 300 a page; client CPU per 1,000: "
+                f"{cpu[name] / n * 1e6:.1f} ms vs {cpu['raw'] / n * 1e6:.1f} ms",
+            )
+        )
+    details = {
+        "records": n,
+        "fields": FIELDS,
+        "records_per_s": rps,
+        "client_cpu_s": cpu,
+        "ratios": {name: rps["raw"] / rps[name] for name in rps},
+        "runs": runs,
+    }
     return rows, details

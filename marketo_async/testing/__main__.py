@@ -14,8 +14,9 @@ from ._fake import FakeMarketo, Latency
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m marketo_async.testing",
-                                     description="A Marketo Engage REST API emulator.")
+    parser = argparse.ArgumentParser(
+        prog="python -m marketo_async.testing", description="A Marketo Engage REST API emulator."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve HTTP/1.1 on loopback until interrupted")
     serve.add_argument("--port", type=int, default=8080)
@@ -38,28 +39,37 @@ def _rate_limits(args: argparse.Namespace) -> RateLimits | None:
     if args.calls is None and args.concurrency is None and args.daily_quota is None:
         return None
     unlimited = RateLimits.unlimited()
-    return RateLimits(calls=args.calls or unlimited.calls, period=args.period,
-                      concurrency=args.concurrency or unlimited.concurrency,
-                      daily_quota=args.daily_quota, window_margin=0.0)
+    return RateLimits(
+        calls=args.calls or unlimited.calls,
+        period=args.period,
+        concurrency=args.concurrency or unlimited.concurrency,
+        daily_quota=args.daily_quota,
+        window_margin=0.0,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     fake = FakeMarketo(
         latency=Latency(base=args.latency, per_record=args.per_record, jitter=args.jitter),
-        rate_limits=_rate_limits(args), token_ttl=args.token_ttl,
-        client_id=args.client_id, client_secret=args.client_secret,
+        rate_limits=_rate_limits(args),
+        token_ttl=args.token_ttl,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
     )
     if args.seed:
         fake.seed_file(args.seed)
 
     async def run() -> None:
         async with anyio.create_task_group() as tg:
-            port = await tg.start(lambda task_status: fake.serve(
-                args.port, host=args.host, task_status=task_status))
-            print(f"FakeMarketo serving http://{args.host}:{port} "
-                  f"(client_id={fake.client_id} client_secret={fake.client_secret})",
-                  flush=True)
+            port = await tg.start(
+                lambda task_status: fake.serve(args.port, host=args.host, task_status=task_status)
+            )
+            print(
+                f"FakeMarketo serving http://{args.host}:{port} "
+                f"(client_id={fake.client_id} client_secret={fake.client_secret})",
+                flush=True,
+            )
 
     with contextlib.suppress(KeyboardInterrupt):
         anyio.run(run)

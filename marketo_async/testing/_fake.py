@@ -77,8 +77,9 @@ class FakeTransport(httpx.AsyncBaseTransport):
         fake_request = FakeRequest(
             method=request.method,
             target=request.url.raw_path.decode("ascii"),
-            headers={k.decode("latin-1").lower(): v.decode("latin-1")
-                     for k, v in request.headers.raw},
+            headers={
+                k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers.raw
+            },
             body=body,
         )
         try:
@@ -87,8 +88,12 @@ class FakeTransport(httpx.AsyncBaseTransport):
             raise httpx.RemoteProtocolError(
                 "Server disconnected without sending a response.", request=request
             ) from None
-        return httpx.Response(reply.status, headers={"content-type": reply.content_type},
-                              content=reply.body, request=request)
+        return httpx.Response(
+            reply.status,
+            headers={"content-type": reply.content_type},
+            content=reply.body,
+            request=request,
+        )
 
 
 @attrs.define
@@ -128,8 +133,9 @@ class FakeMarketo:
         self.client_secret = client_secret
         self.munchkin_id = munchkin_id
         self.api_user = api_user
-        self.limits = Limits(lead_filter_matches=lead_filter_limit,
-                             program_member_query=program_member_query_limit)
+        self.limits = Limits(
+            lead_filter_matches=lead_filter_limit, program_member_query=program_member_query_limit
+        )
         self.stats = Stats()
         self.faults = Faults()
         self.store = Store(clock=clock or (lambda: datetime.now(timezone.utc)))
@@ -141,15 +147,22 @@ class FakeMarketo:
         self._current_token: str | None = None
         self._router = Router()
         _leads.register(self._router)
-        register_schema_routes(self._router, "/rest/v1/leads", lambda store: store.lead_fields,
-                               kind="leadfields", max_custom=MAX_CUSTOM_LEAD_FIELDS)
+        register_schema_routes(
+            self._router,
+            "/rest/v1/leads",
+            lambda store: store.lead_fields,
+            kind="leadfields",
+            max_custom=MAX_CUSTOM_LEAD_FIELDS,
+        )
         _program_members.register(self._router)
         _static_lists.register(self._router)
         self.transport: httpx.AsyncBaseTransport = FakeTransport(self)
 
     def __repr__(self) -> str:
-        return (f"FakeMarketo(leads={len(self.store.leads)}, lists={len(self.store.lists)}, "
-                f"programs={len(self.store.programs)}, rate_limits={self._rate_limits!r})")
+        return (
+            f"FakeMarketo(leads={len(self.store.leads)}, lists={len(self.store.lists)}, "
+            f"programs={len(self.store.programs)}, rate_limits={self._rate_limits!r})"
+        )
 
     # ---- configuration ----------------------------------------------------------------
 
@@ -178,9 +191,13 @@ class FakeMarketo:
         from .._client import MarketoClient
 
         kwargs.setdefault("rate_limits", self._rate_limits or RateLimits.unlimited())
-        return MarketoClient(base_url=self.base_url, client_id=self.client_id,
-                             client_secret=self.client_secret, transport=self.transport,
-                             **kwargs)
+        return MarketoClient(
+            base_url=self.base_url,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            transport=self.transport,
+            **kwargs,
+        )
 
     # ---- tokens -----------------------------------------------------------------------
 
@@ -212,32 +229,55 @@ class FakeMarketo:
     def add_leads(self, records: Iterable[Mapping[str, Any]]) -> list[int]:
         return [self.add_lead(**dict(record)) for record in records]
 
-    def add_lead_field(self, name: str, data_type: str = "string", *,
-                       display_name: str | None = None, length: int | None = None,
-                       description: str | None = None) -> None:
+    def add_lead_field(
+        self,
+        name: str,
+        data_type: str = "string",
+        *,
+        display_name: str | None = None,
+        length: int | None = None,
+        description: str | None = None,
+    ) -> None:
         """Add a custom lead field (as if created in the UI)."""
         if data_type not in FIELD_DATA_TYPES:
             raise ValueError(f"unknown dataType {data_type!r}")
-        self.store.add_lead_field(FieldDef(
-            name=name, display_name=display_name or name, data_type=data_type,
-            length=length if length is not None else (255 if data_type == "string" else None),
-            description=description, is_custom=True))
+        self.store.add_lead_field(
+            FieldDef(
+                name=name,
+                display_name=display_name or name,
+                data_type=data_type,
+                length=length if length is not None else (255 if data_type == "string" else None),
+                description=description,
+                is_custom=True,
+            )
+        )
 
-    def add_program_member_field(self, name: str, data_type: str = "string", *,
-                                 display_name: str | None = None) -> None:
+    def add_program_member_field(
+        self, name: str, data_type: str = "string", *, display_name: str | None = None
+    ) -> None:
         """Add a custom program member field."""
         self.store.member_fields[name] = FieldDef(
-            name=name, display_name=display_name or name, data_type=data_type,
-            length=255 if data_type == "string" else None, is_custom=True)
+            name=name,
+            display_name=display_name or name,
+            data_type=data_type,
+            length=255 if data_type == "string" else None,
+            is_custom=True,
+        )
 
     def add_partition(self, name: str, description: str = "") -> int:
         return self.store.add_partition(name, description)
 
-    def add_list(self, name: str, *, lead_ids: Iterable[int] = (), id: int | None = None,
-                 folder: Mapping[str, Any] | None = None, description: str | None = None) -> int:
+    def add_list(
+        self,
+        name: str,
+        *,
+        lead_ids: Iterable[int] = (),
+        id: int | None = None,
+        folder: Mapping[str, Any] | None = None,
+        description: str | None = None,
+    ) -> int:
         """Create a static list, optionally with members; returns its id."""
-        static_list = self.store.add_list(name, folder=folder, description=description,
-                                          list_id=id)
+        static_list = self.store.add_list(name, folder=folder, description=description, list_id=id)
         self.add_to_list(static_list.id, lead_ids)
         return static_list.id
 
@@ -246,16 +286,27 @@ class FakeMarketo:
         for lead_id in lead_ids:
             static_list.members.setdefault(lead_id, self.store.now())
 
-    def add_program(self, name: str, *, id: int | None = None,
-                    statuses: Iterable[str] | None = None,
-                    success_statuses: Iterable[str] | None = None,
-                    engagement: bool = False) -> int:
+    def add_program(
+        self,
+        name: str,
+        *,
+        id: int | None = None,
+        statuses: Iterable[str] | None = None,
+        success_statuses: Iterable[str] | None = None,
+        engagement: bool = False,
+    ) -> int:
         """Create a program (statuses lowest step first); returns its id."""
-        return self.store.add_program(name, statuses=statuses, success_statuses=success_statuses,
-                                      engagement=engagement, program_id=id).id
+        return self.store.add_program(
+            name,
+            statuses=statuses,
+            success_statuses=success_statuses,
+            engagement=engagement,
+            program_id=id,
+        ).id
 
-    def add_program_member(self, program_id: int, lead_id: int, status: str | None = None,
-                           **fields: Any) -> None:
+    def add_program_member(
+        self, program_id: int, lead_id: int, status: str | None = None, **fields: Any
+    ) -> None:
         """Make a lead a program member at ``status`` (the lowest status by default)."""
         program = self.store.programs[program_id]
         program.members.pop(lead_id, None)
@@ -265,16 +316,18 @@ class FakeMarketo:
                 self.add_program_member_field(name)
         program.members[lead_id].fields.update(fields)
 
-    def add_smart_campaign(self, name: str, *, lead_ids: Iterable[int] = (),
-                           id: int | None = None) -> int:
+    def add_smart_campaign(
+        self, name: str, *, lead_ids: Iterable[int] = (), id: int | None = None
+    ) -> int:
         campaign = self.store.add_smart_campaign(name, campaign_id=id)
         now = self.store.now()
         for lead_id in lead_ids:
             campaign.members[lead_id] = (now, now)
         return campaign.id
 
-    def add_form(self, name: str = "Form", *, fields: Iterable[str] = (),
-                 id: int | None = None) -> int:
+    def add_form(
+        self, name: str = "Form", *, fields: Iterable[str] = (), id: int | None = None
+    ) -> int:
         """A form for Submit Form; ``fields`` limits which fields it accepts (empty: any)."""
         return self.store.add_form(name, fields, form_id=id).id
 
@@ -285,35 +338,52 @@ class FakeMarketo:
         ``programs``, ``smartCampaigns``, ``forms``; see the README for each shape.
         """
         for field in data.get("leadFields", ()):
-            self.add_lead_field(field["name"], field.get("dataType", "string"),
-                                display_name=field.get("displayName"),
-                                description=field.get("description"))
+            self.add_lead_field(
+                field["name"],
+                field.get("dataType", "string"),
+                display_name=field.get("displayName"),
+                description=field.get("description"),
+            )
         for field in data.get("programMemberFields", ()):
-            self.add_program_member_field(field["name"], field.get("dataType", "string"),
-                                          display_name=field.get("displayName"))
+            self.add_program_member_field(
+                field["name"],
+                field.get("dataType", "string"),
+                display_name=field.get("displayName"),
+            )
         for partition in data.get("partitions", ()):
             self.add_partition(partition["name"], partition.get("description", ""))
         for lead in data.get("leads", ()):
             lead = dict(lead)
             self.add_lead(partition=lead.pop("partitionName", None), **lead)
         for item in data.get("lists", ()):
-            self.add_list(item["name"], lead_ids=item.get("leadIds", ()), id=item.get("id"),
-                          folder=item.get("folder"), description=item.get("description"))
+            self.add_list(
+                item["name"],
+                lead_ids=item.get("leadIds", ()),
+                id=item.get("id"),
+                folder=item.get("folder"),
+                description=item.get("description"),
+            )
         for item in data.get("programs", ()):
-            program_id = self.add_program(item["name"], id=item.get("id"),
-                                          statuses=item.get("statuses"),
-                                          success_statuses=item.get("successStatuses"),
-                                          engagement=bool(item.get("engagement", False)))
+            program_id = self.add_program(
+                item["name"],
+                id=item.get("id"),
+                statuses=item.get("statuses"),
+                success_statuses=item.get("successStatuses"),
+                engagement=bool(item.get("engagement", False)),
+            )
             for member in item.get("members", ()):
                 member = dict(member)
-                self.add_program_member(program_id, int(member.pop("leadId")),
-                                        member.pop("statusName", None), **member)
+                self.add_program_member(
+                    program_id, int(member.pop("leadId")), member.pop("statusName", None), **member
+                )
         for item in data.get("smartCampaigns", ()):
-            self.add_smart_campaign(item["name"], lead_ids=item.get("leadIds", ()),
-                                    id=item.get("id"))
+            self.add_smart_campaign(
+                item["name"], lead_ids=item.get("leadIds", ()), id=item.get("id")
+            )
         for item in data.get("forms", ()):
-            self.add_form(item.get("name", "Form"), fields=item.get("fields", ()),
-                          id=item.get("id"))
+            self.add_form(
+                item.get("name", "Form"), fields=item.get("fields", ()), id=item.get("id")
+            )
 
     def seed_file(self, path: str | Path) -> None:
         """Load a JSON seed file (see :meth:`seed`)."""
@@ -346,8 +416,13 @@ class FakeMarketo:
 
     # ---- serving ----------------------------------------------------------------------
 
-    async def serve(self, port: int = 8080, *, host: str = "127.0.0.1",
-                    task_status: TaskStatus[int] = anyio.TASK_STATUS_IGNORED) -> None:
+    async def serve(
+        self,
+        port: int = 8080,
+        *,
+        host: str = "127.0.0.1",
+        task_status: TaskStatus[int] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
         """Serve HTTP/1.1 on ``host:port`` until cancelled; ``task_status`` gets the real port.
 
         Example::
@@ -386,18 +461,32 @@ class FakeMarketo:
             code = reply.code if reply is not None else "dropped"
             if reply is not None and reply.code is not None:
                 self.stats.errors[reply.code] += 1
-            self.stats.timeline.append(CallRecord(start=start, end=anyio.current_time(),
-                                                  method=request.method, path=request.path,
-                                                  status=status, code=code))
+            self.stats.timeline.append(
+                CallRecord(
+                    start=start,
+                    end=anyio.current_time(),
+                    method=request.method,
+                    path=request.path,
+                    status=status,
+                    code=code,
+                )
+            )
 
     def _count_http_failure(self, request: FakeRequest, reply: FakeReply) -> FakeReply:
         self.stats.calls += 1
         self.stats.by_path[request.path] += 1
         self.stats.errors[str(reply.status)] += 1
         now = anyio.current_time()
-        self.stats.timeline.append(CallRecord(start=now, end=now, method=request.method,
-                                              path=request.path, status=reply.status,
-                                              code=str(reply.status)))
+        self.stats.timeline.append(
+            CallRecord(
+                start=now,
+                end=now,
+                method=request.method,
+                path=request.path,
+                status=reply.status,
+                code=str(reply.status),
+            )
+        )
         return reply
 
     def _error(self, request: FakeRequest, request_id: str, error: ApiError) -> FakeReply:
@@ -453,18 +542,26 @@ class FakeMarketo:
             method = "GET"  # Marketo: POST ?_method=GET carries a long query in a form body
         params.pop("_method", None)
         if content_type == "application/x-www-form-urlencoded" and body:
-            for name, value in parse_qsl(body.decode("utf-8", "replace"),
-                                         keep_blank_values=True):
+            for name, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
                 params.setdefault(name, []).append(value)
         try:
             route, match = self._router.resolve(method, request.path)
         except ApiError as error:
             return self._error(request, request_id, error)
         fault = self.faults.take(method, request.path)
-        call = Call(request=request, method=method, params=params, body=body,
-                    content_type=content_type, match=match, store=self.store,
-                    limits=self.limits, request_id=request_id, delay=self._sleep,
-                    reasons=self.stats.reasons)
+        call = Call(
+            request=request,
+            method=method,
+            params=params,
+            body=body,
+            content_type=content_type,
+            match=match,
+            store=self.store,
+            limits=self.limits,
+            request_id=request_id,
+            delay=self._sleep,
+            reasons=self.stats.reasons,
+        )
         if fault is not None and not fault.after_apply:
             await call.delay(0)
             return self._fault_reply(request, request_id, fault)
@@ -499,22 +596,32 @@ class FakeMarketo:
         self.stats.identity_calls += 1
         params = dict(request.query)
         if request.content_type == "application/x-www-form-urlencoded" and request.body:
-            params.update(parse_qsl(request.body.decode("utf-8", "replace"),
-                                    keep_blank_values=True))
+            params.update(
+                parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)
+            )
         if request.method.upper() not in {"GET", "POST"}:
-            return json_reply({"error": "method_not_allowed",
-                               "error_description": "Use GET or POST"}, status=405, code="405")
+            return json_reply(
+                {"error": "method_not_allowed", "error_description": "Use GET or POST"},
+                status=405,
+                code="405",
+            )
         if params.get("grant_type") != "client_credentials":
             self.stats.errors["400"] += 1
-            return json_reply({"error": "unsupported_grant_type",
-                               "error_description": "Unsupported grant type"},
-                              status=400, code="400")
-        if (params.get("client_id") != self.client_id
-                or params.get("client_secret") != self.client_secret):
+            return json_reply(
+                {"error": "unsupported_grant_type", "error_description": "Unsupported grant type"},
+                status=400,
+                code="400",
+            )
+        if (
+            params.get("client_id") != self.client_id
+            or params.get("client_secret") != self.client_secret
+        ):
             self.stats.errors["401"] += 1
-            return json_reply({"error": "unauthorized",
-                               "error_description": "Bad client credentials"},
-                              status=401, code="401")
+            return json_reply(
+                {"error": "unauthorized", "error_description": "Bad client credentials"},
+                status=401,
+                code="401",
+            )
         now = anyio.current_time()
         current = self._tokens.get(self._current_token or "")
         if current is None or now >= current.expires_at:
@@ -523,6 +630,11 @@ class FakeMarketo:
             current = _Token(expires_at=now + self.token_ttl)
             self._tokens[self._current_token] = current
             self.stats.tokens_issued += 1
-        return json_reply({"access_token": self._current_token, "token_type": "bearer",
-                           "expires_in": max(int(current.expires_at - now), 0),
-                           "scope": self.api_user})
+        return json_reply(
+            {
+                "access_token": self._current_token,
+                "token_type": "bearer",
+                "expires_in": max(int(current.expires_at - now), 0),
+                "scope": self.api_user,
+            }
+        )

@@ -33,8 +33,13 @@ DEFAULT_MESSAGES = {
     "713": "Transient Error",
 }
 
-_HTTP_TITLES = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
-                504: "Gateway Time-out", 429: "Too Many Requests"}
+_HTTP_TITLES = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Time-out",
+    429: "Too Many Requests",
+}
 
 
 @attrs.define
@@ -101,9 +106,16 @@ class Faults:
         method: str | None = None,
     ) -> Fault:
         """Fail the next ``times`` calls to ``path`` (exact path, a regex, or None for any)."""
-        fault = Fault(code=code, message=message, http_status=http_status,
-                      drop_connection=drop_connection, after_apply=after_apply, path=path,
-                      method=method, times=times)
+        fault = Fault(
+            code=code,
+            message=message,
+            http_status=http_status,
+            drop_connection=drop_connection,
+            after_apply=after_apply,
+            path=path,
+            method=method,
+            times=times,
+        )
         self._script.append(fault)
         return fault
 

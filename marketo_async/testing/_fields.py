@@ -14,15 +14,20 @@ __all__ = ["register_schema_routes"]
 
 _NEVER_UPDATED = ("dataType", "length", "name", "isCustom")
 _STANDARD_LOCKED = ("displayName", "isHidden")
-_ATTRIBUTES = {"displayName": "display_name", "description": "description",
-               "isHidden": "is_hidden", "isHtmlEncodingInEmail": "is_html_encoding_in_email",
-               "isSensitive": "is_sensitive"}
+_ATTRIBUTES = {
+    "displayName": "display_name",
+    "description": "description",
+    "isHidden": "is_hidden",
+    "isHtmlEncodingInEmail": "is_html_encoding_in_email",
+    "isSensitive": "is_sensitive",
+}
 
 FieldTable = Callable[[Store], dict[str, FieldDef]]
 
 
-def register_schema_routes(router: Router, prefix: str, table: FieldTable, *, kind: str,
-                           max_custom: int) -> None:
+def register_schema_routes(
+    router: Router, prefix: str, table: FieldTable, *, kind: str, max_custom: int
+) -> None:
     """Add ``{prefix}/schema/fields.json`` and ``{prefix}/schema/fields/{name}.json``."""
 
     async def get_one(call: Call) -> dict[str, Any]:
@@ -35,8 +40,9 @@ def register_schema_routes(router: Router, prefix: str, table: FieldTable, *, ki
     async def browse(call: Call) -> dict[str, Any]:
         fields = list(table(call.store).values())
         position = {field.name: number for number, field in enumerate(fields, start=1)}
-        return call.page(kind, fields, lambda field: position[field.name],
-                         lambda field: field.schema_view())
+        return call.page(
+            kind, fields, lambda field: position[field.name], lambda field: field.schema_view()
+        )
 
     async def create(call: Call) -> dict[str, Any]:
         records = call.input(call.json())
@@ -50,11 +56,15 @@ def register_schema_routes(router: Router, prefix: str, table: FieldTable, *, ki
             name = str(record.get("name") or "")
             display = str(record.get("displayName") or "")
             data_type = str(record.get("dataType") or "")
-            missing = next((k for k in ("displayName", "name", "dataType") if not record.get(k)),
-                           None)
+            missing = next(
+                (k for k in ("displayName", "name", "dataType") if not record.get(k)), None
+            )
             if missing is not None:
-                planned.append(call.skipped(
-                    "1002", f"Missing value for required parameter '{missing}'", name=name))
+                planned.append(
+                    call.skipped(
+                        "1002", f"Missing value for required parameter '{missing}'", name=name
+                    )
+                )
             elif not FIELD_NAME.match(name):
                 planned.append(call.skipped("1003", f"Invalid field name '{name}'", name=name))
             elif data_type not in FIELD_DATA_TYPES:
@@ -67,13 +77,20 @@ def register_schema_routes(router: Router, prefix: str, table: FieldTable, *, ki
                 custom += 1
                 names.add(name.lower())
                 display_names.add(display.lower())
-                planned.append(FieldDef(
-                    name=name, display_name=display, data_type=data_type,
-                    length=255 if data_type in {"string", "email", "phone", "url"} else None,
-                    description=record.get("description"), is_custom=True, is_api_created=True,
-                    is_hidden=bool(record.get("isHidden", False)),
-                    is_html_encoding_in_email=bool(record.get("isHtmlEncodingInEmail", True)),
-                    is_sensitive=bool(record.get("isSensitive", False))))
+                planned.append(
+                    FieldDef(
+                        name=name,
+                        display_name=display,
+                        data_type=data_type,
+                        length=255 if data_type in {"string", "email", "phone", "url"} else None,
+                        description=record.get("description"),
+                        is_custom=True,
+                        is_api_created=True,
+                        is_hidden=bool(record.get("isHidden", False)),
+                        is_html_encoding_in_email=bool(record.get("isHtmlEncodingInEmail", True)),
+                        is_sensitive=bool(record.get("isSensitive", False)),
+                    )
+                )
         await call.delay(len(records))
         results: list[dict[str, Any]] = []
         for item in planned:
@@ -101,8 +118,15 @@ def register_schema_routes(router: Router, prefix: str, table: FieldTable, *, ki
         if locked is None and "isHidden" in change and not field.is_api_created:
             locked = "isHidden"
         if locked is not None:
-            return call.ok([call.skipped(
-                "1003", f"Attribute '{locked}' cannot be updated on field '{name}'", name=name)])
+            return call.ok(
+                [
+                    call.skipped(
+                        "1003",
+                        f"Attribute '{locked}' cannot be updated on field '{name}'",
+                        name=name,
+                    )
+                ]
+            )
         for key, value in change.items():
             if key in _ATTRIBUTES:
                 setattr(field, _ATTRIBUTES[key], value)

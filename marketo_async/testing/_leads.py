@@ -28,8 +28,9 @@ MAX_MERGE_LEADS = 25
 _COOKIE = re.compile(r"^id:\d{3}-[A-Z]{3}-\d{3}&token:_mch-[\w.-]+-\d+-\d+$")
 
 
-def requested_fields(call: Call, store: Store, default: Iterable[str],
-                     extra: Iterable[str] = ()) -> list[str]:
+def requested_fields(
+    call: Call, store: Store, default: Iterable[str], extra: Iterable[str] = ()
+) -> list[str]:
     """The ``fields`` parameter (comma list), or the default set; 1006 for an unknown field."""
     names = call.values("fields")
     if not names:
@@ -71,11 +72,15 @@ def searchable_lead_fields(store: Store) -> list[str]:
 
 async def describe2(call: Call) -> dict[str, Any]:
     store = call.store
-    return call.ok([{
-        "name": "API Lead",
-        "searchableFields": [[name] for name in searchable_lead_fields(store)],
-        "fields": [f.describe2_view() for f in store.lead_fields.values()],
-    }])
+    return call.ok(
+        [
+            {
+                "name": "API Lead",
+                "searchableFields": [[name] for name in searchable_lead_fields(store)],
+                "fields": [f.describe2_view() for f in store.lead_fields.values()],
+            }
+        ]
+    )
 
 
 # ---- reads -------------------------------------------------------------------------------
@@ -106,8 +111,9 @@ async def get_by_filter(call: Call) -> dict[str, Any]:
     if len(matched) > call.limits.lead_filter_matches:
         raise ApiError("1003", "Too many results match the filter")
     leads = [store.leads[i] for i in matched]
-    return call.page("leads", leads, lambda lead: int(lead["id"]),
-                     lambda lead: lead_view(lead, fields))
+    return call.page(
+        "leads", leads, lambda lead: int(lead["id"]), lambda lead: lead_view(lead, fields)
+    )
 
 
 # ---- upserts (sync, push, submitForm) -----------------------------------------------------
@@ -129,8 +135,9 @@ def _unknown_field(store: Store, record: dict[str, Any]) -> str | None:
     return next((name for name in record if name not in store.lead_fields), None)
 
 
-def _plan_upserts(call: Call, plans: list[_Plan], *, action: str, lookup_field: str,
-                  partition: Partition | None) -> None:
+def _plan_upserts(
+    call: Call, plans: list[_Plan], *, action: str, lookup_field: str, partition: Partition | None
+) -> None:
     """Look every key up now, at arrival (the first half of Marketo's race)."""
     store = call.store
     for plan in plans:
@@ -150,15 +157,17 @@ def _plan_upserts(call: Call, plans: list[_Plan], *, action: str, lookup_field: 
             found = store.leads[matches[0]]
             if partition is not None and found.get("leadPartitionId") != partition.id:
                 plan.skip = call.skipped(
-                    "1010", f"Partition update not allowed, lead is not in '{partition.name}'")
+                    "1010", f"Partition update not allowed, lead is not in '{partition.name}'"
+                )
             else:
                 plan.target = matches[0]
         elif action == "updateOnly":
             plan.skip = call.skipped("1004", "Lead not found")
 
 
-def _apply_upserts(call: Call, plans: list[_Plan], *, action: str,
-                   partition: Partition | None) -> list[dict[str, Any]]:
+def _apply_upserts(
+    call: Call, plans: list[_Plan], *, action: str, partition: Partition | None
+) -> list[dict[str, Any]]:
     """Write every record now, at completion (the second half of the race)."""
     store = call.store
     results: list[dict[str, Any]] = []
@@ -227,8 +236,12 @@ def _plans_from_records(call: Call, records: list[Any], *, action: str) -> list[
         if unknown is not None:
             plans.append(_Plan({}, skip=call.skipped("1006", f"Field '{unknown}' not found")))
         elif "id" in record and action != "updateOnly":
-            plans.append(_Plan({}, skip=call.skipped(
-                "1003", f"Field 'id' is not allowed with action '{action}'")))
+            plans.append(
+                _Plan(
+                    {},
+                    skip=call.skipped("1003", f"Field 'id' is not allowed with action '{action}'"),
+                )
+            )
         else:
             plans.append(_Plan(dict(record)))
     return plans
@@ -263,8 +276,9 @@ async def push(call: Call) -> dict[str, Any]:
     lookup_field = _lookup_field(call, body)
     partition = _partition(call, body, "createOrUpdate")
     plans = _plans_from_records(call, records, action="createOrUpdate")
-    _plan_upserts(call, plans, action="createOrUpdate", lookup_field=lookup_field,
-                  partition=partition)
+    _plan_upserts(
+        call, plans, action="createOrUpdate", lookup_field=lookup_field, partition=partition
+    )
     await call.delay(len(records))
     results = _apply_upserts(call, plans, action="createOrUpdate", partition=partition)
     if status is not None:
@@ -293,30 +307,41 @@ async def submit_form(call: Call) -> dict[str, Any]:
     for record in records:
         fields = record.get("leadFormFields") if isinstance(record, dict) else None
         if not isinstance(fields, dict) or not fields.get("email"):
-            plans.append(_Plan({}, skip=call.skipped(
-                "1002", "Missing value for required parameter 'email'")))
+            plans.append(
+                _Plan({}, skip=call.skipped("1002", "Missing value for required parameter 'email'"))
+            )
             continue
         lead_values = {k: v for k, v in fields.items() if k in store.lead_fields}
-        member_values = {k: v for k, v in fields.items()
-                         if k not in store.lead_fields and k in store.member_fields}
-        unknown = next((k for k in fields if k not in store.lead_fields
-                        and k not in store.member_fields), None)
+        member_values = {
+            k: v
+            for k, v in fields.items()
+            if k not in store.lead_fields and k in store.member_fields
+        }
+        unknown = next(
+            (k for k in fields if k not in store.lead_fields and k not in store.member_fields), None
+        )
         outside = next((k for k in fields if form.fields and k not in form.fields), None)
         if unknown is not None or outside is not None:
             name = unknown or outside
             plans.append(_Plan({}, skip=call.skipped("1006", f"Field '{name}' not found")))
             continue
         cookie = record.get("cookie")
-        plans.append(_Plan(lead_values, member_fields=member_values,
-                           cookie=str(cookie) if cookie and _COOKIE.match(str(cookie)) else None))
+        plans.append(
+            _Plan(
+                lead_values,
+                member_fields=member_values,
+                cookie=str(cookie) if cookie and _COOKIE.match(str(cookie)) else None,
+            )
+        )
     _plan_upserts(call, plans, action="createOrUpdate", lookup_field="email", partition=None)
     await call.delay(len(records))
     results = _apply_upserts(call, plans, action="createOrUpdate", partition=None)
     for plan, result in zip(plans, results, strict=True):
         if program is not None and "id" in result:
             lead_id = int(result["id"])
-            status = "Filled-out Form" if "Filled-out Form" in program.statuses \
-                else program.statuses[0]
+            status = (
+                "Filled-out Form" if "Filled-out Form" in program.statuses else program.statuses[0]
+            )
             store.set_member_status(program, lead_id, status)
             program.members[lead_id].fields.update(plan.member_fields)
     return call.ok(results)
@@ -407,8 +432,7 @@ async def update_partitions(call: Call) -> dict[str, Any]:
         elif not name:
             results.append(call.skipped("1009", "Partition name must be specified", id=lead_id))
         elif (partition := store.partition_named(str(name))) is None:
-            results.append(call.skipped("1008", f"Access denied to partition '{name}'",
-                                        id=lead_id))
+            results.append(call.skipped("1008", f"Access denied to partition '{name}'", id=lead_id))
         else:
             store.set_lead_system_field(lead_id, "leadPartitionId", partition.id)
             results.append({"id": lead_id, "status": "updated"})
@@ -427,10 +451,17 @@ def _updated_between(call: Call, moment: datetime) -> bool:
 async def list_membership(call: Call) -> dict[str, Any]:
     lead_id = call.path_int("id")
     _lead_or_error(call.store, lead_id)
-    found = [(static_list.id, static_list.members[lead_id])
-             for static_list in call.store.lists.values() if lead_id in static_list.members]
-    return call.page("lists-of", found, lambda item: item[0], lambda item: {
-        "listId": item[0], "createdAt": iso(item[1]), "updatedAt": iso(item[1])})
+    found = [
+        (static_list.id, static_list.members[lead_id])
+        for static_list in call.store.lists.values()
+        if lead_id in static_list.members
+    ]
+    return call.page(
+        "lists-of",
+        found,
+        lambda item: item[0],
+        lambda item: {"listId": item[0], "createdAt": iso(item[1]), "updatedAt": iso(item[1])},
+    )
 
 
 async def program_membership(call: Call) -> dict[str, Any]:
@@ -442,17 +473,25 @@ async def program_membership(call: Call) -> dict[str, Any]:
         if filter_type != "programId":
             raise ApiError("1011", f"Field '{filter_type}' not supported for filterType")
         wanted = {int(v) for v in call.values("filterValues") if v.isdigit()}
-    found = [program for program in call.store.programs.values()
-             if lead_id in program.members and (wanted is None or program.id in wanted)
-             and _updated_between(call, program.members[lead_id].updated_at)]
+    found = [
+        program
+        for program in call.store.programs.values()
+        if lead_id in program.members
+        and (wanted is None or program.id in wanted)
+        and _updated_between(call, program.members[lead_id].updated_at)
+    ]
 
     def view(program: Program) -> dict[str, Any]:
         member = program.members[lead_id]
         item: dict[str, Any] = {
-            "id": program.id, "progressionStatus": member.status,
-            "isExhausted": member.is_exhausted, "acquiredBy": member.acquired_by,
+            "id": program.id,
+            "progressionStatus": member.status,
+            "isExhausted": member.is_exhausted,
+            "acquiredBy": member.acquired_by,
             "reachedSuccess": member.reached_success,
-            "membershipDate": iso(member.created_at), "updatedAt": iso(member.updated_at)}
+            "membershipDate": iso(member.created_at),
+            "updatedAt": iso(member.updated_at),
+        }
         if program.engagement:
             item.update(stream=member.stream, nurtureCadence=member.nurture_cadence)
         return item
@@ -463,12 +502,21 @@ async def program_membership(call: Call) -> dict[str, Any]:
 async def smart_campaign_membership(call: Call) -> dict[str, Any]:
     lead_id = call.path_int("id")
     _lead_or_error(call.store, lead_id)
-    found = [(campaign.id, *campaign.members[lead_id])
-             for campaign in call.store.smart_campaigns.values()
-             if lead_id in campaign.members and _updated_between(
-                 call, campaign.members[lead_id][1])]
-    return call.page("campaigns-of", found, lambda item: item[0], lambda item: {
-        "smartCampaignId": item[0], "createdAt": iso(item[1]), "updatedAt": iso(item[2])})
+    found = [
+        (campaign.id, *campaign.members[lead_id])
+        for campaign in call.store.smart_campaigns.values()
+        if lead_id in campaign.members and _updated_between(call, campaign.members[lead_id][1])
+    ]
+    return call.page(
+        "campaigns-of",
+        found,
+        lambda item: item[0],
+        lambda item: {
+            "smartCampaignId": item[0],
+            "createdAt": iso(item[1]),
+            "updatedAt": iso(item[2]),
+        },
+    )
 
 
 async def leads_by_program(call: Call) -> dict[str, Any]:
@@ -476,18 +524,24 @@ async def leads_by_program(call: Call) -> dict[str, Any]:
     program = store.programs.get(call.path_int("id"))
     if program is None:
         raise ApiError("1013", f"Program '{call.path_int('id')}' not found")
-    fields = requested_fields(call, store, (*DEFAULT_LEAD_FIELDS, "membership"),
-                              extra=("membership",))
+    fields = requested_fields(
+        call, store, (*DEFAULT_LEAD_FIELDS, "membership"), extra=("membership",)
+    )
 
     def view(lead_id: int) -> dict[str, Any]:
         item = lead_view(store.leads[lead_id], [f for f in fields if f != "membership"])
         if "membership" in fields:
             member = program.members[lead_id]
             membership: dict[str, Any] = {
-                "id": program.id, "progressionStatus": member.status,
-                "progressionStatusType": member.status, "isExhausted": member.is_exhausted,
-                "acquiredBy": member.acquired_by, "reachedSuccess": member.reached_success,
-                "membershipDate": iso(member.created_at), "updatedAt": iso(member.updated_at)}
+                "id": program.id,
+                "progressionStatus": member.status,
+                "progressionStatusType": member.status,
+                "isExhausted": member.is_exhausted,
+                "acquiredBy": member.acquired_by,
+                "reachedSuccess": member.reached_success,
+                "membershipDate": iso(member.created_at),
+                "updatedAt": iso(member.updated_at),
+            }
             if program.engagement:
                 membership.update(stream=member.stream, nurtureCadence=member.nurture_cadence)
             item["membership"] = membership
@@ -512,6 +566,9 @@ def register(router: Router) -> None:
     router.add("POST", r"/rest/v1/leads/partitions\.json", update_partitions)
     router.add("GET", r"/rest/v1/leads/(?P<id>\d+)/listMembership\.json", list_membership)
     router.add("GET", r"/rest/v1/leads/(?P<id>\d+)/programMembership\.json", program_membership)
-    router.add("GET", r"/rest/v1/leads/(?P<id>\d+)/smartCampaignMembership\.json",
-               smart_campaign_membership)
+    router.add(
+        "GET",
+        r"/rest/v1/leads/(?P<id>\d+)/smartCampaignMembership\.json",
+        smart_campaign_membership,
+    )
     router.add("GET", r"/rest/v1/leads/programs/(?P<id>\d+)\.json", leads_by_program)

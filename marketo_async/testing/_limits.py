@@ -44,8 +44,12 @@ class Budget:
     def from_rate_limits(cls, limits: RateLimits | None) -> Budget:
         if limits is None:
             return cls()
-        return cls(calls=limits.calls, period=limits.period, concurrency=limits.concurrency,
-                   daily_quota=limits.daily_quota)
+        return cls(
+            calls=limits.calls,
+            period=limits.period,
+            concurrency=limits.concurrency,
+            daily_quota=limits.daily_quota,
+        )
 
     def admit(self) -> float:
         """Count the call; raise 607/606/615 if it is refused. Returns its arrival time."""

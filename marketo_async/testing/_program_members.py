@@ -30,21 +30,28 @@ def _program(call: Call) -> Program:
 
 def _searchable(call: Call) -> list[str]:
     fields = call.store.member_fields.values()
-    return [f.name for f in fields if f.searchable or
-            (f.is_custom and f.data_type in {"string", "integer"})]
+    return [
+        f.name
+        for f in fields
+        if f.searchable or (f.is_custom and f.data_type in {"string", "integer"})
+    ]
 
 
 async def describe(call: Call) -> dict[str, Any]:
     fields = call.store.member_fields
-    return call.ok([{
-        "name": "API Program Membership",
-        "description": "Map for API program membership fields",
-        "createdAt": _DESCRIBED_AT,
-        "updatedAt": _DESCRIBED_AT,
-        "dedupeFields": ["leadId", "programId"],
-        "searchableFields": [[name] for name in sorted(_searchable(call))],
-        "fields": [f.describe2_view() for f in fields.values()],
-    }])
+    return call.ok(
+        [
+            {
+                "name": "API Program Membership",
+                "description": "Map for API program membership fields",
+                "createdAt": _DESCRIBED_AT,
+                "updatedAt": _DESCRIBED_AT,
+                "dedupeFields": ["leadId", "programId"],
+                "searchableFields": [[name] for name in sorted(_searchable(call))],
+                "fields": [f.describe2_view() for f in fields.values()],
+            }
+        ]
+    )
 
 
 def _matches(value: Any, wanted: set[str]) -> bool:
@@ -64,8 +71,11 @@ async def query(call: Call) -> dict[str, Any]:
     members = list(program.members.values())
     limit = call.limits.program_member_query
     if filter_type != "leadId" and len(members) > limit:
-        raise ApiError("1003", f"Total membership size: {len(members):,} exceeds the limit "
-                               f"allowed {limit:,} for the filter")
+        raise ApiError(
+            "1003",
+            f"Total membership size: {len(members):,} exceeds the limit "
+            f"allowed {limit:,} for the filter",
+        )
     if filter_type == "updatedAt":
         start = call.date_param("startAt")
         end = call.date_param("endAt")
@@ -87,10 +97,14 @@ async def query(call: Call) -> dict[str, Any]:
         wanted = {value.lower() for value in values}
         found = [m for m in members if _matches(m.values(program).get(filter_type), wanted)]
     if filter_type != "leadId" and len(found) > limit:
-        raise ApiError("1003", f"Matching membership size: {len(found):,} exceeds the limit "
-                               f"allowed ({limit:,}) for this api")
-    page = call.page("members", found, lambda m: m.lead_id, lambda m: _member_view(
-        m, program, fields))
+        raise ApiError(
+            "1003",
+            f"Matching membership size: {len(found):,} exceeds the limit "
+            f"allowed ({limit:,}) for this api",
+        )
+    page = call.page(
+        "members", found, lambda m: m.lead_id, lambda m: _member_view(m, program, fields)
+    )
     for seq, item in enumerate(page.get("result", [])):
         item["seq"] = seq
         item.update({k: item.pop(k) for k in list(item) if k != "seq"})
@@ -120,8 +134,11 @@ async def sync_status(call: Call) -> dict[str, Any]:
         else:
             outcome = call.store.set_member_status(program, lead_id, str(status))
             if outcome == "skipped":
-                results.append(call.skipped(
-                    "1037", "Lead skipped because it is already in or past this status", seq=seq))
+                results.append(
+                    call.skipped(
+                        "1037", "Lead skipped because it is already in or past this status", seq=seq
+                    )
+                )
             else:
                 results.append({"seq": seq, "status": outcome, "leadId": lead_id})
     return call.ok(results)
@@ -138,8 +155,9 @@ async def sync_data(call: Call) -> dict[str, Any]:
         lead_id = record.get("leadId")
         changes = {k: v for k, v in record.items() if k != "leadId"}
         unknown = next((k for k in changes if k not in member_fields), None)
-        locked = next((k for k in changes if k in member_fields
-                       and not member_fields[k].updateable), None)
+        locked = next(
+            (k for k in changes if k in member_fields and not member_fields[k].updateable), None
+        )
         member = program.members.get(lead_id) if isinstance(lead_id, int) else None
         if member is None:
             results.append(call.skipped("1013", "Membership not found", seq=seq))
@@ -186,8 +204,11 @@ async def change_status_legacy(call: Call) -> dict[str, Any]:
         if not isinstance(lead_id, int) or lead_id not in program.members:
             results.append(call.skipped("1013", "Membership not found", id=lead_id))
         elif call.store.set_member_status(program, lead_id, str(status)) == "skipped":
-            results.append(call.skipped(
-                "1037", "Lead skipped because it is already in or past this status", id=lead_id))
+            results.append(
+                call.skipped(
+                    "1037", "Lead skipped because it is already in or past this status", id=lead_id
+                )
+            )
         else:
             results.append({"id": lead_id, "status": "updated"})
     return call.ok(results)
@@ -200,9 +221,13 @@ def register(router: Router) -> None:
     router.add("POST", r"/rest/v1/programs/(?P<program>\d+)/members\.json", sync_data)
     router.add("POST", r"/rest/v1/programs/(?P<program>\d+)/members/status\.json", sync_status)
     router.add("POST", r"/rest/v1/programs/(?P<program>\d+)/members/delete\.json", delete)
-    router.add("POST", r"/rest/v1/leads/programs/(?P<program>\d+)/status\.json",
-               change_status_legacy)
-    register_schema_routes(router, "/rest/v1/programs/members",
-                           lambda store: store.member_fields, kind="memberfields",
-                           max_custom=MAX_CUSTOM_MEMBER_FIELDS)
-
+    router.add(
+        "POST", r"/rest/v1/leads/programs/(?P<program>\d+)/status\.json", change_status_legacy
+    )
+    register_schema_routes(
+        router,
+        "/rest/v1/programs/members",
+        lambda store: store.member_fields,
+        kind="memberfields",
+        max_custom=MAX_CUSTOM_MEMBER_FIELDS,
+    )

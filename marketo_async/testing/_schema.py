@@ -16,8 +16,23 @@ __all__ = [
 ]
 
 # Marketo: the data types Create Lead Fields accepts.
-FIELD_DATA_TYPES = frozenset({"boolean", "currency", "date", "datetime", "email", "float",
-                              "integer", "percent", "phone", "score", "string", "url", "text"})
+FIELD_DATA_TYPES = frozenset(
+    {
+        "boolean",
+        "currency",
+        "date",
+        "datetime",
+        "email",
+        "float",
+        "integer",
+        "percent",
+        "phone",
+        "score",
+        "string",
+        "url",
+        "text",
+    }
+)
 # Marketo: a field name starts with a letter and holds only letters, digits and underscores.
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # Marketo: custom fields of these types may be used as filterType / lookupField.
@@ -50,20 +65,32 @@ class FieldDef:
 
     def schema_view(self) -> dict[str, Any]:
         """The shape of Get Lead Field by Name / Get Lead Fields."""
-        view: dict[str, Any] = {"displayName": self.display_name, "name": self.name,
-                                "description": self.description, "dataType": self.data_type}
+        view: dict[str, Any] = {
+            "displayName": self.display_name,
+            "name": self.name,
+            "description": self.description,
+            "dataType": self.data_type,
+        }
         if self.length is not None:
             view["length"] = self.length
-        view.update({"isHidden": self.is_hidden,
-                     "isHtmlEncodingInEmail": self.is_html_encoding_in_email,
-                     "isSensitive": self.is_sensitive, "isCustom": self.is_custom,
-                     "isApiCreated": self.is_api_created})
+        view.update(
+            {
+                "isHidden": self.is_hidden,
+                "isHtmlEncodingInEmail": self.is_html_encoding_in_email,
+                "isSensitive": self.is_sensitive,
+                "isCustom": self.is_custom,
+                "isApiCreated": self.is_api_created,
+            }
+        )
         return view
 
     def describe_view(self) -> dict[str, Any]:
         """The shape of Describe Lead (``rest`` and ``soap`` names)."""
-        view: dict[str, Any] = {"id": self.id, "displayName": self.display_name,
-                                "dataType": self.data_type}
+        view: dict[str, Any] = {
+            "id": self.id,
+            "displayName": self.display_name,
+            "dataType": self.data_type,
+        }
         if self.length is not None:
             view["length"] = self.length
         view["rest"] = {"name": self.name, "readOnly": self.read_only}
@@ -72,12 +99,16 @@ class FieldDef:
 
     def describe2_view(self) -> dict[str, Any]:
         """The shape of Describe Lead2 / Describe Program Member ``fields[]``."""
-        view: dict[str, Any] = {"name": self.name, "displayName": self.display_name,
-                                "dataType": self.data_type}
+        view: dict[str, Any] = {
+            "name": self.name,
+            "displayName": self.display_name,
+            "dataType": self.data_type,
+        }
         if self.length is not None:
             view["length"] = self.length
-        view.update({"updateable": self.updateable and not self.read_only,
-                     "crmManaged": self.crm_managed})
+        view.update(
+            {"updateable": self.updateable and not self.read_only, "crmManaged": self.crm_managed}
+        )
         return view
 
 
@@ -128,8 +159,14 @@ def default_lead_fields() -> dict[str, FieldDef]:
         _LEAD_FIELDS, start=1
     ):
         fields[name] = FieldDef(
-            name=name, display_name=display, data_type=data_type, length=length, id=number,
-            read_only=read_only, searchable=searchable, is_sensitive=True,
+            name=name,
+            display_name=display,
+            data_type=data_type,
+            length=length,
+            id=number,
+            read_only=read_only,
+            searchable=searchable,
+            is_sensitive=True,
             is_html_encoding_in_email=data_type not in {"boolean", "date", "datetime", "integer"},
         )
     return fields
@@ -161,8 +198,14 @@ _MEMBER_FIELDS: tuple[tuple[str, str, str, int | None, bool, bool], ...] = (
 
 def default_program_member_fields() -> dict[str, FieldDef]:
     return {
-        name: FieldDef(name=name, display_name=display, data_type=data_type, length=length,
-                       updateable=updateable, searchable=searchable,
-                       is_html_encoding_in_email=data_type == "string")
+        name: FieldDef(
+            name=name,
+            display_name=display,
+            data_type=data_type,
+            length=length,
+            updateable=updateable,
+            searchable=searchable,
+            is_html_encoding_in_email=data_type == "string",
+        )
         for name, display, data_type, length, updateable, searchable in _MEMBER_FIELDS
     }

@@ -20,8 +20,13 @@ MAX_HEAD_BYTES = 64 * 1024
 RECEIVE_BYTES = 64 * 1024
 
 
-async def serve_http(handle: Handle, *, host: str, port: int,
-                     task_status: TaskStatus[int] = anyio.TASK_STATUS_IGNORED) -> None:
+async def serve_http(
+    handle: Handle,
+    *,
+    host: str,
+    port: int,
+    task_status: TaskStatus[int] = anyio.TASK_STATUS_IGNORED,
+) -> None:
     listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
     async with listener:
         actual_port = listener.listeners[0].extra(SocketAttribute.local_port)
@@ -54,8 +59,7 @@ async def _read_request(conn: h11.Connection, stream: SocketStream) -> FakeReque
             return FakeRequest(
                 method=head.method.decode("ascii"),
                 target=head.target.decode("ascii"),
-                headers={k.decode("latin-1").lower(): v.decode("latin-1")
-                         for k, v in head.headers},
+                headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in head.headers},
                 body=bytes(body),
             )
         else:  # ConnectionClosed or PAUSED
@@ -63,8 +67,11 @@ async def _read_request(conn: h11.Connection, stream: SocketStream) -> FakeReque
 
 
 async def _send(conn: h11.Connection, stream: SocketStream, reply: FakeReply) -> None:
-    headers = [("content-type", reply.content_type), ("content-length", str(len(reply.body))),
-               ("server", "FakeMarketo")]
+    headers = [
+        ("content-type", reply.content_type),
+        ("content-length", str(len(reply.body))),
+        ("server", "FakeMarketo"),
+    ]
     data = conn.send(h11.Response(status_code=reply.status, headers=headers))
     data = (data or b"") + (conn.send(h11.Data(data=reply.body)) or b"")
     data += conn.send(h11.EndOfMessage()) or b""

@@ -61,11 +61,14 @@ async def browse(call: Call) -> dict[str, Any]:
     folder = _folder(folder_text) if folder_text else None
     earliest = call.date_param("earliestUpdatedAt")
     latest = call.date_param("latestUpdatedAt")
-    lists = [s for s in sorted(call.store.lists.values(), key=lambda s: s.id)
-             if (folder is None or s.folder == folder)
-             and (earliest is None or s.updated_at >= earliest)
-             and (latest is None or s.updated_at <= latest)]
-    return _found(call, lists[offset:offset + max_return])
+    lists = [
+        s
+        for s in sorted(call.store.lists.values(), key=lambda s: s.id)
+        if (folder is None or s.folder == folder)
+        and (earliest is None or s.updated_at >= earliest)
+        and (latest is None or s.updated_at <= latest)
+    ]
+    return _found(call, lists[offset : offset + max_return])
 
 
 async def create(call: Call) -> dict[str, Any]:
@@ -197,8 +200,12 @@ async def leads_of_list(call: Call) -> dict[str, Any]:
     store = call.store
     fields = requested_fields(call, store, DEFAULT_LEAD_FIELDS)
     members = [lead_id for lead_id in static_list.members if lead_id in store.leads]
-    return call.page("leads-of-list", members, lambda lead_id: lead_id,
-                     lambda lead_id: lead_view(store.leads[lead_id], fields))
+    return call.page(
+        "leads-of-list",
+        members,
+        lambda lead_id: lead_id,
+        lambda lead_id: lead_view(store.leads[lead_id], fields),
+    )
 
 
 # ---- list metadata (Lead Database) -------------------------------------------------------------
@@ -212,8 +219,13 @@ def _lead_database_view(call: Call, static_list: StaticList) -> dict[str, Any]:
         view["description"] = static_list.description
     if program is not None:
         view["programName"] = program.name
-    view.update({"workspaceName": "Default", "createdAt": iso(static_list.created_at),
-                 "updatedAt": iso(static_list.updated_at)})
+    view.update(
+        {
+            "workspaceName": "Default",
+            "createdAt": iso(static_list.created_at),
+            "updatedAt": iso(static_list.updated_at),
+        }
+    )
     return view
 
 
@@ -229,12 +241,17 @@ async def lead_database_lists(call: Call) -> dict[str, Any]:
     names = set(call.values("name"))
     programs = set(call.values("programName"))
     workspaces = set(call.values("workspaceName"))
-    views = [_lead_database_view(call, s)
-             for s in sorted(call.store.lists.values(), key=lambda s: s.id)
-             if (not call.values("id") or s.id in ids) and (not names or s.name in names)]
-    views = [v for v in views
-             if (not programs or v.get("programName") in programs)
-             and (not workspaces or v["workspaceName"] in workspaces)]
+    views = [
+        _lead_database_view(call, s)
+        for s in sorted(call.store.lists.values(), key=lambda s: s.id)
+        if (not call.values("id") or s.id in ids) and (not names or s.name in names)
+    ]
+    views = [
+        v
+        for v in views
+        if (not programs or v.get("programName") in programs)
+        and (not workspaces or v["workspaceName"] in workspaces)
+    ]
     return call.page("lists", views, lambda view: int(view["id"]), lambda view: view)
 
 

@@ -26,8 +26,16 @@ __all__ = [
 ]
 
 # Statuses of the default channel, lowest step first.
-DEFAULT_PROGRAM_STATUSES = ("Member", "Sent", "Visited", "Filled-out Form", "Registered",
-                            "Attended", "Engaged", "Influenced")
+DEFAULT_PROGRAM_STATUSES = (
+    "Member",
+    "Sent",
+    "Visited",
+    "Filled-out Form",
+    "Registered",
+    "Attended",
+    "Engaged",
+    "Influenced",
+)
 DEFAULT_SUCCESS_STATUSES = ("Attended", "Engaged", "Influenced")
 DEFAULT_FOLDER = {"id": 13, "type": "Folder"}
 # Lead fields the API manages itself; values sent for them are ignored.
@@ -68,9 +76,14 @@ class StaticList:
         view: dict[str, Any] = {"id": self.id, "name": self.name}
         if self.description is not None:
             view["description"] = self.description
-        view.update({"createdAt": asset_date(self.created_at),
-                     "updatedAt": asset_date(self.updated_at), "folder": dict(self.folder),
-                     "computedUrl": f"https://app-sjqe.marketo.com/#ST{self.id}A1"})
+        view.update(
+            {
+                "createdAt": asset_date(self.created_at),
+                "updatedAt": asset_date(self.updated_at),
+                "folder": dict(self.folder),
+                "computedUrl": f"https://app-sjqe.marketo.com/#ST{self.id}A1",
+            }
+        )
         return view
 
 
@@ -93,14 +106,21 @@ class Member:
     def values(self, program: Program) -> dict[str, Any]:
         """Every program member field by REST name (None where unset)."""
         values: dict[str, Any] = {
-            "leadId": self.lead_id, "programId": program.id, "program": program.name,
-            "statusName": self.status, "acquiredBy": self.acquired_by,
+            "leadId": self.lead_id,
+            "programId": program.id,
+            "program": program.name,
+            "statusName": self.status,
+            "acquiredBy": self.acquired_by,
             "reachedSuccess": self.reached_success,
             "reachedSuccessDate": iso(self.reached_success_date)
-            if self.reached_success_date else None,
-            "isExhausted": self.is_exhausted, "nurtureCadence": self.nurture_cadence,
-            "membershipDate": iso(self.created_at), "createdAt": iso(self.created_at),
-            "updatedAt": iso(self.updated_at), "trackName": self.stream,
+            if self.reached_success_date
+            else None,
+            "isExhausted": self.is_exhausted,
+            "nurtureCadence": self.nurture_cadence,
+            "membershipDate": iso(self.created_at),
+            "createdAt": iso(self.created_at),
+            "updatedAt": iso(self.updated_at),
+            "trackName": self.stream,
         }
         values.update(self.fields)
         return values
@@ -163,8 +183,14 @@ class Store:
         self.forms: dict[int, Form] = {}
         self.cookies: dict[str, int] = {}  # munchkin cookie -> lead id
         self._index: dict[str, dict[str, set[int]]] = {}
-        self._next = {"lead": 1, "list": 1001, "program": 1001, "campaign": 1001, "form": 1001,
-                      "partition": 2}
+        self._next = {
+            "lead": 1,
+            "list": 1001,
+            "program": 1001,
+            "campaign": 1001,
+            "form": 1001,
+            "partition": 2,
+        }
 
     # ---- ids ---------------------------------------------------------------------------
 
@@ -227,12 +253,17 @@ class Store:
             return []
         return sorted(self._ensure_index(field).get(key, ()))
 
-    def create_lead(self, values: Mapping[str, Any], *, partition_id: int = 1,
-                    lead_id: int | None = None) -> int:
+    def create_lead(
+        self, values: Mapping[str, Any], *, partition_id: int = 1, lead_id: int | None = None
+    ) -> int:
         new_id = self._new_id("lead", lead_id)
         stamp = iso(self.now())
-        lead: dict[str, Any] = {"id": new_id, "createdAt": stamp, "updatedAt": stamp,
-                                "leadPartitionId": partition_id}
+        lead: dict[str, Any] = {
+            "id": new_id,
+            "createdAt": stamp,
+            "updatedAt": stamp,
+            "leadPartitionId": partition_id,
+        }
         self.leads[new_id] = lead
         self._write(lead, values)
         self._reindex(new_id)
@@ -275,9 +306,13 @@ class Store:
         for loser_id in loser_ids:
             loser = self.leads[loser_id]
             winner = self.leads[winner_id]
-            fill = {name: value for name, value in loser.items()
-                    if name not in _SYSTEM_LEAD_FIELDS and value is not None
-                    and winner.get(name) is None}
+            fill = {
+                name: value
+                for name, value in loser.items()
+                if name not in _SYSTEM_LEAD_FIELDS
+                and value is not None
+                and winner.get(name) is None
+            }
             for static_list in self.lists.values():
                 if loser_id in static_list.members:
                     static_list.members.setdefault(winner_id, static_list.members[loser_id])
@@ -301,9 +336,11 @@ class Store:
             if key is not None:
                 groups.setdefault(key, []).append(lead_id)
         return [
-            DuplicateGroup(field=field, key=key,
-                           leads=tuple(copy.deepcopy(self.leads[i]) for i in sorted(ids)))
-            for key, ids in sorted(groups.items()) if len(ids) > 1
+            DuplicateGroup(
+                field=field, key=key, leads=tuple(copy.deepcopy(self.leads[i]) for i in sorted(ids))
+            )
+            for key, ids in sorted(groups.items())
+            if len(ids) > 1
         ]
 
     # ---- schema ------------------------------------------------------------------------
@@ -315,34 +352,56 @@ class Store:
     def partition_named(self, name: str) -> Partition | None:
         return next((p for p in self.partitions.values() if p.name == name), None)
 
-    def add_partition(self, name: str, description: str = "", *,
-                      partition_id: int | None = None) -> int:
+    def add_partition(
+        self, name: str, description: str = "", *, partition_id: int | None = None
+    ) -> int:
         new_id = self._new_id("partition", partition_id)
         self.partitions[new_id] = Partition(new_id, name, description)
         return new_id
 
     # ---- lists, programs, campaigns, forms --------------------------------------------
 
-    def add_list(self, name: str, *, folder: Mapping[str, Any] | None = None,
-                 description: str | None = None, list_id: int | None = None) -> StaticList:
+    def add_list(
+        self,
+        name: str,
+        *,
+        folder: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        list_id: int | None = None,
+    ) -> StaticList:
         new_id = self._new_id("list", list_id)
         now = self.now()
-        static_list = StaticList(id=new_id, name=name, folder=dict(folder or DEFAULT_FOLDER),
-                                 created_at=now, updated_at=now, description=description)
+        static_list = StaticList(
+            id=new_id,
+            name=name,
+            folder=dict(folder or DEFAULT_FOLDER),
+            created_at=now,
+            updated_at=now,
+            description=description,
+        )
         self.lists[new_id] = static_list
         return static_list
 
     def list_named(self, name: str) -> StaticList | None:
         return next((s for s in self.lists.values() if s.name == name), None)
 
-    def add_program(self, name: str, *, statuses: Iterable[str] | None = None,
-                    success_statuses: Iterable[str] | None = None, engagement: bool = False,
-                    program_id: int | None = None) -> Program:
+    def add_program(
+        self,
+        name: str,
+        *,
+        statuses: Iterable[str] | None = None,
+        success_statuses: Iterable[str] | None = None,
+        engagement: bool = False,
+        program_id: int | None = None,
+    ) -> Program:
         new_id = self._new_id("program", program_id)
         program = Program(
-            id=new_id, name=name, statuses=list(statuses or DEFAULT_PROGRAM_STATUSES),
-            success_statuses=list(success_statuses
-                                  if success_statuses is not None else DEFAULT_SUCCESS_STATUSES),
+            id=new_id,
+            name=name,
+            statuses=list(statuses or DEFAULT_PROGRAM_STATUSES),
+            success_statuses=list(
+                success_statuses if success_statuses is not None else DEFAULT_SUCCESS_STATUSES
+            ),
             engagement=engagement,
         )
         self.programs[new_id] = program
@@ -358,10 +417,16 @@ class Store:
         success = status in program.success_statuses
         if member is None:
             program.members[lead_id] = Member(
-                lead_id=lead_id, status=status, created_at=now, updated_at=now, acquired_by=True,
-                reached_success=success, reached_success_date=now if success else None,
+                lead_id=lead_id,
+                status=status,
+                created_at=now,
+                updated_at=now,
+                acquired_by=True,
+                reached_success=success,
+                reached_success_date=now if success else None,
                 nurture_cadence="norm" if program.engagement else None,
-                stream="Default" if program.engagement else None)
+                stream="Default" if program.engagement else None,
+            )
             return "created"
         if program.step(member.status) >= program.step(status):
             return "skipped"

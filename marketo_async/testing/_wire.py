@@ -109,16 +109,23 @@ class RequestIds:
 
 
 def error_envelope(request_id: str, code: str, message: str) -> dict[str, Any]:
-    return {"requestId": request_id, "success": False,
-            "errors": [{"code": code, "message": message}]}
+    return {
+        "requestId": request_id,
+        "success": False,
+        "errors": [{"code": code, "message": message}],
+    }
 
 
 def asset_envelope(
     request_id: str, result: Sequence[dict[str, Any]] | None, warnings: Iterable[str] = ()
 ) -> dict[str, Any]:
     """The asset API's envelope: ``errors`` and ``warnings`` always present, warnings as text."""
-    body: dict[str, Any] = {"success": True, "errors": [], "requestId": request_id,
-                            "warnings": list(warnings)}
+    body: dict[str, Any] = {
+        "success": True,
+        "errors": [],
+        "requestId": request_id,
+        "warnings": list(warnings),
+    }
     if result is not None:
         body["result"] = list(result)
     return body

@@ -19,16 +19,22 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 
 async def fetch_token(http: httpx.AsyncClient, fake: FakeMarketo) -> str:
-    response = await http.post("/identity/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": fake.client_id,
-        "client_secret": fake.client_secret})
+    response = await http.post(
+        "/identity/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": fake.client_id,
+            "client_secret": fake.client_secret,
+        },
+    )
     assert response.status_code == 200
     return str(response.json()["access_token"])
 
 
 @asynccontextmanager
-async def _connect(fake: FakeMarketo, *, base_url: str | None = None,
-                   authenticated: bool = True) -> AsyncIterator[httpx.AsyncClient]:
+async def _connect(
+    fake: FakeMarketo, *, base_url: str | None = None, authenticated: bool = True
+) -> AsyncIterator[httpx.AsyncClient]:
     """A plain httpx client on the fake (transport mode, or a real URL for server mode)."""
     transport = None if base_url else fake.transport
     async with httpx.AsyncClient(transport=transport, base_url=base_url or fake.base_url) as http:

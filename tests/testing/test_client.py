@@ -12,8 +12,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_client_with_matching_limits_gets_no_606_or_615() -> None:
-    limits = RateLimits(calls=10, period=0.5, concurrency=3, daily_quota=None,
-                        window_margin=0.05)
+    limits = RateLimits(calls=10, period=0.5, concurrency=3, daily_quota=None, window_margin=0.05)
     fake = FakeMarketo(latency=0.02, rate_limits=limits)
     async with fake.client(rate_limits=limits, retry=RetryPolicy.no_wait()) as client:
         async with anyio.create_task_group() as tg:
@@ -33,8 +32,9 @@ async def test_client_round_trip_and_token_refresh() -> None:
         body = await client.request("GET", f"/rest/v1/lead/{lead_id}.json")
         assert body["result"][0]["firstName"] == "C"
         fake.expire_token()
-        synced = await client.request("POST", "/rest/v1/leads.json", json={
-            "input": [{"email": "d@example.com"}]})
+        synced = await client.request(
+            "POST", "/rest/v1/leads.json", json={"input": [{"email": "d@example.com"}]}
+        )
         assert synced["result"][0]["status"] == "created"
     assert fake.stats.errors["602"] == 1
     assert fake.stats.tokens_issued == 2

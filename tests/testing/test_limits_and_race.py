@@ -17,8 +17,10 @@ Connect = Any  # the conftest fixture: connect(fake) -> async context of httpx.A
 
 
 async def _upsert(http: httpx.AsyncClient, email: str) -> dict[str, Any]:
-    response = await http.post("/rest/v1/leads.json", json={
-        "action": "createOrUpdate", "lookupField": "email", "input": [{"email": email}]})
+    response = await http.post(
+        "/rest/v1/leads.json",
+        json={"action": "createOrUpdate", "lookupField": "email", "input": [{"email": email}]},
+    )
     return dict(response.json())
 
 
@@ -43,11 +45,14 @@ async def test_sequential_upserts_leave_no_duplicate(connect: Connect) -> None:
     assert fake.duplicates() == []
 
 
-async def test_same_key_twice_in_one_call_is_one_lead(connect: Connect,
-                                                      fake: FakeMarketo) -> None:
+async def test_same_key_twice_in_one_call_is_one_lead(connect: Connect, fake: FakeMarketo) -> None:
     async with connect(fake) as http:
-        body = (await http.post("/rest/v1/leads.json", json={
-            "input": [{"email": "b@example.com"}, {"email": "B@example.com"}]})).json()
+        body = (
+            await http.post(
+                "/rest/v1/leads.json",
+                json={"input": [{"email": "b@example.com"}, {"email": "B@example.com"}]},
+            )
+        ).json()
     assert [r["status"] for r in body["result"]] == ["created", "updated"]
     assert fake.duplicates() == []
 
@@ -68,14 +73,16 @@ async def test_unthrottled_burst_gets_606_and_615(connect: Connect) -> None:
     assert codes.count(None) == 3
     assert "615" in codes and "606" in codes
     assert fake.stats.errors["606"] >= 1 and fake.stats.errors["615"] >= 1
-    assert rate["errors"] == [{"code": "606",
-                               "message": "Max rate limit '6' exceeded with in '5' secs"}]
+    assert rate["errors"] == [
+        {"code": "606", "message": "Max rate limit '6' exceeded with in '5' secs"}
+    ]
     assert fake.stats.max_in_flight == 3
 
 
 async def test_daily_quota_gives_607_until_reset(connect: Connect) -> None:
-    fake = FakeMarketo(rate_limits=RateLimits(calls=1000, period=1.0, concurrency=10,
-                                              daily_quota=2))
+    fake = FakeMarketo(
+        rate_limits=RateLimits(calls=1000, period=1.0, concurrency=10, daily_quota=2)
+    )
     async with connect(fake) as http:
         for _ in range(2):
             assert (await http.get("/rest/v1/leads/describe.json")).json()["success"]
@@ -102,8 +109,9 @@ async def test_window_frees_up_after_the_period(connect: Connect) -> None:
 async def test_latency_model_adds_per_record_time(connect: Connect) -> None:
     fake = FakeMarketo(latency=Latency(base=0.01, per_record=0.01, jitter=0.0))
     async with connect(fake) as http:
-        await http.post("/rest/v1/leads.json", json={
-            "input": [{"email": f"{n}@example.com"} for n in range(5)]})
+        await http.post(
+            "/rest/v1/leads.json", json={"input": [{"email": f"{n}@example.com"} for n in range(5)]}
+        )
     (record,) = fake.stats.timeline
     assert record.end - record.start >= 0.055
     assert fake.stats.records == 5

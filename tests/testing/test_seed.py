@@ -17,12 +17,14 @@ Connect = Any  # the conftest fixture: connect(fake) -> async context of httpx.A
 SEED = {
     "leadFields": [{"name": "acmeTier", "dataType": "string", "displayName": "Acme Tier"}],
     "partitions": [{"name": "Europe", "description": "EU leads"}],
-    "leads": [{"id": 318581, "email": "abe@usa.gov", "firstName": "Abraham",
-               "acmeTier": "gold"},
-              {"id": 318592, "email": "george@usa.gov", "partitionName": "Europe"}],
+    "leads": [
+        {"id": 318581, "email": "abe@usa.gov", "firstName": "Abraham", "acmeTier": "gold"},
+        {"id": 318592, "email": "george@usa.gov", "partitionName": "Europe"},
+    ],
     "lists": [{"id": 1021, "name": "Foundation Seed List", "leadIds": [318581]}],
-    "programs": [{"id": 1044, "name": "Webinar",
-                  "members": [{"leadId": 318592, "statusName": "Influenced"}]}],
+    "programs": [
+        {"id": 1044, "name": "Webinar", "members": [{"leadId": 318592, "statusName": "Influenced"}]}
+    ],
     "smartCampaigns": [{"id": 3746, "name": "Nurture", "leadIds": [318581]}],
     "forms": [{"id": 1029, "name": "Contact", "fields": ["email", "firstName"]}],
 }
@@ -36,18 +38,23 @@ async def test_seed_file_loads_every_kind(connect: Connect, tmp_path: Path) -> N
     assert fake.list_members(1021) == {318581}
     assert fake.program_members(1044) == {318592: "Influenced"}
     async with connect(fake) as http:
-        body = (await http.get("/rest/v1/leads.json", params={
-            "filterType": "acmeTier", "filterValues": "gold"})).json()
-        new = (await http.post("/rest/v1/leads.json", json={
-            "input": [{"email": "new@example.com"}]})).json()
+        body = (
+            await http.get(
+                "/rest/v1/leads.json", params={"filterType": "acmeTier", "filterValues": "gold"}
+            )
+        ).json()
+        new = (
+            await http.post("/rest/v1/leads.json", json={"input": [{"email": "new@example.com"}]})
+        ).json()
     assert [lead["id"] for lead in body["result"]] == [318581]
     assert new["result"][0]["id"] == 318593  # ids continue after the seeded ones
     assert fake.leads[318592]["leadPartitionId"] == 2
 
 
 def test_command_line_options() -> None:
-    args = _parser().parse_args(["serve", "--port", "0", "--calls", "100", "--period", "20",
-                                 "--concurrency", "10"])
+    args = _parser().parse_args(
+        ["serve", "--port", "0", "--calls", "100", "--period", "20", "--concurrency", "10"]
+    )
     limits = _rate_limits(args)
     assert limits is not None and (limits.calls, limits.concurrency) == (100, 10)
     assert _rate_limits(_parser().parse_args(["serve"])) is None

@@ -23,12 +23,26 @@ async def _exchange(http: httpx.AsyncClient) -> list[tuple[int, dict[str, Any]]]
     answers: list[tuple[int, dict[str, Any]]] = []
     calls = [
         http.build_request("GET", "/rest/v1/leads/describe2.json"),
-        http.build_request("POST", "/rest/v1/leads.json", json={
-            "input": [{"email": "s@example.com", "firstName": "S"}]}),
-        http.build_request("GET", "/rest/v1/leads.json", params={
-            "filterType": "email", "filterValues": "S@example.com", "fields": "email,firstName"}),
-        http.build_request("POST", "/rest/v1/leads.json", params={"_method": "GET"},
-                           data={"filterType": "email", "filterValues": "s@example.com"}),
+        http.build_request(
+            "POST",
+            "/rest/v1/leads.json",
+            json={"input": [{"email": "s@example.com", "firstName": "S"}]},
+        ),
+        http.build_request(
+            "GET",
+            "/rest/v1/leads.json",
+            params={
+                "filterType": "email",
+                "filterValues": "S@example.com",
+                "fields": "email,firstName",
+            },
+        ),
+        http.build_request(
+            "POST",
+            "/rest/v1/leads.json",
+            params={"_method": "GET"},
+            data={"filterType": "email", "filterValues": "s@example.com"},
+        ),
         http.build_request("GET", "/rest/v1/nowhere.json"),
         http.build_request("POST", "/rest/v1/lists/1001/leads.json", params={"id": "1"}),
         http.build_request("GET", "/rest/asset/v1/staticList/1001.json"),
