@@ -1,6 +1,6 @@
 """``python -m marketo_async.cli``: the same as the ``marketo-async`` script."""
 
-from ._main import main
+from ._app import main
 
 if __name__ == "__main__":
     main()

@@ -16,12 +16,12 @@ from .._client import MarketoClient, is_loopback_host
 from .._config import RateLimits
 from ._input import read_rows
 from ._settings import Settings, resolve_settings
+from ._state import CliState
 
 if TYPE_CHECKING:
     from ..testing import FakeMarketo
 
 __all__ = [
-    "CliState",
     "ConnectOptions",
     "emulator_credentials",
     "is_loopback_url",
@@ -34,18 +34,10 @@ __all__ = [
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*s?\s*$")
 
 
-@attrs.define
-class CliState:
-    """Shared across one invocation; tests pass ``CliState(sandbox=fake)`` as click's ``obj``
-    to run ``--sandbox`` commands against a FakeMarketo they seeded and inspect."""
-
-    sandbox: FakeMarketo | None = None
-    # Extra MarketoClient arguments for that sandbox's client (e.g. a no-wait RetryPolicy).
-    client_options: dict[str, Any] = attrs.Factory(dict)
-
-
 @attrs.frozen(kw_only=True)
 class ConnectOptions:
+    """The connection options of a command (each field is one ``@connection_options`` flag)."""
+
     base_url: str | None = None
     munchkin_id: str | None = None
     client_id: str | None = None

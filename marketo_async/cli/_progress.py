@@ -65,7 +65,6 @@ class ProgressDisplay:
         self._description = description
         self._count = count
         self.total = total
-        self._stream = stream
         self._interval = interval
         self._unit = unit
         self._console = Console(file=stream or sys.stderr, highlight=False)

@@ -146,7 +146,6 @@ class BulkRun:
         self.why_not: Counter[str] = Counter()
         self.done = 0  # rows with a final status, resumed rows included
         self.resumed = 0  # rows skipped because an earlier run applied them
-        self.bad_rows = 0  # rows refused before sending (unreadable or invalid)
         self.batch_report: BatchReport | None = None
         self.error: Exception | None = None
         self.cancelled = False
@@ -223,7 +222,6 @@ class BulkRun:
             self.done += 1
             return True
         if item.record is None:
-            self.bad_rows += 1
             self._finish(item.row, "failed", reasons=((BAD_INPUT, item.error or "unreadable"),))
             return True
         return False
@@ -243,7 +241,6 @@ class BulkRun:
             try:
                 payload, key = self._prepare(item.record)
             except ValueError as exc:
-                self.bad_rows += 1
                 self._finish(item.row, "failed", reasons=((INVALID_RECORD, str(exc)),))
                 continue
             self._pending[self._fed] = (item.row, key)

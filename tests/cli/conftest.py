@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 
 from marketo_async import RetryPolicy
 from marketo_async.cli import cli
-from marketo_async.cli._connect import CliState
+from marketo_async.cli._state import CliState
 from marketo_async.testing import FakeMarketo
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,0 +1,285 @@
+"""Bulk write commands, declared from one :class:`BulkSpec` and run by one runner.
+
+A bulk command reads FILE row by row, turns each row into a record (``prepare``), streams
+the records into one batch write of the client (``send``), writes one report line per row and
+prints a summary. Declaring one takes a spec and a call::
+
+    add_bulk_command(group, BulkSpec(
+        name="add",
+        help="Add to static list LIST_ID the leads whose ids FILE lists.",
+        arguments=(click.argument("list_id", type=int),),
+        send=lambda client, params: functools.partial(
+            client.static_lists.add_leads, params["list_id"]
+        ),
+    ))
+
+FILE, ``--format``, ``--report``, ``--resume``, progress and connection options are added
+for every bulk command; ``--id-column`` too when it reads lead ids.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+import attrs
+import click
+from rich import box
+from rich.table import Table
+
+from .._batch import NOT_APPLIED_STATUSES, STATUSES
+from .._client import MarketoClient
+from .._errors import DailyQuotaExceeded, MarketoError
+from ._connect import ConnectOptions, open_client
+from ._input import InputRow, estimate_rows, read_ids, read_rows
+from ._options import (
+    RUN_OPTION_NAMES,
+    connection_options,
+    format_option,
+    id_column_option,
+    run_options,
+)
+from ._output import ExitCode, stderr_console, stdout_console
+from ._progress import ProgressDisplay
+from ._report import AppliedRows, ReportWriter, load_applied
+from ._run import BulkRun, Prepare, Send, beside, watch_signals
+from ._state import cli_state
+
+__all__ = ["BulkSpec", "Params", "add_bulk_command", "prepare_id", "run_bulk"]
+
+# The values of a bulk command's own arguments and options, by parameter name.
+Params = Mapping[str, Any]
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def prepare_id(record: Mapping[str, Any]) -> tuple[Any, Any]:
+    """A lead-id row (``{"id": n}``, from :func:`read_ids`): send the id, report it as the key."""
+    lead_id = record["id"]
+    return lead_id, lead_id
+
+
+def _ids(params: Params) -> Prepare:
+    return prepare_id
+
+
+@attrs.frozen(kw_only=True)
+class BulkSpec:
+    """One bulk write command.
+
+    ``send(client, params)`` returns the batch write to stream records into, called as
+    ``write(records, on_progress=..., on_outcome=..., stop=...)``; ``prepare(params)`` returns
+    the row -> ``(record to send, key shown in the report)`` function (``ValueError`` refuses
+    a row). ``reads="ids"`` reads lead ids (a ``.txt`` of one id a line, or an id column);
+    ``"records"`` reads whole CSV/JSONL records. ``arguments`` come before FILE; ``check``
+    refuses option combinations with ``click.UsageError`` before anything is read.
+    """
+
+    name: str
+    help: str
+    send: Callable[[MarketoClient, Params], Send]
+    reads: Literal["ids", "records"] = "ids"
+    prepare: Callable[[Params], Prepare] = _ids
+    arguments: Sequence[Decorator] = ()
+    options: Sequence[Decorator] = ()
+    check: Callable[[Params], None] | None = None
+
+
+def add_bulk_command(group: click.Group, spec: BulkSpec) -> click.Command:
+    """Add ``spec`` to ``group`` as a click command; returns the command."""
+    positional: list[str] = []
+
+    def callback(ctx: click.Context, /, **values: Any) -> None:
+        run = {name: values.pop(name) for name in RUN_OPTION_NAMES}
+        connect: ConnectOptions = values.pop("connect")
+        file: Path = values.pop("file")
+        input_format: str | None = values.pop("input_format")
+        id_column: str | None = values.pop("id_column", None)
+        if spec.check is not None:
+            spec.check(values)
+        if spec.reads == "ids":
+            rows = read_ids(file, column=id_column, format=input_format)
+        else:
+            rows = read_rows(file, format=input_format)
+        title = " ".join([str(group.name), spec.name, *(str(values[p]) for p in positional)])
+        run_bulk(
+            ctx,
+            title=f"{title} {file.name}",
+            path=file,
+            rows=rows,
+            prepare=spec.prepare(values),
+            send=lambda client: spec.send(client, values),
+            connect=connect,
+            **run,
+        )
+
+    function: Callable[..., Any] = connection_options(click.pass_context(callback))
+    function = format_option(run_options(function))
+    decorators = [
+        *spec.arguments,
+        click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        *([id_column_option] if spec.reads == "ids" else []),
+        *spec.options,
+    ]
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    command = group.command(spec.name, help=spec.help)(function)
+    positional.extend(
+        str(param.name)
+        for param in command.params
+        if isinstance(param, click.Argument) and param.name != "file"
+    )
+    return command
+
+
+# --------------------------------------------------------------------------- the runner
+
+
+def _resume_from(resume: tuple[Path, ...]) -> AppliedRows | None:
+    err = stderr_console()
+    for earlier in resume:
+        if not earlier.exists():
+            err.print(f"note: {earlier} does not exist yet: nothing to skip.", markup=False)
+    applied = load_applied(*resume) if resume else None
+    if applied is not None and len(applied):
+        err.print(f"Resuming: {len(applied):,} rows already applied are skipped.", markup=False)
+    if applied is not None and applied.unknown:
+        err.print(
+            f"Note: {applied.unknown:,} rows were left 'unknown' (their call may have applied) "
+            "and are sent again: harmless for upserts by lookup field, list and program "
+            "changes; with createDuplicate, check Marketo for them first.",
+            markup=False,
+        )
+    return applied
+
+
+def _open_report(report: Path | None, resume: tuple[Path, ...]) -> ReportWriter:
+    path = report if report is not None else (resume[0] if resume else None)
+    append = path is not None and path.resolve() in {earlier.resolve() for earlier in resume}
+    try:
+        return ReportWriter(path, append=append)
+    except OSError as exc:
+        raise click.FileError(str(path), hint=exc.strerror or str(exc)) from None
+
+
+def run_bulk(
+    ctx: click.Context,
+    *,
+    title: str,
+    path: Path,
+    rows: Iterator[InputRow],
+    prepare: Prepare,
+    send: Callable[[MarketoClient], Send],
+    connect: ConnectOptions,
+    report: Path | None,
+    resume: tuple[Path, ...],
+    progress_mode: str,
+    progress_interval: float,
+) -> None:
+    """Run one bulk command end to end and exit with its status."""
+    applied = _resume_from(resume)
+    err = stderr_console()
+
+    async def go(writer: ReportWriter) -> BulkRun:
+        async with open_client(connect, cli_state(ctx)) as client:
+            run = BulkRun(rows, send(client), prepare=prepare, report=writer, applied=applied)
+            display = ProgressDisplay(
+                title,
+                lambda: run.done,
+                total=estimate_rows(path),
+                mode=progress_mode,
+                interval=progress_interval,
+            )
+            await beside(
+                run.run,
+                display.run,
+                functools.partial(
+                    watch_signals, run.stopper, lambda text: err.print(text, markup=False)
+                ),
+            )
+            return run
+
+    writer = _open_report(report, resume)
+    try:
+        with writer:
+            run = anyio.run(go, writer)
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
+    print_summary(title, run, writer.path)
+    if run.error is not None and not isinstance(run.error, (MarketoError, ValueError, OSError)):
+        raise run.error  # a bug: show its traceback
+    ctx.exit(exit_code(run))
+
+
+def exit_code(run: BulkRun) -> ExitCode:
+    if run.interrupted:
+        return ExitCode.for_signal(run.stopper.signal_name)
+    return ExitCode.OK if run.ok else ExitCode.NOT_APPLIED
+
+
+# --------------------------------------------------------------------------- the summary
+
+
+def _summary_table(title: str, run: BulkRun) -> Table:
+    table = Table(title=title, box=box.SIMPLE, title_justify="left")
+    table.add_column("status")
+    table.add_column("rows", justify="right")
+    for status in STATUSES:
+        count = run.counts.get(status, 0)
+        if count:
+            style = "red" if status in NOT_APPLIED_STATUSES else "green"
+            table.add_row(f"[{style}]{status}[/]", f"{count:,}")
+    if run.resumed:
+        table.add_row("already applied (resumed)", f"{run.resumed:,}")
+    table.add_section()
+    table.add_row("[bold]total[/]", f"[bold]{run.done:,}[/]")
+    return table
+
+
+def _why_notes(run: BulkRun) -> Iterator[str]:
+    for why, count in run.why_not.most_common(5):
+        short = why if len(why) <= 300 else why[:297] + "..."
+        yield f"{count:,} {'row' if count == 1 else 'rows'}: {short}"
+
+
+def _stop_notes(run: BulkRun) -> Iterator[str]:
+    stopped = run.batch_report.stopped if run.batch_report is not None else None
+    if isinstance(stopped, DailyQuotaExceeded):
+        yield (
+            "Stopped early: Marketo's daily API quota ran out (607). It resets at midnight "
+            "US Central time; then send the rest with --resume."
+        )
+    elif stopped is not None:
+        yield f"Stopped early: {stopped}"
+    if run.stopped_by_error:
+        yield f"Stopped early, as every later call would fail the same way: {run.stopped_by_error}"
+    if run.counts.get("unknown"):
+        yield f"{run.counts['unknown']:,} rows may or may not have been applied (status unknown)."
+    if run.error is not None:
+        yield f"The run failed: {run.error}"
+    if run.interrupted:
+        how = "cancelled" if run.cancelled else "stopped"
+        yield f"Interrupted ({run.stopper.signal_name or 'stop'}): {how} early."
+
+
+def _next_step_notes(run: BulkRun, report: Path | None) -> Iterator[str]:
+    if report is not None:
+        yield f"Report: {report}"
+        if not run.ok:
+            yield (
+                f"Send the rows that did not apply again with: --resume {report} "
+                "(rows already applied are skipped)."
+            )
+    elif not run.ok:
+        yield "Use --report FILE to see which rows did not apply, and why."
+
+
+def print_summary(title: str, run: BulkRun, report: Path | None) -> None:
+    out = stdout_console()
+    out.print(_summary_table(title, run))
+    for note in (*_why_notes(run), *_stop_notes(run), *_next_step_notes(run, report)):
+        out.print(note, markup=False)

@@ -1,0 +1,294 @@
+"""``marketo-async leads ...`` (upsert, delete, export) and ``marketo-async describe``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import anyio
+import click
+from rich import box
+from rich.table import Table
+
+from .._client import MarketoClient
+from .._errors import MarketoError
+from ..models import converter
+from ..models.leads import LeadFieldDescription
+from ..resources.leads import SyncAction
+from ._bulk import BulkSpec, Params, add_bulk_command
+from ._connect import ConnectOptions, open_client
+from ._export import RecordWriter, open_output, read_values, to_mapping
+from ._input import format_of
+from ._options import FORMATS, batch_size_option, connection_options, progress_options
+from ._output import ExitCode, fail, stderr_console, stdout_console
+from ._progress import ProgressDisplay
+from ._run import Prepare, Send, beside
+from ._state import cli_state
+
+__all__ = ["describe", "leads"]
+
+ACTIONS = ("createOrUpdate", "createOnly", "updateOnly", "createDuplicate")
+
+
+@click.group()
+def leads() -> None:
+    """Upsert, delete and export leads."""
+
+
+# --------------------------------------------------------------------------- leads upsert
+
+
+def _check_upsert(params: Params) -> None:
+    if params["partition"] is not None and params["action"] not in ("createOnly", "createOrUpdate"):
+        raise click.UsageError("--partition applies only to --action createOnly or createOrUpdate")
+    if params["coalesce"] and params["action"] == "createDuplicate":
+        raise click.UsageError("--coalesce needs a lookup key; createDuplicate has none")
+
+
+def _prepare_lead(params: Params) -> Prepare:
+    lookup_field = params["lookup_field"]
+
+    def prepare(record: Mapping[str, Any]) -> tuple[Any, Any]:
+        return record, record.get(lookup_field)
+
+    return prepare
+
+
+def _upsert(client: MarketoClient, params: Params) -> Send:
+    return lambda records, **hooks: client.leads.sync(
+        records,
+        action=cast(SyncAction, params["action"]),
+        lookup_field=params["lookup_field"],
+        partition_name=params["partition"],
+        coalesce=params["coalesce"],
+        batch_size=params["batch_size"],
+        **hooks,
+    )
+
+
+add_bulk_command(
+    leads,
+    BulkSpec(
+        name="upsert",
+        help="Create or update the leads of FILE (CSV with a header row, or JSONL), streamed.\n\n"
+        "Empty CSV cells are left out, so they never blank a field in Marketo.",
+        reads="records",
+        send=_upsert,
+        prepare=_prepare_lead,
+        check=_check_upsert,
+        options=(
+            click.option(
+                "--action", type=click.Choice(ACTIONS), default="createOrUpdate", show_default=True
+            ),
+            click.option(
+                "--lookup-field",
+                default="email",
+                show_default=True,
+                help="Field that finds existing leads.",
+            ),
+            click.option("--partition", metavar="NAME", help="Lead partition for new leads."),
+            click.option(
+                "--coalesce/--no-coalesce",
+                default=False,
+                show_default=True,
+                help="Merge consecutive rows with the same lookup key into one record "
+                "(later values win).",
+            ),
+            batch_size_option,
+        ),
+    ),
+)
+
+
+# --------------------------------------------------------------------------- leads delete
+
+add_bulk_command(
+    leads,
+    BulkSpec(
+        name="delete",
+        help="Delete the leads whose ids FILE lists.",
+        send=lambda client, params: (
+            lambda ids, **hooks: client.leads.delete(ids, batch_size=params["batch_size"], **hooks)
+        ),
+        options=(batch_size_option,),
+    ),
+)
+
+
+# --------------------------------------------------------------------------- leads export
+
+
+def _pager(
+    client: MarketoClient,
+    *,
+    filter_type: str | None,
+    values: list[str],
+    list_id: int | None,
+    program_id: int | None,
+    fields: list[str] | None,
+) -> Any:
+    if filter_type is not None:
+        return client.leads.by_filter(filter_type, values, fields=fields)
+    if list_id is not None:
+        return client.leads.by_list(list_id, fields=fields)
+    assert program_id is not None
+    return client.leads.by_program(program_id, fields=fields)
+
+
+def _export(
+    ctx: click.Context,
+    *,
+    connect: ConnectOptions,
+    sources: dict[str, Any],
+    fields: Sequence[str],
+    out: str,
+    output_format: str,
+    progress_mode: str,
+    progress_interval: float,
+) -> int:
+    async def go() -> int:
+        async with open_client(connect, cli_state(ctx)) as client:
+            pager = _pager(client, fields=list(fields) or None, **sources)
+            with open_output(out) as handle:
+                writer = RecordWriter(handle, format=output_format, fields=fields)
+                display = ProgressDisplay(
+                    "leads export",
+                    lambda: writer.count,
+                    total=None,
+                    mode="off" if out == "-" and progress_mode == "auto" else progress_mode,
+                    interval=progress_interval,
+                    unit="leads",
+                )
+
+                async def copy() -> None:
+                    try:
+                        items: AsyncIterator[Any] = pager.__aiter__()
+                        async for item in items:
+                            writer.write(to_mapping(item))
+                    finally:
+                        writer.finish()
+
+                await beside(copy, display.run)
+                return writer.count
+
+    try:
+        return anyio.run(go)
+    except MarketoError as error:
+        fail(str(error))
+    except ValueError as error:  # the resource refused an argument (a value with a comma ...)
+        raise click.UsageError(str(error)) from None
+    except KeyboardInterrupt:
+        stderr_console().print("Interrupted: the output holds the leads read so far.", markup=False)
+        raise SystemExit(int(ExitCode.INTERRUPTED)) from None
+
+
+@leads.command("export")
+@click.option("--filter-type", metavar="FIELD", help="Search field, e.g. email (with --values).")
+@click.option(
+    "--values",
+    "values_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File of values for --filter-type: one a line, or a CSV/JSONL column of that name.",
+)
+@click.option("--list", "list_id", type=int, metavar="ID", help="Members of a static list.")
+@click.option("--program", "program_id", type=int, metavar="ID", help="Members of a program.")
+@click.option(
+    "--fields",
+    multiple=True,
+    metavar="A,B,...",
+    help="Fields to read (comma-separated, repeatable) [default: Marketo's default fields].",
+)
+@click.option(
+    "--out", default="-", show_default=True, metavar="FILE", help="Output file; - is stdout."
+)
+@click.option("--format", "output_format", type=FORMATS, help="[default: from --out suffix]")
+@progress_options
+@connection_options
+@click.pass_context
+def leads_export(
+    ctx: click.Context,
+    filter_type: str | None,
+    values_file: Path | None,
+    list_id: int | None,
+    program_id: int | None,
+    fields: tuple[str, ...],
+    out: str,
+    output_format: str | None,
+    progress_mode: str,
+    progress_interval: float,
+    connect: ConnectOptions,
+) -> None:
+    """Write leads found by a filter, a static list or a program, as CSV or JSONL."""
+    chosen = [
+        filter_type is not None or values_file is not None,
+        list_id is not None,
+        program_id is not None,
+    ]
+    if sum(chosen) != 1:
+        raise click.UsageError("give exactly one of --filter-type/--values, --list, --program")
+    if (filter_type is None) != (values_file is None):
+        raise click.UsageError("--filter-type and --values go together")
+    values = read_values(values_file, filter_type) if values_file is not None else []
+    if values_file is not None and not values:
+        raise click.UsageError(f"{values_file} holds no values")
+    field_names = [name.strip() for group in fields for name in group.split(",") if name.strip()]
+    if output_format is None:
+        output_format = "jsonl" if out == "-" else format_of(Path(out))
+    written = _export(
+        ctx,
+        connect=connect,
+        sources={
+            "filter_type": filter_type,
+            "values": values,
+            "list_id": list_id,
+            "program_id": program_id,
+        },
+        fields=field_names,
+        out=out,
+        output_format=output_format.lower(),
+        progress_mode=progress_mode,
+        progress_interval=progress_interval,
+    )
+    where = "stdout" if out == "-" else out
+    stderr_console().print(f"Exported {written:,} leads to {where}.", markup=False)
+
+
+# --------------------------------------------------------------------------- describe
+
+
+@click.command("describe")
+@click.option("--json", "as_json", is_flag=True, help="Print Marketo's field list as JSON.")
+@connection_options
+@click.pass_context
+def describe(ctx: click.Context, as_json: bool, connect: ConnectOptions) -> None:
+    """List the lead fields: REST name, display name, type, length, read-only."""
+
+    async def go() -> list[LeadFieldDescription]:
+        async with open_client(connect, cli_state(ctx)) as client:
+            return await client.leads.describe()
+
+    try:
+        fields = anyio.run(go)
+    except MarketoError as error:
+        fail(str(error))
+    if as_json:
+        click.echo(json.dumps(converter.unstructure(fields), indent=2, default=str))
+        return
+    rest = [field for field in fields if field.rest is not None]
+    table = Table(
+        title=f"{len(rest)} lead fields the REST API can use", box=box.SIMPLE, title_justify="left"
+    )
+    for column in ("REST name", "display name", "type", "length", "read-only"):
+        table.add_column(column)
+    for field in rest:
+        assert field.rest is not None
+        table.add_row(
+            field.rest.name,
+            field.display_name,
+            field.data_type,
+            "" if field.length is None else str(field.length),
+            "yes" if field.rest.read_only else "",
+        )
+    stdout_console().print(table)

@@ -1,0 +1,229 @@
+"""The options many commands share: where to connect, logging, the report and progress, input.
+
+Each is a decorator: ``@connection_options`` hands the command one ``connect:
+ConnectOptions`` argument (and scopes ``-v`` logging to the command); ``@run_options`` adds
+``report``, ``resume``, ``progress_mode`` and ``progress_interval``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import attrs
+import click
+
+from .._batch import MAX_BATCH_SIZE
+from ._connect import ConnectOptions
+
+__all__ = [
+    "FORMATS",
+    "RUN_OPTION_NAMES",
+    "batch_size_option",
+    "cli_logging",
+    "connection_options",
+    "format_option",
+    "id_column_option",
+    "progress_options",
+    "run_options",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORMATS = click.Choice(["csv", "jsonl"], case_sensitive=False)
+
+# The keyword arguments @run_options adds (a bulk command passes them on to its runner).
+RUN_OPTION_NAMES = ("report", "resume", "progress_mode", "progress_interval")
+
+# Every ConnectOptions field is one option of @connection_options, under the same name.
+_CONNECT_KEYS = tuple(field.name for field in attrs.fields(ConnectOptions))
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is now (a progress bar redirects it above itself)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
+@contextlib.contextmanager
+def cli_logging(verbosity: int) -> Iterator[None]:
+    """The client logs each retry as a warning: shown with -v (their effect is in the report).
+
+    Scoped to one command, so running the CLI in-process leaves the logger as it was.
+    """
+    logger = logging.getLogger("marketo_async")
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(
+        logging.ERROR if verbosity <= 0 else logging.WARNING if verbosity == 1 else logging.DEBUG
+    )
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def _apply(function: Any, options: Sequence[Callable[[Any], Any]]) -> Any:
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def connection_options(function: F) -> F:
+    """Where to connect. The secret has no flag: MARKETO_CLIENT_SECRET (env or dotenv) only."""
+    options = [
+        click.option(
+            "--base-url",
+            metavar="URL",
+            help="Instance REST URL, e.g. https://123-ABC-456.mktorest.com "
+            "[env MARKETO_BASE_URL]; http://127.0.0.1:PORT for `sandbox serve`.",
+        ),
+        click.option(
+            "--munchkin-id", metavar="ID", help="Instead of --base-url [env MARKETO_MUNCHKIN_ID]."
+        ),
+        click.option("--client-id", metavar="ID", help="[env MARKETO_CLIENT_ID]"),
+        click.option(
+            "--env-file",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Dotenv file with MARKETO_* settings (default: ./.env when present).",
+        ),
+        click.option(
+            "--sandbox",
+            is_flag=True,
+            help="Run against an in-process Marketo emulator (FakeMarketo), not a real instance.",
+        ),
+        click.option(
+            "--sandbox-limits/--no-sandbox-limits",
+            default=True,
+            show_default=True,
+            help="Give the sandbox Marketo's limits: 100 calls/20 s, 10 in flight, 50,000 a day.",
+        ),
+        click.option(
+            "--sandbox-latency",
+            type=click.FloatRange(min=0.0),
+            default=0.0,
+            show_default=True,
+            metavar="SECONDS",
+            help="Server time per sandbox call (Marketo takes 0.3-2 s for 300 leads).",
+        ),
+        click.option(
+            "--sandbox-seed",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Seed the sandbox: a FakeMarketo JSON seed file, or a CSV/JSONL of leads.",
+        ),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 100),
+            help="Calls in flight at once [default: 10, Marketo's limit].",
+        ),
+        click.option(
+            "--rate-limit",
+            metavar="CALLS/SECONDS",
+            help="Call budget to keep within [default: 100/20, Marketo's]; 'none' for no limit.",
+        ),
+        click.option(
+            "-v",
+            "--verbose",
+            count=True,
+            help="-v shows retries and other warnings of the client; -vv each call.",
+        ),
+    ]
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        verbosity = kwargs.pop("verbose")
+        values = {name: kwargs.pop(name) for name in _CONNECT_KEYS}
+        kwargs["connect"] = ConnectOptions(**values)
+        with cli_logging(verbosity):
+            return function(*args, **kwargs)
+
+    return cast(F, _apply(wrapper, options))
+
+
+def progress_options(function: F) -> F:
+    """``--progress`` and ``--progress-interval``."""
+    return cast(
+        F,
+        _apply(
+            function,
+            [
+                click.option(
+                    "--progress",
+                    "progress_mode",
+                    type=click.Choice(["auto", "bar", "lines", "off"]),
+                    default="auto",
+                    show_default=True,
+                    help="A bar on a terminal, plain lines otherwise.",
+                ),
+                click.option(
+                    "--progress-interval",
+                    type=click.FloatRange(min=0.01),
+                    default=10.0,
+                    show_default=True,
+                    metavar="SECONDS",
+                    help="Seconds between plain progress lines.",
+                ),
+            ],
+        ),
+    )
+
+
+def run_options(function: F) -> F:
+    """The per-row report, resuming, progress."""
+    options = [
+        click.option(
+            "--report",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Write one JSON line per input row (row, key, status, id, reasons) as "
+            "results arrive.",
+        ),
+        click.option(
+            "--resume",
+            type=click.Path(dir_okay=False, path_type=Path),
+            multiple=True,
+            help="Skip rows this earlier report shows as applied; the report is appended to "
+            "unless --report names another file. Repeatable.",
+        ),
+        progress_options,
+    ]
+    return cast(F, _apply(function, options))
+
+
+def format_option(function: F) -> F:
+    return click.option(
+        "--format",
+        "input_format",
+        type=FORMATS,
+        help="Input format [default: from the file suffix; .jsonl/.ndjson are JSONL].",
+    )(function)
+
+
+def batch_size_option(function: F) -> F:
+    return click.option(
+        "--batch-size",
+        type=click.IntRange(1, MAX_BATCH_SIZE),
+        default=MAX_BATCH_SIZE,
+        show_default=True,
+        help="Records per API call (lower it for very wide records).",
+    )(function)
+
+
+def id_column_option(function: F) -> F:
+    return click.option(
+        "--id-column",
+        metavar="NAME",
+        help="CSV/JSONL column holding lead ids [default: id, else leadId]. A .txt file "
+        "holds one id a line.",
+    )(function)

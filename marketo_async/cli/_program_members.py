@@ -1,0 +1,61 @@
+"""``marketo-async program-members status|update``: program statuses and member data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import click
+
+from ._bulk import BulkSpec, add_bulk_command
+
+__all__ = ["program_members"]
+
+
+@click.group("program-members")
+def program_members() -> None:
+    """Set program statuses and member data."""
+
+
+add_bulk_command(
+    program_members,
+    BulkSpec(
+        name="status",
+        help="Set the program status of the leads whose ids FILE lists (making them members).",
+        arguments=(click.argument("program_id", type=int), click.argument("status")),
+        send=lambda client, params: (
+            lambda ids, **hooks: client.program_members.set_status(
+                params["program_id"], params["status"], ids, **hooks
+            )
+        ),
+    ),
+)
+
+
+def _prepare_member(record: Mapping[str, Any]) -> tuple[Any, Any]:
+    value = record.get("leadId")
+    if isinstance(value, bool) or value is None or not str(value).strip().isdigit():
+        raise ValueError(f"leadId must be a lead id (a positive integer), not {value!r}")
+    lead_id = int(str(value).strip())
+    if lead_id <= 0:
+        raise ValueError(f"leadId must be a positive integer, not {lead_id}")
+    if len(record) < 2:
+        raise ValueError("no member field to update besides leadId")
+    return {**record, "leadId": lead_id}, lead_id
+
+
+add_bulk_command(
+    program_members,
+    BulkSpec(
+        name="update",
+        help="Update program member fields from FILE: a leadId column plus the member fields.",
+        reads="records",
+        arguments=(click.argument("program_id", type=int),),
+        prepare=lambda params: _prepare_member,
+        send=lambda client, params: (
+            lambda records, **hooks: client.program_members.update_data(
+                params["program_id"], records, **hooks
+            )
+        ),
+    ),
+)

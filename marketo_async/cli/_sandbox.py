@@ -1,0 +1,126 @@
+"""``marketo-async sandbox serve``: a persistent local Marketo emulator on loopback HTTP."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import click
+
+from ._connect import load_leads_into, make_sandbox
+
+__all__ = ["sandbox"]
+
+
+@click.group()
+def sandbox() -> None:
+    """A local Marketo emulator (FakeMarketo) to try commands against."""
+
+
+def _dump_state(fake: Any, path: Path) -> None:
+    duplicates = [
+        {"field": group.field, "key": group.key, "ids": [lead.get("id") for lead in group.leads]}
+        for group in fake.duplicates()
+    ]
+    state = {
+        "leads": list(fake.leads.values()),
+        "duplicates": duplicates,
+        "lists": {str(i): sorted(fake.list_members(i)) for i in fake.store.lists},
+        "programs": {
+            str(i): {str(k): v for k, v in fake.program_members(i).items()}
+            for i in fake.store.programs
+        },
+    }
+    path.write_text(json.dumps(state, default=str, indent=1), encoding="utf-8")
+
+
+@sandbox.command("serve")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="0 picks a free port (printed).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--seed",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A FakeMarketo JSON seed file (leads, lists, programs ...).",
+)
+@click.option(
+    "--leads",
+    "leads_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Seed leads from a CSV/JSONL file.",
+)
+@click.option(
+    "--limits/--no-limits",
+    default=True,
+    show_default=True,
+    help="Enforce Marketo's limits: 100 calls/20 s, 10 in flight, 50,000 a day.",
+)
+@click.option(
+    "--latency",
+    type=click.FloatRange(min=0.0),
+    default=0.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Server time per call.",
+)
+@click.option(
+    "--dump",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="On exit, write the leads, duplicates, lists and programs as JSON here.",
+)
+def sandbox_serve(
+    port: int,
+    host: str,
+    seed: Path | None,
+    leads_file: Path | None,
+    limits: bool,
+    latency: float,
+    dump: Path | None,
+) -> None:
+    """Serve a persistent emulator on loopback HTTP until Ctrl-C.
+
+    Other commands target it with --base-url http://127.0.0.1:PORT; they use the emulator's
+    credentials unless MARKETO_CLIENT_ID/MARKETO_CLIENT_SECRET are set.
+    """
+    fake = make_sandbox(limits=limits, latency=latency, seed=seed)
+    seeded = load_leads_into(fake, leads_file) if leads_file is not None else 0
+
+    async def go() -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async with anyio.create_task_group() as group:
+                actual = await group.start(
+                    lambda task_status: fake.serve(port, host=host, task_status=task_status)
+                )
+                limits_text = "Marketo's limits" if limits else "no limits"
+                click.echo(
+                    f"Sandbox serving http://{host}:{actual} ({len(fake.leads):,} leads"
+                    f"{f', {seeded:,} from {leads_file}' if seeded else ''}; {limits_text}"
+                    f"; latency {latency:g} s)",
+                )
+                click.echo(
+                    f"Target it with: --base-url http://{host}:{actual} "
+                    f"(client id {fake.client_id!r}; its secret is the emulator default, "
+                    "used automatically for loopback URLs). Ctrl-C stops it."
+                )
+                sys.stdout.flush()
+                async for _ in signals:
+                    break
+                group.cancel_scope.cancel()
+
+    try:
+        anyio.run(go)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if dump is not None:
+            _dump_state(fake, dump)
+    click.echo(f"Sandbox stopped ({len(fake.leads):,} leads).")
