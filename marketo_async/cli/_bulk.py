@@ -13,8 +13,9 @@ prints a summary. Declaring one takes a spec and a call::
         ),
     ))
 
-FILE, ``--format``, ``--report``, ``--resume``, progress and connection options are added
-for every bulk command; ``--id-column`` too when it reads lead ids.
+FILE (``-`` for stdin), ``--format``, ``--delimiter``, ``--encoding``, ``--report``,
+``--resume``, progress and connection options are added for every bulk command;
+``--id-column`` too when it reads lead ids.
 """
 
 from __future__ import annotations
@@ -34,15 +35,23 @@ from .._batch import NOT_APPLIED_STATUSES, STATUSES
 from .._client import MarketoClient
 from .._errors import DailyQuotaExceeded, MarketoError
 from ._connect import ConnectOptions, open_client
-from ._input import InputRow, estimate_rows, read_ids, read_rows
+from ._input import (
+    InputError,
+    InputOptions,
+    InputRow,
+    describe_input,
+    estimate_rows,
+    read_ids,
+    read_rows,
+)
 from ._options import (
     RUN_OPTION_NAMES,
     connection_options,
-    format_option,
     id_column_option,
+    input_options,
     run_options,
 )
-from ._output import ExitCode, stderr_console, stdout_console
+from ._output import ExitCode, fail, stderr_console, stdout_console
 from ._progress import ProgressDisplay
 from ._report import AppliedRows, ReportWriter, load_applied
 from ._run import BulkRun, Prepare, Send, beside, watch_signals
@@ -95,18 +104,21 @@ def add_bulk_command(group: click.Group, spec: BulkSpec) -> click.Command:
         run = {name: values.pop(name) for name in RUN_OPTION_NAMES}
         connect: ConnectOptions = values.pop("connect")
         file: Path = values.pop("file")
-        input_format: str | None = values.pop("input_format")
+        how: InputOptions = values.pop("input_options")
         id_column: str | None = values.pop("id_column", None)
         if spec.check is not None:
             spec.check(values)
-        if spec.reads == "ids":
-            rows = read_ids(file, column=id_column, format=input_format)
-        else:
-            rows = read_rows(file, format=input_format)
+        try:
+            if spec.reads == "ids":
+                rows = read_ids(file, column=id_column, options=how)
+            else:
+                rows = read_rows(file, options=how)
+        except InputError as exc:
+            fail(str(exc), ExitCode.USAGE)
         title = " ".join([str(group.name), spec.name, *(str(values[p]) for p in positional)])
         run_bulk(
             ctx,
-            title=f"{title} {file.name}",
+            title=f"{title} {'stdin' if str(file) == '-' else file.name}",
             path=file,
             rows=rows,
             prepare=spec.prepare(values),
@@ -116,10 +128,13 @@ def add_bulk_command(group: click.Group, spec: BulkSpec) -> click.Command:
         )
 
     function: Callable[..., Any] = connection_options(click.pass_context(callback))
-    function = format_option(run_options(function))
+    function = input_options(run_options(function))
     decorators = [
         *spec.arguments,
-        click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.argument(
+            "file",
+            type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
+        ),
         *([id_column_option] if spec.reads == "ids" else []),
         *spec.options,
     ]
@@ -210,6 +225,8 @@ def run_bulk(
         if close is not None:
             close()
     print_summary(title, run, writer.path)
+    if run.done == 0 and run.error is None:
+        err.print(f"Warning: {describe_input(path)} holds no data rows: nothing was sent.")
     if run.error is not None and not isinstance(run.error, (MarketoError, ValueError, OSError)):
         raise run.error  # a bug: show its traceback
     ctx.exit(exit_code(run))

@@ -1,39 +1,173 @@
-"""Streaming readers for CSV and JSONL input files, one numbered row at a time."""
+"""Streaming readers for CSV and JSONL input, one numbered row at a time.
+
+Every data row of the file comes out as exactly one :class:`InputRow` carrying its row number
+(1, 2, 3 ... over the data rows, blank lines not counted) and the file line it starts on; a row
+that cannot be read carries the reason instead of a record, and reading goes on. What makes
+the whole file unusable (binary data, a header naming a column twice) raises
+:class:`InputError` when the reader is opened, before anything is sent.
+
+A quoted CSV value may span lines (an address, a note), but not more than
+``MAX_LINES_PER_RECORD``: a quote left open would otherwise swallow every row up to the next
+stray quote. Such a row is reported bad, naming the line where it starts, and reading resumes
+on the next line; a quote still open at the end of the file is treated the same way.
+"""
 
 from __future__ import annotations
 
+import codecs
+import collections
+import contextlib
 import csv
+import gzip
+import io
 import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import attrs
 
-__all__ = ["ID_COLUMNS", "InputRow", "estimate_rows", "format_of", "read_ids", "read_rows"]
+__all__ = [
+    "ID_COLUMNS",
+    "MAX_LINES_PER_RECORD",
+    "InputError",
+    "InputOptions",
+    "InputRow",
+    "RowReader",
+    "describe_input",
+    "estimate_rows",
+    "format_of",
+    "read_ids",
+    "read_rows",
+]
 
 # Columns read_ids looks for, in order, when no column is named.
 ID_COLUMNS = ("id", "leadId")
 
+# The most physical lines one CSV row may span (a quoted value with line breaks). Real values
+# with line breaks (addresses, notes) take a handful; a row spanning hundreds of lines is a
+# quote left open, and reading it as one row would swallow the rows inside it.
+MAX_LINES_PER_RECORD = 100
+
 # Marketo writes values up to 32 KB (text areas); leave csv's default guard well above that.
 csv.field_size_limit(min(sys.maxsize, 16 * 1024 * 1024))
+
+NOT_UTF8 = "not valid text in the file's encoding (save it as UTF-8, or pass --encoding)"
+HAS_NUL = "holds a NUL byte (binary data, not text)"
+
+_SNIFF_BYTES = 8192
+# File signatures of what people pass by mistake instead of a CSV export.
+_SIGNATURES = (
+    (b"\x1f\x8b", "is gzip-compressed: name it with a .gz suffix (read as such), or unpack it"),
+    (b"PK\x03\x04", "is a ZIP archive (an Excel workbook?): export the sheet as CSV"),
+    (b"\xd0\xcf\x11\xe0", "is an old Excel/Office file: export the sheet as CSV"),
+    (b"%PDF", "is a PDF, not CSV or JSONL"),
+)
+
+
+class InputError(ValueError):
+    """The input cannot be read at all (binary data, a bad header): nothing is sent."""
 
 
 @attrs.frozen
 class InputRow:
-    """One input record with its 1-based row number, or the reason it could not be read."""
+    """One data row: its 1-based row number, its record (or why it could not be read), and
+    the file line it starts on."""
 
     row: int
     record: dict[str, Any] | None
     error: str | None = None
+    line: int = attrs.field(default=0, kw_only=True)
 
 
-NOT_UTF8 = "not valid UTF-8 text (save the file as UTF-8)"
+@attrs.frozen(kw_only=True)
+class InputOptions:
+    """How to read an input file: format (else from the suffix), CSV delimiter, encoding."""
+
+    format: str | None = None
+    delimiter: str = ","
+    encoding: str = "utf-8-sig"  # UTF-8, with or without a byte-order mark
+
+
+def _is_stdin(path: str | Path) -> bool:
+    return str(path) == "-"
+
+
+def describe_input(path: str | Path) -> str:
+    """The input's name for messages: ``stdin`` for ``-``."""
+    return "stdin" if _is_stdin(path) else str(path)
+
+
+def format_of(path: Path, declared: str | None = None) -> str:
+    """``csv`` or ``jsonl``: the declared format, else the file's suffix (CSV by default).
+
+    A ``.gz`` suffix is looked through: ``leads.jsonl.gz`` is JSONL.
+    """
+    if declared:
+        return declared.lower()
+    suffixes = [suffix.lower() for suffix in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    if suffixes and suffixes[-1] in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    return "csv"
+
+
+def _refuse_binary(name: str, head: bytes, *, gzipped: bool) -> None:
+    if not gzipped:
+        for signature, what in _SIGNATURES:
+            if head.startswith(signature):
+                raise InputError(f"{name} {what}")
+    if b"\x00" in head.split(b"\n", 1)[0]:
+        utf16 = head[:2] in (b"\xff\xfe", b"\xfe\xff")
+        hint = " (a UTF-16 file? pass --encoding utf-16)" if utf16 else ""
+        raise InputError(
+            f"{name} holds binary data (NUL bytes in its first line): not CSV or JSONL text{hint}"
+        )
+
+
+def _open_bytes(path: str | Path, stack: contextlib.ExitStack) -> tuple[io.BufferedReader, bool]:
+    """The input's bytes, buffered (so the start can be peeked at), and whether gunzipped."""
+    if _is_stdin(path):
+        stdin: Any = sys.stdin.buffer
+        if isinstance(stdin, io.BufferedReader):
+            return stdin, False
+        wrapper = io.BufferedReader(stdin)  # to peek at its start (a test runner's stdin)
+        stack.callback(wrapper.detach)  # and never close stdin itself
+        return wrapper, False
+    source = Path(path)
+    handle = stack.enter_context(source.open("rb"))
+    if source.suffix.lower() == ".gz":
+        unpacked: Any = stack.enter_context(gzip.GzipFile(fileobj=handle, mode="rb"))
+        return io.BufferedReader(unpacked), True
+    return handle, False
+
+
+def _open_text(
+    path: str | Path, options: InputOptions, stack: contextlib.ExitStack
+) -> Iterator[tuple[int, str]]:
+    """The file's lines (line breaks kept) numbered from 1, after refusing binary input."""
+    try:
+        codecs.lookup(options.encoding)
+    except LookupError:
+        raise InputError(f"unknown encoding {options.encoding!r}") from None
+    buffered, gzipped = _open_bytes(path, stack)
+    try:
+        head = buffered.peek(_SNIFF_BYTES)[:_SNIFF_BYTES]
+    except (OSError, EOFError) as exc:  # a truncated or corrupt .gz
+        raise InputError(f"{describe_input(path)}: cannot be read ({exc})") from None
+    _refuse_binary(describe_input(path), head, gzipped=gzipped)
+    text = io.TextIOWrapper(
+        buffered, encoding=options.encoding, errors="surrogateescape", newline=""
+    )
+    stack.callback(text.detach)  # closing the bytes is the stack's job (and never stdin)
+    return enumerate(text, start=1)
 
 
 def _has_bad_bytes(text: str) -> bool:
-    """True when ``text`` holds bytes that were not UTF-8 (read with surrogateescape)."""
+    """True when ``text`` holds bytes that did not decode (read with surrogateescape)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -41,128 +175,275 @@ def _has_bad_bytes(text: str) -> bool:
     return False
 
 
-def format_of(path: Path, declared: str | None = None) -> str:
-    """``csv`` or ``jsonl``: the declared format, else the file's suffix (CSV by default)."""
-    if declared:
-        return declared.lower()
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        return "jsonl"
-    return "csv"
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return HAS_NUL
+    if not text.isascii() and _has_bad_bytes(text):
+        return NOT_UTF8
+    return None
 
 
-def read_rows(path: str | Path, *, format: str | None = None) -> Iterator[InputRow]:
-    """Rows of a CSV (header row first) or JSONL file, streamed; bad rows carry an error.
+class RowReader(Iterator[InputRow]):
+    """The rows of one input, opened (and checked) eagerly, read lazily; close when done."""
+
+    def __init__(self, rows: Iterator[InputRow], stack: contextlib.ExitStack) -> None:
+        self._rows = rows
+        self._stack = stack
+
+    def __next__(self) -> InputRow:
+        return next(self._rows)
+
+    def close(self) -> None:
+        close = getattr(self._rows, "close", None)
+        if close is not None:
+            close()
+        self._stack.close()
+
+    def __enter__(self) -> RowReader:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def read_rows(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    options: InputOptions | None = None,
+) -> RowReader:
+    """Rows of a CSV (header row first) or JSONL file (``-`` is stdin; ``.gz`` is unpacked).
 
     Empty CSV cells are left out of the record, so they never blank a field in Marketo.
+    Raises :class:`InputError` at once when the input is binary or its header is unusable.
     """
-    source = Path(path)
-    kind = format_of(source, format)
-    if kind == "jsonl":
-        yield from _read_jsonl(source)
-    elif kind == "csv":
-        yield from _read_csv(source)
-    else:
-        raise ValueError(f"unknown input format {format!r}: use csv or jsonl")
+    options = options or InputOptions()
+    kind = format_of(Path(str(path)), format or options.format)
+    if kind not in ("csv", "jsonl"):
+        raise ValueError(f"unknown input format {kind!r}: use csv or jsonl")
+    stack = contextlib.ExitStack()
+    try:
+        lines = _open_text(path, options, stack)
+        if kind == "jsonl":
+            rows = _read_jsonl(lines)
+        else:
+            rows = _CsvRows(lines, options.delimiter, describe_input(path)).rows()
+    except BaseException:
+        stack.close()
+        raise
+    return RowReader(rows, stack)
 
 
-def _read_jsonl(path: Path) -> Iterator[InputRow]:
-    with path.open("r", encoding="utf-8-sig", errors="surrogateescape") as handle:
-        row = 0
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            row += 1
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield InputRow(row, None, f"line {line_number}: invalid JSON ({exc.msg})")
-                continue
-            if not line.isascii() and _has_bad_bytes(line):
-                yield InputRow(row, None, f"line {line_number}: {NOT_UTF8}")
-                continue
-            if not isinstance(value, dict):
-                yield InputRow(row, None, f"line {line_number}: expected a JSON object")
-                continue
-            yield InputRow(row, value)
-
-
-def _read_csv(path: Path) -> Iterator[InputRow]:
-    with path.open("r", encoding="utf-8-sig", newline="", errors="surrogateescape") as handle:
-        reader = csv.reader(handle)
+def _read_jsonl(lines: Iterator[tuple[int, str]]) -> Iterator[InputRow]:
+    row = 0
+    for line_number, line in lines:
+        if not line.strip():
+            continue
+        row += 1
+        where = f"line {line_number}"
         try:
-            header = next(reader)
-        except StopIteration:
-            return
-        names = [name.strip() for name in header]
-        if not all(names) or len(set(names)) != len(names):
-            raise ValueError(f"{path}: the header row needs unique, non-empty column names")
-        row = 0
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield InputRow(row, None, f"{where}: invalid JSON ({exc.msg})", line=line_number)
+            continue
+        problem = _text_problem(line)
+        if problem is not None:
+            yield InputRow(row, None, f"{where}: {problem}", line=line_number)
+        elif not isinstance(value, dict):
+            yield InputRow(row, None, f"{where}: expected a JSON object", line=line_number)
+        else:
+            yield InputRow(row, value, line=line_number)
+
+
+class _RunawayQuote(Exception):
+    """A quoted value spans more lines than any real value does."""
+
+
+class _CsvRows:
+    """CSV records with the file lines each spans, never more than MAX_LINES_PER_RECORD.
+
+    csv's reader pulls one line at a time from :meth:`_feed`, so the lines of the record it
+    is reading are known; a record that would span too many lines (or reach the end of the
+    file inside quotes) is given up, and its lines after the first are read again.
+    """
+
+    def __init__(self, lines: Iterator[tuple[int, str]], delimiter: str, name: str) -> None:
+        self._lines = lines
+        self._again: collections.deque[tuple[int, str]] = collections.deque()
+        self._taken: list[tuple[int, str]] = []
+        self._ended_inside = False
+        try:
+            self._reader = csv.reader(self._feed(), delimiter=delimiter)
+        except TypeError as exc:  # a delimiter csv cannot use
+            raise InputError(f"--delimiter {delimiter!r}: {exc}") from None
+        self._name = name
+        self.columns = self._header()
+
+    def _next_line(self) -> tuple[int, str] | None:
+        if self._again:
+            return self._again.popleft()
+        return next(self._lines, None)
+
+    def _feed(self) -> Iterator[str]:
         while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
+            if len(self._taken) >= MAX_LINES_PER_RECORD:
+                raise _RunawayQuote
+            item = self._next_line()
+            if item is None:
+                # csv only asks for another line mid-record when a quote is still open.
+                self._ended_inside = bool(self._taken)
                 return
-            except csv.Error as exc:
-                row += 1
-                yield InputRow(row, None, f"line {reader.line_num}: malformed CSV ({exc})")
-                continue
-            if not cells or all(not cell.strip() for cell in cells):
-                continue
-            row += 1
-            if len(cells) != len(names):
-                yield InputRow(
-                    row,
-                    None,
-                    f"line {reader.line_num}: {len(cells)} cells for {len(names)} columns",
+            self._taken.append(item)
+            yield item[1]
+
+    def _record(self) -> tuple[int, list[str] | None, str | None] | None:
+        """The next record: (first line, cells, None), (first line, None, why), or None."""
+        self._taken = []
+        self._ended_inside = False
+        try:
+            cells = next(self._reader)
+        except StopIteration:
+            cells = None
+        except _RunawayQuote:
+            return self._give_up(
+                f"a quoted value is not closed within {MAX_LINES_PER_RECORD} lines"
+            )
+        except csv.Error as exc:
+            first = self._taken[0][0] if self._taken else 0
+            return first, None, f"malformed CSV ({exc})"
+        if self._ended_inside:
+            return self._give_up("a quoted value is not closed before the end of the file")
+        if cells is None:
+            return None
+        first = self._taken[0][0]
+        problem = _text_problem("".join(text for _, text in self._taken))
+        return (first, None, problem) if problem else (first, cells, None)
+
+    def _give_up(self, why: str) -> tuple[int, None, str]:
+        first, *rest = self._taken
+        self._again.extendleft(reversed(rest))
+        # csv keeps the half-read record: a fresh reader starts clean on the next line.
+        self._reader = csv.reader(self._feed(), dialect=self._reader.dialect)
+        return first[0], None, f"{why} (it opens on this line; the lines after it are read as rows)"
+
+    def _header(self) -> list[str]:
+        found = self._record()
+        while found is not None and found[1] is not None and not any(c.strip() for c in found[1]):
+            found = self._record()  # blank lines before the header
+        if found is None:
+            return []
+        line, cells, error = found
+        if cells is None:
+            raise InputError(f"{self._name} line {line}: the header row cannot be read: {error}")
+        names = [name.strip() for name in cells]
+        if not all(names):
+            raise InputError(
+                f"{self._name} line {line}: the header has an empty column name "
+                f"(column {names.index('') + 1})"
+            )
+        seen: dict[str, int] = {}
+        for position, name in enumerate(names, start=1):
+            if name in seen:
+                raise InputError(
+                    f"{self._name} line {line}: the header names {name!r} twice (columns "
+                    f"{seen[name]} and {position}); each column needs its own name"
                 )
-                continue
-            joined = "".join(cells)
-            if not joined.isascii() and _has_bad_bytes(joined):
-                yield InputRow(row, None, f"line {reader.line_num}: {NOT_UTF8}")
-                continue
-            record = {name: cell for name, cell in zip(names, cells, strict=True) if cell != ""}
-            yield InputRow(row, record)
+            seen[name] = position
+        if len(names) == 1 and ";" in names[0] and self._reader.dialect.delimiter == ",":
+            raise InputError(
+                f"{self._name} line {line}: one column named {names[0]!r}: the file looks "
+                "semicolon-separated; pass --delimiter ';'"
+            )
+        return names
+
+    def rows(self) -> Iterator[InputRow]:
+        names = self.columns
+        row = 0
+        while (found := self._record()) is not None:
+            line, cells, error = found
+            if cells is not None and not any(cell.strip() for cell in cells):
+                continue  # a blank line is not a row
+            row += 1
+            where = f"line {line}"
+            if cells is None:
+                yield InputRow(row, None, f"{where}: {error}", line=line)
+            elif len(cells) != len(names):
+                why = f"{where}: {len(cells)} cells for {len(names)} columns"
+                yield InputRow(row, None, why, line=line)
+            else:
+                record = {name: cell for name, cell in zip(names, cells, strict=True) if cell}
+                yield InputRow(row, record, line=line)
 
 
 def read_ids(
-    path: str | Path, *, column: str | None = None, format: str | None = None
-) -> Iterator[InputRow]:
+    path: str | Path,
+    *,
+    column: str | None = None,
+    format: str | None = None,
+    options: InputOptions | None = None,
+) -> RowReader:
     """Lead ids, one row each as ``{"id": n}``.
 
     From a CSV/JSONL file (the ``column`` field; by default ``id``, else ``leadId``), or from a
     ``.txt`` file (or one without a suffix) holding one id a line.
     """
-    source = Path(path)
-    if format is None and source.suffix.lower() in (".txt", ""):
-        with source.open("r", encoding="utf-8-sig") as handle:
-            row = 0
-            for line in handle:
-                text = line.strip()
-                if not text or text.lower() in ("id", "leadid", (column or "id").lower()):
-                    continue
-                row += 1
-                yield _id_row(row, text)
-        return
+    options = options or InputOptions()
+    source = Path(str(path))
+    one_a_line = (format or options.format) is None and source.suffix.lower() in (".txt", "")
+    if one_a_line:
+        stack = contextlib.ExitStack()
+        try:
+            lines = _open_text(path, options, stack)
+        except BaseException:
+            stack.close()
+            raise
+        return RowReader(_ids_of_lines(lines, column), stack)
+    rows = read_rows(path, format=format, options=options)
+    stack = contextlib.ExitStack()
+    stack.callback(rows.close)
+    return RowReader(_ids_of_rows(rows, column), stack)
+
+
+def _ids_of_lines(lines: Iterator[tuple[int, str]], column: str | None) -> Iterator[InputRow]:
+    row = 0
+    for line_number, line in lines:
+        text = line.strip()
+        if not text or text.lower() in ("id", "leadid", (column or "id").lower()):
+            continue
+        row += 1
+        yield _id_row(row, text, line_number)
+
+
+def _ids_of_rows(rows: RowReader, column: str | None) -> Iterator[InputRow]:
     names = (column,) if column else ID_COLUMNS
-    for item in read_rows(source, format=format):
+    for item in rows:
         if item.record is None:
             yield item
             continue
         name = next((name for name in names if name in item.record), None)
         if name is None:
             wanted = " or ".join(repr(name) for name in names)
-            yield InputRow(item.row, None, f"no {wanted} value")
+            yield InputRow(item.row, None, f"line {item.line}: no {wanted} value", line=item.line)
         else:
-            yield _id_row(item.row, item.record[name])
+            yield _id_row(item.row, item.record[name], item.line)
 
 
 def estimate_rows(path: str | Path) -> int | None:
     """About how many rows a file holds (its line count, less a CSV header), for an ETA.
 
     Cheap even for a million rows: it counts newlines in 1 MB blocks without decoding.
+    None for stdin and compressed files, which cannot be counted ahead.
     """
+    if _is_stdin(path):
+        return None
     source = Path(path)
+    if source.suffix.lower() == ".gz":
+        return None
     try:
         lines = 0
         last = b"\n"
@@ -179,13 +460,16 @@ def estimate_rows(path: str | Path) -> int | None:
     return max(lines, 0)
 
 
-def _id_row(row: int, value: Any) -> InputRow:
+def _id_row(row: int, value: Any, line: int) -> InputRow:
+    where = f"line {line}: "
     if isinstance(value, bool):
-        return InputRow(row, None, f"{value!r} is not a lead id")
+        return InputRow(row, None, f"{where}{value!r} is not a lead id", line=line)
     try:
         number = int(str(value).strip())
     except ValueError:
-        return InputRow(row, None, f"{value!r} is not a lead id")
+        return InputRow(row, None, f"{where}{value!r} is not a lead id", line=line)
     if number <= 0:
-        return InputRow(row, None, f"{number} is not a lead id (ids are positive)")
-    return InputRow(row, {"id": number})
+        return InputRow(
+            row, None, f"{where}{number} is not a lead id (ids are positive)", line=line
+        )
+    return InputRow(row, {"id": number}, line=line)

@@ -20,6 +20,7 @@ import click
 
 from .._batch import MAX_BATCH_SIZE
 from ._connect import ConnectOptions
+from ._input import InputOptions
 
 __all__ = [
     "FORMATS",
@@ -27,8 +28,8 @@ __all__ = [
     "batch_size_option",
     "cli_logging",
     "connection_options",
-    "format_option",
     "id_column_option",
+    "input_options",
     "progress_options",
     "run_options",
 ]
@@ -201,13 +202,50 @@ def run_options(function: F) -> F:
     return cast(F, _apply(function, options))
 
 
-def format_option(function: F) -> F:
-    return click.option(
-        "--format",
-        "input_format",
-        type=FORMATS,
-        help="Input format [default: from the file suffix; .jsonl/.ndjson are JSONL].",
-    )(function)
+def _delimiter(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    value = {"\\t": "\t", "tab": "\t"}.get(value, value)
+    if len(value) != 1 or value in '"\r\n':
+        raise click.BadParameter("one character, e.g. ';' or '\\t' (tab)")
+    return value
+
+
+def input_options(function: F) -> F:
+    """How to read FILE: ``--format``, ``--delimiter``, ``--encoding`` -> ``input_options``."""
+    options = [
+        click.option(
+            "--format",
+            "input_format",
+            type=FORMATS,
+            help="Input format [default: from the file suffix; .jsonl/.ndjson are JSONL; "
+            "a .gz file is unpacked].",
+        ),
+        click.option(
+            "--delimiter",
+            default=",",
+            show_default=True,
+            callback=_delimiter,
+            metavar="CHAR",
+            help="CSV column separator ('\\t' for tab).",
+        ),
+        click.option(
+            "--encoding",
+            default="utf-8-sig",
+            show_default=True,
+            metavar="NAME",
+            help="Text encoding of FILE [default: UTF-8, with or without a byte-order mark].",
+        ),
+    ]
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs["input_options"] = InputOptions(
+            format=kwargs.pop("input_format"),
+            delimiter=kwargs.pop("delimiter"),
+            encoding=kwargs.pop("encoding"),
+        )
+        return function(*args, **kwargs)
+
+    return cast(F, _apply(wrapper, options))
 
 
 def batch_size_option(function: F) -> F:

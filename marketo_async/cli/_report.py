@@ -1,7 +1,7 @@
 """The per-row JSONL report, written as results arrive, and reading it back to resume.
 
-Each line is one input row: ``{"row": 12, "status": "created", "key": "ann@example.com",
-"id": 1042}``, with ``reasons`` (Marketo's codes and messages) and ``error`` when the row did
+Each line is one input row: ``{"row": 12, "line": 13, "status": "created", "key":
+"ann@example.com", "id": 1042}`` (``row`` counts data rows, ``line`` is the file line it starts on), with ``reasons`` (Marketo's codes and messages) and ``error`` when the row did
 not apply. Lines are appended and flushed after every API call's results, so a run that is
 interrupted (or killed) keeps what it did, and ``--resume`` skips the rows it applied.
 """
@@ -68,6 +68,7 @@ class ReportWriter:
         *,
         row: int,
         status: str,
+        line: int = 0,
         key: Any = None,
         id: int | None = None,
         reasons: Iterable[tuple[str, str]] = (),
@@ -76,7 +77,8 @@ class ReportWriter:
         """Add the line of one row (buffered until the next :meth:`flush`)."""
         if self._handle is None:
             return
-        entry: dict[str, Any] = {"row": row, "status": status}
+        entry: dict[str, Any] = {"row": row, "line": line} if line else {"row": row}
+        entry["status"] = status
         if key is not None:
             entry["key"] = key
         if id is not None:

@@ -149,7 +149,7 @@ class BulkRun:
         self.batch_report: BatchReport | None = None
         self.error: Exception | None = None
         self.cancelled = False
-        self._pending: dict[int, tuple[int, Any]] = {}
+        self._pending: dict[int, tuple[InputRow, Any]] = {}
         self._fed = 0
 
     # ---- results
@@ -175,7 +175,7 @@ class BulkRun:
 
     def _finish(
         self,
-        row: int,
+        item: InputRow,
         status: str,
         *,
         key: Any = None,
@@ -183,7 +183,15 @@ class BulkRun:
         reasons: tuple[tuple[str, str], ...] = (),
         error: str | None = None,
     ) -> None:
-        self._report.write(row=row, status=status, key=key, id=id, reasons=reasons, error=error)
+        self._report.write(
+            row=item.row,
+            line=item.line,
+            status=status,
+            key=key,
+            id=id,
+            reasons=reasons,
+            error=error,
+        )
         self.counts[status] += 1
         self.done += 1
         if status in NOT_APPLIED_STATUSES and status != "not_attempted":
@@ -192,9 +200,10 @@ class BulkRun:
                 self.why_not[why] += 1
 
     def _on_outcome(self, outcome: RecordOutcome) -> None:
-        row, key = self._pending.pop(outcome.index, (-1, None))
-        if row < 0:
+        pending = self._pending.pop(outcome.index, None)
+        if pending is None:
             return  # not one of ours (cannot happen unless the engine misnumbers)
+        item, key = pending
         # The engine's own messages name its record index; the report line has the row.
         prefix = f"record {outcome.index}: "
         reasons = tuple(
@@ -207,7 +216,7 @@ class BulkRun:
                 self.stopper.stop_feeding(error)
         if outcome.merged_into is not None and not reasons:
             reasons = (("coalesced", "sent merged into an earlier row with the same key"),)
-        self._finish(row, outcome.status, key=key, id=outcome.id, reasons=reasons, error=error)
+        self._finish(item, outcome.status, key=key, id=outcome.id, reasons=reasons, error=error)
 
     def _on_progress(self, done: int, total: int | None) -> None:
         # Called after each call's results: the report's lines for that call reach the disk.
@@ -222,7 +231,7 @@ class BulkRun:
             self.done += 1
             return True
         if item.record is None:
-            self._finish(item.row, "failed", reasons=((BAD_INPUT, item.error or "unreadable"),))
+            self._finish(item, "failed", reasons=((BAD_INPUT, item.error or "unreadable"),))
             return True
         return False
 
@@ -241,9 +250,9 @@ class BulkRun:
             try:
                 payload, key = self._prepare(item.record)
             except ValueError as exc:
-                self._finish(item.row, "failed", reasons=((INVALID_RECORD, str(exc)),))
+                self._finish(item, "failed", reasons=((INVALID_RECORD, str(exc)),))
                 continue
-            self._pending[self._fed] = (item.row, key)
+            self._pending[self._fed] = (item, key)
             self._fed += 1
             yield payload
 
@@ -272,9 +281,9 @@ class BulkRun:
         # Handed to the engine but without an outcome: the run was cancelled or failed.
         why = "the run was cancelled" if self.cancelled else "the run stopped with an error"
         for index in sorted(self._pending):
-            row, key = self._pending[index]
+            item, key = self._pending[index]
             self._finish(
-                row,
+                item,
                 "unknown",
                 key=key,
                 reasons=(
@@ -293,7 +302,7 @@ class BulkRun:
                 self.resumed += 1
                 self.done += 1
             else:
-                self._finish(item.row, "not_attempted")
+                self._finish(item, "not_attempted")
             if skipped % _CHECKPOINT_EVERY == 0:
                 await anyio.lowlevel.checkpoint()
 

@@ -44,6 +44,7 @@ def test_upsert_csv_reports_every_row(invoke: Invoke, tmp_path: Path) -> None:
     rows_by_number = by_row(entries)
     assert rows_by_number[11][0] == {
         "row": 11,
+        "line": 12,
         "status": "updated",
         "key": "USER1@Example.com",
         "id": rows_by_number[1][0]["id"],
