@@ -1,8 +1,9 @@
 """The per-row JSONL report, written as results arrive, and reading it back to resume.
 
 Each line is one input row: ``{"row": 12, "line": 13, "status": "created", "key":
-"ann@example.com", "id": 1042}`` (``row`` counts data rows, ``line`` is the file line it starts on), with ``reasons`` (Marketo's codes and messages) and ``error`` when the row did
-not apply. Lines are appended and flushed after every API call's results, so a run that is
+"ann@example.com", "id": 1042}`` (``row`` counts data rows, ``line`` is the file line the row
+starts on), with ``reasons`` (Marketo's codes and messages) and ``error`` when the row did not
+apply. Lines are appended and flushed after every API call's results, so a run that is
 interrupted (or killed) keeps what it did, and ``--resume`` skips the rows it applied.
 """
 
