@@ -7,9 +7,12 @@ from ._errors import (
     AccessDeniedError,
     AmbiguousWriteError,
     AuthenticationError,
+    BulkJobError,
+    ChecksumMismatchError,
     ConcurrencyLimitError,
     DailyQuotaExceeded,
     ErrorDetail,
+    ExportQuotaExceeded,
     LimitError,
     MarketoConnectionError,
     MarketoError,
@@ -21,6 +24,7 @@ from ._errors import (
 )
 from ._transport import ClientStats, KeyLeases, Limiter, LocalLimiter, Warning
 from .models import (
+    Activity,
     DescribedField,
     Folder,
     Lead,
@@ -43,14 +47,18 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AccessDeniedError",
+    "Activity",
     "AmbiguousWriteError",
     "AuthenticationError",
     "BatchReport",
+    "BulkJobError",
+    "ChecksumMismatchError",
     "ClientStats",
     "ConcurrencyLimitError",
     "DailyQuotaExceeded",
     "DescribedField",
     "ErrorDetail",
+    "ExportQuotaExceeded",
     "Folder",
     "KeyLeases",
     "Lead",

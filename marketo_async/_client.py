@@ -15,6 +15,7 @@ import httpx
 from ._config import RateLimits, RetryPolicy
 from ._transport import (
     ClientStats,
+    FileTransfers,
     KeyLeases,
     Limiter,
     LocalLimiter,
@@ -24,6 +25,7 @@ from ._transport import (
 from .resources import Api
 
 if TYPE_CHECKING:
+    from .resources.bulk_export import BulkExport
     from .resources.lead_fields import LeadFields
     from .resources.leads import Leads
     from .resources.program_member_fields import ProgramMemberFields
@@ -158,6 +160,13 @@ class MarketoClient:
         from .resources.static_lists import StaticLists
 
         return StaticLists(self._api)
+
+    @functools.cached_property
+    def bulk_export(self) -> BulkExport:
+        """Bulk Extract of leads, program members and activities, as typed rows."""
+        from .resources.bulk_export import BulkExport
+
+        return BulkExport(self._api, FileTransfers(self._transport))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> MarketoClient:

@@ -15,6 +15,9 @@ Every failure a caller can see is a :class:`MarketoError`::
      |    +-- NotFoundError          610, 702: the resource or the searched data does not exist
      |    +-- TooManyResultsError    1003 on a read: narrow the filter or use a bulk extract
      +-- AmbiguousWriteError         a non-idempotent write may or may not have been applied
+     +-- BulkJobError                a bulk import/export job failed or was cancelled on Marketo
+     |    +-- ChecksumMismatchError  a downloaded export file does not match its fileChecksum
+     +-- ExportQuotaExceeded         1029 "Export daily quota exceeded" (or known before a job)
 
 Code-to-class table (response-level ``errors[].code``; see :data:`CODE_TO_CLASS`)::
 
@@ -28,6 +31,9 @@ Code-to-class table (response-level ``errors[].code``; see :data:`CODE_TO_CLASS`
     615                 ConcurrencyLimitError    (retried after a short backoff)
     701 703 704 709-712 714 718 719   RequestError
     1003                TooManyResultsError
+    1016 1029           queue full: the bulk resources wait for room and raise LimitError
+                        only when it never comes; 1029 for the export quota raises
+                        ExportQuotaExceeded
     other               MarketoError
 
 No exception message, ``str`` or ``repr`` ever contains the client secret or an access token:
@@ -46,9 +52,12 @@ __all__ = [
     "AccessDeniedError",
     "AmbiguousWriteError",
     "AuthenticationError",
+    "BulkJobError",
+    "ChecksumMismatchError",
     "ConcurrencyLimitError",
     "DailyQuotaExceeded",
     "ErrorDetail",
+    "ExportQuotaExceeded",
     "LimitError",
     "MarketoConnectionError",
     "MarketoError",
@@ -201,6 +210,30 @@ class AmbiguousWriteError(MarketoError):
     def __init__(self, message: str, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.may_have_applied = True
+
+
+# ---- bulk import and bulk extract
+
+
+class BulkJobError(MarketoError):
+    """A bulk import or export job failed or was cancelled on Marketo's side."""
+
+    advice = "the job cannot be resumed; run the import or export again"
+
+
+class ChecksumMismatchError(BulkJobError):
+    """A downloaded export file does not match the fileChecksum Marketo gave for it."""
+
+    advice = "the file was downloaded twice and differed both times; export again"
+
+
+class ExportQuotaExceeded(MarketoError):
+    """1029: the day's bulk export volume (500 MB by default) is used up."""
+
+    advice = (
+        "no export can be created or enqueued until midnight US Central time; "
+        "files already exported stay downloadable"
+    )
 
 
 CODE_TO_CLASS: dict[str, type[MarketoError]] = {

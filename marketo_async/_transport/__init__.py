@@ -2,6 +2,7 @@
 
 from ._auth import Secret, TokenCache, TokenStore
 from ._decode import Warning, decode, decode_identity, warnings_of
+from ._files import Download, FileTransfers, Sink
 from ._http import ClientStats, MarketoTransport
 from ._limiter import KeyLeases, Limiter, LocalLimiter, QuotaExhausted
 from ._retry import Decision, RetryState, backoff, retrying
@@ -9,6 +10,8 @@ from ._retry import Decision, RetryState, backoff, retrying
 __all__ = [
     "ClientStats",
     "Decision",
+    "Download",
+    "FileTransfers",
     "KeyLeases",
     "Limiter",
     "LocalLimiter",
@@ -16,6 +19,7 @@ __all__ = [
     "QuotaExhausted",
     "RetryState",
     "Secret",
+    "Sink",
     "TokenCache",
     "TokenStore",
     "Warning",

@@ -1,6 +1,7 @@
 """attrs models of Marketo's records and the one cattrs converter."""
 
 from ._converter import converter, format_datetime, parse_datetime, strict_converter
+from .activities import Activity
 from .leads import (
     DescribedField,
     FieldApiAccess,
@@ -19,6 +20,7 @@ from .static_lists import FOLDER_TYPES, Folder, FolderType, StaticList
 
 __all__ = [
     "FOLDER_TYPES",
+    "Activity",
     "DescribedField",
     "FieldApiAccess",
     "Folder",

@@ -32,7 +32,31 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--token-ttl", type=float, default=3600.0)
     serve.add_argument("--client-id", default="fake-client-id")
     serve.add_argument("--client-secret", default="fake-client-secret")
+    bulk = serve.add_argument_group("bulk jobs")
+    bulk.add_argument("--import-seconds", type=float, help="fixed seconds per import job")
+    bulk.add_argument("--export-seconds", type=float, help="fixed seconds per export job")
+    bulk.add_argument(
+        "--status-interval", type=float, help="seconds between export status updates (60)"
+    )
+    bulk.add_argument(
+        "--cut-downloads",
+        type=float,
+        metavar="FRACTION",
+        help="cut every fresh export download after this share of the file (0.5: halfway)",
+    )
     return parser
+
+
+def _bulk_settings(fake: FakeMarketo, args: argparse.Namespace) -> None:
+    settings = fake.bulk.settings
+    if args.import_seconds is not None:
+        settings.import_seconds = args.import_seconds
+    if args.export_seconds is not None:
+        settings.export_seconds = args.export_seconds
+    if args.status_interval is not None:
+        settings.status_interval = args.status_interval
+    if args.cut_downloads is not None:
+        fake.bulk.cut_downloads(at=args.cut_downloads, times=None)
 
 
 def _rate_limits(args: argparse.Namespace) -> RateLimits | None:
@@ -59,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.seed:
         fake.seed_file(args.seed)
+    _bulk_settings(fake, args)
 
     async def run() -> None:
         async with anyio.create_task_group() as tg:

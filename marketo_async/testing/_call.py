@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import attrs
 
 from ._store import Store
-from ._wire import ApiError, FakeRequest, decode_page_token, encode_page_token
+from ._wire import ApiError, FakeReply, FakeRequest, decode_page_token, encode_page_token
 
 __all__ = ["MAX_BATCH_SIZE", "MAX_RECORDS", "Call", "Handler", "Limits", "Route", "Router"]
 
@@ -190,7 +190,8 @@ def parse_date(value: str) -> datetime:
     return moment
 
 
-Handler = Callable[[Call], Awaitable[dict[str, Any]]]
+# A JSON body (wrapped in the envelope by the caller), or a whole reply (bulk files).
+Handler = Callable[[Call], Awaitable[dict[str, Any] | FakeReply]]
 
 
 @attrs.frozen

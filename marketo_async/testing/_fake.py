@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +16,8 @@ import attrs
 import httpx
 
 from .._config import RateLimits
-from . import _leads, _program_members, _static_lists
+from . import _bulk_export, _bulk_import, _leads, _program_members, _static_lists
+from ._bulk import Bulk
 from ._call import Call, Limits, Router
 from ._faults import Fault, Faults
 from ._fields import register_schema_routes
@@ -46,6 +47,8 @@ IDENTITY_PATH = "/identity/oauth/token"
 # Marketo: URIs over 8 KB get HTTP 414, bodies over 1 MB get HTTP 413.
 MAX_URL_BYTES = 8 * 1024
 MAX_BODY_BYTES = 1024 * 1024
+# Bulk import files may be 10 MB; the multipart envelope around one adds a little.
+MAX_BULK_BODY_BYTES = 11 * 1024 * 1024
 # Marketo: up to 100 custom lead fields through the API.
 MAX_CUSTOM_LEAD_FIELDS = 100
 
@@ -88,11 +91,29 @@ class FakeTransport(httpx.AsyncBaseTransport):
             raise httpx.RemoteProtocolError(
                 "Server disconnected without sending a response.", request=request
             ) from None
-        return httpx.Response(
-            reply.status,
-            headers={"content-type": reply.content_type},
-            content=reply.body,
-            request=request,
+        headers = {"content-type": reply.content_type, **reply.headers}
+        if reply.cut_at is not None:
+            headers["content-length"] = str(len(reply.body))
+            return httpx.Response(
+                reply.status,
+                headers=headers,
+                stream=_CutStream(reply.body[: reply.cut_at]),
+                request=request,
+            )
+        return httpx.Response(reply.status, headers=headers, content=reply.body, request=request)
+
+
+class _CutStream(httpx.AsyncByteStream):
+    """A body that ends early with the error httpx raises when the peer closes mid-body."""
+
+    def __init__(self, part: bytes) -> None:
+        self._part = part
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._part:
+            yield self._part
+        raise httpx.RemoteProtocolError(
+            "peer closed connection without sending complete message body"
         )
 
 
@@ -156,6 +177,9 @@ class FakeMarketo:
         )
         _program_members.register(self._router)
         _static_lists.register(self._router)
+        self.bulk = Bulk(self.store)
+        _bulk_import.register(self._router, self.bulk)
+        _bulk_export.register(self._router, self.bulk)
         self.transport: httpx.AsyncBaseTransport = FakeTransport(self)
 
     def __repr__(self) -> str:
@@ -183,8 +207,9 @@ class FakeMarketo:
         self._budget.in_flight = in_flight
 
     def reset_daily_quota(self) -> None:
-        """What Marketo does at midnight US Central time."""
+        """What Marketo does at midnight US Central time (the export quota resets too)."""
         self._budget.reset_daily_quota()
+        self.bulk.reset_export_quota()
 
     def client(self, **kwargs: Any) -> MarketoClient:
         """A ``MarketoClient`` wired to this fake (its own limits unless you pass others)."""
@@ -442,7 +467,8 @@ class FakeMarketo:
         """Answer one HTTP request; raises DropConnection for a scripted dropped connection."""
         if len(request.target.encode()) > MAX_URL_BYTES:
             return self._count_http_failure(request, html_page(414, "Request-URI Too Large"))
-        if len(request.body) > MAX_BODY_BYTES:
+        body_limit = MAX_BULK_BODY_BYTES if request.path.startswith("/bulk/") else MAX_BODY_BYTES
+        if len(request.body) > body_limit:
             return self._count_http_failure(request, html_page(413, "Request Entity Too Large"))
         if request.path == IDENTITY_PATH:
             return self._identity(request)
@@ -566,7 +592,8 @@ class FakeMarketo:
             await call.delay(0)
             return self._fault_reply(request, request_id, fault)
         try:
-            reply = json_reply(await route.handler(call))
+            answer = await route.handler(call)
+            reply = answer if isinstance(answer, FakeReply) else json_reply(answer)
         except ApiError as error:
             reply = self._error(request, request_id, error)
         await call.delay(0)  # a no-op when the handler already spent its time

@@ -71,8 +71,13 @@ async def _send(conn: h11.Connection, stream: SocketStream, reply: FakeReply) ->
         ("content-type", reply.content_type),
         ("content-length", str(len(reply.body))),
         ("server", "FakeMarketo"),
+        *reply.headers.items(),
     ]
     data = conn.send(h11.Response(status_code=reply.status, headers=headers))
+    if reply.cut_at is not None:
+        # A cut download: the head promises the whole body, the connection ends part-way.
+        await stream.send((data or b"") + reply.body[: reply.cut_at])
+        raise DropConnection()
     data = (data or b"") + (conn.send(h11.Data(data=reply.body)) or b"")
     data += conn.send(h11.EndOfMessage()) or b""
     await stream.send(data)
@@ -100,7 +105,7 @@ async def _serve_connection(stream: SocketStream, handle: Handle) -> None:
                 return  # closing the stream is the fault
             try:
                 await _send(conn, stream, reply)
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError, DropConnection):
                 return
             if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
                 return

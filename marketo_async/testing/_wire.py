@@ -72,12 +72,18 @@ class FakeRequest:
 
 @attrs.define
 class FakeReply:
-    """The answer: an HTTP status, a content type and the body bytes."""
+    """The answer: an HTTP status, a content type and the body bytes.
+
+    ``cut_at`` (a scripted fault) sends the full headers but only that many body bytes, then
+    closes the connection: a download cut halfway.
+    """
 
     status: int
     body: bytes
     content_type: str = "application/json;charset=UTF-8"
     code: str | None = None  # the Marketo error code or HTTP status this reply carries, if any
+    headers: dict[str, str] = attrs.Factory(dict)
+    cut_at: int | None = None
 
     def json(self) -> Any:
         return json.loads(self.body)

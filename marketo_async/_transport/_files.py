@@ -1,0 +1,270 @@
+"""Bulk files over the Marketo transport: multipart uploads, and streamed downloads that resume.
+
+Both go through the same limiter slot, token and retry rules as every other call. An upload
+creates a job, so once it may have reached Marketo it is never sent again. A download is
+written to a file as it arrives; when the connection is cut it resumes with
+``Range: bytes=N-`` from the bytes already on disk instead of starting over.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import attrs
+import httpx
+
+from .._errors import (
+    AmbiguousWriteError,
+    DailyQuotaExceeded,
+    MarketoConnectionError,
+    MarketoError,
+    TransientError,
+)
+from ._decode import decode
+from ._limiter import QuotaExhausted
+from ._marketo_rules import TOKEN_CODES
+from ._retry import Decision, RetryState, retrying
+from ._wire import CONNECT_TIMEOUT_S, WRITE_TIMEOUT_S, clean_path, encode_params, read_timeout_for
+
+if TYPE_CHECKING:
+    from ._http import MarketoTransport
+
+__all__ = ["Download", "FileTransfers", "Sink"]
+
+logger = logging.getLogger("marketo_async")
+
+_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+
+
+class Sink:
+    """Where a download goes: an async binary file (positioned by the download itself)."""
+
+    def __init__(self, file: anyio.AsyncFile[bytes]) -> None:
+        self.file = file
+
+    async def restart_at(self, offset: int) -> None:
+        await self.file.seek(offset)
+        await self.file.truncate()
+
+    async def write(self, chunk: bytes) -> None:
+        await self.file.write(chunk)
+
+
+@attrs.define
+class Download:
+    """Progress of one file download: bytes on disk, the file's size, and how it went."""
+
+    offset: int = 0
+    total: int | None = None
+    requests: int = 0
+    partial_answers: int = 0  # HTTP 206 answers to a Range request
+    resumptions: int = 0  # requests that continued after a cut connection
+    progressed: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return self.total is not None and self.offset >= self.total
+
+
+class FileTransfers:
+    """Upload and download bulk files through one client's transport."""
+
+    def __init__(self, transport: MarketoTransport) -> None:
+        self._transport = transport
+
+    # ---- upload -------------------------------------------------------------------------
+
+    async def upload(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any],
+        filename: str,
+        content: bytes,
+        records: int = 0,
+    ) -> dict[str, Any]:
+        """POST ``content`` as the multipart ``file`` part; returns Marketo's decoded body.
+
+        Resent only after failures that prove it never arrived (a 606, 615, a refused token);
+        otherwise raises :class:`AmbiguousWriteError`: the job may exist.
+        """
+        transport = self._transport
+        where = clean_path(path)
+        request = transport._http.build_request(
+            "POST",
+            where,
+            params=encode_params(params),
+            files={"file": (filename, content, "text/csv")},
+            extensions={"timeout": _timeout("POST", where)},
+        )
+        request.read()  # a multipart body is a stream; the transport resends bytes
+        sends = 0
+
+        async def attempt() -> dict[str, Any]:
+            nonlocal sends
+            sends += 1
+            return await transport._send_once(request, where, records, sends)
+
+        def decide(error: Exception, state: RetryState) -> Decision | None:
+            if isinstance(error, MarketoError) and error.may_have_applied:
+                return None
+            return transport._decide(error, state)
+
+        try:
+            return await retrying(attempt, decide=decide, policy=transport.retry)
+        except MarketoError as error:
+            if not error.may_have_applied:
+                raise
+            raise AmbiguousWriteError(
+                f"POST {where} failed after the file was sent ({type(error).__name__}); "
+                "the job may have been created",
+                code=error.code,
+                request_id=error.request_id,
+                errors=error.errors,
+                http_status=error.http_status,
+                path=where,
+            ) from error
+
+    # ---- download -----------------------------------------------------------------------
+
+    async def download(self, path: str, sink: Sink, *, offset: int = 0) -> Download:
+        """Stream the file at ``path`` into ``sink`` from byte ``offset`` to its end.
+
+        A cut connection after some bytes resumes at once with ``Range`` (not counted as a
+        retry); one that delivered nothing is retried with the usual backoff.
+        """
+        transport = self._transport
+        where = clean_path(path)
+        progress = Download(offset=offset)
+
+        async def attempt() -> None:
+            progress.progressed = False
+            await self._fetch(where, sink, progress)
+
+        def decide(error: Exception, state: RetryState) -> Decision | None:
+            if isinstance(error, MarketoConnectionError) and progress.progressed:
+                progress.resumptions += 1
+                return Decision(0.0, counts=False)
+            return transport._decide(error, state)
+
+        await retrying(attempt, decide=decide, policy=transport.retry)
+        return progress
+
+    async def _fetch(self, where: str, sink: Sink, progress: Download) -> None:
+        transport = self._transport
+        headers = {"Accept-Encoding": "identity"}
+        if progress.offset:
+            headers["Range"] = f"bytes={progress.offset}-"
+        await transport.tokens.get()
+        try:
+            async with transport.limiter.slot():
+                token = await transport.tokens.get()
+                request = transport._http.build_request(
+                    "GET",
+                    where,
+                    headers={**headers, "Authorization": f"Bearer {token}"},
+                    extensions={"timeout": _timeout("GET", where)},
+                )
+                transport.stats.calls += 1
+                progress.requests += 1
+                try:
+                    response = await transport._http.send(request, stream=True)
+                except httpx.HTTPError as exc:
+                    raise _cut(exc, where, progress) from None
+                try:
+                    await self._receive(response, where, sink, progress, token)
+                finally:
+                    await response.aclose()
+        except QuotaExhausted as exc:
+            raise DailyQuotaExceeded(str(exc), path=where) from None
+
+    async def _receive(
+        self,
+        response: httpx.Response,
+        where: str,
+        sink: Sink,
+        progress: Download,
+        token: str,
+    ) -> None:
+        content_type = response.headers.get("content-type", "")
+        if response.status_code not in (200, 206) or "application/json" in content_type:
+            # Marketo answers errors (a refused token, a quota) as JSON, even with HTTP 200.
+            await response.aread()
+            error = _refusal(response, where)
+            if error.code in TOKEN_CODES:
+                await self._transport.tokens.invalidate(token)
+            self._transport._count_error(error)
+            raise error
+        if response.status_code == 206:
+            progress.partial_answers += 1
+            start, total = _content_range(response, where)
+            if start != progress.offset:
+                await sink.restart_at(start)
+                progress.offset = start
+            progress.total = total
+        else:
+            if progress.offset:
+                await sink.restart_at(0)  # the server ignored Range: take the whole file
+                progress.offset = 0
+            length = response.headers.get("content-length")
+            progress.total = int(length) if length and length.isdigit() else None
+        try:
+            async for chunk in _chunks(response):
+                await sink.write(chunk)
+                progress.offset += len(chunk)
+                progress.progressed = True
+        except httpx.HTTPError as exc:
+            raise _cut(exc, where, progress) from None
+        if progress.total is None:
+            progress.total = progress.offset
+        if not progress.complete:
+            raise _cut(None, where, progress)
+
+
+async def _chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    if response.is_stream_consumed:  # an in-memory transport hands the body over already read
+        yield response.content
+        return
+    # No chunk size: a chunker would hold back bytes already received when the cut comes.
+    async for chunk in response.aiter_raw():
+        yield chunk
+
+
+def _timeout(method: str, path: str) -> dict[str, float | None]:
+    return httpx.Timeout(
+        CONNECT_TIMEOUT_S, read=read_timeout_for(method, path), write=WRITE_TIMEOUT_S, pool=None
+    ).as_dict()
+
+
+def _cut(exc: Exception | None, where: str, progress: Download) -> MarketoConnectionError:
+    what = type(exc).__name__ if exc is not None else "the body ended early"
+    total = f" of {progress.total:,}" if progress.total is not None else ""
+    return MarketoConnectionError(
+        f"download cut after {progress.offset:,}{total} bytes ({what})", path=where
+    )
+
+
+def _refusal(response: httpx.Response, where: str) -> MarketoError:
+    try:
+        decode(response, path=where)
+    except MarketoError as error:
+        return error
+    return TransientError(
+        f"Marketo answered a file download with JSON instead of the file (HTTP "
+        f"{response.status_code})",
+        http_status=response.status_code,
+        path=where,
+    )
+
+
+def _content_range(response: httpx.Response, where: str) -> tuple[int, int]:
+    found = _CONTENT_RANGE.match(response.headers.get("content-range", "").strip())
+    if found is None or found.group(3) == "*":
+        raise TransientError(
+            "Marketo answered 206 without a usable Content-Range", http_status=206, path=where
+        )
+    return int(found.group(1)), int(found.group(3))

@@ -1,0 +1,114 @@
+"""What bulk import and bulk extract share: queue room, patient polling, job files on disk.
+
+Marketo holds at most 10 jobs per bulk queue (2 running). A client keeps its own count of the
+jobs it holds, so it never sends the 11th; room taken by other users shows up as 1016 or 1029,
+and is waited out instead of failing the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio
+
+from .._errors import LimitError, MarketoError
+
+if TYPE_CHECKING:
+    from .._transport import FileTransfers
+    from .._transport._files import Download
+
+__all__ = [
+    "QUEUE_CAPACITY",
+    "QueueRoom",
+    "hash_file",
+    "job_file",
+    "retry_while_full",
+]
+
+T = TypeVar("T")
+
+# Marketo: 10 jobs per bulk queue, running ones included (1016 / 1029 beyond).
+QUEUE_CAPACITY = 10
+# How long to keep waiting for room that other users of the instance hold.
+QUEUE_WAIT_LIMIT_S = 6 * 3600.0
+
+
+class QueueRoom:
+    """This client's share of one Marketo bulk queue: at most ``capacity`` jobs held at once."""
+
+    def __init__(self, capacity: int = QUEUE_CAPACITY) -> None:
+        self.capacity = capacity
+        self.held = 0
+        self._freed = anyio.Event()
+
+    async def take(self) -> None:
+        while self.held >= self.capacity:
+            await self._freed.wait()
+        self.held += 1
+
+    def give_back(self) -> None:
+        self.held -= 1
+        self._freed.set()
+        self._freed = anyio.Event()
+
+
+async def retry_while_full(
+    operation: Callable[[], Awaitable[T]],
+    *,
+    full: Callable[[MarketoError], bool],
+    wait_s: float,
+    what: str,
+) -> T:
+    """Run ``operation``; while Marketo says the queue is full, wait ``wait_s`` and run it again."""
+    waited = 0.0
+    while True:
+        try:
+            return await operation()
+        except MarketoError as error:
+            if not full(error):
+                raise
+            if waited >= QUEUE_WAIT_LIMIT_S:
+                raise LimitError(
+                    f"{what}: Marketo's bulk queue stayed full for {waited / 3600:.1f} h "
+                    f"({error.code} {error.message})",
+                    code=error.code,
+                    request_id=error.request_id,
+                    path=error.path,
+                ) from error
+        await anyio.sleep(wait_s)
+        waited += wait_s
+
+
+def job_file(prefix: str, suffix: str = ".csv") -> Path:
+    """A new empty private temporary file for one job's data."""
+    handle, name = tempfile.mkstemp(prefix=f"marketo-{prefix}-", suffix=suffix)
+    os.close(handle)
+    return Path(name)
+
+
+def hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+async def download_to(files: FileTransfers, path: str, target: Path) -> Download:
+    """Download ``path`` into ``target`` from scratch (resuming within the call on cuts)."""
+    from .._transport._files import Sink
+
+    async with await anyio.open_file(target, "wb+") as stream:
+        return await files.download(path, Sink(stream))
+
+
+def as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
