@@ -13,16 +13,19 @@ Example::
 
 from ._fake import FakeMarketo, FakeTransport, Latency
 from ._faults import Fault, Faults
+from ._leadgen import FakeLeadGen, LeadGenStats
 from ._stats import CallRecord, Stats
 from ._store import DuplicateGroup
 
 __all__ = [
     "CallRecord",
     "DuplicateGroup",
+    "FakeLeadGen",
     "FakeMarketo",
     "FakeTransport",
     "Fault",
     "Faults",
     "Latency",
+    "LeadGenStats",
     "Stats",
 ]

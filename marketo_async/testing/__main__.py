@@ -1,4 +1,9 @@
-"""``python -m marketo_async.testing serve --port 8080``: run FakeMarketo as a loopback server."""
+"""Run an emulator as a loopback server until interrupted.
+
+``python -m marketo_async.testing serve --port 8080`` serves FakeMarketo;
+``python -m marketo_async.testing serve-leadgen --port 8081`` serves FakeLeadGen
+(``http://127.0.0.1:8081/pubapi/v1.2/``).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import anyio
 
 from .._config import RateLimits
 from ._fake import FakeMarketo, Latency
+from ._leadgen import ENDPOINT_PATH, FakeLeadGen
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,6 +50,22 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FRACTION",
         help="cut every fresh export download after this share of the file (0.5: halfway)",
     )
+    leadgen = commands.add_parser(
+        "serve-leadgen", help="serve FakeLeadGen (Lead Gen & CRM) on loopback until interrupted"
+    )
+    leadgen.add_argument("--port", type=int, default=8081)
+    leadgen.add_argument("--host", default="127.0.0.1")
+    leadgen.add_argument("--seed", metavar="FILE.json", help="load fields, leads and lists")
+    leadgen.add_argument("--calls", type=int, default=10, help="calls per second before 107")
+    leadgen.add_argument("--daily-quota", type=int, default=50_000, help="calls a day before 106")
+    leadgen.add_argument("--latency", type=float, default=0.0, help="seconds per call")
+    leadgen.add_argument("--per-record", type=float, default=0.0, help="extra seconds per record")
+    leadgen.add_argument("--jitter", type=float, default=0.0, help="random extra seconds, at most")
+    leadgen.add_argument(
+        "--date-range-paging", choices=("offset", "capped", "unlimited"), default="offset"
+    )
+    leadgen.add_argument("--account-id", default="fake-account")
+    leadgen.add_argument("--secret-key", default="fake-secret-key")
     return parser
 
 
@@ -57,6 +79,34 @@ def _bulk_settings(fake: FakeMarketo, args: argparse.Namespace) -> None:
         settings.status_interval = args.status_interval
     if args.cut_downloads is not None:
         fake.bulk.cut_downloads(at=args.cut_downloads, times=None)
+
+
+def _serve_leadgen(args: argparse.Namespace) -> int:
+    fake = FakeLeadGen(
+        latency=Latency(base=args.latency, per_record=args.per_record, jitter=args.jitter),
+        calls_per_second=args.calls or None,
+        daily_quota=args.daily_quota or None,
+        account_id=args.account_id,
+        secret_key=args.secret_key,
+        date_range_paging=args.date_range_paging,
+    )
+    if args.seed:
+        fake.seed_file(args.seed)
+
+    async def run() -> None:
+        async with anyio.create_task_group() as tg:
+            port = await tg.start(
+                lambda task_status: fake.serve(args.port, host=args.host, task_status=task_status)
+            )
+            print(
+                f"FakeLeadGen serving http://{args.host}:{port}{ENDPOINT_PATH} "
+                f"(account_id={fake.account_id})",
+                flush=True,
+            )
+
+    with contextlib.suppress(KeyboardInterrupt):
+        anyio.run(run)
+    return 0
 
 
 def _rate_limits(args: argparse.Namespace) -> RateLimits | None:
@@ -74,6 +124,8 @@ def _rate_limits(args: argparse.Namespace) -> RateLimits | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "serve-leadgen":
+        return _serve_leadgen(args)
     fake = FakeMarketo(
         latency=Latency(base=args.latency, per_record=args.per_record, jitter=args.jitter),
         rate_limits=_rate_limits(args),

@@ -1,0 +1,173 @@
+"""LeadGenClient: configuration, lifecycle, the ``leads`` resource and the ``call`` escape hatch."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from .._client import is_loopback_host
+from .._config import RateLimits, RetryPolicy
+from .._transport import ClientStats, KeyLeases, Limiter, LocalLimiter, Secret
+from ._transport import LeadGenTransport
+from .leads import Leads
+
+__all__ = ["DEFAULT_BASE_URL", "LEADGEN_RATE_LIMITS", "LeadGenClient"]
+
+# v1.2 reads and writes times in UTC (v1 uses the account's Company Profile time zone).
+DEFAULT_BASE_URL = "https://api.sharpspring.com/pubapi/v1.2/"
+# Lead Gen & CRM: 10 calls per second and 50,000 a day per account; no documented cap on
+# calls in flight, so at most the whole window's worth.
+LEADGEN_RATE_LIMITS = RateLimits(
+    calls=10, period=1.0, concurrency=10, daily_quota=50_000, window_margin=0.05
+)
+_ENVIRONMENT = (
+    ("LEADGEN_ACCOUNT_ID", "account_id"),
+    ("LEADGEN_SECRET_KEY", "secret_key"),
+    ("LEADGEN_BASE_URL", "base_url"),
+)
+
+
+def _normalise_base_url(base_url: str) -> str:
+    url = httpx.URL(base_url)
+    if url.scheme not in ("https", "http") or not url.host:
+        raise ValueError(f"base_url must look like {DEFAULT_BASE_URL}, got {base_url!r}")
+    if url.scheme != "https" and not is_loopback_host(url.host):
+        raise ValueError(
+            "base_url must use https (plain http is allowed only for loopback hosts such as "
+            f"127.0.0.1, used by tests and the emulator); got {url.scheme}://{url.host}"
+        )
+    if url.query or url.userinfo or url.fragment:
+        raise ValueError(
+            "base_url must not carry a query string or user info: the account id and secret "
+            "key are given as account_id= and secret_key="
+        )
+    text = str(url)
+    return text if text.endswith("/") else text + "/"
+
+
+class LeadGenClient:
+    """An async client for the Lead Gen & CRM (formerly SharpSpring) lead API.
+
+    Example::
+
+        async with LeadGenClient(account_id="...", secret_key="...") as lg:
+            report = await lg.leads.create([{"emailAddress": "ada@example.com"}])
+            async for lead in lg.leads.query({}):
+                print(lead.id, lead["emailAddress"])
+    """
+
+    def __init__(
+        self,
+        *,
+        account_id: str,
+        secret_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        rate_limits: RateLimits | None = None,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limiter: Limiter | None = None,
+    ) -> None:
+        if not isinstance(account_id, str) or not account_id.strip():
+            raise ValueError("account_id must not be empty")
+        if not isinstance(secret_key, str) or not secret_key:
+            raise ValueError("secret_key must not be empty")
+        self.account_id = account_id.strip()
+        self.base_url = _normalise_base_url(base_url)
+        self.rate_limits = rate_limits if rate_limits is not None else LEADGEN_RATE_LIMITS
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.limiter: Limiter = limiter if limiter is not None else LocalLimiter(self.rate_limits)
+        self._transport = LeadGenTransport(
+            base_url=self.base_url,
+            account_id=self.account_id,
+            secret_key=Secret(secret_key),
+            limiter=self.limiter,
+            rate_limits=self.rate_limits,
+            retry=self.retry,
+            transport=transport,
+        )
+        self._closed = False
+
+    @functools.cached_property
+    def leads(self) -> Leads:
+        """Leads: create, update, upsert, delete, get, query, date ranges, fields, events."""
+        # A shared limiter (RedisLimiter) also offers per-key leases for the whole fleet.
+        key_leases = getattr(self.limiter, "key_leases", None)
+        return Leads(
+            self.call,
+            max_in_flight=self.rate_limits.concurrency,
+            key_leases=key_leases if isinstance(key_leases, KeyLeases) else None,
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> LeadGenClient:
+        """A client from LEADGEN_ACCOUNT_ID, LEADGEN_SECRET_KEY and LEADGEN_BASE_URL (optional,
+        default the v1.2 endpoint); keyword arguments override or add."""
+        env = os.environ if environ is None else environ
+        settings: dict[str, Any] = {
+            name: env[variable] for variable, name in _ENVIRONMENT if env.get(variable)
+        }
+        settings.update(kwargs)
+        missing = [variable for variable, name in _ENVIRONMENT[:2] if not settings.get(name)]
+        if missing:
+            raise ValueError("environment variables not set: " + ", ".join(missing))
+        return cls(**settings)
+
+    def __repr__(self) -> str:
+        return (
+            f"LeadGenClient(base_url={self.base_url!r}, account_id={self.account_id!r}, "
+            f"rate_limits={self.rate_limits!r})"
+        )
+
+    @property
+    def masked_url(self) -> str:
+        """The endpoint with its credentials as sent, the secret key masked."""
+        return self._transport.masked_url
+
+    @property
+    def stats(self) -> ClientStats:
+        """Calls made, retries, 107s seen (``rate_limited``), objects sent, errors by code."""
+        return self._transport.stats
+
+    async def __aenter__(self) -> LeadGenClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool. The client cannot be used afterwards."""
+        if not self._closed:
+            self._closed = True
+            await self._transport.aclose()
+
+    async def call(
+        self,
+        method: str,
+        params: Mapping[str, Any],
+        *,
+        idempotent: bool = True,
+        records: int = 0,
+    ) -> Any:
+        """Call any API method (``getOpportunities``, ...) with the client's limits and retries.
+
+        Returns the answer's ``result``; an API-level error raises the matching LeadGenError.
+        Pass ``idempotent=False`` for a create that must not be resent after an ambiguous
+        failure.
+        """
+        if self._closed:
+            raise RuntimeError("this LeadGenClient is closed")
+        if not isinstance(method, str) or not method:
+            raise ValueError("method must be an API method name such as 'getLeads'")
+        return await self._transport.call(
+            method, dict(params), idempotent=idempotent, records=records
+        )

@@ -1,0 +1,142 @@
+"""One pure function from a Lead Gen & CRM answer to its ``result`` or the right exception.
+
+The envelope is ``{"result": ..., "error": ..., "id": ...}``. ``error`` is ``null`` or ``[]``
+on success, an object when the whole call failed, and a list that repeats the failing objects'
+errors (renumbered) when some objects of a bulk write failed: that call succeeded, and its
+per-object outcomes are read by index from ``result`` (see :func:`object_entries`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._errors import (
+    LeadGenAuthenticationError,
+    LeadGenError,
+    LeadGenRateLimitError,
+    LeadGenRequestError,
+    LeadGenTransientError,
+    leadgen_error,
+)
+
+__all__ = ["NO_RESULT", "decode_envelope", "is_success", "object_entries"]
+
+_SNIPPET_CHARS = 120
+NO_RESULT = "no-result"  # Reason.code of an object the answer did not mention
+
+
+def _snippet(body: bytes) -> str:
+    text = " ".join(body[:_SNIPPET_CHARS].decode("utf-8", "replace").split())
+    return text or "(empty body)"
+
+
+def _http_error(status: int, body: bytes, method: str) -> LeadGenError:
+    if status == 401:
+        # Observed: 401 with "Unable to determine clusterID from provided accountID/secretKey".
+        return LeadGenAuthenticationError(
+            f"the API refused the account id or secret key (HTTP 401: {_snippet(body)})",
+            http_status=status,
+            path=method,
+        )
+    if status == 429:  # never documented (limits come as 107), but honoured if it ever comes
+        return LeadGenRateLimitError("HTTP 429 Too Many Requests", http_status=status, path=method)
+    if status >= 500:
+        error = LeadGenTransientError(
+            f"the service answered HTTP {status} ({_snippet(body)})",
+            http_status=status,
+            path=method,
+        )
+        # 503 "Service temporarily unavailable" refuses the call before any work; other 5xx
+        # (500 from the application, 502/504 from a gateway) may come after the work was done.
+        error.may_have_applied = status != 503
+        return error
+    return LeadGenRequestError(
+        f"the API answered HTTP {status} ({_snippet(body)})", http_status=status, path=method
+    )
+
+
+def _call_error(error: Mapping[str, Any], method: str, status: int) -> LeadGenError:
+    code = error.get("code")
+    message = str(error.get("message") or "the API reported an error without a message")
+    return leadgen_error(
+        None if code is None else str(code), message, method=method, http_status=status
+    )
+
+
+def decode_envelope(status: int, body: bytes, *, method: str, call_id: str) -> Any:
+    """The ``result`` of one answer, or the :class:`LeadGenError` it stands for (raised)."""
+    try:
+        payload = json.loads(body) if body else None
+    except ValueError:
+        payload = None
+    if status != 200 and not isinstance(payload, dict):
+        raise _http_error(status, body, method)
+    if not isinstance(payload, dict):
+        error = LeadGenTransientError(
+            f"the API answered something that is not a JSON envelope ({_snippet(body)})",
+            http_status=status,
+            path=method,
+        )
+        error.may_have_applied = True
+        raise error
+    answered_id = payload.get("id")
+    if answered_id not in (None, "") and str(answered_id) != call_id:
+        error = LeadGenTransientError(
+            f"the answer is for request {answered_id!r}, not {call_id!r}",
+            http_status=status,
+            path=method,
+        )
+        error.may_have_applied = True
+        raise error
+    error_field = payload.get("error")
+    result = payload.get("result")
+    if isinstance(error_field, Mapping):
+        raise _call_error(error_field, method, status)
+    if error_field and result is None:
+        first = error_field[0] if isinstance(error_field, list) else None
+        raise _call_error(first if isinstance(first, Mapping) else {}, method, status)
+    if status != 200:
+        raise _http_error(status, body, method)
+    return result
+
+
+def is_success(value: object) -> bool:
+    """``success`` as sent: a JSON true, or (some clients guard against it) "true"/"1"/1."""
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("true", "1")
+
+
+def _reason(error: object) -> dict[str, str]:
+    if isinstance(error, Mapping):
+        return {"code": str(error.get("code", "")), "message": str(error.get("message") or "")}
+    return {"code": "", "message": str(error) if error else "failure without an error entry"}
+
+
+def object_entries(result: object, key: str, count: int, *, applied: str) -> list[dict[str, Any]]:
+    """Batch-engine entries for the ``count`` objects sent, by index in ``result[key]``.
+
+    ``result[key]`` lists one ``{success, error, id}`` per object, in input order. A refused
+    object becomes ``skipped`` with its error as the reason (the leadgen batch layer reports it
+    ``failed``); one the answer does not mention is ``skipped`` with reason ``no-result``
+    (reported ``unknown``: the call went through, the object's fate is not known).
+    """
+    raw = result.get(key) if isinstance(result, Mapping) else None
+    listed: Sequence[Any] = raw if isinstance(raw, list) else ()
+    entries: list[dict[str, Any]] = []
+    for position in range(count):
+        entry = listed[position] if position < len(listed) else None
+        if not isinstance(entry, Mapping):
+            reason = {"code": NO_RESULT, "message": f"the answer had no {key} entry for it"}
+            entries.append({"status": "skipped", "reasons": [reason]})
+        elif is_success(entry.get("success")):
+            raw_id = entry.get("id")
+            found: dict[str, Any] = {"status": applied}
+            if raw_id is not None and str(raw_id).strip().isdigit():
+                found["id"] = int(str(raw_id).strip())
+            entries.append(found)
+        else:
+            entries.append({"status": "skipped", "reasons": [_reason(entry.get("error"))]})
+    return entries

@@ -1,0 +1,701 @@
+"""``lg.leads``: every lead method of the Lead Gen & CRM API, typed.
+
+Writes of any size go through the batch engine (calls of up to 500 objects, one outcome per
+record by index in the answer, no two records with one email in flight together); reads are
+pagers (``await`` for the first page, ``async for`` for every record).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+from collections.abc import (
+    AsyncIterable,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
+
+from .._batch import BatchReport, RecordOutcome
+from .._paging import Pager
+from ._envelope import is_success, object_entries
+from ._paging import MAX_PAGE, date_range_pages, offset_pages, single_page
+from ._writes import MAX_OBJECTS_PER_CALL, UNCONFIRMED, run_writes
+from .models import TIMESTAMP_FORMAT, LeadGenEvent, LeadGenField, LeadGenLead
+
+if TYPE_CHECKING:
+    from .._transport import KeyLeases
+
+__all__ = ["DUPLICATE_EMAIL", "Leads"]
+
+logger = logging.getLogger("marketo_async.leadgen")
+
+DUPLICATE_EMAIL = "301"  # Lead Gen & CRM: object error "Entry already exists"
+MAX_MEMBERSHIP_LEADS = 100  # Lead Gen & CRM: getLeadListMemberships takes 100 member ids a call
+LOCAL_VALIDATION = "local-validation"
+
+Records = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
+Progress = Callable[[int, int | None], None]
+OutcomeHook = Callable[[RecordOutcome], None]
+StopHook = Callable[[], bool]
+
+
+class Call(Protocol):
+    def __call__(
+        self, method: str, params: Mapping[str, Any], *, idempotent: bool = ..., records: int = ...
+    ) -> Awaitable[Any]: ...
+
+
+# ------------------------------------------------------------------------- record checks
+
+
+def _email_key(record: Mapping[str, Any]) -> str | None:
+    value = record.get("emailAddress")
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.strip().casefold()  # the API matches emails case-insensitively
+
+
+def _lead_id(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        number = int(value.strip())
+        return number if number > 0 else None
+    return None
+
+
+_SCALARS = (str, int, float, bool, type(None), dt.datetime, dt.date)
+
+
+def _bad_value(index: int, record: Mapping[str, Any]) -> str | None:
+    if not isinstance(record, Mapping):
+        return f"record {index}: a lead must be a mapping of systemName to value"
+    for name, value in record.items():
+        if not isinstance(name, str) or not name:
+            return f"record {index}: field names must be non-empty systemNames, got {name!r}"
+        if not isinstance(value, _SCALARS):
+            return (
+                f"record {index}: field {name!r} must be a single value, not {type(value).__name__}"
+            )
+    return None
+
+
+def _check_email(index: int, record: Mapping[str, Any]) -> str | None:
+    value = record.get("emailAddress")
+    if not isinstance(value, str) or not value.strip():
+        return f"record {index}: field 'emailAddress' is required to create a lead"
+    text = value.strip()
+    # The API does not check syntax; a lead created with a broken address is hard to undo.
+    local, at, domain = text.rpartition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in text):
+        return f"record {index}: field 'emailAddress' is not an email address ({value!r})"
+    return None
+
+
+def validate_create(index: int, record: Mapping[str, Any]) -> str | None:
+    """Refuse, before any call, a lead createLeads could not take."""
+    problem = _bad_value(index, record) or _check_email(index, record)
+    if problem is None and "id" in record and record["id"] not in (None, ""):
+        problem = f"record {index}: field 'id' cannot be set on a new lead"
+    return problem
+
+
+def validate_update(index: int, record: Mapping[str, Any]) -> str | None:
+    """Refuse a record with neither a lead ``id`` nor an ``emailAddress`` to find it by."""
+    problem = _bad_value(index, record)
+    if problem is not None:
+        return problem
+    raw_id = record.get("id")
+    if raw_id not in (None, ""):
+        if _lead_id(raw_id) is None:
+            return f"record {index}: field 'id' must be a positive integer lead id, not {raw_id!r}"
+        return None
+    if _email_key(record) is None:
+        return f"record {index}: give 'id' or 'emailAddress' to find the lead to update"
+    return _check_email(index, record)
+
+
+def _update_key(record: Mapping[str, Any]) -> str | None:
+    lead_id = _lead_id(record.get("id"))
+    if lead_id is not None:
+        return f"id:{lead_id}"
+    email = _email_key(record)
+    return None if email is None else f"email:{email}"
+
+
+def wire_value(value: Any) -> Any:
+    """A value as the API takes it: null as "" (a null on a standard field is error 205),
+    datetimes as ``Y-m-d H:i:s`` UTC."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return as_utc(value).strftime(TIMESTAMP_FORMAT)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def wire_lead(record: Mapping[str, Any]) -> dict[str, Any]:
+    lead = {name: wire_value(value) for name, value in record.items()}
+    if "id" in lead:
+        lead_id = _lead_id(lead["id"])
+        if lead_id is not None:
+            lead["id"] = lead_id
+        elif isinstance(lead["id"], str) and not lead["id"].strip():
+            del lead["id"]  # empty (a CSV cell): find the lead by email
+    if isinstance(lead.get("emailAddress"), str):
+        lead["emailAddress"] = lead["emailAddress"].strip()
+    return lead
+
+
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """Naive datetimes are UTC (the v1.2 API's zone)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(dt.timezone.utc)
+
+
+def _field_list(fields: str | Iterable[str] | None) -> list[str] | None:
+    if fields is None:
+        return None
+    names = [fields] if isinstance(fields, str) else list(fields)
+    for name in names:
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"fields must be systemNames, got {name!r}")
+    # The id always comes back, so that every lead has .id and pages can be de-duplicated.
+    return ["id", *(name for name in names if name != "id")]
+
+
+def _listed(result: Any, key: str) -> list[Mapping[str, Any]]:
+    raw = result.get(key) if isinstance(result, Mapping) else None
+    return [item for item in raw if isinstance(item, Mapping)] if isinstance(raw, list) else []
+
+
+class _MappedSequence(Sequence[Any]):
+    def __init__(self, items: Sequence[Any], convert: Callable[[Any], Any]) -> None:
+        self._items = items
+        self._convert = convert
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Any]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self._convert(item) for item in self._items[index]]
+        return self._convert(self._items[index])
+
+
+async def _mapped_async(items: AsyncIterable[Any], convert: Callable[[Any], Any]) -> Any:
+    async for item in items:
+        yield convert(item)
+
+
+def wired(records: Any, convert: Callable[[Any], Any]) -> Any:
+    """``records`` with each mapping converted for the wire as it is read (a sequence stays
+    sized, so progress knows the total); anything else passes as is, for validation to refuse.
+    """
+
+    def one(record: Any) -> Any:
+        return convert(record) if isinstance(record, Mapping) else record
+
+    if isinstance(records, Sequence):
+        return _MappedSequence(records, one)
+    if isinstance(records, AsyncIterable):
+        return _mapped_async(records, one)
+    return (one(record) for record in records)
+
+
+def wire_call(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: wire_value(value) for name, value in record.items()}
+
+
+# ------------------------------------------------------------------------------- upsert
+
+
+class _Upserted(Sequence[RecordOutcome]):
+    """The create pass's outcomes, with those of records that already existed replaced."""
+
+    def __init__(self, created: Sequence[RecordOutcome], updated: dict[int, RecordOutcome]):
+        self._created = created
+        self._updated = updated
+
+    def __len__(self) -> int:
+        return len(self._created)
+
+    def _at(self, index: int) -> RecordOutcome:
+        return self._updated.get(index) or self._created[index]
+
+    @overload
+    def __getitem__(self, index: int) -> RecordOutcome: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[RecordOutcome]: ...
+    def __getitem__(self, index: int | slice) -> RecordOutcome | list[RecordOutcome]:
+        if isinstance(index, slice):
+            return [self._at(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        return self._at(index)
+
+    def __iter__(self) -> Iterator[RecordOutcome]:
+        return (self._at(i) for i in range(len(self)))
+
+
+def _is_duplicate(outcome: RecordOutcome) -> bool:
+    return outcome.status == "failed" and any(r.code == DUPLICATE_EMAIL for r in outcome.reasons)
+
+
+# ------------------------------------------------------------------------------ resource
+
+
+class Leads:
+    """Lead Gen & CRM leads: create, update, upsert, delete, read, fields, events, calls."""
+
+    def __init__(
+        self, call: Call, *, max_in_flight: int = 10, key_leases: KeyLeases | None = None
+    ) -> None:
+        self._call = call
+        self._max_in_flight = max_in_flight
+        self._key_leases = key_leases
+
+    # ---- writes
+
+    async def create(
+        self,
+        records: Records,
+        *,
+        batch_size: int = MAX_OBJECTS_PER_CALL,
+        on_progress: Progress | None = None,
+        on_outcome: OutcomeHook | None = None,
+        stop: StopHook | None = None,
+    ) -> BatchReport:
+        """createLeads for any number of leads (dicts keyed by systemName, custom fields too).
+
+        Outcomes: ``created`` with the new ``id``, or ``failed`` with the API's reason (code
+        ``"301"`` when the email already exists, in any letter case). A call that may or may
+        not have landed is never resent: its records are ``unknown``.
+
+        >>> report = await lg.leads.create([{"emailAddress": "ada@example.com"}])
+        >>> report.outcomes[0].status, report.outcomes[0].id
+        ('created', 58305)
+        """
+
+        async def send(batch: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+            result = await self._call(
+                "createLeads",
+                {"objects": list(batch)},
+                idempotent=False,
+                records=len(batch),
+            )
+            return object_entries(result, "creates", len(batch), applied="created")
+
+        return await run_writes(
+            wired(records, wire_lead),
+            send,
+            key=_email_key,
+            validate=validate_create,
+            batch_size=batch_size,
+            max_in_flight=self._max_in_flight,
+            idempotent=False,
+            on_progress=on_progress,
+            on_outcome=on_outcome,
+            key_leases=self._key_leases,
+            lease_scope="leadgen:leads:email",
+            stop=stop,
+        )
+
+    async def update(
+        self,
+        records: Records,
+        *,
+        method: Literal["updateLeadsV2", "updateLeads"] = "updateLeadsV2",
+        batch_size: int = MAX_OBJECTS_PER_CALL,
+        on_progress: Progress | None = None,
+        on_outcome: OutcomeHook | None = None,
+        stop: StopHook | None = None,
+    ) -> BatchReport:
+        """Update leads found by ``id``, or by ``emailAddress`` when ``id`` is absent.
+
+        ``updateLeadsV2`` (the default) answers 404 for a lead that does not exist, reported
+        ``failed``. ``updateLeads`` answers success even then, so its successes are reported
+        ``unknown`` (reason ``unconfirmed``): the API cannot say whether they applied.
+        """
+        if method not in ("updateLeadsV2", "updateLeads"):
+            raise ValueError(f"method must be 'updateLeadsV2' or 'updateLeads', not {method!r}")
+
+        async def send(batch: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+            result = await self._call(method, {"objects": list(batch)}, records=len(batch))
+            entries = object_entries(result, "updates", len(batch), applied="updated")
+            if method == "updateLeads":
+                for entry in entries:
+                    if entry["status"] == "updated":
+                        message = "updateLeads reports success for leads that do not exist"
+                        entry.update(
+                            status="skipped", reasons=[{"code": UNCONFIRMED, "message": message}]
+                        )
+            return entries
+
+        return await run_writes(
+            wired(records, wire_lead),
+            send,
+            key=_update_key,
+            validate=validate_update,
+            batch_size=batch_size,
+            max_in_flight=self._max_in_flight,
+            on_progress=on_progress,
+            on_outcome=on_outcome,
+            key_leases=self._key_leases,
+            lease_scope="leadgen:leads:update",
+            stop=stop,
+        )
+
+    async def upsert(
+        self,
+        records: Records,
+        *,
+        batch_size: int = MAX_OBJECTS_PER_CALL,
+        on_progress: Progress | None = None,
+        on_outcome: OutcomeHook | None = None,
+        stop: StopHook | None = None,
+    ) -> BatchReport:
+        """Create each lead; update by email the ones whose email already exists (301).
+
+        Outcomes are ``created`` or ``updated`` when applied. Records with one email are
+        applied in input order, so the last one's values win.
+        """
+        existing: dict[int, Mapping[str, Any]] = {}
+        # Records read and not finished yet (the engine numbers records in reading order).
+        pending: dict[int, Mapping[str, Any]] = {}
+
+        numbers = itertools.count()
+
+        def remember(record: Mapping[str, Any]) -> Mapping[str, Any]:
+            pending[next(numbers)] = record
+            return record
+
+        def route(outcome: RecordOutcome) -> None:
+            record = pending.pop(outcome.index)
+            if _is_duplicate(outcome):
+                existing[outcome.index] = record
+            elif on_outcome is not None:
+                on_outcome(outcome)
+
+        created = await self.create(
+            _remembering(records, remember),
+            batch_size=batch_size,
+            on_progress=on_progress,
+            on_outcome=route,
+            stop=stop,
+        )
+        if not existing:
+            return created
+        order = sorted(existing)
+        replaced: dict[int, RecordOutcome] = {}
+
+        def forward(outcome: RecordOutcome) -> None:
+            index = order[outcome.index]
+            moved = RecordOutcome(
+                index=index,
+                status=outcome.status,
+                id=outcome.id,
+                reasons=outcome.reasons,
+                error=outcome.error,
+                key=outcome.key,
+            )
+            replaced[index] = moved
+            if on_outcome is not None:
+                on_outcome(moved)
+
+        stopped = created.stopped
+        updates = [{k: v for k, v in existing[i].items() if k != "id"} for i in order]
+        updated = await self.update(
+            updates,
+            batch_size=batch_size,
+            on_outcome=forward,
+            stop=(lambda: stopped is not None) if stop is None else stop,
+        )
+        outcomes = _Upserted(created.outcomes, replaced)
+        counts: dict[str, int] = {}
+        failed = []
+        for outcome in outcomes:
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+            if not outcome.applied:
+                failed.append(outcome.index)
+        return BatchReport(
+            outcomes=outcomes,
+            counts=counts,
+            stopped=created.stopped or updated.stopped,
+            resume_from=created.resume_from,
+            idempotent=False,
+            failed_indices=failed,
+        )
+
+    async def delete(
+        self,
+        ids: Iterable[int | str] | AsyncIterable[int | str],
+        *,
+        batch_size: int = MAX_OBJECTS_PER_CALL,
+        on_progress: Progress | None = None,
+        on_outcome: OutcomeHook | None = None,
+        stop: StopHook | None = None,
+    ) -> BatchReport:
+        """deleteLeads by id; outcomes ``deleted`` or ``failed`` with the API's reason."""
+
+        def validate(index: int, value: int | str) -> str | None:
+            if _lead_id(value) is None:
+                return f"record {index}: a lead id must be a positive integer, not {value!r}"
+            return None
+
+        async def send(batch: Sequence[int | str]) -> list[dict[str, Any]]:
+            objects = [{"id": _lead_id(value)} for value in batch]
+            result = await self._call("deleteLeads", {"objects": objects}, records=len(batch))
+            return object_entries(result, "deletes", len(batch), applied="deleted")
+
+        return await run_writes(
+            ids,
+            send,
+            key=_lead_id,
+            validate=validate,
+            batch_size=batch_size,
+            max_in_flight=self._max_in_flight,
+            on_progress=on_progress,
+            on_outcome=on_outcome,
+            stop=stop,
+        )
+
+    async def log_calls(
+        self, calls: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
+    ) -> BatchReport:
+        """logCalls: record phone calls with leads (timestamps as datetimes or Y-m-d H:i:s).
+
+        Each call is ``created`` when the API accepted its batch.
+        """
+
+        async def send(batch: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+            result = await self._call(
+                "logCalls", {"objects": list(batch)}, idempotent=False, records=len(batch)
+            )
+            if _listed(result, "creates"):
+                return object_entries(result, "creates", len(batch), applied="created")
+            accepted = is_success(result.get("success") if isinstance(result, Mapping) else result)
+            if accepted:
+                return [{"status": "created"} for _ in batch]
+            reason = {"code": "", "message": "logCalls answered success: false"}
+            return [{"status": "skipped", "reasons": [reason]} for _ in batch]
+
+        return await run_writes(
+            wired(calls, wire_call),
+            send,
+            validate=_bad_value,
+            batch_size=MAX_OBJECTS_PER_CALL,
+            max_in_flight=self._max_in_flight,
+            idempotent=False,
+        )
+
+    async def subscribe_to_updates(self, url: str) -> bool:
+        """subscribeToLeadUpdates: ask the service to POST updated leads to ``url``."""
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise ValueError(f"url must be an http(s) URL, got {url!r}")
+        result = await self._call("subscribeToLeadUpdates", {"url": url})
+        return is_success(result.get("success") if isinstance(result, Mapping) else result)
+
+    # ---- reads
+
+    async def get(self, lead_id: int | str) -> LeadGenLead | None:
+        """getLead: one lead by id, or None when it does not exist."""
+        number = _lead_id(lead_id)
+        if number is None:
+            raise ValueError(f"lead_id must be a positive integer, got {lead_id!r}")
+        leads = _listed(await self._call("getLead", {"id": number}), "lead")
+        # Observed: a missing id may come back as a made-up lead with no id.
+        found = [LeadGenLead.from_api(raw) for raw in leads]
+        return next((lead for lead in found if lead.id == number), None)
+
+    def query(
+        self,
+        where: Mapping[str, Any] | None = None,
+        fields: str | Iterable[str] | None = None,
+        *,
+        page_size: int = MAX_PAGE,
+    ) -> Pager[LeadGenLead]:
+        """getLeads: every lead matching ``where`` (``{}``: all active leads), page by page.
+
+        >>> async for lead in lg.leads.query({"emailAddress": "ada@example.com"}):
+        ...     print(lead.id, lead["firstName"])
+        """
+        clause = _where(where)
+        names = _field_list(fields)
+        _check_page_size(page_size)
+
+        async def fetch(offset: int, limit: int) -> list[Mapping[str, Any]]:
+            params: dict[str, Any] = {"where": clause, "limit": limit, "offset": offset}
+            if names is not None:
+                params["fields"] = names
+            return _listed(await self._call("getLeads", params), "lead")
+
+        return Pager(lambda: offset_pages(fetch, LeadGenLead.from_api, page_size=page_size))
+
+    def updated_between(
+        self,
+        start: dt.datetime,
+        end: dt.datetime,
+        *,
+        timestamp: Literal["update", "create"] = "update",
+        fields: str | Iterable[str] | None = None,
+        page_size: int = MAX_PAGE,
+    ) -> Pager[LeadGenLead]:
+        """getLeadsDateRange: every lead created or updated in ``[start, end)``, any length.
+
+        Naive datetimes are UTC. Works whether the server pages this method or not (see
+        :mod:`marketo_async.leadgen._paging`).
+        """
+        if timestamp not in ("update", "create"):
+            raise ValueError(f"timestamp must be 'update' or 'create', not {timestamp!r}")
+        if not isinstance(start, dt.datetime) or not isinstance(end, dt.datetime):
+            raise ValueError("start and end must be datetimes")
+        _check_page_size(page_size)
+        low = as_utc(start).replace(microsecond=0)
+        # The API's window is whole seconds, both ends included: [start, end) ends a second
+        # before ``end`` (or at its second when it has a fraction).
+        high = as_utc(end)
+        high = high.replace(microsecond=0) if high.microsecond else high - dt.timedelta(seconds=1)
+        names = _field_list(fields)
+
+        async def fetch(
+            first: dt.datetime, last: dt.datetime, offset: int, limit: int
+        ) -> list[Mapping[str, Any]]:
+            params: dict[str, Any] = {
+                "startDate": first.strftime(TIMESTAMP_FORMAT),
+                "endDate": last.strftime(TIMESTAMP_FORMAT),
+                "timestamp": timestamp,
+                "limit": limit,
+                "offset": offset,
+            }
+            if names is not None:
+                params["fields"] = names
+            return _listed(await self._call("getLeadsDateRange", params), "lead")
+
+        if high < low:
+            return Pager(lambda: single_page(_nothing, LeadGenLead.from_api))
+        return Pager(
+            lambda: date_range_pages(fetch, LeadGenLead.from_api, low, high, page_size=page_size)
+        )
+
+    async def list_memberships(self, lead_ids: Iterable[int | str]) -> dict[int, list[int]]:
+        """getLeadListMemberships: the list ids of each lead (100 leads a call)."""
+        numbers = []
+        for value in lead_ids:
+            number = _lead_id(value)
+            if number is None:
+                raise ValueError(f"lead ids must be positive integers, got {value!r}")
+            numbers.append(number)
+        found: dict[int, list[int]] = {number: [] for number in numbers}
+        for first in range(0, len(numbers), MAX_MEMBERSHIP_LEADS):
+            chunk = numbers[first : first + MAX_MEMBERSHIP_LEADS]
+            result = await self._call("getLeadListMemberships", {"memberIDs": chunk})
+            for member, list_id in _memberships(result, chunk):
+                found.setdefault(member, []).append(list_id)
+        return found
+
+    def timeline(self, where: Mapping[str, Any] | None = None) -> Pager[LeadGenEvent]:
+        """getLeadTimeline: a lead's event history (``where``: leadID, eventSource ...)."""
+        clause = _where(where)
+
+        async def fetch() -> list[Mapping[str, Any]]:
+            return _listed(await self._call("getLeadTimeline", {"where": clause}), "leadTimeline")
+
+        return Pager(lambda: single_page(fetch, LeadGenEvent.from_api))
+
+    def events(
+        self, where: Mapping[str, Any] | None = None, *, page_size: int = MAX_PAGE
+    ) -> Pager[LeadGenEvent]:
+        """getEvents: events of a lead (``{"leadID": ...}``) or after a ``createTimestamp``."""
+        clause = _where(where)
+        _check_page_size(page_size)
+
+        async def fetch(offset: int, limit: int) -> list[Mapping[str, Any]]:
+            params = {"where": clause, "limit": limit, "offset": offset}
+            return _first_list(await self._call("getEvents", params), ("event", "events"))
+
+        return Pager(lambda: offset_pages(fetch, LeadGenEvent.from_api, page_size=page_size))
+
+    def fields(
+        self, where: Mapping[str, Any] | None = None, *, page_size: int = MAX_PAGE
+    ) -> Pager[LeadGenField]:
+        """getFields: the schema, custom fields with their systemNames (``where``:
+        ``{"isCustom": "1"}``, ``{"systemName": ...}``)."""
+        clause = _where(where)
+        _check_page_size(page_size)
+
+        async def fetch(offset: int, limit: int) -> list[Mapping[str, Any]]:
+            params = {"where": clause, "limit": limit, "offset": offset}
+            return _listed(await self._call("getFields", params), "field")
+
+        return Pager(lambda: offset_pages(fetch, LeadGenField.from_api, page_size=page_size))
+
+
+# ------------------------------------------------------------------------------- helpers
+
+
+async def _remembering(
+    records: Records, remember: Callable[[Mapping[str, Any]], Mapping[str, Any]]
+) -> AsyncIterable[Mapping[str, Any]]:
+    if isinstance(records, AsyncIterable):
+        async for record in records:
+            yield remember(record)
+    else:
+        for record in records:
+            yield remember(record)
+
+
+async def _nothing() -> list[Mapping[str, Any]]:
+    return []
+
+
+def _where(where: Mapping[str, Any] | None) -> dict[str, Any]:
+    if where is None:
+        return {}
+    if not isinstance(where, Mapping):
+        raise ValueError(f"where must be a mapping of field to value, got {where!r}")
+    return {str(name): wire_value(value) for name, value in where.items()}
+
+
+def _check_page_size(page_size: int) -> None:
+    if not 1 <= page_size <= MAX_PAGE:
+        raise ValueError(f"page_size must be 1 to {MAX_PAGE} (the API's limit)")
+
+
+def _first_list(result: Any, keys: Sequence[str]) -> list[Mapping[str, Any]]:
+    for key in keys:
+        found = _listed(result, key)
+        if found:
+            return found
+    return []
+
+
+def _memberships(result: Any, asked: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """(lead id, list id) pairs from getLeadListMemberships' ``getWhereIns``.
+
+    The shape is not documented beyond ``list<ListID>``: entries ``{memberID, listID}`` are
+    read as such; bare list ids are credited to the one lead asked about.
+    """
+    raw = result.get("getWhereIns") if isinstance(result, Mapping) else result
+    for entry in raw if isinstance(raw, list) else ():
+        if isinstance(entry, Mapping):
+            member = _lead_id(entry.get("memberID", entry.get("leadID")))
+            list_id = _lead_id(entry.get("listID"))
+            if member is not None and list_id is not None:
+                yield member, list_id
+        elif len(asked) == 1 and _lead_id(entry) is not None:
+            yield asked[0], _lead_id(entry) or 0

@@ -1,0 +1,156 @@
+"""Decoding answers: the provider's sample responses, partial failures, whole-call errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from marketo_async import DailyQuotaExceeded, RateLimitError, TransientError
+from marketo_async.leadgen import (
+    LeadGenAuthenticationError,
+    LeadGenDailyQuotaExceeded,
+    LeadGenError,
+    LeadGenNotFoundError,
+    LeadGenRateLimitError,
+    LeadGenRequestError,
+    LeadGenTransientError,
+)
+from marketo_async.leadgen._envelope import decode_envelope, object_entries
+from marketo_async.leadgen.models import LeadGenField, LeadGenLead
+
+# The provider's old PHP examples' "// Sample Response" blocks (research notes, section 3).
+CREATE_SAMPLE = (
+    b'{"result":{"creates":[{"success":true,"error":null,"id":321368066},'
+    b'{"success":true,"error":null,"id":321368067}]},"error":[],"id":""}'
+)
+DATE_RANGE_SAMPLE = (
+    b'{"result":{"lead":[{"id":"88038561794","accountID":"1234","ownerID":"5678",'
+    b'"campaignID":null,"leadStatus":"open","leadScore":"18","active":"1",'
+    b'"firstName":"Bob &amp; Jo","lastName":"O&#039;Neil","emailAddress":"bob@example.com",'
+    b'"companyName":"&amp;lt;b&amp;gt;Acme","updateTimestamp":"2016-11-09 22:18:22",'
+    b'"api_big_text_area_57f6638adc5b8":""}]},"error":null,"id":""}'
+)
+FIELDS_SAMPLE = (
+    b'{"result":{"field":[{"id":"1234","relationship":"lead","systemName":'
+    b'"api_big_text_area_57f6638adc5b8","label":"API Big Text Area","source":"API",'
+    b'"dataType":"textarea","dataLength":"65535","isRequired":"0","isCustom":"1",'
+    b'"isAvailableInContactManager":"1","isEditableInContactManager":"1",'
+    b'"isAvailableInForms":"1","isActive":"1"}]},"error":null,"id":""}'
+)
+
+
+def test_create_sample_gives_one_created_entry_per_object_with_integer_ids() -> None:
+    result = decode_envelope(200, CREATE_SAMPLE, method="createLeads", call_id="7")
+    entries = object_entries(result, "creates", 2, applied="created")
+    assert entries == [
+        {"status": "created", "id": 321368066},
+        {"status": "created", "id": 321368067},
+    ]
+
+
+def test_date_range_sample_decodes_strings_and_html_once() -> None:
+    result = decode_envelope(200, DATE_RANGE_SAMPLE, method="getLeadsDateRange", call_id="1")
+    lead = LeadGenLead.from_api(result["lead"][0])
+    assert lead.id == 88038561794
+    assert lead["firstName"] == "Bob & Jo"
+    assert lead["lastName"] == "O'Neil"
+    assert lead["companyName"] == "&lt;b&gt;Acme"  # double-encoded by the UI: decoded once
+    assert lead["leadScore"] == "18"
+    assert lead["campaignID"] is None
+    assert (
+        lead.updated_at is not None and lead.updated_at.isoformat() == "2016-11-09T22:18:22+00:00"
+    )
+
+
+def test_fields_sample_reads_string_flags() -> None:
+    result = decode_envelope(200, FIELDS_SAMPLE, method="getFields", call_id="1")
+    field = LeadGenField.from_api(result["field"][0])
+    assert field.system_name == "api_big_text_area_57f6638adc5b8"
+    assert (field.id, field.is_custom, field.is_required, field.data_length) == (
+        1234,
+        True,
+        False,
+        65535,
+    )
+
+
+def test_error_list_repeating_failed_objects_is_not_a_failed_call() -> None:
+    body = json.dumps(
+        {
+            "result": {
+                "creates": [
+                    {"success": True, "error": None, "id": 5},
+                    {"success": False, "error": {"code": 301, "message": "Entry already exists"}},
+                    {"success": "true", "error": None, "id": "7"},
+                ]
+            },
+            # The failing object's error, repeated and renumbered: not mappable to an input.
+            "error": [{"code": 301, "message": "Entry already exists", "data": None}],
+            "id": "3",
+        }
+    ).encode()
+    result = decode_envelope(200, body, method="createLeads", call_id="3")
+    entries = object_entries(result, "creates", 4, applied="created")
+    assert entries[0] == {"status": "created", "id": 5}
+    assert entries[1] == {
+        "status": "skipped",
+        "reasons": [{"code": "301", "message": "Entry already exists"}],
+    }
+    assert entries[2] == {"status": "created", "id": 7}
+    assert entries[3]["reasons"][0]["code"] == "no-result"  # not mentioned: unknown
+
+
+@pytest.mark.parametrize(
+    ("code", "cls", "also"),
+    [
+        (105, LeadGenAuthenticationError, None),
+        (106, LeadGenDailyQuotaExceeded, DailyQuotaExceeded),
+        (107, LeadGenRateLimitError, RateLimitError),
+        (204, LeadGenRequestError, None),
+        (404, LeadGenNotFoundError, None),
+        (999, LeadGenTransientError, TransientError),
+        (12345, LeadGenError, None),
+    ],
+)
+def test_whole_call_error_object_raises_its_class(
+    code: int, cls: type[LeadGenError], also: type[Exception] | None
+) -> None:
+    body = json.dumps({"result": None, "error": {"code": code, "message": "m", "data": None}})
+    with pytest.raises(cls) as caught:
+        decode_envelope(200, body.encode(), method="getLeads", call_id="1")
+    assert type(caught.value) is cls
+    assert caught.value.code == str(code)
+    assert caught.value.path == "getLeads"
+    if also is not None:
+        assert isinstance(caught.value, also)
+
+
+def test_null_and_empty_list_both_mean_success() -> None:
+    for error in ("null", "[]"):
+        body = f'{{"result": {{"lead": []}}, "error": {error}, "id": "1"}}'.encode()
+        assert decode_envelope(200, body, method="getLeads", call_id="1") == {"lead": []}
+
+
+def test_http_401_text_is_an_authentication_error() -> None:
+    text = b"Unable to determine clusterID from provided accountID/secretKey"
+    with pytest.raises(LeadGenAuthenticationError, match="clusterID"):
+        decode_envelope(401, text, method="getLeads", call_id="1")
+
+
+def test_503_is_transient_and_not_applied_while_502_may_have_applied() -> None:
+    with pytest.raises(LeadGenTransientError) as unavailable:
+        decode_envelope(503, b"Service Unavailable", method="createLeads", call_id="1")
+    assert unavailable.value.may_have_applied is False
+    with pytest.raises(LeadGenTransientError) as gateway:
+        decode_envelope(502, b"<html>Bad Gateway</html>", method="createLeads", call_id="1")
+    assert gateway.value.may_have_applied is True
+
+
+def test_non_json_200_and_a_foreign_id_are_transient_and_ambiguous() -> None:
+    with pytest.raises(LeadGenTransientError) as garbled:
+        decode_envelope(200, b"<html>oops</html>", method="createLeads", call_id="1")
+    assert garbled.value.may_have_applied
+    foreign = b'{"result": {}, "error": null, "id": "99"}'
+    with pytest.raises(LeadGenTransientError, match="99"):
+        decode_envelope(200, foreign, method="createLeads", call_id="1")
