@@ -6,6 +6,7 @@ import click
 
 from .. import __version__
 from ._config import config
+from ._leadgen import leadgen
 from ._leads import describe, leads
 from ._lists import static_lists
 from ._program_members import program_members
@@ -41,6 +42,7 @@ COMMANDS: tuple[click.Command, ...] = (
     describe,
     config,
     sandbox,
+    leadgen,
 )
 for _command in COMMANDS:
     cli.add_command(_command)

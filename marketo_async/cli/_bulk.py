@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -186,19 +187,29 @@ def run_bulk(
     path: Path,
     rows: Iterator[InputRow],
     prepare: Prepare,
-    send: Callable[[MarketoClient], Send],
-    connect: ConnectOptions,
+    send: Callable[[Any], Send],
+    connect: ConnectOptions | None,
     report: Path | None,
     resume: tuple[Path, ...],
     progress_mode: str,
     progress_interval: float,
+    open_target: Callable[[], AbstractAsyncContextManager[Any]] | None = None,
 ) -> None:
-    """Run one bulk command end to end and exit with its status."""
+    """Run one bulk command end to end and exit with its status.
+
+    The client comes from ``connect`` (Marketo), or from ``open_target()`` for another API.
+    """
     applied = _resume_from(resume)
     err = stderr_console()
 
+    def target() -> AbstractAsyncContextManager[Any]:
+        if open_target is not None:
+            return open_target()
+        assert connect is not None
+        return open_client(connect, cli_state(ctx))
+
     async def go(writer: ReportWriter) -> BulkRun:
-        async with open_client(connect, cli_state(ctx)) as client:
+        async with target() as client:
             run = BulkRun(rows, send(client), prepare=prepare, report=writer, applied=applied)
             display = ProgressDisplay(
                 title,
@@ -265,7 +276,9 @@ def _why_notes(run: BulkRun) -> Iterator[str]:
 
 def _stop_notes(run: BulkRun) -> Iterator[str]:
     stopped = run.batch_report.stopped if run.batch_report is not None else None
-    if isinstance(stopped, DailyQuotaExceeded):
+    if isinstance(stopped, DailyQuotaExceeded) and stopped.code not in (None, "607"):
+        yield f"Stopped early: the daily API quota ran out ({stopped.code}): {stopped.advice}."
+    elif isinstance(stopped, DailyQuotaExceeded):
         yield (
             "Stopped early: Marketo's daily API quota ran out (607). It resets at midnight "
             "US Central time; then send the rest with --resume."
