@@ -4,37 +4,36 @@ Every failure a caller can see is a :class:`MarketoError`::
 
     MarketoError                     code, message, request_id, errors[], http_status, attempts
      +-- AuthenticationError         600/601/602, HTTP 401 from identity: check the client id/secret
-     |    +-- AccessDeniedError      603: the API user's role or the IP allowlist refuses the call
+     |    +-- AccessDeniedError      603, 1008: the API user's role or IP allowlist refuses the call
      +-- LimitError                  606/615, HTTP 429: another tenant used the shared budget
      |    +-- RateLimitError         606: more than `calls` per `period`
      |    +-- ConcurrencyLimitError  615: more than `concurrency` calls in flight
      +-- DailyQuotaExceeded          607 (or the local daily counter): nothing more until the reset
-     +-- TransientError              604/608/611/614/713, HTTP 5xx, a non-JSON body, network trouble
+     +-- TransientError              604/608/611/614/713/719, 5xx, a non-JSON body: retry later
      |    +-- MarketoConnectionError the HTTP exchange itself failed (connect, read, timeout)
-     +-- RequestError                605/609/610/612/613/616, 70x, HTTP 413/414: fix the request
-     |    +-- NotFoundError          610, 702: the resource or the searched data does not exist
-     |    +-- TooManyResultsError    1003 on a read: narrow the filter or use a bulk extract
+     +-- RequestError                605/609/612/613/616, 70x, 1001-1080, HTTP 413/414: fix it
+     |    +-- NotFoundError          610, 702, 710, 1004, 1013, 1025: the thing does not exist
+     |    +-- TooManyResultsError    1003 "too many results" on a read: narrow the filter
      +-- AmbiguousWriteError         a non-idempotent write may or may not have been applied
      +-- BulkJobError                a bulk import/export job failed or was cancelled on Marketo
      |    +-- ChecksumMismatchError  a downloaded export file does not match its fileChecksum
      +-- ExportQuotaExceeded         1029 "Export daily quota exceeded" (or known before a job)
 
-Code-to-class table (response-level ``errors[].code``; see :data:`CODE_TO_CLASS`)::
+Code-to-class table (``errors[].code``; :data:`CODE_TO_CLASS` has one row per documented code)::
 
-    600 601 602         AuthenticationError      (the token is dropped and fetched again)
-    603                 AccessDeniedError
-    604 608 611 614 713 TransientError           (retried with backoff)
-    605 609 612 613 616 RequestError
-    606                 RateLimitError           (retried after the window)
-    607                 DailyQuotaExceeded       (raised at once)
-    610 702             NotFoundError
-    615                 ConcurrencyLimitError    (retried after a short backoff)
-    701 703 704 709-712 714 718 719   RequestError
-    1003                TooManyResultsError
-    1016 1029           queue full: the bulk resources wait for room and raise LimitError
-                        only when it never comes; 1029 for the export quota raises
-                        ExportQuotaExceeded
-    other               MarketoError
+    600 601 602                     AuthenticationError    (the token is dropped, fetched again)
+    603 1008                        AccessDeniedError
+    606 / 615                       RateLimitError / ConcurrencyLimitError (retried)
+    607                             DailyQuotaExceeded     (raised at once)
+    500 502 604 608 611 614 713 719 TransientError         (retried with backoff)
+    1014                            TransientError         (retried with backoff)
+    610 702 710 718 1004 1013 1025  NotFoundError
+    1003                            RequestError, or TooManyResultsError when "too many results"
+    605 609 612 613 616 70x 10xx    RequestError           (1006 names the unknown field)
+    1016 1019 1029                  MarketoError: the bulk resources read them (queue full: wait
+                                    for room, LimitError only when it never comes; 1029 for
+                                    the export quota: ExportQuotaExceeded)
+    1048, any other                 MarketoError
 
 No exception message, ``str`` or ``repr`` ever contains the client secret or an access token:
 messages are built only from Marketo's error text, codes, request ids, HTTP status and paths.
@@ -42,6 +41,7 @@ messages are built only from Marketo's error text, codes, request ids, HTTP stat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,6 +66,7 @@ __all__ = [
     "RequestError",
     "TooManyResultsError",
     "TransientError",
+    "class_for",
     "error_for",
 ]
 
@@ -144,7 +145,7 @@ class AuthenticationError(MarketoError):
 
 
 class AccessDeniedError(AuthenticationError):
-    """603: the API user's role lacks the permission, or an IP allowlist blocks the caller."""
+    """603/1008: the API user's role (or workspace) refuses the call, or an IP allowlist does."""
 
     advice = "grant the API role the needed permission, or allow this host's IP address"
 
@@ -170,7 +171,7 @@ class DailyQuotaExceeded(MarketoError):
 
 
 class TransientError(MarketoError):
-    """The server had trouble (604/608/611/614/713, HTTP 5xx, a non-JSON page); retry later."""
+    """The server had trouble (604/608/611/614/713/719, HTTP 5xx, non-JSON); retry later."""
 
     advice = "Marketo had trouble; retry later"
 
@@ -179,6 +180,9 @@ class MarketoConnectionError(TransientError):
     """The HTTP exchange itself failed: connect error, timeout, dropped connection."""
 
     advice = "check the network path to Marketo; the call may be retried"
+    # The low-level (httpx) error's type name; the error itself is not kept (it holds the
+    # request and its headers), its message is in this error's message.
+    low_level_type = ""
 
 
 class RequestError(MarketoError):
@@ -188,13 +192,13 @@ class RequestError(MarketoError):
 
 
 class NotFoundError(RequestError):
-    """610/702: the resource or the searched data does not exist."""
+    """610/702/1004/1013...: the resource, lead, list or program asked for does not exist."""
 
     advice = "check the path and the ids you asked for"
 
 
 class TooManyResultsError(RequestError):
-    """1003 on a read: more records match than Marketo will return."""
+    """1003 "too many results" on a read: more records match than Marketo will return."""
 
     advice = "narrow the filter, or use a bulk extract for large sets"
 
@@ -236,38 +240,102 @@ class ExportQuotaExceeded(MarketoError):
     )
 
 
+# One row per code Marketo documents (marketo-api.md 3.2 and 3.3): record-level codes come back
+# as response-level errors too (1013 for a missing list, 1006 for an unknown field in `fields`).
+# A module that knows more (bulk, Lead Gen) adds its rows here; a code not listed is a MarketoError.
 CODE_TO_CLASS: dict[str, type[MarketoError]] = {
+    # identity and access
     "600": AuthenticationError,
     "601": AuthenticationError,
     "602": AuthenticationError,
     "603": AccessDeniedError,
-    "604": TransientError,
-    "605": RequestError,
+    "1008": AccessDeniedError,  # access denied to a partition
+    # limits
     "606": RateLimitError,
+    "615": ConcurrencyLimitError,
     "607": DailyQuotaExceeded,
+    # the server had trouble: retried with backoff
+    "500": TransientError,
+    "502": TransientError,
+    "604": TransientError,
     "608": TransientError,
-    "609": RequestError,
-    "610": NotFoundError,
     "611": TransientError,
+    "614": TransientError,
+    "713": TransientError,
+    "719": TransientError,  # lock wait timeout: "retry later"
+    "1014": TransientError,  # failed to create the object
+    # the thing asked for does not exist
+    "610": NotFoundError,
+    "702": NotFoundError,
+    "710": NotFoundError,  # parent folder
+    "718": NotFoundError,  # ExternalSalesPersonID
+    "1004": NotFoundError,  # lead
+    "1013": NotFoundError,  # list, program, form, campaign, membership
+    "1025": NotFoundError,  # program status
+    # the request must change
+    "605": RequestError,
+    "609": RequestError,
     "612": RequestError,
     "613": RequestError,
-    "614": TransientError,
-    "615": ConcurrencyLimitError,
     "616": RequestError,
     "701": RequestError,
-    "702": NotFoundError,
     "703": RequestError,
     "704": RequestError,
     "709": RequestError,
-    "710": RequestError,
     "711": RequestError,
     "712": RequestError,
-    "713": TransientError,
     "714": RequestError,
-    "718": RequestError,
-    "719": TransientError,
-    "1003": TooManyResultsError,
+    "1001": RequestError,
+    "1002": RequestError,
+    "1003": RequestError,  # TooManyResultsError when the message says so (_NARROWER)
+    "1005": RequestError,
+    "1006": RequestError,  # "Field '%s' not found": the message names the field
+    "1007": RequestError,
+    "1009": RequestError,
+    "1010": RequestError,
+    "1011": RequestError,
+    "1012": RequestError,
+    "1015": RequestError,
+    "1017": RequestError,
+    "1018": RequestError,
+    "1020": RequestError,
+    "1021": RequestError,
+    "1022": RequestError,
+    "1026": RequestError,
+    "1027": RequestError,
+    "1028": RequestError,
+    "1035": RequestError,
+    "1036": RequestError,
+    "1037": RequestError,
+    "1042": RequestError,
+    "1049": RequestError,
+    "1076": RequestError,
+    "1077": RequestError,
+    "1078": RequestError,
+    "1079": RequestError,
+    "1080": RequestError,
+    # Bulk queue codes: the bulk resources wait for room themselves (1016 too many imports,
+    # 1019 an import into the list is running) and tell 1029's three meanings (queue full,
+    # daily export quota, already queued) apart by the message.
+    "1016": MarketoError,
+    "1019": MarketoError,
+    "1029": MarketoError,
+    "1048": MarketoError,  # a custom object's draft could not be discarded: cause unknown
 }
+
+# Codes whose class depends on the message: 1003 is "invalid data" in many places and
+# "too many results" on reads (marketo-api.md 3.3).
+_NARROWER: dict[str, tuple[re.Pattern[str], type[MarketoError]]] = {
+    "1003": (re.compile(r"too many results|exceeds", re.IGNORECASE), TooManyResultsError),
+}
+
+
+def class_for(code: str, message: str = "") -> type[MarketoError]:
+    """The :class:`MarketoError` subclass for a Marketo error code (and its message)."""
+    narrower = _NARROWER.get(code)
+    if narrower is not None and narrower[0].search(message):
+        return narrower[1]
+    return CODE_TO_CLASS.get(code, MarketoError)
 
 
 def error_for(
@@ -286,8 +354,7 @@ def error_for(
             path=path,
         )
     first = errors[0]
-    cls = CODE_TO_CLASS.get(first.code, MarketoError)
-    return cls(
+    return class_for(first.code, first.message)(
         first.message,
         code=first.code,
         request_id=request_id,

@@ -246,7 +246,7 @@ FATAL = {
     "709": RequestError,
     "710": RequestError,
     "711": RequestError,
-    "1003": TooManyResultsError,
+    "1003": RequestError,  # "too many results" only when the message says so
 }
 
 

@@ -33,6 +33,9 @@ __all__ = ["StaticLists"]
 
 Call = Callable[[Mapping[str, Any]], Awaitable[dict[str, Any]]]
 
+# Marketo: "no data found for the search".
+NO_DATA_FOUND = "702"
+
 
 def _updated_at(value: dt.datetime | dt.date | None, argument: str) -> str | None:
     if value is None:
@@ -86,9 +89,10 @@ class StaticLists(Resource):
         """The static list with this id; ``NotFoundError`` when there is none."""
         list_id = positive_id(id, "id")
         path = f"/rest/asset/v1/staticList/{list_id}.json"
-        found = self._one(await self._api.get(path))
+        body = await self._api.get(path)
+        found = self._one(body)
         if found is None:
-            raise NotFoundError(f"static list {list_id} not found", path=path)
+            raise _not_found(list_id, body, path)
         return found
 
     async def by_name(self, name: str) -> StaticList | None:
@@ -168,7 +172,7 @@ class StaticLists(Resource):
         path = f"/rest/asset/v1/staticList/{list_id}/delete.json"
         body = await self._api.post(path)
         if not body.get("result"):
-            raise NotFoundError(f"static list {list_id} not found", path=path)
+            raise _not_found(list_id, body, path)
 
     # ---- membership (Lead Database; ids as repeated query parameters) ---------------------
 
@@ -288,6 +292,19 @@ class StaticLists(Resource):
             on_outcome=on_outcome,
             stop=stop,
         )
+
+
+def _not_found(list_id: int, body: Mapping[str, Any], path: str) -> NotFoundError:
+    """The asset API answers a missing list with success and a warning, not an error: the
+    error carries 702, Marketo's code for "no data found", like the Lead Database's 1013."""
+    warnings = "; ".join(str(w) for w in body.get("warnings") or ())
+    detail = f" ({warnings})" if warnings else ""
+    return NotFoundError(
+        f"static list {list_id} not found{detail}",
+        code=NO_DATA_FOUND,
+        request_id=body.get("requestId"),
+        path=path,
+    )
 
 
 def _parse_list(item: Mapping[str, Any]) -> StaticList:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import respx
 
-from marketo_async._errors import TooManyResultsError
+from marketo_async._errors import RequestError, TooManyResultsError
 from marketo_async.models import strict_converter
 from marketo_async.models.program_members import ProgramMember, ProgramMemberDescription
 from marketo_async.resources.program_members import updated_at_windows
@@ -194,8 +194,9 @@ async def test_query_keeps_other_1003_errors_as_they_are(
     router.get("/rest/v1/programs/1044/members.json").respond(
         json={"success": False, "errors": [{"code": "1003", "message": "Invalid data"}]}
     )
-    with pytest.raises(TooManyResultsError) as caught:
+    with pytest.raises(RequestError) as caught:
         await members.query(1044, "statusName", ["Influenced"])
+    assert not isinstance(caught.value, TooManyResultsError)
     assert "bulk program member extract" not in str(caught.value)
 
 
