@@ -117,6 +117,10 @@ class TokenCache:
                 await self._store.save(value, self._wall_clock() + self._remaining())
                 return value
 
+    def held(self) -> str:
+        """The token held now (valid or not), or "" (to scrub it from error text)."""
+        return self._token.reveal() if self._token is not None else ""
+
     def _remaining(self) -> float:
         return max(self._expires_at - anyio.current_time(), 0.0)
 

@@ -115,13 +115,28 @@ class MarketoTransport:
             },
             extensions={"timeout": httpx.Timeout(IDENTITY_TIMEOUT_S).as_dict()},
         )
+        response = await self._exchange(request, IDENTITY_PATH, "Marketo identity")
+        return decode_identity(response)
+
+    async def _exchange(self, request: httpx.Request, where: str, peer: str) -> httpx.Response:
+        """Send ``request`` and read its answer: the one place httpx's errors become ours.
+
+        The translated error keeps the low-level error's type and message as text only, and
+        is raised outside the ``except`` block, so neither its ``__context__`` nor anything
+        else reachable from it holds the request, its Authorization header or the form body
+        with the client secret (error trackers walk exception chains).
+        """
         try:
             response = await self._http.send(request)
+            await response.aread()
+            return response
         except httpx.HTTPError as exc:
-            raise MarketoConnectionError(
-                f"could not reach Marketo identity: {type(exc).__name__}", path=IDENTITY_PATH
-            ) from None
-        return decode_identity(response)
+            failure = _connection_error(exc, where, peer, self._secrets())
+        raise failure
+
+    def _secrets(self) -> tuple[str, ...]:
+        held = (self._client_secret.reveal(), self.tokens.held())
+        return tuple(value for value in held if value)
 
     async def request(
         self,
@@ -194,12 +209,13 @@ class MarketoTransport:
         try:
             slot = self.limiter.slot()
             async with slot:
-                token = await self.tokens.get()
+                # Held as a Secret, so not even this frame's locals show it as text.
+                token = Secret(await self.tokens.get())
                 # A fresh request per send: the token goes only into this one's header.
                 outgoing = httpx.Request(
                     request.method,
                     request.url,
-                    headers=[*request.headers.raw, (b"Authorization", f"Bearer {token}".encode())],
+                    headers=[*request.headers.raw, (b"Authorization", _bearer(token))],
                     content=request.content,
                     extensions=request.extensions,
                 )
@@ -208,16 +224,12 @@ class MarketoTransport:
                 self.stats.max_in_flight = max(self.stats.max_in_flight, self.limiter.in_flight)
                 started = anyio.current_time()
                 try:
-                    response = await self._http.send(outgoing)
-                    await response.aread()
-                except httpx.HTTPError as exc:
-                    error = MarketoConnectionError(
-                        f"{type(exc).__name__} talking to Marketo", path=where
-                    )
-                    error.may_have_applied = not isinstance(exc, _NOT_SENT)
-                    self.stats.errors[type(exc).__name__] += 1
-                    raise error from None
+                    response = await self._exchange(outgoing, where, "Marketo")
+                except MarketoConnectionError as error:
+                    self.stats.errors[error.low_level_type] += 1
+                    raise
         except QuotaExhausted as exc:
+            # The limiter's own error holds no request: nothing secret in the context.
             raise DailyQuotaExceeded(str(exc), path=where) from None
         elapsed = anyio.current_time() - started
         try:
@@ -225,7 +237,7 @@ class MarketoTransport:
         except MarketoError as error:
             self._count_error(error)
             if error.code in TOKEN_CODES or (error.code is None and error.http_status == 401):
-                await self.tokens.invalidate(token)
+                await self.tokens.invalidate(token.reveal())
             logger.debug(
                 "marketo %s %s -> HTTP %d error %s (requestId %s, attempt %d, %.3fs)",
                 request.method,
@@ -255,6 +267,23 @@ class MarketoTransport:
             self.stats.rate_limited += 1
         elif error.code == "615":
             self.stats.concurrency_limited += 1
+
+
+def _bearer(token: Secret) -> bytes:
+    return b"Bearer " + token.reveal().encode()
+
+
+def _connection_error(
+    exc: httpx.HTTPError, where: str, peer: str, secrets: Sequence[str]
+) -> MarketoConnectionError:
+    text = str(exc)
+    for secret in secrets:
+        text = text.replace(secret, "********")
+    detail = f": {text}" if text else ""
+    error = MarketoConnectionError(f"{type(exc).__name__} talking to {peer}{detail}", path=where)
+    error.low_level_type = type(exc).__name__
+    error.may_have_applied = not isinstance(exc, _NOT_SENT)
+    return error
 
 
 def _short(error: Exception) -> str:
