@@ -15,12 +15,13 @@ count (reset at midnight US Central time), one access token, and per-record-key 
 """
 
 from ._connection import RedisUnavailableError, SharedLimiterError
-from ._leases import KeyLeases, RedisKeyLeases
+from ._leases import DEFAULT_OUTAGE_WAIT_S, KeyLeases, RedisKeyLeases
 from ._limiter import DEFAULT_LEASE_S, RedisLimiter, SharedUsage, marketo_days
 from ._tokens import RedisTokenStore
 
 __all__ = [
     "DEFAULT_LEASE_S",
+    "DEFAULT_OUTAGE_WAIT_S",
     "KeyLeases",
     "RedisKeyLeases",
     "RedisLimiter",

@@ -159,6 +159,9 @@ class Connection:
             f"marketo_async.redis.{id(self)}"
         )
         self._down_until: float | None = None
+        self._down_since: float | None = None
+        # When the last outage ended (anyio clock), or None.
+        self.recovered_at: float | None = None
         self.fallback = fallback
 
     def __repr__(self) -> str:
@@ -212,19 +215,46 @@ class Connection:
         return self._down_until is None or anyio.current_time() >= self._down_until
 
     def mark_down(self, error: RedisUnavailableError) -> None:
-        """Remember an outage (warning once per outage) and retry Redis later."""
-        if self._down_until is None:
-            logger.warning(
-                "%s; using per-process limits until Redis answers again (the fleet may now "
-                "exceed the shared limits)",
-                error.message,
-            )
-        self._down_until = anyio.current_time() + RECONNECT_AFTER_S
+        """Remember an outage: one warning when it starts, whoever notices it (an admission, a
+        release, a renewal, a key lease); with the local fallback, retry Redis later."""
+        now = anyio.current_time()
+        if self._down_since is None:
+            self._down_since = now
+            logger.warning("%s; %s", error.message, self._consequence())
+        if self.fallback == "local":
+            self._down_until = now + RECONNECT_AFTER_S
+
+    def _consequence(self) -> str:
+        if self.fallback != "local":
+            return "the shared limiter raises RedisUnavailableError until Redis answers again"
+        return (
+            "using per-process limits until Redis answers again (the fleet may now exceed the "
+            "shared limits); records with a lookup key wait for Redis and are never sent "
+            "without a fleet key lease"
+        )
 
     def mark_up(self) -> None:
-        if self._down_until is not None:
-            logger.info("Redis at %s answers again; limits are shared again", self.shown_url)
-            self._down_until = None
+        """Redis answered: one warning that the outage is over, if there was one."""
+        if self._down_since is not None:
+            now = anyio.current_time()
+            logger.warning(
+                "Redis at %s answers again after %.1fs; limits and key leases are shared again",
+                self.shown_url,
+                now - self._down_since,
+            )
+            self.recovered_at = now
+        self._down_since = None
+        self._down_until = None
+
+    def is_down(self) -> bool:
+        """True from an outage's first failure until Redis answers again."""
+        return self._down_since is not None
+
+    def outage_seconds(self) -> float:
+        """How long the current outage has lasted (0.0 when Redis answers)."""
+        if self._down_since is None:
+            return 0.0
+        return anyio.current_time() - self._down_since
 
     async def aclose(self) -> None:
         """Close this event loop's connections."""

@@ -16,9 +16,9 @@ import anyio
 
 from .._transport import KeyLeases
 from . import _scripts
-from ._connection import Connection, SharedLimiterError, keeping
+from ._connection import Connection, RedisUnavailableError, SharedLimiterError, keeping
 
-__all__ = ["KeyLeases", "RedisKeyLeases"]
+__all__ = ["DEFAULT_OUTAGE_WAIT_S", "KeyLeases", "RedisKeyLeases"]
 
 logger = logging.getLogger("marketo_async")
 
@@ -26,6 +26,11 @@ logger = logging.getLogger("marketo_async")
 KEY_POLL_S = 0.05
 POLL_JITTER_S = 0.01
 RELEASE_TIMEOUT_S = 5.0
+# While Redis is away, a keyed write waits this long (from the start of the outage) for it to
+# come back before its records are given up as not attempted.
+DEFAULT_OUTAGE_WAIT_S = 60.0
+# How often a waiting key lease asks Redis again during an outage.
+OUTAGE_POLL_S = 1.0
 
 
 class RedisKeyLeases:
@@ -37,10 +42,18 @@ class RedisKeyLeases:
             await send([r for r in records if key_of(r) in held])
     """
 
-    def __init__(self, connection: Connection, prefix: str, *, lease_seconds: float) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        prefix: str,
+        *,
+        lease_seconds: float,
+        outage_wait: float = DEFAULT_OUTAGE_WAIT_S,
+    ) -> None:
         self._connection = connection
         self._prefix = f"{prefix}:key:"
         self.lease_seconds = lease_seconds
+        self.outage_wait = outage_wait
         self._owner = random.getrandbits(128).to_bytes(16, "big").hex()
         # Keys held (or being asked for) by this process: tasks of one process exclude each
         # other here, since Redis sees them all as one owner.
@@ -58,6 +71,12 @@ class RedisKeyLeases:
         return max(int(self.lease_seconds * 1000), 1)
 
     async def acquire(self, keys: Collection[str]) -> frozenset[str]:
+        """Take the free keys of ``keys``, waiting until at least one is free.
+
+        Never hands out a key Redis did not lease: while Redis is away, waits for it (up to
+        ``outage_wait`` seconds from the start of the outage), then raises
+        :class:`RedisUnavailableError`, so a keyed write is never sent without a fleet lease.
+        """
         wanted = list(dict.fromkeys(keys))
         if not wanted:
             return frozenset()
@@ -67,21 +86,59 @@ class RedisKeyLeases:
                 self._held.update(candidates)
                 taken: set[str] = set()
                 try:
-                    with anyio.CancelScope(shield=True):
-                        positions = await self._connection.shared(
-                            _scripts.ACQUIRE_KEYS,
-                            [self._prefix + key for key in candidates],
-                            [self._owner, self._lease_ms()],
-                        )
-                    if positions is None:  # Redis away: this process's leases only
-                        taken = set(candidates)
-                    else:
-                        taken = {candidates[int(i) - 1] for i in positions}
+                    positions = await self._ask(candidates)
+                    taken = {candidates[int(i) - 1] for i in positions}
                 finally:
                     self._held.difference_update(set(candidates) - taken)
                 if taken:
                     return frozenset(taken)
             await anyio.sleep(KEY_POLL_S + random.uniform(0.0, POLL_JITTER_S))
+
+    async def _ask(self, candidates: list[str]) -> list[int]:
+        """Redis's answer to ACQUIRE_KEYS, once Redis answers and holders could take back
+        their leases."""
+        connection = self._connection
+        while True:
+            await self._redis_back()
+            try:
+                # Shielded: keys Redis leased to a cancelled caller would stay held.
+                with anyio.CancelScope(shield=True):
+                    positions = await connection.run(
+                        _scripts.ACQUIRE_KEYS,
+                        [self._prefix + key for key in candidates],
+                        [self._owner, self._lease_ms()],
+                    )
+            except RedisUnavailableError as error:
+                if connection.fallback != "local":
+                    raise
+                connection.mark_down(error)
+                continue
+            connection.mark_up()
+            return list(positions)
+
+    async def _redis_back(self) -> None:
+        """Wait out an outage (up to ``outage_wait`` from its start, else raise), then a lease
+        period after it: Redis may have come back empty, and holders renew (taking their keys
+        back) within a third of one."""
+        connection = self._connection
+        while connection.is_down():
+            try:
+                await connection.run(_scripts.PING, [], [])
+            except RedisUnavailableError as error:
+                connection.mark_down(error)
+                waited = connection.outage_seconds()
+                if connection.fallback != "local" or waited >= self.outage_wait:
+                    raise RedisUnavailableError(
+                        f"{error.message}; away {waited:.1f}s (outage_wait="
+                        f"{self.outage_wait:g}s), and a record with a lookup key is never "
+                        "sent without a fleet key lease"
+                    ) from None
+                await anyio.sleep(min(OUTAGE_POLL_S, self.outage_wait - waited))
+                continue
+            connection.mark_up()
+        if connection.recovered_at is not None:
+            grace_ends = connection.recovered_at + self.lease_seconds
+            await anyio.sleep(max(grace_ends - anyio.current_time(), 0.0))
 
     async def release(self, keys: Iterable[str]) -> None:
         mine = [key for key in dict.fromkeys(keys) if key in self._held]
@@ -97,17 +154,26 @@ class RedisKeyLeases:
                 )
 
     async def renew(self, keys: Iterable[str]) -> frozenset[str]:
-        """Extend the leases on ``keys``; returns those still held."""
+        """Extend the leases on ``keys`` (taking back any Redis lost); returns those held.
+
+        Asks Redis even during an outage, so a holder takes its keys back as soon as Redis
+        returns; while Redis is away (``fallback="local"``) the keys count as still held.
+        """
         mine = [key for key in dict.fromkeys(keys) if key in self._held]
         if not mine:
             return frozenset()
-        positions = await self._connection.shared(
-            _scripts.RENEW_KEYS,
-            [self._prefix + key for key in mine],
-            [self._owner, self._lease_ms()],
-        )
-        if positions is None:
+        try:
+            positions = await self._connection.run(
+                _scripts.RENEW_KEYS,
+                [self._prefix + key for key in mine],
+                [self._owner, self._lease_ms()],
+            )
+        except RedisUnavailableError as error:
+            if self._connection.fallback != "local":
+                raise
+            self._connection.mark_down(error)
             return frozenset(mine)
+        self._connection.mark_up()
         return frozenset(mine[int(i) - 1] for i in positions)
 
     @asynccontextmanager

@@ -20,11 +20,17 @@ import attrs
 from .._config import RateLimits
 from .._transport import LocalLimiter, QuotaExhausted
 from . import _scripts
-from ._connection import Connection, SharedLimiterError, keeping
-from ._leases import RedisKeyLeases
+from ._connection import Connection, RedisUnavailableError, SharedLimiterError, keeping
+from ._leases import DEFAULT_OUTAGE_WAIT_S, RedisKeyLeases
 from ._tokens import RedisTokenStore
 
-__all__ = ["DEFAULT_LEASE_S", "RedisLimiter", "SharedUsage", "marketo_days"]
+__all__ = [
+    "DEFAULT_LEASE_S",
+    "DEFAULT_OUTAGE_WAIT_S",
+    "RedisLimiter",
+    "SharedUsage",
+    "marketo_days",
+]
 
 logger = logging.getLogger("marketo_async")
 
@@ -86,8 +92,12 @@ class RedisLimiter:
                 ...
 
     Redis unreachable: ``fallback="error"`` raises :class:`RedisUnavailableError`;
-    ``fallback="local"`` logs a warning on the ``marketo_async`` logger and keeps each process
-    within ``rate_limits`` on its own until Redis answers again.
+    ``fallback="local"`` keeps each process within ``rate_limits`` on its own until Redis
+    answers again, but never sends a keyed write (``leads.sync`` with a lookup key, ``push``)
+    without a fleet key lease: such records wait for Redis up to ``outage_wait`` seconds from
+    the start of the outage (default 60), then come back ``not_attempted`` with a reason
+    naming the outage. The ``marketo_async`` logger warns once when an outage starts and once
+    when Redis answers again.
     """
 
     def __init__(
@@ -98,6 +108,7 @@ class RedisLimiter:
         rate_limits: RateLimits,
         lease_seconds: float = DEFAULT_LEASE_S,
         fallback: Literal["error", "local"] = "error",
+        outage_wait: float = DEFAULT_OUTAGE_WAIT_S,
     ) -> None:
         if not key:
             raise ValueError("key must name the Marketo instance, e.g. its munchkin id")
@@ -105,6 +116,8 @@ class RedisLimiter:
             raise ValueError(f"lease_seconds must be > 0, got {lease_seconds!r}")
         if fallback not in ("error", "local"):
             raise ValueError(f"fallback must be 'error' or 'local', got {fallback!r}")
+        if outage_wait < 0:
+            raise ValueError(f"outage_wait must be >= 0, got {outage_wait!r}")
         self.key = key
         self.rate_limits = rate_limits
         self.lease_seconds = float(lease_seconds)
@@ -117,7 +130,9 @@ class RedisLimiter:
         self._pause_key = f"{prefix}:pause"
         self._day_prefix = f"{prefix}:day:"
         self.token_store = RedisTokenStore(self._connection, prefix)
-        self.key_leases = RedisKeyLeases(self._connection, prefix, lease_seconds=self.lease_seconds)
+        self.key_leases = RedisKeyLeases(
+            self._connection, prefix, lease_seconds=self.lease_seconds, outage_wait=outage_wait
+        )
         self._local = LocalLimiter(rate_limits)
         # This process never asks Redis for more slots than the instance has.
         self._process_slots = anyio.Semaphore(rate_limits.concurrency)
@@ -256,6 +271,9 @@ class RedisLimiter:
                         self.rate_limits.period + self.rate_limits.window_margin,
                     ],
                 )
+            except RedisUnavailableError as error:
+                self._connection.mark_down(error)  # one warning per outage, not per slot
+                continue
             except SharedLimiterError as error:
                 logger.warning("could not renew an in-flight slot: %s", error.message)
                 continue
@@ -274,6 +292,9 @@ class RedisLimiter:
                 await self._connection.run(
                     _scripts.RELEASE_SLOT, [self._slots_key, self._window], [lease]
                 )
+            except RedisUnavailableError as error:
+                # The slot frees itself within lease_seconds; the outage is reported once.
+                self._connection.mark_down(error)
             except SharedLimiterError as error:
                 logger.warning(
                     "could not release an in-flight slot (it frees itself within %.1fs): %s",
@@ -281,7 +302,10 @@ class RedisLimiter:
                     error.message,
                 )
         if scope.cancelled_caught:
-            logger.warning(
-                "Redis did not answer a slot release in time (it frees itself within %.1fs)",
-                self.lease_seconds,
+            self._connection.mark_down(
+                RedisUnavailableError(
+                    f"Redis at {self.url} did not answer a slot release within "
+                    f"{RELEASE_TIMEOUT_S:g}s (the slot frees itself within "
+                    f"{self.lease_seconds:g}s)"
+                )
             )

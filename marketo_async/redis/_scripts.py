@@ -15,6 +15,7 @@ __all__ = [
     "DISCARD_TOKEN",
     "LOAD_TOKEN",
     "LOCK",
+    "PING",
     "RELEASE_KEYS",
     "RELEASE_SLOT",
     "RENEW_KEYS",
@@ -218,12 +219,17 @@ return held
 )
 
 # KEYS: lease keys. ARGV: owner, expiry (ms). Returns the positions still held.
+# A lease that vanished while held (Redis restarted empty) is taken back if nobody else took
+# it: the holder's call may still be in flight. Others wait a lease period after an outage
+# before taking new keys, so the holders renew (and take back) first.
 RENEW_KEYS = Script(
     "renew-keys",
     """
 local held = {}
 for i, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then
+  if redis.call('SET', key, ARGV[1], 'NX', 'PX', ARGV[2]) then
+    held[#held + 1] = i
+  elseif redis.call('GET', key) == ARGV[1] then
     redis.call('PEXPIRE', key, ARGV[2])
     held[#held + 1] = i
   end
@@ -231,6 +237,9 @@ end
 return held
 """,
 )
+
+# Is Redis there? (Asked while an outage lasts, so that asking takes nothing.)
+PING = Script("ping", "return 1")
 
 # KEYS: lease keys. ARGV: owner.
 RELEASE_KEYS = Script(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import random
 import time
 from typing import Any
@@ -149,12 +150,23 @@ async def sync(args: argparse.Namespace) -> dict[str, Any]:
     """``client.leads.sync`` through the batch engine: its key leases come from the limiter."""
     numbers = list(range(args.first, args.last))
     numbers.sort(key=lambda n: n not in range(*args.shared))  # shared keys first
+    if args.shuffle is not None:
+        random.Random(args.shuffle).shuffle(numbers)
     # The other worker sends the shared keys in another case: they are still the same leads.
     records = [
         {"email": f"lead{n}@example.com" if args.backend == "asyncio" else f"LEAD{n}@Example.com"}
         for n in numbers
     ]
-    async with RedisLimiter(args.redis, key=args.key, rate_limits=_limits(args)) as limiter:
+    warnings = _WarningsKept()
+    logging.getLogger("marketo_async").addHandler(warnings)
+    async with RedisLimiter(
+        args.redis,
+        key=args.key,
+        rate_limits=_limits(args),
+        fallback=args.fallback,
+        outage_wait=args.outage_wait,
+        lease_seconds=args.lease,
+    ) as limiter:
         client = (
             _client(args, limiter)
             if args.leases
@@ -168,7 +180,21 @@ async def sync(args: argparse.Namespace) -> dict[str, Any]:
         async with client:
             await _start_together(args)
             report = await client.leads.sync(records, batch_size=args.chunk)
-    return {"counts": report.counts}
+    refused = [o for o in report.outcomes if o.status not in ("created", "updated")]
+    return {
+        "counts": report.counts,
+        "outage_named": sum("Redis" in str(o.error) for o in refused),
+        "warnings": warnings.messages,
+    }
+
+
+class _WarningsKept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 def main() -> None:
@@ -191,6 +217,9 @@ def main() -> None:
     parser.add_argument("--shared", type=int, nargs=2, default=(0, 0))
     parser.add_argument("--chunk", type=int, default=5)
     parser.add_argument("--no-leases", dest="leases", action="store_false")
+    parser.add_argument("--fallback", choices=["error", "local"], default="error")
+    parser.add_argument("--outage-wait", type=float, default=60.0)
+    parser.add_argument("--shuffle", type=int, default=None, help="a seed to shuffle with")
     args = parser.parse_args()
     mode = {"calls": calls, "hold": hold, "upsert": upsert, "sync": sync}[args.mode]
     result = anyio.run(mode, args, backend=args.backend)

@@ -59,8 +59,11 @@ def _wait_until_up(port: int, server: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def redis_server(*options: str, port: int | None = None) -> Iterator[int]:
-    """Run a throwaway redis-server (on ``port`` or a free one); yields its port."""
+def redis_process(
+    *options: str, port: int | None = None
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """Run a throwaway redis-server (on ``port`` or a free one); yields its port and process,
+    so a test can kill it mid-run."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip(INSTALL_HINT)
@@ -73,10 +76,18 @@ def redis_server(*options: str, port: int | None = None) -> Iterator[int]:
     )
     try:
         _wait_until_up(port, server)
-        yield port
+        yield port, server
     finally:
-        server.terminate()
+        if server.poll() is None:
+            server.terminate()
         server.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def redis_server(*options: str, port: int | None = None) -> Iterator[int]:
+    """Run a throwaway redis-server (on ``port`` or a free one); yields its port."""
+    with redis_process(*options, port=port) as (started, _):
+        yield started
 
 
 @pytest.fixture(scope="session")
