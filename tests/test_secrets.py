@@ -11,6 +11,7 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -21,6 +22,7 @@ from marketo_async import (
     MarketoError,
     RetryPolicy,
 )
+from marketo_async._transport import FileTransfers, Sink
 
 pytestmark = pytest.mark.anyio
 
@@ -192,3 +194,17 @@ async def test_a_batch_reports_outcome_errors_with_no_secret_reachable() -> None
     errors: list[Any] = [outcome.error for outcome in report.outcomes]
     assert all(isinstance(error, MarketoError) for error in errors)
     assert holders_of_a_secret(report) == []
+
+
+async def test_a_bulk_download_cut_leaves_no_token_reachable(tmp_path: Any) -> None:
+    def cut(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadError("connection reset by peer", request=request)
+
+    async with client_for(cut) as client:
+        files = FileTransfers(client._transport)
+        async with await anyio.open_file(tmp_path / "export.csv", "wb") as file:
+            with pytest.raises(MarketoConnectionError) as caught:
+                await files.download("/bulk/v1/leads/export/abc/file.json", Sink(file))
+    assert holders_of_a_secret(caught.value) == []
+    assert caught.value.low_level_type == "ReadError"
+    assert "download cut after 0 bytes" in str(caught.value)

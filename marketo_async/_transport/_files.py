@@ -24,7 +24,7 @@ from .._errors import (
     MarketoError,
     TransientError,
 )
-from ._decode import decode
+from ._decode import connection_error, decode
 from ._limiter import QuotaExhausted
 from ._marketo_rules import TOKEN_CODES
 from ._retry import Decision, RetryState, retrying
@@ -171,10 +171,13 @@ class FileTransfers:
                 )
                 transport.stats.calls += 1
                 progress.requests += 1
+                failure: MarketoConnectionError | None = None
                 try:
                     response = await transport._http.send(request, stream=True)
                 except httpx.HTTPError as exc:
-                    raise _cut(exc, where, progress) from None
+                    failure = self._cut(exc, where, progress)
+                if failure is not None:  # raised outside the except: see connection_error
+                    raise failure
                 try:
                     await self._receive(response, where, sink, progress, token)
                 finally:
@@ -212,17 +215,27 @@ class FileTransfers:
                 progress.offset = 0
             length = response.headers.get("content-length")
             progress.total = int(length) if length and length.isdigit() else None
+        failure: MarketoConnectionError | None = None
         try:
             async for chunk in _chunks(response):
                 await sink.write(chunk)
                 progress.offset += len(chunk)
                 progress.progressed = True
         except httpx.HTTPError as exc:
-            raise _cut(exc, where, progress) from None
+            failure = self._cut(exc, where, progress)
+        if failure is not None:
+            raise failure
         if progress.total is None:
             progress.total = progress.offset
         if not progress.complete:
-            raise _cut(None, where, progress)
+            raise _cut_short(where, progress)
+
+    def _cut(self, exc: httpx.HTTPError, where: str, progress: Download) -> MarketoConnectionError:
+        error = connection_error(
+            exc, where, "Marketo", self._transport.secrets(), doing=_downloaded(progress)
+        )
+        self._transport.stats.errors[error.low_level_type] += 1
+        return error
 
 
 async def _chunks(response: httpx.Response) -> AsyncIterator[bytes]:
@@ -240,12 +253,13 @@ def _timeout(method: str, path: str) -> dict[str, float | None]:
     ).as_dict()
 
 
-def _cut(exc: Exception | None, where: str, progress: Download) -> MarketoConnectionError:
-    what = type(exc).__name__ if exc is not None else "the body ended early"
+def _downloaded(progress: Download) -> str:
     total = f" of {progress.total:,}" if progress.total is not None else ""
-    return MarketoConnectionError(
-        f"download cut after {progress.offset:,}{total} bytes ({what})", path=where
-    )
+    return f"download cut after {progress.offset:,}{total} bytes"
+
+
+def _cut_short(where: str, progress: Download) -> MarketoConnectionError:
+    return MarketoConnectionError(f"{_downloaded(progress)} (the body ended early)", path=where)
 
 
 def _refusal(response: httpx.Response, where: str) -> MarketoError:

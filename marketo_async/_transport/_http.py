@@ -20,7 +20,7 @@ from .._errors import (
     RateLimitError,
 )
 from ._auth import Secret, TokenCache, TokenStore
-from ._decode import UriTooLongError, decode, decode_identity
+from ._decode import UriTooLongError, connection_error, decode, decode_identity
 from ._limiter import Limiter, QuotaExhausted
 from ._marketo_rules import TOKEN_CODES, marketo_decide
 from ._retry import Decision, RetryState, retrying
@@ -32,9 +32,6 @@ logger = logging.getLogger("marketo_async")
 
 IDENTITY_PATH = "/identity/oauth/token"
 IDENTITY_TIMEOUT_S = 30.0
-
-# Raised before the request could reach the server: safe to resend even a non-idempotent write.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
 @attrs.define
@@ -131,10 +128,11 @@ class MarketoTransport:
             await response.aread()
             return response
         except httpx.HTTPError as exc:
-            failure = _connection_error(exc, where, peer, self._secrets())
+            failure = connection_error(exc, where, peer, self.secrets())
         raise failure
 
-    def _secrets(self) -> tuple[str, ...]:
+    def secrets(self) -> tuple[str, ...]:
+        """The client secret and the token held now: never to appear in an error's text."""
         held = (self._client_secret.reveal(), self.tokens.held())
         return tuple(value for value in held if value)
 
@@ -271,19 +269,6 @@ class MarketoTransport:
 
 def _bearer(token: Secret) -> bytes:
     return b"Bearer " + token.reveal().encode()
-
-
-def _connection_error(
-    exc: httpx.HTTPError, where: str, peer: str, secrets: Sequence[str]
-) -> MarketoConnectionError:
-    text = str(exc)
-    for secret in secrets:
-        text = text.replace(secret, "********")
-    detail = f": {text}" if text else ""
-    error = MarketoConnectionError(f"{type(exc).__name__} talking to {peer}{detail}", path=where)
-    error.low_level_type = type(exc).__name__
-    error.may_have_applied = not isinstance(exc, _NOT_SENT)
-    return error
 
 
 def _short(error: Exception) -> str:
