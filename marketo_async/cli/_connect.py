@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ConnectOptions",
+    "check_reachable",
     "emulator_credentials",
     "is_loopback_url",
     "load_leads_into",
@@ -30,6 +32,9 @@ __all__ = [
     "open_client",
     "parse_rate_limit",
 ]
+
+# Seconds the one probe before a run may take (Marketo answers it within one).
+REACH_TIMEOUT_S = 8.0
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*s?\s*$")
 
@@ -68,7 +73,58 @@ def parse_rate_limit(text: str | None, concurrency: int | None) -> RateLimits:
         raise click.BadParameter(
             f"{text!r}: use CALLS/SECONDS (e.g. 100/20) or none", param_hint="--rate-limit"
         )
-    return RateLimits(calls=int(match[1]), period=float(match[2]), concurrency=in_flight)
+    try:
+        return RateLimits(calls=int(match[1]), period=float(match[2]), concurrency=in_flight)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r}: both CALLS and SECONDS must be above 0 (e.g. 100/20), or none",
+            param_hint="--rate-limit",
+        ) from None
+
+
+def _cause_of(error: BaseException) -> str:
+    """The most specific reason in an OSError chain ("Connection refused", not "All
+    connection attempts failed")."""
+    seen: BaseException | None = error
+    for _ in range(10):  # a chain is short; never loop on a cycle
+        if seen is None:
+            break
+        group = getattr(seen, "exceptions", None)
+        if group:
+            seen = group[0]
+            continue
+        if isinstance(seen, OSError) and (seen.strerror or seen.errno):
+            if isinstance(seen.errno, int) and seen.errno > 0:
+                return os.strerror(seen.errno)  # "Connection refused"
+            return str(seen.strerror)  # a resolver error: "Name or service not known"
+        seen = seen.__cause__ or seen.__context__
+    return str(error) or type(error).__name__
+
+
+async def check_reachable(base_url: str) -> None:
+    """Fail fast, naming the host and the cause, when nothing answers at ``base_url``.
+
+    The client retries a failed connection for minutes (a blip mid-run should not lose a
+    load); before the first call, one plain request (no credentials, any HTTP answer will do)
+    tells a wrong URL or a closed network from a blip within seconds.
+    """
+    url = httpx.URL(base_url)
+    timeout = REACH_TIMEOUT_S
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as probe:
+            await probe.get(url.copy_with(path="/"))
+    except httpx.ConnectTimeout:
+        raise click.ClickException(
+            f"cannot reach {url.host}: no answer within {timeout:g} s - check the base URL "
+            "and the network path to Marketo"
+        ) from None
+    except httpx.ConnectError as exc:  # refused, no such host, TLS refused
+        raise click.ClickException(
+            f"cannot reach {url.host}: {_cause_of(exc)} - check the base URL and the network "
+            "path to Marketo"
+        ) from None
+    except httpx.TransportError:
+        pass  # something answers there; the client's own calls will say what is wrong
 
 
 def is_loopback_url(url: str | None) -> bool:
@@ -170,5 +226,7 @@ async def open_client(
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    if "transport" not in client_kwargs:
+        await check_reachable(client.base_url)
     async with client:
         yield client

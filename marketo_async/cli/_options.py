@@ -19,7 +19,7 @@ import attrs
 import click
 
 from .._batch import MAX_BATCH_SIZE
-from ._connect import ConnectOptions
+from ._connect import ConnectOptions, parse_rate_limit
 from ._input import InputOptions
 
 __all__ = [
@@ -82,6 +82,11 @@ def _apply(function: Any, options: Sequence[Callable[[Any], Any]]) -> Any:
     return function
 
 
+def _check_rate_limit(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    parse_rate_limit(value, None)  # a usage error (exit 2) now, not a traceback later
+    return value
+
+
 def connection_options(function: F) -> F:
     """Where to connect. The secret has no flag: MARKETO_CLIENT_SECRET (env or dotenv) only."""
     options = [
@@ -132,6 +137,7 @@ def connection_options(function: F) -> F:
         click.option(
             "--rate-limit",
             metavar="CALLS/SECONDS",
+            callback=_check_rate_limit,
             help="Call budget to keep within [default: 100/20, Marketo's]; 'none' for no limit.",
         ),
         click.option(

@@ -24,7 +24,13 @@ import anyio
 import anyio.lowlevel
 
 from .._batch import NOT_APPLIED_STATUSES, BatchReport, RecordOutcome
-from .._errors import AuthenticationError, MarketoConnectionError, NotFoundError
+from .._errors import (
+    AccessDeniedError,
+    AuthenticationError,
+    MarketoConnectionError,
+    MarketoError,
+    NotFoundError,
+)
 from ._input import InputRow
 from ._report import AppliedRows, ReportWriter
 
@@ -32,11 +38,13 @@ __all__ = [
     "BAD_INPUT",
     "INTERRUPTED",
     "INVALID_RECORD",
+    "STOPPED",
     "BulkRun",
     "Prepare",
     "Send",
     "Stopper",
     "beside",
+    "systemic_fix",
     "watch_signals",
 ]
 
@@ -45,10 +53,35 @@ T = TypeVar("T")
 BAD_INPUT = "bad-input"  # Reason.code of a row that could not be read (malformed CSV/JSON)
 INVALID_RECORD = "invalid-record"  # Reason.code of a row refused by the command's own checks
 INTERRUPTED = "interrupted"  # Reason.code of rows the run never finished because it was stopped
+STOPPED = "stopped"  # Reason.code of rows not sent because a call failed in a way all would
 
 # A call failing with one of these means every later call would fail the same way: stop
 # feeding input (the rest is reported not_attempted) instead of failing row after row.
 STOP_ON = (AuthenticationError, NotFoundError, MarketoConnectionError)
+
+# Marketo codes that refuse a whole call for a reason no other record can avoid, with the fix.
+SYSTEMIC_CODES = {
+    "1008": "pass a --partition this API user's workspace can reach (or none)",
+    "1009": "pass --partition: this instance needs a partition name for new leads",
+    "1011": "pass a --lookup-field Marketo can look leads up by (email, id, a custom string "
+    "field ...; see `marketo-async describe`)",
+    "1013": "check the list or program id",
+    "1018": "a native CRM sync blocks this action on this instance",
+}
+
+
+def systemic_fix(error: BaseException) -> str | None:
+    """The one-line fix when ``error`` would refuse every later call too, else None."""
+    if isinstance(error, MarketoError) and error.code in SYSTEMIC_CODES:
+        return SYSTEMIC_CODES[error.code]
+    if isinstance(error, AccessDeniedError):
+        return "give the API user's role the permission this call needs"
+    if isinstance(error, AuthenticationError):
+        return "check MARKETO_CLIENT_ID and MARKETO_CLIENT_SECRET (`marketo-async config show`)"
+    if isinstance(error, STOP_ON):
+        return ""
+    return None
+
 
 _MAX_REASONS = 50
 
@@ -212,8 +245,11 @@ class BulkRun:
         error = None
         if outcome.error is not None:
             error = str(outcome.error) or type(outcome.error).__name__
-            if isinstance(outcome.error, STOP_ON) and not self.stopper.requested:
-                self.stopper.stop_feeding(error)
+            fix = systemic_fix(outcome.error)
+            if fix is not None and not self.stopper.requested:
+                self.stopper.stop_feeding(f"{error}. Fix: {fix}" if fix else error)
+        if outcome.status == "not_attempted" and not reasons:
+            reasons = self._why_not_attempted()
         if outcome.merged_into is not None and not reasons:
             reasons = (("coalesced", "sent merged into an earlier row with the same key"),)
         self._finish(item, outcome.status, key=key, id=outcome.id, reasons=reasons, error=error)
@@ -277,6 +313,13 @@ class BulkRun:
         finally:
             self._report.flush()
 
+    def _why_not_attempted(self) -> tuple[tuple[str, str], ...]:
+        if self.stopper.reason is not None:
+            return ((STOPPED, f"not sent: the run stopped after {self.stopper.reason}"),)
+        if self.stopper.signal_name is not None:
+            return ((INTERRUPTED, f"not sent: the run was stopped by {self.stopper.signal_name}"),)
+        return ()
+
     async def _account_for_the_rest(self) -> None:
         # Handed to the engine but without an outcome: the run was cancelled or failed.
         why = "the run was cancelled" if self.cancelled else "the run stopped with an error"
@@ -302,7 +345,7 @@ class BulkRun:
                 self.resumed += 1
                 self.done += 1
             else:
-                self._finish(item, "not_attempted")
+                self._finish(item, "not_attempted", reasons=self._why_not_attempted())
             if skipped % _CHECKPOINT_EVERY == 0:
                 await anyio.lowlevel.checkpoint()
 

@@ -12,6 +12,7 @@ import anyio
 import click
 
 from ._connect import load_leads_into, make_sandbox
+from ._output import fail
 
 __all__ = ["sandbox"]
 
@@ -36,6 +37,17 @@ def _dump_state(fake: Any, path: Path) -> None:
         },
     }
     path.write_text(json.dumps(state, default=str, indent=1), encoding="utf-8")
+
+
+def _os_error_in(exc: BaseException) -> OSError | None:
+    """The OSError (a busy port, an address not on this machine) in ``exc`` or its group."""
+    if isinstance(exc, OSError):
+        return exc
+    for inner in getattr(exc, "exceptions", ()):
+        found = _os_error_in(inner)
+        if found is not None:
+            return found
+    return None
 
 
 @sandbox.command("serve")
@@ -120,6 +132,11 @@ def sandbox_serve(
         anyio.run(go)
     except KeyboardInterrupt:
         pass
+    except Exception as exc:
+        refused = _os_error_in(exc)
+        if refused is None:
+            raise
+        fail(f"cannot serve on {host}:{port}: {refused.strerror or refused}")
     finally:
         if dump is not None:
             _dump_state(fake, dump)

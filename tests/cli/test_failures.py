@@ -1,0 +1,114 @@
+"""Failures a user can cause end in one clear line and the right exit status, never a traceback.
+
+Exit statuses and the absence of tracebacks are checked on the real process.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from marketo_async.testing import FakeMarketo
+from tests.cli.conftest import Invoke, read_report, write_csv
+
+LEADS = ["email", "firstName"]
+
+
+def _cli(
+    *args: str | Path, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "marketo_async.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _leads(path: Path, count: int) -> Path:
+    rows = [{"email": f"u{i}@example.com", "firstName": f"F{i}"} for i in range(1, count + 1)]
+    return write_csv(path, rows, LEADS)
+
+
+@pytest.mark.parametrize("value", ["0/20", "100/0", "fast"])
+def test_a_rate_limit_outside_its_domain_is_a_usage_error(tmp_path: Path, value: str) -> None:
+    done = _cli(
+        "leads",
+        "upsert",
+        _leads(tmp_path / "l.csv", 1),
+        "--sandbox",
+        "--rate-limit",
+        value,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2
+    assert "Invalid value for --rate-limit" in done.stderr and "Traceback" not in done.stderr
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_nothing_listening_at_the_base_url_fails_at_once_naming_the_host(tmp_path: Path) -> None:
+    done = _cli(
+        "leads",
+        "upsert",
+        _leads(tmp_path / "l.csv", 10),
+        "--base-url",
+        f"http://127.0.0.1:{_closed_port()}",
+        "--report",
+        "r.jsonl",
+        cwd=tmp_path,
+        env={"MARKETO_CLIENT_ID": "id", "MARKETO_CLIENT_SECRET": "secret"},
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: cannot reach 127.0.0.1: Connection refused")
+    assert "Traceback" not in done.stderr and "secret" not in done.stderr + done.stdout
+
+
+def test_sandbox_serve_on_a_busy_port_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = _cli("sandbox", "serve", "--port", port, cwd=tmp_path)
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"Error: cannot serve on 127.0.0.1:{port}: ")
+    assert "in use" in line
+
+
+@pytest.mark.parametrize(
+    ("option", "fix"),
+    [
+        (("--lookup-field", "firstName"), "--lookup-field"),
+        (("--partition", "Nope"), "--partition"),
+    ],
+)
+def test_an_error_no_row_can_avoid_stops_after_the_calls_in_flight(
+    invoke: Invoke, tmp_path: Path, option: tuple[str, str], fix: str
+) -> None:
+    fake = FakeMarketo()
+    source = _leads(tmp_path / "leads.csv", 30_000)  # 100 calls of 300
+    report = tmp_path / "r.jsonl"
+    result = invoke(fake, "leads", "upsert", source, "--sandbox", *option, "--report", report)
+    assert result.exit_code == 1
+    assert "Stopped early" in result.stdout and f"Fix: pass a {fix}" in result.stdout
+    calls = fake.stats.by_path["/rest/v1/leads.json"]
+    assert calls <= 10  # the calls already in flight (10 at once), not 100
+    entries = read_report(report)
+    assert len(entries) == 30_000
+    statuses = Counter(entry["status"] for entry in entries)
+    assert statuses == {"failed": calls * 300, "not_attempted": 30_000 - calls * 300}
+    unsent = next(entry for entry in entries if entry["status"] == "not_attempted")
+    assert unsent.get("reasons") or unsent.get("error"), unsent
