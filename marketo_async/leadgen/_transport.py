@@ -84,9 +84,11 @@ class _Credentials(httpx.AsyncBaseTransport):
         try:
             return await self._inner.handle_async_request(outgoing)
         except httpx.HTTPError as exc:
-            failure: httpx.HTTPError = exc
-        # The same kind of error, about the bare request: never the URL with the key.
-        clean = type(failure)(f"{type(failure).__name__} sending {request.method} {request.url}")
+            kind = type(exc)
+        # The same kind of error about the bare request, raised once this frame holds nothing
+        # with the key (a traceback keeps its frames' locals).
+        del url, outgoing
+        clean = kind(f"{kind.__name__} sending {request.method} {request.url}")
         clean.request = request
         raise clean
 
@@ -190,7 +192,7 @@ class LeadGenTransport:
         request = self._http.build_request(
             "POST", self.base_url, json={"method": method, "params": params, "id": call_id}
         )
-        failure: httpx.HTTPError | None = None
+        failure: type[httpx.HTTPError] | None = None  # the kind only: no request kept
         quota: QuotaExhausted | None = None
         try:
             async with self.limiter.slot():
@@ -202,7 +204,7 @@ class LeadGenTransport:
                     response = await self._http.send(request)
                     await response.aread()
                 except httpx.HTTPError as exc:
-                    failure = exc
+                    failure = type(exc)
         except QuotaExhausted as exc:
             quota = exc
         if quota is not None:
@@ -237,11 +239,11 @@ class LeadGenTransport:
         )
         return result
 
-    def _connection_error(self, method: str, failure: httpx.HTTPError) -> LeadGenError:
-        name = type(failure).__name__
+    def _connection_error(self, method: str, failure: type[httpx.HTTPError]) -> LeadGenError:
+        name = failure.__name__
         self.stats.errors[name] += 1
         error = LeadGenConnectionError(f"{name} talking to the Lead Gen & CRM API", path=method)
-        error.may_have_applied = not isinstance(failure, _NOT_SENT)
+        error.may_have_applied = not issubclass(failure, _NOT_SENT)
         return error
 
     def _count_error(self, error: MarketoError) -> None:

@@ -32,10 +32,24 @@ def _chain(error: BaseException) -> list[BaseException]:
     return seen
 
 
+def _frame_locals(error: BaseException) -> list[Any]:
+    """Every local of every frame an error tracker would record for ``error``."""
+    values: list[Any] = []
+    tb = error.__traceback__
+    while tb is not None:
+        values.extend(tb.tb_frame.f_locals.values())
+        tb = tb.tb_next
+    return values
+
+
 def _assert_no_secret(error: BaseException) -> None:
     text = "".join(traceback.format_exception(error))
     assert SECRET not in text
     for link in _chain(error):
+        for value in _frame_locals(link):
+            assert SECRET not in repr(value)
+            if isinstance(value, BaseException):
+                assert all(SECRET not in repr(v) for v in _frame_locals(value))
         assert SECRET not in repr(link) and SECRET not in str(link)
         request = getattr(link, "_request", None) or getattr(link, "request", None)
         if isinstance(request, httpx.Request):
