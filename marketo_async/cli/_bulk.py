@@ -54,7 +54,7 @@ from ._options import (
 )
 from ._output import ExitCode, fail, stderr_console, stdout_console
 from ._progress import ProgressDisplay
-from ._report import AppliedRows, ReportWriter, load_applied
+from ._report import AppliedRows, ReportWriter, RunIdentity, load_applied, read_identity
 from ._run import BulkRun, Prepare, Send, beside, watch_signals
 from ._state import cli_state
 
@@ -95,6 +95,9 @@ class BulkSpec:
     arguments: Sequence[Decorator] = ()
     options: Sequence[Decorator] = ()
     check: Callable[[Params], None] | None = None
+    # Options that decide what a row does (besides the arguments): a report made with other
+    # values is refused by --resume.
+    resume_keys: tuple[str, ...] = ()
 
 
 def add_bulk_command(group: click.Group, spec: BulkSpec) -> click.Command:
@@ -125,6 +128,7 @@ def add_bulk_command(group: click.Group, spec: BulkSpec) -> click.Command:
             prepare=spec.prepare(values),
             send=lambda client: spec.send(client, values),
             connect=connect,
+            settings={name: values[name] for name in (*positional, *spec.resume_keys)},
             **run,
         )
 
@@ -153,6 +157,31 @@ def add_bulk_command(group: click.Group, spec: BulkSpec) -> click.Command:
 # --------------------------------------------------------------------------- the runner
 
 
+def _check_resumable(resume: tuple[Path, ...], identity: RunIdentity) -> None:
+    """Refuse a report of another input, command or setting, saying which (exit 2)."""
+    for earlier in resume:
+        if not earlier.exists() or earlier.stat().st_size == 0:
+            continue
+        try:
+            found = read_identity(earlier)
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"--resume {earlier}: cannot be read ({exc})", ExitCode.USAGE)
+        if found is None:
+            stderr_console().print(
+                f"note: {earlier} does not say which input it belongs to (an older report): "
+                "rows are skipped only where its row, line and key match this input's.",
+                markup=False,
+            )
+            continue
+        why = identity.differs_from(found)
+        if why is not None:
+            fail(
+                f"--resume {earlier} does not belong to this run: {why}. Resume from this "
+                f"run's own report, or start afresh with a new --report.",
+                ExitCode.USAGE,
+            )
+
+
 def _resume_from(resume: tuple[Path, ...]) -> AppliedRows | None:
     err = stderr_console()
     for earlier in resume:
@@ -171,13 +200,26 @@ def _resume_from(resume: tuple[Path, ...]) -> AppliedRows | None:
     return applied
 
 
-def _open_report(report: Path | None, resume: tuple[Path, ...]) -> ReportWriter:
+def _open_report(
+    report: Path | None, resume: tuple[Path, ...], identity: RunIdentity
+) -> ReportWriter:
     path = report if report is not None else (resume[0] if resume else None)
     append = path is not None and path.resolve() in {earlier.resolve() for earlier in resume}
+    if path is not None and not append and path.exists() and path.stat().st_size > 0:
+        fail(
+            f"--report {path} exists (an earlier run's report): pass --resume {path} to "
+            "continue that run, or name another --report (nothing is overwritten)",
+            ExitCode.USAGE,
+        )
     try:
-        return ReportWriter(path, append=append)
+        return ReportWriter(path, append=append, identity=identity)
     except OSError as exc:
         raise click.FileError(str(path), hint=exc.strerror or str(exc)) from None
+
+
+def _command_name(ctx: click.Context) -> str:
+    """``leads upsert`` for ``marketo-async leads upsert``."""
+    return ctx.command_path.partition(" ")[2] or ctx.command_path
 
 
 def run_bulk(
@@ -194,11 +236,18 @@ def run_bulk(
     progress_mode: str,
     progress_interval: float,
     open_target: Callable[[], AbstractAsyncContextManager[Any]] | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> None:
     """Run one bulk command end to end and exit with its status.
 
     The client comes from ``connect`` (Marketo), or from ``open_target()`` for another API.
+    ``settings`` are the values that decide what a row does (the lookup field, the list):
+    the report records them with the input, and ``--resume`` refuses a report made with
+    others.
     """
+    identity = RunIdentity.of(_command_name(ctx), settings or {}, path)
+    _check_resumable(resume, identity)
+    writer = _open_report(report, resume, identity)
     applied = _resume_from(resume)
     err = stderr_console()
 
@@ -227,7 +276,6 @@ def run_bulk(
             )
             return run
 
-    writer = _open_report(report, resume)
     try:
         with writer:
             run = anyio.run(go, writer)

@@ -78,6 +78,7 @@ add_bulk_command(
         send=_upsert,
         prepare=_prepare_lead,
         check=_check_upsert,
+        resume_keys=("lookup_field",),
         options=(
             click.option(
                 "--action", type=click.Choice(ACTIONS), default="createOrUpdate", show_default=True

@@ -9,16 +9,28 @@ interrupted (or killed) keeps what it did, and ``--resume`` skips the rows it ap
 
 from __future__ import annotations
 
+import array
 import contextlib
+import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+import attrs
+
 from .._batch import NOT_APPLIED_STATUSES, STATUSES
 
-__all__ = ["APPLIED", "AppliedRows", "ReportWriter", "load_applied", "load_report"]
+__all__ = [
+    "APPLIED",
+    "AppliedRows",
+    "ReportWriter",
+    "RunIdentity",
+    "load_applied",
+    "load_report",
+    "read_identity",
+]
 
 # Statuses that mean the row's change is in Marketo: a resumed run does not send them again.
 APPLIED = frozenset(STATUSES) - NOT_APPLIED_STATUSES
@@ -27,14 +39,118 @@ APPLIED = frozenset(STATUSES) - NOT_APPLIED_STATUSES
 _encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
+_HASH_BLOCK_BYTES = 1 << 20
+
+
+def _fingerprint(path: str | Path) -> tuple[int | None, str | None]:
+    """The input's size and SHA-256, or (None, None) for stdin (it cannot be read twice)."""
+    if str(path) == "-":
+        return None, None
+    digest = hashlib.sha256()
+    size = 0
+    with Path(path).open("rb") as handle:
+        while block := handle.read(_HASH_BLOCK_BYTES):
+            digest.update(block)
+            size += len(block)
+    return size, digest.hexdigest()
+
+
+@attrs.frozen(kw_only=True)
+class RunIdentity:
+    """What a report belongs to: the command, the settings that decide what a row does (the
+    lookup field, the list ...), and the input file (path, size, SHA-256 of its bytes).
+
+    It is the first line of every report, so ``--resume`` can refuse another run's report.
+    """
+
+    command: str
+    settings: Mapping[str, Any] = attrs.field(factory=dict)
+    path: str
+    size: int | None = None
+    sha256: str | None = None
+
+    @classmethod
+    def of(cls, command: str, settings: Mapping[str, Any], path: str | Path) -> RunIdentity:
+        size, sha256 = _fingerprint(path)
+        where = "-" if str(path) == "-" else str(Path(path).resolve())
+        plain = {name: _plain(value) for name, value in settings.items()}
+        return cls(command=command, settings=plain, path=where, size=size, sha256=sha256)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "report": {
+                "command": self.command,
+                "settings": dict(self.settings),
+                "input": {"path": self.path, "size": self.size, "sha256": self.sha256},
+            }
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> RunIdentity | None:
+        report = value.get("report") if isinstance(value, dict) else None
+        if not isinstance(report, dict) or not isinstance(report.get("input"), dict):
+            return None
+        source = report["input"]
+        settings = report.get("settings")
+        return cls(
+            command=str(report.get("command", "")),
+            settings=settings if isinstance(settings, dict) else {},
+            path=str(source.get("path", "")),
+            size=source.get("size"),
+            sha256=source.get("sha256"),
+        )
+
+    def describe(self) -> str:
+        what = "stdin" if self.path == "-" else self.path
+        size = f", {self.size:,} bytes" if self.size is not None else ""
+        return f"`{self.command}` of {what}{size}"
+
+    def differs_from(self, earlier: RunIdentity) -> str | None:
+        """Why a report of ``earlier`` cannot be resumed by this run, or None if it can."""
+        if earlier.command != self.command:
+            return f"it is a report of `{earlier.command}`, not `{self.command}`"
+        for name in sorted(set(earlier.settings) | set(self.settings)):
+            before, now = earlier.settings.get(name), self.settings.get(name)
+            if before != now:
+                return f"it was made with {name} {before!r}, this run has {now!r}"
+        if earlier.sha256 is None or self.sha256 is None:
+            return None  # stdin: rows are matched by line and key alone
+        if earlier.sha256 != self.sha256:
+            if earlier.path == self.path:
+                return f"{self.path} has changed since that report was written"
+            return f"it is a report of another input ({earlier.path})"
+        return None
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+
+
+def read_identity(path: str | Path) -> RunIdentity | None:
+    """The identity line of a report (None for a report made before reports had one)."""
+    with Path(path).open("r", encoding="utf-8") as handle:
+        first = handle.readline()
+    try:
+        return RunIdentity.from_json(json.loads(first))
+    except ValueError:
+        return None
+
+
 class ReportWriter:
     """Appends one JSON line per input row; :meth:`flush` pushes them to disk.
 
     ``ReportWriter(None)`` writes nothing (no ``--report``), so callers need no branches.
-    ``append=False`` starts the file afresh; a resumed run appends to its report.
+    ``append=False`` starts the file afresh; a resumed run appends to its report. A new
+    report starts with ``identity``'s line.
     """
 
-    def __init__(self, path: str | Path | None, *, append: bool = True) -> None:
+    def __init__(
+        self,
+        path: str | Path | None,
+        *,
+        append: bool = True,
+        identity: RunIdentity | None = None,
+    ) -> None:
         self.path = Path(path) if path is not None else None
         self._stack = contextlib.ExitStack()
         self._handle: IO[str] | None = None
@@ -43,6 +159,9 @@ class ReportWriter:
             self._handle = self._stack.enter_context(self.path.open(mode, encoding="utf-8"))
             if self._handle.tell() > 0:
                 self._mend_last_line()
+            elif identity is not None:
+                self._handle.write(_encode(identity.to_json()) + "\n")
+                self._handle.flush()
         self.lines = 0
 
     def _mend_last_line(self) -> None:
@@ -120,28 +239,58 @@ _APPLIED = 1
 _UNKNOWN = 2
 
 
+def _key_hash(key: Any) -> int:
+    # Keys come back from the report's JSON as they went in (a str, an int): their repr
+    # matches the input's. 0 means "no key recorded".
+    return 0 if key is None else (hash(repr(key)) or 1)
+
+
 class AppliedRows:
-    """Row numbers earlier runs applied (and those left ``unknown``): one byte per row."""
+    """What earlier runs applied (and left ``unknown``), by row: its state, file line and key.
+
+    17 bytes a row (a state byte, the line, a hash of the key), so a million-row resume stays
+    small. A row counts as applied for :meth:`matches` only when its line and key are those
+    of the row being read now, so a report of another file skips nothing by mistake.
+    """
 
     def __init__(self) -> None:
         self._state = bytearray()
+        self._lines = array.array("l")
+        self._keys = array.array("q")
         self.count = 0
 
     def _grow(self, row: int) -> None:
         if row >= len(self._state):
-            self._state.extend(bytes(max(row + 1 - len(self._state), len(self._state))))
+            more = max(row + 1 - len(self._state), len(self._state))
+            self._state.extend(bytes(more))
+            self._lines.frombytes(bytes(more * self._lines.itemsize))
+            self._keys.frombytes(bytes(more * self._keys.itemsize))
 
-    def add(self, row: int) -> None:
+    def _remember(self, row: int, line: int, key: Any) -> None:
+        self._lines[row] = line
+        self._keys[row] = _key_hash(key)
+
+    def add(self, row: int, *, line: int = 0, key: Any = None) -> None:
         self._grow(row)
         if self._state[row] != _APPLIED:
             self._state[row] = _APPLIED
             self.count += 1
+            self._remember(row, line, key)
 
-    def add_unknown(self, row: int) -> None:
+    def add_unknown(self, row: int, *, line: int = 0, key: Any = None) -> None:
         """A row whose earlier call may or may not have applied (unless another line says so)."""
         self._grow(row)
         if self._state[row] == 0:
             self._state[row] = _UNKNOWN
+            self._remember(row, line, key)
+
+    def matches(self, row: int, line: int, key: Any) -> bool:
+        """True when an earlier run applied this row: same row, line (if recorded), key."""
+        if row not in self:
+            return False
+        if self._lines[row] and line and self._lines[row] != line:
+            return False
+        return not self._keys[row] or self._keys[row] == _key_hash(key)
 
     @property
     def unknown(self) -> int:
@@ -165,10 +314,13 @@ def load_applied(*paths: str | Path) -> AppliedRows:
         if Path(path).exists():
             for entry in report_entries(path):
                 status = entry.get("status")
+                line = entry.get("line")
+                line = line if isinstance(line, int) and not isinstance(line, bool) else 0
+                key = entry.get("key")
                 if status in APPLIED:
-                    applied.add(entry["row"])
+                    applied.add(entry["row"], line=line, key=key)
                 elif status == "unknown":
-                    applied.add_unknown(entry["row"])
+                    applied.add_unknown(entry["row"], line=line, key=key)
     return applied
 
 

@@ -260,37 +260,48 @@ class BulkRun:
 
     # ---- feeding
 
-    def _skip(self, item: InputRow) -> bool:
-        """Handle a row that is not sent (already applied, unreadable, invalid)."""
-        if self._applied is not None and item.row in self._applied:
-            self.resumed += 1
-            self.done += 1
-            return True
+    def _read(self, item: InputRow) -> tuple[Any, Any] | None:
+        """``(payload, key)`` of a row to send; None when the row is settled here (already
+        applied by an earlier run, unreadable, or refused by the command's checks)."""
         if item.record is None:
             self._finish(item, "failed", reasons=((BAD_INPUT, item.error or "unreadable"),))
-            return True
-        return False
+            return None
+        try:
+            payload, key = self._prepare(item.record)
+        except ValueError as exc:
+            self._finish(item, "failed", reasons=((INVALID_RECORD, str(exc)),))
+            return None
+        if self._applied is not None and self._applied.matches(item.row, item.line, key):
+            self.resumed += 1
+            self.done += 1
+            return None
+        return payload, key
 
     async def _feed(self) -> AsyncIterator[Any]:
-        skipped = 0
+        settled = 0
         while not self.stopper.requested:
             item = next(self._rows, None)
             if item is None:
                 return
-            if self._skip(item):
-                skipped += 1
-                if skipped % _CHECKPOINT_EVERY == 0:
+            read = self._read(item)
+            if read is None:
+                settled += 1
+                if settled % _CHECKPOINT_EVERY == 0:
                     await anyio.lowlevel.checkpoint()
                 continue
-            assert item.record is not None
-            try:
-                payload, key = self._prepare(item.record)
-            except ValueError as exc:
-                self._finish(item, "failed", reasons=((INVALID_RECORD, str(exc)),))
-                continue
+            payload, key = read
             self._pending[self._fed] = (item, key)
             self._fed += 1
             yield payload
+
+    def _applied_before(self, item: InputRow) -> bool:
+        if self._applied is None or item.record is None:
+            return False
+        try:
+            _, key = self._prepare(item.record)
+        except ValueError:
+            return False
+        return self._applied.matches(item.row, item.line, key)
 
     # ---- the run
 
@@ -341,7 +352,7 @@ class BulkRun:
         if not (self.stopper.requested or self.error is not None or self.cancelled):
             return
         for skipped, item in enumerate(self._rows, start=1):
-            if self._applied is not None and item.row in self._applied:
+            if self._applied_before(item):
                 self.resumed += 1
                 self.done += 1
             else:

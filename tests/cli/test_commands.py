@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from marketo_async.cli._report import RunIdentity
 from marketo_async.testing import FakeMarketo
 from tests.cli.conftest import EXAMPLES, Invoke, by_row, read_report, write_csv, write_lines
 
@@ -144,9 +145,13 @@ def test_resume_skips_applied_rows(invoke: Invoke, tmp_path: Path) -> None:
     rows = _rows(50)
     source = write_csv(tmp_path / "leads.csv", rows, LEADS)
     report = tmp_path / "report.jsonl"
-    # An earlier run applied rows 1-20 and failed 21-25.
+    # An earlier run of leads.csv applied rows 1-20 and failed 21-25: made here by a run of
+    # its first 20 rows, whose report is then marked as belonging to leads.csv.
     first = write_csv(tmp_path / "first.csv", rows[:20], LEADS)
     assert invoke(fake, "leads", "upsert", first, "--sandbox", "--report", report).exit_code == 0
+    identity = RunIdentity.of("leads upsert", {"lookup_field": "email"}, source)
+    lines = report.read_text("utf-8").splitlines()
+    report.write_text("\n".join([json.dumps(identity.to_json()), *lines[1:]]) + "\n", "utf-8")
     with report.open("a", encoding="utf-8") as handle:
         for row in range(21, 26):
             handle.write(json.dumps({"row": row, "status": "failed"}) + "\n")
@@ -160,14 +165,15 @@ def test_resume_skips_applied_rows(invoke: Invoke, tmp_path: Path) -> None:
     assert len(fake.leads) == 50 and fake.duplicates() == []
 
 
-def test_a_fresh_run_replaces_its_report(invoke: Invoke, tmp_path: Path) -> None:
+def test_a_second_run_does_not_replace_a_report(invoke: Invoke, tmp_path: Path) -> None:
     fake = FakeMarketo()
     source = write_csv(tmp_path / "leads.csv", _rows(3), LEADS)
     report = tmp_path / "report.jsonl"
-    for _ in range(2):
-        result = invoke(fake, "leads", "upsert", source, "--sandbox", "--report", report)
-        assert result.exit_code == 0
-    assert [e["status"] for e in read_report(report)] == ["updated"] * 3
+    results = [
+        invoke(fake, "leads", "upsert", source, "--sandbox", "--report", report) for _ in range(2)
+    ]
+    assert [result.exit_code for result in results] == [0, 2]
+    assert [e["status"] for e in read_report(report)] == ["created"] * 3
 
 
 def test_the_example_file_with_a_fresh_sandbox(invoke: Invoke, tmp_path: Path) -> None:
