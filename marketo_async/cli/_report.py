@@ -60,7 +60,8 @@ class RunIdentity:
     """What a report belongs to: the command, the settings that decide what a row does (the
     lookup field, the list ...), and the input file (path, size, SHA-256 of its bytes).
 
-    It is the first line of every report, so ``--resume`` can refuse another run's report.
+    The first line of every report carries it (under ``"run"``), so ``--resume`` can refuse
+    another run's report while every line stays one input row.
     """
 
     command: str
@@ -78,7 +79,7 @@ class RunIdentity:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "report": {
+            "run": {
                 "command": self.command,
                 "settings": dict(self.settings),
                 "input": {"path": self.path, "size": self.size, "sha256": self.sha256},
@@ -87,7 +88,7 @@ class RunIdentity:
 
     @classmethod
     def from_json(cls, value: Any) -> RunIdentity | None:
-        report = value.get("report") if isinstance(value, dict) else None
+        report = value.get("run") if isinstance(value, dict) else None
         if not isinstance(report, dict) or not isinstance(report.get("input"), dict):
             return None
         source = report["input"]
@@ -141,7 +142,7 @@ class ReportWriter:
 
     ``ReportWriter(None)`` writes nothing (no ``--report``), so callers need no branches.
     ``append=False`` starts the file afresh; a resumed run appends to its report. A new
-    report starts with ``identity``'s line.
+    report's first line also carries ``identity``.
     """
 
     def __init__(
@@ -154,14 +155,14 @@ class ReportWriter:
         self.path = Path(path) if path is not None else None
         self._stack = contextlib.ExitStack()
         self._handle: IO[str] | None = None
+        self._identity: RunIdentity | None = None  # added to the first line of a new report
         if self.path is not None:
             mode = "a" if append else "w"
             self._handle = self._stack.enter_context(self.path.open(mode, encoding="utf-8"))
             if self._handle.tell() > 0:
                 self._mend_last_line()
-            elif identity is not None:
-                self._handle.write(_encode(identity.to_json()) + "\n")
-                self._handle.flush()
+            else:
+                self._identity = identity
         self.lines = 0
 
     def _mend_last_line(self) -> None:
@@ -208,6 +209,9 @@ class ReportWriter:
             entry["reasons"] = found
         if error:
             entry["error"] = error
+        if self._identity is not None:
+            entry.update(self._identity.to_json())
+            self._identity = None
         self._handle.write(_encode(entry) + "\n")
         self.lines += 1
 

@@ -75,9 +75,7 @@ def write_lines(path: Path, lines: Iterable[str]) -> Path:
 
 
 def read_report(path: Path) -> list[dict[str, Any]]:
-    """The row lines of a report (its first line, naming the run it belongs to, left out)."""
-    entries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    return [entry for entry in entries if "report" not in entry]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 def by_row(entries: Iterable[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:

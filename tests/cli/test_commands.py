@@ -150,8 +150,9 @@ def test_resume_skips_applied_rows(invoke: Invoke, tmp_path: Path) -> None:
     first = write_csv(tmp_path / "first.csv", rows[:20], LEADS)
     assert invoke(fake, "leads", "upsert", first, "--sandbox", "--report", report).exit_code == 0
     identity = RunIdentity.of("leads upsert", {"lookup_field": "email"}, source)
-    lines = report.read_text("utf-8").splitlines()
-    report.write_text("\n".join([json.dumps(identity.to_json()), *lines[1:]]) + "\n", "utf-8")
+    first_line, *lines = report.read_text("utf-8").splitlines()
+    marked = json.dumps({**json.loads(first_line), **identity.to_json()})
+    report.write_text("\n".join([marked, *lines]) + "\n", "utf-8")
     with report.open("a", encoding="utf-8") as handle:
         for row in range(21, 26):
             handle.write(json.dumps({"row": row, "status": "failed"}) + "\n")

@@ -23,16 +23,17 @@ def _calls(fake: FakeMarketo) -> int:
     return fake.stats.by_path["/rest/v1/leads.json"]
 
 
-def test_the_report_starts_with_what_it_belongs_to(invoke: Invoke, tmp_path: Path) -> None:
+def test_the_reports_first_line_says_what_it_belongs_to(invoke: Invoke, tmp_path: Path) -> None:
     source = _leads(tmp_path / "a.csv", 1, 3)
     result = invoke(FakeMarketo(), "leads", "upsert", source, "--sandbox", "--report", "r.jsonl")
     assert result.exit_code == 0, result.output
-    first = json.loads(Path("r.jsonl").read_text("utf-8").splitlines()[0])
-    assert first["report"]["command"] == "leads upsert"
-    assert first["report"]["settings"] == {"lookup_field": "email"}
-    assert first["report"]["input"]["path"] == str(source.resolve())
-    assert first["report"]["input"]["size"] == source.stat().st_size
-    assert len(first["report"]["input"]["sha256"]) == 64
+    first, *others = read_report(Path("r.jsonl"))
+    assert first["run"]["command"] == "leads upsert"
+    assert first["run"]["settings"] == {"lookup_field": "email"}
+    assert first["run"]["input"]["path"] == str(source.resolve())
+    assert first["run"]["input"]["size"] == source.stat().st_size
+    assert len(first["run"]["input"]["sha256"]) == 64
+    assert all("run" not in entry for entry in others)  # every line is one row
     assert [entry["row"] for entry in read_report(Path("r.jsonl"))] == [1, 2, 3]
 
 
