@@ -22,14 +22,7 @@ from collections.abc import (
 from typing import Any, Literal, TypeVar
 from urllib.parse import unquote
 
-from .._batch import (
-    MAX_BATCH_SIZE,
-    BatchReport,
-    RecordOutcome,
-    lookup_key,
-    run_batches,
-    validate_lead,
-)
+from .._batch import MAX_BATCH_SIZE, BatchReport, RecordOutcome, run_batches
 from .._errors import MarketoError, TooManyResultsError
 from .._paging import Page, Pager, token_pages
 from ..models._converter import converter, format_datetime
@@ -58,6 +51,7 @@ from ._arguments import (
     unique_ids,
 )
 from ._base import Resource
+from ._lead_rules import lead_key, validate_lead
 from ._schema_fields import single_outcome
 
 __all__ = ["MAX_FILTER_VALUES", "MAX_MERGE_LOSERS", "SYNC_ACTIONS", "Leads", "SyncAction"]
@@ -170,44 +164,6 @@ def _converted(
 def _results(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     result = body.get("result")
     return list(result) if isinstance(result, list) else []
-
-
-def _not_a_record(index: int, record: object) -> str | None:
-    if type(record) is not dict and not isinstance(record, Mapping):
-        return f"record {index}: not a mapping of field names to values ({record!r})"
-    return None
-
-
-def _lead_validator(action: str, lookup_field: str) -> Callable[[int, Any], str | None]:
-    check = validate_lead(action, lookup_field) if action != "createDuplicate" else None
-
-    def validate(index: int, record: Any) -> str | None:
-        refused = _not_a_record(index, record)
-        if refused is not None:
-            return refused
-        if check is not None:
-            return check(index, record)
-        # createDuplicate always inserts: no lookup key is needed, the other rules stand.
-        email = record.get("email")
-        if isinstance(email, str) and not email.isascii():
-            return (
-                f"record {index}: field 'email' has non-ASCII characters ({email!r}); "
-                "Marketo accepts ASCII email addresses only"
-            )
-        if record.get("id") is not None:
-            return f"record {index}: field 'id' is allowed only with action 'updateOnly'"
-        return None
-
-    return validate
-
-
-def _lead_key(lookup_field: str) -> Callable[[Any], str | int | None]:
-    def key(record: Any) -> str | int | None:
-        if type(record) is dict or isinstance(record, Mapping):
-            return lookup_key(record, lookup_field)
-        return None
-
-    return key
 
 
 def _cookie(cookie: object) -> str:
@@ -714,8 +670,8 @@ class Leads(Resource):
         return await run_batches(
             _converted(records, _plain, "records"),
             send,
-            key=_lead_key(lookup_field) if keyed else None,
-            validate=_lead_validator(action, lookup_field),
+            key=lead_key(lookup_field) if keyed else None,
+            validate=validate_lead(action, lookup_field),
             batch_size=batch_size,
             max_in_flight=self._api.max_in_flight,
             idempotent=idempotent,

@@ -9,9 +9,9 @@ import anyio
 import pytest
 
 from marketo_async import RateLimits
-from marketo_async._batch import lookup_key
 from marketo_async._errors import TooManyResultsError
 from marketo_async.models.leads import Lead, LeadField, Partition
+from marketo_async.resources._lead_rules import lookup_key
 from marketo_async.resources._schema_fields import NewField
 from marketo_async.testing import FakeMarketo, Latency
 

@@ -21,9 +21,7 @@ from marketo_async._batch import (
     BatchReport,
     Reason,
     RecordOutcome,
-    lookup_key,
     run_batches,
-    validate_lead,
 )
 from marketo_async._errors import (
     AmbiguousWriteError,
@@ -31,6 +29,7 @@ from marketo_async._errors import (
     RequestError,
     TransientError,
 )
+from marketo_async.resources._lead_rules import lookup_key, validate_lead
 from tests.virtual_time import virtual_backend
 
 pytestmark = pytest.mark.anyio

@@ -11,7 +11,8 @@ import anyio
 import pytest
 
 from marketo_async import MarketoClient, RateLimits
-from marketo_async._batch import BatchReport, lookup_key, run_batches, validate_lead
+from marketo_async._batch import BatchReport, run_batches
+from marketo_async.resources._lead_rules import lookup_key, validate_lead
 from marketo_async.testing import FakeMarketo, Latency
 
 pytestmark = pytest.mark.anyio

@@ -1,0 +1,80 @@
+"""The batch engine: any-size writes sent as API-sized calls, one outcome per input record.
+
+Every write that takes many records (``leads.sync``, ``static_lists.add_leads``, ...) hands its
+input and a one-call ``send`` to :func:`run_batches`, which streams the input (list, iterable
+or async iterable) through a bounded look-ahead, sends calls of at most ``batch_size``
+records and ``max_body_bytes`` of JSON, keeps up to ``max_in_flight`` of them running, and
+returns a :class:`BatchReport`.
+
+Invariants, however the run ends (done, 607, ``stop()``, cancelled, a bug in ``send``):
+
+- **one outcome per input record**: every record read gets exactly one
+  :class:`RecordOutcome`, and ``on_outcome`` hears it once;
+- **no two same-key records in flight**: records sharing a lookup key never share a call,
+  and a record's call starts only after the call carrying the previous record with its key
+  returned (Marketo creates duplicate leads otherwise); with ``key_leases`` this holds
+  across every process sharing them;
+- **input order per key**: same-key records go in the order they were read.
+
+The floor: a key repeated ``k`` times costs ``k`` calls one after another, so with a fixed
+call latency a run of ``n`` records takes at least
+``max(ceil(calls / max_in_flight), longest same-key chain)`` latencies, where ``calls`` is at
+least ``ceil(n / batch_size)``. When the input fits the look-ahead the engine finishes within
+one latency of that floor: a record others wait for is sent ahead of the rest (urgent), and
+a partial call waits while more input may fill it.
+
+The modules, one concern each:
+
+- ``_outcomes``: statuses, :class:`Reason`, :class:`RecordOutcome`, :class:`BatchReport`;
+- ``_results``: how an API's answer maps onto its records (:class:`ResultRules`);
+- ``_columns`` and ``_recorder``: outcomes kept compactly, hooks told, the report built;
+- ``_queue``: the keyed look-ahead (synchronous; owners, waiting records, urgency);
+- ``_reader``: the input read on demand, validated and coalesced;
+- ``_leases``: keys shared with other processes;
+- ``_options`` and ``_engine``: the options checked once, and the run loop.
+"""
+
+from ._engine import Send, run_batches
+from ._options import BatchOptions
+from ._outcomes import (
+    INTERRUPTED,
+    LOCAL_VALIDATION,
+    MARKETO_STATUSES,
+    NO_RESULT,
+    NOT_APPLIED_STATUSES,
+    STATUSES,
+    UNEXPECTED_STATUS,
+    BatchReport,
+    Reason,
+    RecordOutcome,
+    Status,
+)
+from ._results import MARKETO_RESULTS, EntryResult, ResultRules, marketo_result, reasons_of
+from ._sizes import ENVELOPE_BYTES, MAX_BATCH_SIZE, MAX_BODY_BYTES, json_size, size_bound
+
+__all__ = [
+    "ENVELOPE_BYTES",
+    "INTERRUPTED",
+    "LOCAL_VALIDATION",
+    "MARKETO_RESULTS",
+    "MARKETO_STATUSES",
+    "MAX_BATCH_SIZE",
+    "MAX_BODY_BYTES",
+    "NOT_APPLIED_STATUSES",
+    "NO_RESULT",
+    "STATUSES",
+    "UNEXPECTED_STATUS",
+    "BatchOptions",
+    "BatchReport",
+    "EntryResult",
+    "Reason",
+    "RecordOutcome",
+    "ResultRules",
+    "Send",
+    "Status",
+    "json_size",
+    "marketo_result",
+    "reasons_of",
+    "run_batches",
+    "size_bound",
+]

@@ -1,0 +1,120 @@
+"""Outcomes kept by column: a status byte and an id per record, the rest sparse."""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator, Sequence
+from typing import overload
+
+from ._outcomes import NOT_APPLIED_STATUSES, STATUSES, Reason, RecordOutcome, Status
+
+__all__ = ["OutcomeColumns"]
+
+_PENDING = 0
+_CODE: dict[str, int] = {status: code for code, status in enumerate(STATUSES, start=1)}
+_NOT_APPLIED_CODES = frozenset(_CODE[status] for status in NOT_APPLIED_STATUSES)
+_NO_ID = -1
+
+
+class OutcomeColumns(Sequence[RecordOutcome]):
+    """Every record's outcome, built when read.
+
+    A million ``RecordOutcome`` objects would take hundreds of MB; these columns take ~9 bytes
+    a record.
+    """
+
+    def __init__(self) -> None:
+        self._status = bytearray()
+        self._ids = array("q")
+        self._reasons: dict[int, tuple[Reason, ...]] = {}
+        self._errors: dict[int, Exception] = {}
+        self._keys: dict[int, str | int] = {}
+        self._merged_into: dict[int, int] = {}
+        self.not_applied: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self._status)
+
+    @overload
+    def __getitem__(self, index: int) -> RecordOutcome: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[RecordOutcome]: ...
+    def __getitem__(self, index: int | slice) -> RecordOutcome | list[RecordOutcome]:
+        if isinstance(index, slice):
+            return [self._outcome(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("outcome index out of range")
+        return self._outcome(index)
+
+    def __iter__(self) -> Iterator[RecordOutcome]:
+        return (self._outcome(i) for i in range(len(self)))
+
+    def __repr__(self) -> str:
+        return f"<{len(self):,} outcomes>"
+
+    def _outcome(self, index: int) -> RecordOutcome:
+        code = self._status[index]
+        if code == _PENDING:
+            raise RuntimeError(f"record {index} has no outcome yet")
+        record_id = self._ids[index]
+        return RecordOutcome(
+            index=index,
+            status=STATUSES[code - 1],
+            id=None if record_id == _NO_ID else record_id,
+            reasons=self._reasons.get(index, ()),
+            error=self._errors.get(index),
+            key=self._keys.get(index),
+            merged_into=self._merged_into.get(index),
+        )
+
+    def add_pending(self) -> int:
+        """A new record, without an outcome yet; its index."""
+        self._status.append(_PENDING)
+        self._ids.append(_NO_ID)
+        return len(self._status) - 1
+
+    def finish(
+        self,
+        first: int,
+        last: int,
+        status: Status,
+        *,
+        record_id: int | None = None,
+        reasons: tuple[Reason, ...] = (),
+        error: Exception | None = None,
+        key: str | int | None = None,
+    ) -> None:
+        """Record the outcome of input records ``first..last`` (more than one when merged)."""
+        code = _CODE[status]
+        not_applied = code in _NOT_APPLIED_CODES
+        for index in range(first, last + 1):
+            self._status[index] = code
+            if record_id is not None:
+                self._ids[index] = record_id
+            if reasons:
+                self._reasons[index] = reasons
+            if error is not None:
+                self._errors[index] = error
+            if index != first:
+                self._merged_into[index] = first
+            if not_applied:
+                self.not_applied.append(index)
+                if key is not None:
+                    self._keys[index] = key
+
+    def first_pending(self, start: int = 0) -> int | None:
+        """The first record from ``start`` on without an outcome, or None."""
+        index = self._status.find(_PENDING, start)
+        return None if index < 0 else index
+
+    def counts(self) -> dict[str, int]:
+        """How many records have each status (statuses nobody has left out)."""
+        counts = {status: self._status.count(code) for status, code in _CODE.items()}
+        return {status: n for status, n in counts.items() if n}
+
+    def first_with(self, status: Status) -> int | None:
+        """The first record with ``status``, or None."""
+        index = self._status.find(_CODE[status])
+        return None if index < 0 else index

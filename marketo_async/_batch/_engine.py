@@ -1,0 +1,336 @@
+"""The run loop: read ahead, form calls, keep up to ``max_in_flight`` going, end cleanly."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping, Sequence, Sized
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import anyio
+import anyio.abc
+import anyio.lowlevel
+
+from .._errors import AmbiguousWriteError, DailyQuotaExceeded, MarketoError
+from ._leases import LeaseGate
+from ._options import BatchOptions, Key
+from ._outcomes import INTERRUPTED, LOCAL_VALIDATION, BatchReport, Reason, RecordOutcome, Status
+from ._queue import Item, KeyedQueue
+from ._reader import Reader
+from ._recorder import Recorder
+from ._results import MARKETO_RESULTS, ResultRules
+from ._sizes import ENVELOPE_BYTES, MAX_BATCH_SIZE, MAX_BODY_BYTES
+
+if TYPE_CHECKING:
+    from .._transport import KeyLeases
+
+__all__ = ["Send", "run_batches"]
+
+T = TypeVar("T")
+
+# One API call with a batch of records; returns the API's per-record ``result[]``.
+Send = Callable[[Sequence[T]], Awaitable[Sequence[Mapping[str, Any]]]]
+
+
+class _Phase(enum.Enum):
+    SENDING = "sending"  # calls start while there is input
+    HALTED = "halted"  # a 607, or stop() said so: no new call starts; calls in flight finish
+    GIVING_UP = "giving up"  # every record not sent, read yet or not, is not_attempted
+
+
+class _Engine(Generic[T]):
+    """One run of :func:`run_batches`. Single-threaded: only the event loop interleaves."""
+
+    def __init__(
+        self, records: Iterable[T] | AsyncIterable[T], send: Send[T], options: BatchOptions[T]
+    ) -> None:
+        self._send = send
+        self._options = options
+        self._recorder = Recorder(
+            total=len(records) if isinstance(records, Sized) else None,
+            on_progress=options.on_progress,
+            on_outcome=options.on_outcome,
+        )
+        self._reader = Reader(records, options, self._recorder, self._admit)
+        self._queue: KeyedQueue[T] = KeyedQueue()
+        self._gate = (
+            LeaseGate(options.key_leases, options.lease_scope)
+            if options.key_leases is not None
+            else None
+        )
+        self._in_flight = 0
+        self._returned = anyio.Event()  # set whenever a call returns or hands records back
+        self._phase = _Phase.SENDING
+        self._stopped: MarketoError | None = None  # the 607 that stopped sending
+        self._bug: Exception | None = None
+
+    # ---- the run
+
+    async def run(self) -> BatchReport:
+        try:
+            try:
+                async with anyio.create_task_group() as task_group:
+                    task_group.start_soon(self._guard, task_group, self._dispatch, task_group)
+            except anyio.get_cancelled_exc_class():
+                self._abandon()
+                raise
+            if self._bug is not None:
+                raise self._bug
+            if self._phase is _Phase.HALTED:
+                await self._give_up()
+            report = self._recorder.report(
+                stopped=self._stopped, idempotent=self._options.idempotent
+            )
+        finally:
+            await self._reader.aclose()
+        self._recorder.progress()
+        return report
+
+    async def _guard(
+        self,
+        task_group: anyio.abc.TaskGroup,
+        work: Callable[..., Awaitable[None]],
+        *args: Any,
+    ) -> None:
+        # A bug (any non-Marketo exception, in send or in a callback) cancels the run and is
+        # re-raised as itself rather than inside an ExceptionGroup.
+        try:
+            await work(*args)
+        except Exception as bug:
+            if self._bug is None:
+                self._bug = bug
+            task_group.cancel_scope.cancel()
+
+    async def _dispatch(self, task_group: anyio.abc.TaskGroup) -> None:
+        max_in_flight = self._options.max_in_flight
+        while self._may_send():
+            await self._reader.read(self._look_ahead_full)
+            self._recorder.progress()
+            while self._in_flight < max_in_flight and self._may_send():
+                batch = self._next_call(force=self._in_flight == 0)
+                if batch is None:
+                    break
+                self._in_flight += 1
+                task_group.start_soon(self._guard, task_group, self._call, batch)
+            # Calls in flight may still hand records back (keys another process holds).
+            if self._reader.exhausted and self._queue.buffered == 0 and self._in_flight == 0:
+                return
+            await self._returned.wait()
+            self._returned = anyio.Event()
+
+    def _may_send(self) -> bool:
+        """May a new call start? Not after a 607, nor once ``stop()`` answered True."""
+        stop = self._options.stop
+        if self._phase is _Phase.SENDING and stop is not None and stop():
+            self._phase = _Phase.HALTED
+        return self._phase is _Phase.SENDING
+
+    def _abandon(self) -> None:
+        """The run is being cancelled: give every record read an outcome before it ends.
+
+        Records not sent are ``not_attempted``; records whose call was in flight (or about to
+        go) are ``unknown``: their call may or may not have been applied.
+        """
+        self._reader.flush()
+        self._drop_unsent(
+            (Reason(INTERRUPTED, "the run was cancelled before this record was sent"),)
+        )
+        cut_off = (
+            Reason(INTERRUPTED, "the run was cancelled while this record's call was in flight"),
+        )
+        self._recorder.finish_pending("unknown", cut_off)
+
+    def _drop_unsent(self, reasons: tuple[Reason, ...] = ()) -> None:
+        for item in self._queue.drain():
+            self._finish(item, "not_attempted", reasons=reasons)
+
+    async def _give_up(self) -> None:
+        """After a 607 or a ``stop``: every record not sent, read or not yet, is not_attempted."""
+        self._phase = _Phase.GIVING_UP
+        self._drop_unsent()
+        # Read the rest too, so that no input is silently dropped (_admit marks each one).
+        while not self._reader.exhausted:
+            await self._reader.read(self._look_ahead_full, limit=self._options.look_ahead)
+            self._recorder.progress()
+            await anyio.lowlevel.checkpoint()
+
+    # ---- reading and forming calls
+
+    def _look_ahead_full(self) -> bool:
+        return self._queue.buffered >= self._options.look_ahead
+
+    def _admit(self, item: Item[T]) -> None:
+        if self._phase is _Phase.GIVING_UP:
+            self._finish(item, "not_attempted")
+            return
+        options = self._options
+        item.size = options.record_size(item.record) + 1  # +1: the comma between records
+        if item.size + ENVELOPE_BYTES > options.max_body_bytes:
+            message = (
+                f"record {item.first}: {item.size:,} bytes of JSON is more than one call "
+                f"may carry ({options.max_body_bytes:,} bytes; Marketo answers 413)"
+            )
+            refused = (Reason(LOCAL_VALIDATION, message),)
+            self._recorder.finish(item.first, item.last, "failed", reasons=refused)
+            return
+        self._queue.add(item)
+
+    def _next_call(self, *, force: bool) -> list[Item[T]] | None:
+        """The next call's items, or None when the ready ones should wait for more.
+
+        ``force`` sends a partial call anyway (nothing else is running to wake us up).
+        """
+        options = self._options
+        batch, full = self._queue.take(options.batch_size, options.max_body_bytes - ENVELOPE_BYTES)
+        if not batch:
+            return None
+        look_ahead_full = self._queue.buffered + len(batch) >= options.look_ahead
+        if not (full or force or look_ahead_full or self._last_call(batch)):
+            # A partial call while more input is coming would waste rate-limited calls.
+            self._queue.give_back(batch)
+            return None
+        return batch
+
+    def _last_call(self, batch: Sequence[Item[T]]) -> bool:
+        """At the end of the input, may this partial call go now?
+
+        Not while every record still waiting on a key waits for a call in flight: their
+        return adds those records to this call, which saves a rate-limited call and costs no
+        time (they could not go sooner). Yes when the call carries a record others wait for
+        (urgent records come first, so the batch has one if any is ready).
+        """
+        if not self._reader.exhausted:
+            return False
+        return not self._queue.has_waiting or any(item.urgent for item in batch)
+
+    # ---- one call
+
+    async def _call(self, batch: list[Item[T]]) -> None:
+        if self._gate is None:
+            await self._send_batch(batch)
+            return
+        try:
+            await self._gate.send(batch, self._send_batch, self._give_back)
+        except MarketoError as error:  # taking the leases failed (the lease store is down)
+            self._finish_all(batch, "failed", error)
+            self._call_returned(batch)
+
+    def _give_back(self, items: Sequence[Item[T]]) -> None:
+        """Records whose key another process holds: they wait for a later call."""
+        self._queue.give_back(items)
+        self._returned.set()
+
+    async def _send_batch(self, batch: Sequence[Item[T]]) -> None:
+        try:
+            results = await self._send([item.record for item in batch])
+        except DailyQuotaExceeded as error:
+            # 607: nothing more is sent today; the call itself was refused whole.
+            if self._stopped is None:
+                self._stopped = error
+                self._phase = _Phase.HALTED
+            self._finish_all(batch, "not_attempted", error)
+        except MarketoError as error:
+            applied = error.may_have_applied or isinstance(error, AmbiguousWriteError)
+            self._finish_all(batch, "unknown" if applied else "failed", error)
+        else:
+            answers = self._options.results.outcomes([item.key for item in batch], results)
+            for item, (status, record_id, reasons) in zip(batch, answers, strict=True):
+                self._finish(item, status, record_id=record_id, reasons=reasons)
+        finally:
+            self._call_returned(batch)
+
+    def _call_returned(self, batch: Sequence[Item[T]]) -> None:
+        """A call slot is free again and the next record of each of ``batch``'s keys may go."""
+        self._in_flight -= 1
+        self._queue.release(batch)
+        self._returned.set()
+        self._recorder.progress()
+
+    def _finish_all(self, batch: Sequence[Item[T]], status: Status, error: MarketoError) -> None:
+        for item in batch:
+            self._finish(item, status, error=error)
+
+    def _finish(
+        self,
+        item: Item[T],
+        status: Status,
+        *,
+        record_id: int | None = None,
+        reasons: tuple[Reason, ...] = (),
+        error: Exception | None = None,
+    ) -> None:
+        self._recorder.finish(
+            item.first,
+            item.last,
+            status,
+            record_id=record_id,
+            reasons=reasons,
+            error=error,
+            key=item.key,
+        )
+
+
+async def run_batches(
+    records: Iterable[T] | AsyncIterable[T],
+    send: Send[T],
+    *,
+    key: Callable[[T], Key] | None = None,
+    validate: Callable[[int, T], str | None] | None = None,
+    batch_size: int = MAX_BATCH_SIZE,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    size_of: Callable[[T], int] | None = None,
+    max_in_flight: int = 10,
+    max_buffered: int | None = None,
+    idempotent: bool = True,
+    coalesce: bool = False,
+    merge: Callable[[T, T], T] | None = None,
+    on_progress: Callable[[int, int | None], None] | None = None,
+    on_outcome: Callable[[RecordOutcome], None] | None = None,
+    key_leases: KeyLeases | None = None,
+    lease_scope: str = "records",
+    stop: Callable[[], bool] | None = None,
+    results: ResultRules = MARKETO_RESULTS,
+) -> BatchReport:
+    """Send ``records`` through ``send`` in API-sized calls; one outcome per record.
+
+    ``send`` makes one API call with up to ``batch_size`` records and returns the API's
+    ``result[]`` (for Marketo: entries with ``status``, ``id``, ``reasons``, optional ``seq``).
+    ``key`` gives a record's normalised lookup key: records sharing a key never share a call
+    nor overlap in flight, and go in input order. ``validate(index, record)`` refuses a
+    record before it is sent (it returns why). ``coalesce`` merges consecutive same-key
+    records into one (``merge``, by default later values win).
+    ``idempotent`` says whether sending a record twice is harmless; it shapes the advice for
+    records whose call may have applied (status ``unknown``).
+    ``on_progress(done, total_or_None)`` is called as records finish; ``on_outcome(outcome)``
+    once per input record as soon as its outcome is known (not in input order), e.g. to
+    stream a report to disk. ``key_leases`` (a fleet-wide :class:`KeyLeases`, e.g.
+    ``RedisLimiter.key_leases``) extends the same-key rule to every process sharing it;
+    ``lease_scope`` names the key space (``"leads:email"``).
+    ``stop()`` is asked before each call: once it answers True no new call starts, calls in
+    flight finish, and every record not sent is ``not_attempted`` (a clean Ctrl-C).
+    Cancelling the run instead gives records not sent ``not_attempted`` and records whose
+    call was cut off ``unknown`` (reason ``interrupted``), through ``on_outcome`` too.
+    ``results`` says how the API answers (see :class:`ResultRules`; Marketo's by default).
+
+    >>> report = await run_batches(
+    ...     rows, send_sync_leads, key=lambda row: row["email"].strip().casefold(),
+    ... )
+    """
+    options: BatchOptions[T] = BatchOptions(
+        key=key,
+        validate=validate,
+        batch_size=batch_size,
+        max_body_bytes=max_body_bytes,
+        size_of=size_of,
+        max_in_flight=max_in_flight,
+        max_buffered=max_buffered,
+        idempotent=idempotent,
+        coalesce=coalesce,
+        merge=merge,
+        on_progress=on_progress,
+        on_outcome=on_outcome,
+        key_leases=key_leases,
+        lease_scope=lease_scope,
+        stop=stop,
+        results=results,
+    )
+    return await _Engine(records, send, options).run()

@@ -1,0 +1,155 @@
+"""What a batch write reports: a status per record, its reasons, and the whole run's report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, get_args
+
+import attrs
+
+from .._errors import DailyQuotaExceeded, MarketoError
+
+__all__ = [
+    "INTERRUPTED",
+    "LOCAL_VALIDATION",
+    "MARKETO_STATUSES",
+    "NOT_APPLIED_STATUSES",
+    "NO_RESULT",
+    "STATUSES",
+    "UNEXPECTED_STATUS",
+    "BatchReport",
+    "Reason",
+    "RecordOutcome",
+    "Status",
+]
+
+Status = Literal[
+    # Marketo's own
+    "created",
+    "updated",
+    "deleted",
+    "added",
+    "removed",
+    "skipped",
+    "memberof",
+    "notmemberof",
+    # the library's
+    "failed",
+    "not_attempted",
+    "unknown",
+]
+STATUSES: tuple[Status, ...] = get_args(Status)
+MARKETO_STATUSES: frozenset[Status] = frozenset(STATUSES[:8])
+NOT_APPLIED_STATUSES: frozenset[Status] = frozenset(
+    {"skipped", "failed", "not_attempted", "unknown"}
+)
+
+LOCAL_VALIDATION = "local-validation"  # Reason.code of a record refused before sending
+INTERRUPTED = "interrupted"  # Reason.code of a record whose run was cancelled
+NO_RESULT = "no-result"  # Reason.code of a record the API's result[] did not mention
+UNEXPECTED_STATUS = "unexpected-status"  # Reason.code of a result status this library doesn't know
+
+
+@attrs.frozen
+class Reason:
+    """Why a record was skipped: one entry of Marketo's ``reasons[]``, or a local check."""
+
+    code: str
+    message: str
+
+
+def _short_error(error: Exception | None) -> str:
+    return "None" if error is None else f"<{type(error).__name__}: {error}>"
+
+
+@attrs.frozen
+class RecordOutcome:
+    """What happened to one input record of a batch write.
+
+    ``merged_into`` is set when ``coalesce=True`` folded this record into an earlier one
+    with the same key: it is the index of the record whose call carried both.
+    ``key`` (the normalised lookup key) is kept only for records that did not apply.
+    """
+
+    index: int
+    status: Status
+    id: int | None = None
+    reasons: tuple[Reason, ...] = ()
+    error: Exception | None = attrs.field(default=None, eq=False, repr=_short_error)
+    key: str | int | None = None
+    merged_into: int | None = None
+
+    @property
+    def applied(self) -> bool:
+        """True when Marketo applied the record (any status but skipped/failed/...)."""
+        return self.status not in NOT_APPLIED_STATUSES
+
+
+@attrs.define(eq=False)
+class BatchReport:
+    """The result of a batch write: one outcome per input record, in input order.
+
+    >>> report = await client.leads.sync(rows)
+    >>> if not report.ok:
+    ...     print(report)            # counts, and how to resume after a 607
+    ...     for outcome in report.failed: ...
+    """
+
+    outcomes: Sequence[RecordOutcome]
+    counts: dict[str, int]
+    stopped: MarketoError | None = None
+    resume_from: int | None = None
+    idempotent: bool = attrs.field(default=True, repr=False)
+    _failed_indices: Sequence[int] = attrs.field(default=(), repr=False, alias="failed_indices")
+
+    @property
+    def failed(self) -> list[RecordOutcome]:
+        """Every outcome that did not apply: skipped, failed, not_attempted or unknown."""
+        return [self.outcomes[i] for i in self._failed_indices]
+
+    @property
+    def ok(self) -> bool:
+        """True when every record applied and sending was never stopped."""
+        return self.stopped is None and not self._failed_indices
+
+    def summary(self) -> str:
+        """Counts by status, and what to do about records that did not apply."""
+        total = len(self.outcomes)
+        by_status = ", ".join(
+            f"{self.counts[status]:,} {status}" for status in STATUSES if self.counts.get(status)
+        )
+        lines = [f"{total:,} records" + (f": {by_status}" if by_status else "")]
+        if self.stopped is not None:
+            lines.extend(self._stopped_advice(self.stopped))
+        unknown = self.counts.get("unknown", 0)
+        if unknown:
+            advice = (
+                "sending them again is safe"
+                if self.idempotent
+                else "check them in Marketo before sending them again"
+            )
+            lines.append(
+                f"{unknown:,} records may or may not have been applied (status unknown); {advice}."
+            )
+        return "\n".join(lines)
+
+    def _stopped_advice(self, stopped: MarketoError) -> list[str]:
+        what = (
+            "Marketo's daily API quota ran out (607)"
+            if isinstance(stopped, DailyQuotaExceeded)
+            else f"sending stopped ({stopped})"
+        )
+        lines = [
+            f"Stopped early: {what}; {self.counts.get('not_attempted', 0):,} records were "
+            "not attempted."
+        ]
+        if self.resume_from is not None:
+            lines.append(
+                "To resume after the quota resets (midnight US Central time), send again "
+                f"from record {self.resume_from:,} (report.resume_from), skipping later "
+                "records whose status is not 'not_attempted': they were already sent."
+            )
+        return lines
+
+    def __str__(self) -> str:
+        return self.summary()

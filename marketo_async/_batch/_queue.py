@@ -1,0 +1,145 @@
+"""The look-ahead: records read but not sent, kept so that no two with one key are out together.
+
+Synchronous and loop-free: the engine asks it for a call's worth of records and tells it when
+a call returned. It holds these invariants:
+
+- each key has at most one *owner*: the item ready to go or in flight with that key; later
+  items with the key wait behind it, in input order, and the next one becomes the owner (and
+  ready) only when the call carrying the owner returned;
+- ``buffered`` counts the items ready or waiting (not those in flight);
+- ready items leave urgent ones first (others wait on their key), then by input index.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Iterable, Sequence
+from typing import Generic, TypeVar
+
+import attrs
+
+__all__ = ["Item", "KeyedQueue"]
+
+T = TypeVar("T")
+
+
+@attrs.define(eq=False)
+class Item(Generic[T]):
+    """A record waiting to be sent: input records ``first..last`` (coalesced) as one."""
+
+    first: int
+    last: int
+    key: str | int | None
+    record: T
+    size: int = 0
+    queued: bool = False  # in the ready heap (entries of items no longer queued are stale)
+    urgent: bool = False  # later records wait on this one's key: send it ahead of the rest
+
+
+class KeyedQueue(Generic[T]):
+    """Items ready to send and items waiting for their key; see the module docstring."""
+
+    def __init__(self) -> None:
+        # Ready to send: at most one item per key; urgent ones first, then by input index.
+        # An item made urgent gets a second entry; the first becomes stale and is skipped.
+        self._ready: list[tuple[int, int, Item[T]]] = []
+        # The item (ready or in flight) holding each key; later items with the key wait here.
+        self._owners: dict[str | int, Item[T]] = {}
+        self._waiting: dict[str | int, deque[Item[T]]] = {}
+        self.buffered = 0
+
+    @property
+    def has_waiting(self) -> bool:
+        """Does any item wait for its key's earlier item to come back?"""
+        return bool(self._waiting)
+
+    def add(self, item: Item[T]) -> None:
+        """A new item: ready when nobody holds its key, else waiting behind the owner."""
+        self.buffered += 1
+        key = item.key
+        if key is None:
+            self._push(item)
+            return
+        owner = self._owners.get(key)
+        if owner is None:
+            self._owners[key] = item
+            self._push(item)
+            return
+        self._waiting.setdefault(key, deque()).append(item)
+        if owner.queued and not owner.urgent:
+            # Send the owner sooner, so that this record is not left for a straggler call.
+            owner.urgent = True
+            heapq.heappush(self._ready, (0, owner.first, owner))
+
+    def take(self, max_items: int, max_bytes: int) -> tuple[list[Item[T]], bool]:
+        """Ready items for one call: at most ``max_items``, their sizes within ``max_bytes``.
+
+        Also says whether the call is full (another ready item would not have fit). The items
+        now count as in flight; :meth:`give_back` those that do not go after all.
+        """
+        batch: list[Item[T]] = []
+        size = 0
+        full = False
+        while (item := self._peek()) is not None:
+            if len(batch) == max_items or size + item.size > max_bytes:
+                full = True
+                break
+            heapq.heappop(self._ready)
+            item.queued = False
+            batch.append(item)
+            size += item.size
+        self.buffered -= len(batch)
+        return batch, full or len(batch) == max_items
+
+    def give_back(self, items: Iterable[Item[T]]) -> None:
+        """Taken items that did not go (yet): ready again, keeping their keys."""
+        for item in items:
+            self.buffered += 1
+            self._push(item)
+
+    def release(self, batch: Sequence[Item[T]]) -> None:
+        """The call carrying ``batch`` returned: the next item of each of its keys may go."""
+        for item in batch:
+            key = item.key
+            if key is None:
+                continue
+            queue = self._waiting.get(key)
+            if queue:
+                following = queue.popleft()
+                if queue:
+                    following.urgent = True
+                else:
+                    del self._waiting[key]
+                self._owners[key] = following
+                self._push(following)
+            else:
+                del self._owners[key]
+
+    def drain(self) -> list[Item[T]]:
+        """Every item not sent (ready, then waiting), leaving the queue empty."""
+        unsent: list[Item[T]] = []
+        for _, _, item in self._ready:
+            if item.queued:  # an urgent item has a stale second entry too
+                item.queued = False
+                unsent.append(item)
+        for queue in self._waiting.values():
+            unsent.extend(queue)
+        self._ready.clear()
+        self._waiting.clear()
+        self._owners.clear()
+        self.buffered = 0
+        return unsent
+
+    def _push(self, item: Item[T]) -> None:
+        item.queued = True
+        heapq.heappush(self._ready, (0 if item.urgent else 1, item.first, item))
+
+    def _peek(self) -> Item[T] | None:
+        ready = self._ready
+        while ready:
+            rank, _, item = ready[0]
+            if item.queued and rank == (0 if item.urgent else 1):
+                return item
+            heapq.heappop(ready)  # stale
+        return None

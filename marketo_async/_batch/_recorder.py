@@ -1,0 +1,85 @@
+"""Reporting a run: each record's outcome recorded once, the caller's hooks told, the report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .._errors import MarketoError
+from ._columns import OutcomeColumns
+from ._outcomes import BatchReport, Reason, RecordOutcome, Status
+
+__all__ = ["Recorder"]
+
+
+class Recorder:
+    """The outcomes of one run, as they become known.
+
+    ``on_outcome(outcome)`` hears each record once, as soon as its outcome is known;
+    ``on_progress(done, total_or_None)`` hears the count whenever it changed.
+    """
+
+    def __init__(
+        self,
+        *,
+        total: int | None,
+        on_progress: Callable[[int, int | None], None] | None,
+        on_outcome: Callable[[RecordOutcome], None] | None,
+    ) -> None:
+        self.outcomes = OutcomeColumns()
+        self._total = total
+        self._on_progress = on_progress
+        self._on_outcome = on_outcome
+        self._done = 0
+        self._reported_done = -1
+
+    def add(self) -> int:
+        """A record was read: its index (it has no outcome yet)."""
+        return self.outcomes.add_pending()
+
+    def finish(
+        self,
+        first: int,
+        last: int,
+        status: Status,
+        *,
+        record_id: int | None = None,
+        reasons: tuple[Reason, ...] = (),
+        error: Exception | None = None,
+        key: str | int | None = None,
+    ) -> None:
+        """Records ``first..last`` (one call carried them as one) have this outcome."""
+        self.outcomes.finish(
+            first, last, status, record_id=record_id, reasons=reasons, error=error, key=key
+        )
+        self._done += last - first + 1
+        if self._on_outcome is not None:
+            for index in range(first, last + 1):
+                self._on_outcome(self.outcomes[index])
+
+    def finish_pending(self, status: Status, reasons: tuple[Reason, ...]) -> None:
+        """Every record still without an outcome gets this one."""
+        index = self.outcomes.first_pending()
+        while index is not None:
+            self.finish(index, index, status, reasons=reasons)
+            index = self.outcomes.first_pending(index + 1)
+
+    def progress(self) -> None:
+        """Tell ``on_progress`` how many records are done, if that changed."""
+        if self._on_progress is not None and self._done != self._reported_done:
+            self._reported_done = self._done
+            self._on_progress(self._done, self._total)
+
+    def report(self, *, stopped: MarketoError | None, idempotent: bool) -> BatchReport:
+        """The run's report; every record read must have its outcome by now."""
+        if self._done != len(self.outcomes):  # never expected: say so rather than lose one
+            raise RuntimeError(
+                f"batch engine bug: {len(self.outcomes) - self._done} records have no outcome"
+            )
+        return BatchReport(
+            outcomes=self.outcomes,
+            counts=self.outcomes.counts(),
+            stopped=stopped,
+            resume_from=self.outcomes.first_with("not_attempted"),
+            idempotent=idempotent,
+            failed_indices=sorted(self.outcomes.not_applied),
+        )

@@ -1,0 +1,93 @@
+"""A lead record's rules: its normalised lookup key, and what Marketo would refuse in it.
+
+The batch engine knows nothing of leads; ``leads.sync`` and ``leads.push`` hand it
+:func:`lead_key` and :func:`validate_lead`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["lead_key", "lookup_key", "validate_lead"]
+
+_INTEGER_FIELDS = frozenset({"id", "leadId"})
+
+
+def lookup_key(record: Mapping[str, Any], field: str) -> str | int | None:
+    """The normalised lookup key of ``record`` for ``field``, or None when it has no value.
+
+    Emails are stripped and casefolded (Marketo matches them case-insensitively), ids become
+    integers, anything else a stripped string.
+
+    >>> lookup_key({"email": " Ann@Example.com"}, "email")
+    'ann@example.com'
+    """
+    value = record.get(field)
+    if type(value) is str:  # the common case first
+        text = value.strip()
+    elif value is None or isinstance(value, bool):
+        return None
+    elif isinstance(value, int):
+        return value
+    else:
+        text = str(value).strip()
+    if not text:
+        return None
+    if field == "email":
+        return text.casefold()
+    if field in _INTEGER_FIELDS and text.isdigit():
+        return int(text)
+    return text
+
+
+def lead_key(lookup_field: str) -> Callable[[Any], str | int | None]:
+    """The batch engine's key of a lead record: its :func:`lookup_key` (None for a non-record)."""
+
+    def key(record: Any) -> str | int | None:
+        if type(record) is dict or isinstance(record, Mapping):
+            return lookup_key(record, lookup_field)
+        return None
+
+    return key
+
+
+def _is_integer(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())
+
+
+def validate_lead(action: str, lookup_field: str) -> Callable[[int, Any], str | None]:
+    """A validator for lead upserts: refuses, before sending, a record Marketo would skip.
+
+    ``createDuplicate`` always inserts, so it needs no lookup value; the other rules stand.
+
+    >>> check = validate_lead("createOrUpdate", "email")
+    >>> check(17, {"firstName": "Ann"})
+    "record 17: no value for lookup field 'email'"
+    """
+    keyed = action != "createDuplicate"
+
+    def validate(index: int, record: Any) -> str | None:
+        if type(record) is not dict and not isinstance(record, Mapping):
+            return f"record {index}: not a mapping of field names to values ({record!r})"
+        if keyed and lookup_key(record, lookup_field) is None:
+            return f"record {index}: no value for lookup field {lookup_field!r}"
+        email = record.get("email")
+        if isinstance(email, str) and not email.isascii():
+            return (
+                f"record {index}: field 'email' has non-ASCII characters ({email!r}); "
+                "Marketo accepts ASCII email addresses only"
+            )
+        lead_id = record.get("id")
+        if keyed and lookup_field == "id" and not _is_integer(lead_id):
+            return f"record {index}: field 'id' must be an integer lead id, not {lead_id!r}"
+        if lead_id is not None and action != "updateOnly":
+            return (
+                f"record {index}: field 'id' is allowed only with action 'updateOnly', "
+                f"not {action!r} (Marketo answers 1003)"
+            )
+        return None
+
+    return validate
