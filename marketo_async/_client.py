@@ -16,7 +16,6 @@ from ._config import RateLimits, RetryPolicy
 from ._transport import (
     ClientStats,
     FileTransfers,
-    KeyLeases,
     Limiter,
     LocalLimiter,
     MarketoTransport,
@@ -119,11 +118,10 @@ class MarketoClient:
         )
         self._closed = False
         # A shared limiter (RedisLimiter) also offers per-key leases for the whole fleet.
-        key_leases = getattr(self.limiter, "key_leases", None)
         self._api = Api(
             request=self.request,
             max_in_flight=self.rate_limits.concurrency,
-            key_leases=key_leases if isinstance(key_leases, KeyLeases) else None,
+            key_leases=self.limiter.key_leases,
         )
 
     @functools.cached_property

@@ -7,7 +7,15 @@ knows how to fetch pages; it never sleeps, retries or sees a token.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+)
 from typing import Any, Generic, TypeVar, overload
 
 import attrs
@@ -114,7 +122,7 @@ def _warning_texts(body: Mapping[str, Any]) -> tuple[str, ...]:
 
 async def token_pages(
     fetch: Fetch, params: Mapping[str, Any], parse: Parse[T]
-) -> AsyncIterator[Page[T]]:
+) -> AsyncGenerator[Page[T], None]:
     """Pages of a lead-database read: follow ``nextPageToken`` while ``moreResult`` is true.
 
     Marketo sometimes sends a token with ``moreResult`` left out; that means no more pages.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import overload
 
 from ._outcomes import NOT_APPLIED_STATUSES, STATUSES, Reason, RecordOutcome, Status
@@ -23,7 +23,8 @@ class OutcomeColumns(Sequence[RecordOutcome]):
     a record.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_finish: Callable[[int, int], None] | None = None) -> None:
+        self._on_finish = on_finish  # told of each outcome recorded: first, last
         self._status = bytearray()
         self._ids = array("q")
         self._reasons: dict[int, tuple[Reason, ...]] = {}
@@ -103,6 +104,8 @@ class OutcomeColumns(Sequence[RecordOutcome]):
                 self.not_applied.append(index)
                 if key is not None:
                     self._keys[index] = key
+        if self._on_finish is not None:
+            self._on_finish(first, last)
 
     def first_pending(self, start: int = 0) -> int | None:
         """The first record from ``start`` on without an outcome, or None."""

@@ -25,32 +25,18 @@ class Recorder:
         on_progress: Callable[[int, int | None], None] | None,
         on_outcome: Callable[[RecordOutcome], None] | None,
     ) -> None:
-        self.outcomes = OutcomeColumns()
+        self.outcomes = OutcomeColumns(on_finish=self._finished)
+        # Records first..last (one call carried them as one) have this outcome.
+        self.finish = self.outcomes.finish
+        # A record was read: its index (it has no outcome yet).
+        self.add = self.outcomes.add_pending
         self._total = total
         self._on_progress = on_progress
         self._on_outcome = on_outcome
         self._done = 0
         self._reported_done = -1
 
-    def add(self) -> int:
-        """A record was read: its index (it has no outcome yet)."""
-        return self.outcomes.add_pending()
-
-    def finish(
-        self,
-        first: int,
-        last: int,
-        status: Status,
-        *,
-        record_id: int | None = None,
-        reasons: tuple[Reason, ...] = (),
-        error: Exception | None = None,
-        key: str | int | None = None,
-    ) -> None:
-        """Records ``first..last`` (one call carried them as one) have this outcome."""
-        self.outcomes.finish(
-            first, last, status, record_id=record_id, reasons=reasons, error=error, key=key
-        )
+    def _finished(self, first: int, last: int) -> None:
         self._done += last - first + 1
         if self._on_outcome is not None:
             for index in range(first, last + 1):

@@ -19,7 +19,7 @@ from .._errors import (
     MarketoError,
     RateLimitError,
 )
-from ._auth import Secret, TokenCache, TokenStore
+from ._auth import Secret, TokenCache
 from ._decode import UriTooLongError, connection_error, decode, decode_identity
 from ._limiter import Limiter, QuotaExhausted
 from ._marketo_rules import TOKEN_CODES, marketo_decide
@@ -86,11 +86,8 @@ class MarketoTransport:
             headers={"User-Agent": "marketo_async"},
         )
         # A shared limiter (Redis) may also share the token, so a fleet fetches it once.
-        store = getattr(limiter, "token_store", None)
         self.tokens = TokenCache(
-            self._fetch_token,
-            on_fetch=self._count_token,
-            store=store if isinstance(store, TokenStore) else None,
+            self._fetch_token, on_fetch=self._count_token, store=limiter.token_store
         )
         self._decide = marketo_decide(retry, rate_limits)
 

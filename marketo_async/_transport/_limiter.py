@@ -12,11 +12,14 @@ import datetime as dt
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import anyio
 
 from .._config import RateLimits
+
+if TYPE_CHECKING:
+    from ._auth import TokenStore
 
 __all__ = ["KeyLeases", "Limiter", "LocalLimiter", "QuotaExhausted", "day_in_zone"]
 
@@ -45,7 +48,12 @@ def day_in_zone(now: float | None = None, zone: dt.tzinfo = _CENTRAL) -> str:
 
 @runtime_checkable
 class Limiter(Protocol):
-    """What the transport needs from a limiter."""
+    """What the transport needs from a limiter.
+
+    A limiter shared by many processes (``RedisLimiter``) also shares the access token
+    (``token_store``) and offers per-record-key leases (``key_leases``); one that shares
+    neither sets both to None.
+    """
 
     def slot(self) -> AbstractAsyncContextManager[None]:
         """Wait for an in-flight slot and a place in the window; hold the slot while inside."""
@@ -58,6 +66,16 @@ class Limiter(Protocol):
     @property
     def in_flight(self) -> int:
         """Calls holding a slot right now."""
+        ...
+
+    @property
+    def token_store(self) -> TokenStore | None:
+        """Where processes sharing these limits share the access token; None: in-process."""
+        ...
+
+    @property
+    def key_leases(self) -> KeyLeases | None:
+        """Per-record-key leases for processes sharing these limits; None: in-process."""
         ...
 
 
@@ -116,6 +134,9 @@ class LocalLimiter:
         self.max_in_flight = 0
         self._day = ""
         self._used_today = 0
+        # One process keeps its token and its record keys to itself.
+        self.token_store: TokenStore | None = None
+        self.key_leases: KeyLeases | None = None
 
     def __repr__(self) -> str:
         return f"LocalLimiter({self.rate_limits!r}, in_flight={self._in_flight})"

@@ -12,7 +12,7 @@ import httpx
 
 from .._client import is_loopback_host
 from .._config import RateLimits, RetryPolicy
-from .._transport import ClientStats, KeyLeases, Limiter, LocalLimiter, Secret
+from .._transport import ClientStats, Limiter, LocalLimiter, Secret
 from ._transport import LeadGenTransport
 from .leads import Leads
 
@@ -96,11 +96,10 @@ class LeadGenClient:
     def leads(self) -> Leads:
         """Leads: create, update, upsert, delete, get, query, date ranges, fields, events."""
         # A shared limiter (RedisLimiter) also offers per-key leases for the whole fleet.
-        key_leases = getattr(self.limiter, "key_leases", None)
         return Leads(
             self.call,
             max_in_flight=self.rate_limits.concurrency,
-            key_leases=key_leases if isinstance(key_leases, KeyLeases) else None,
+            key_leases=self.limiter.key_leases,
         )
 
     @classmethod

@@ -1,16 +1,49 @@
-"""What a resource is handed by the client: bound request helpers, and nothing else."""
+"""What a resource is handed by the client: bound request helpers, and nothing else.
+
+A resource method checks its arguments and returns one helper call: ``get``/``post``/``delete``
+for one call, :meth:`Api.write_one` for a one-record write, :meth:`Api.write_batches` for a
+write of many records, :meth:`Api.pages` and :meth:`Api.chained_pages` for reads.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+import contextlib
+import copy
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import attrs
+
+from .._batch import (
+    MARKETO_RESULTS,
+    MAX_BATCH_SIZE,
+    BatchReport,
+    RecordOutcome,
+    ResultRules,
+    Send,
+    run_batches,
+)
+from .._errors import MarketoError, TooManyResultsError
+from .._paging import Page, Pager, token_pages
 
 if TYPE_CHECKING:
     from .._transport import KeyLeases
 
-__all__ = ["Api", "RequestFn", "Resource"]
+__all__ = ["Api", "Hooks", "RecordRules", "RequestFn", "Resource", "results_of", "retitled"]
+
+T = TypeVar("T")
+ErrorT = TypeVar("ErrorT", bound=MarketoError)
+Params = Mapping[str, Any]
+# Why too many results matched one query, said for that query; None keeps Marketo's words.
+ExplainTooMany = Callable[[TooManyResultsError, Params], str | None]
 
 
 class RequestFn(Protocol):
@@ -24,6 +57,46 @@ class RequestFn(Protocol):
         data: Mapping[str, Any] | Sequence[tuple[str, str]] | None = None,
         idempotent: bool = True,
     ) -> Awaitable[dict[str, Any]]: ...
+
+
+def results_of(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A body's ``result[]`` (an empty list when it has none)."""
+    result = body.get("result")
+    return list(result) if isinstance(result, list) else []
+
+
+def retitled(error: ErrorT, message: str) -> ErrorT:
+    """``error`` with a better message, keeping its class, code, request id, errors[],
+    HTTP status, path and attempts. Raise it ``from error``."""
+    better = copy.copy(error)
+    better.message = message
+    better.args = (message,)
+    return better
+
+
+@attrs.frozen(kw_only=True)
+class RecordRules(Generic[T]):
+    """One kind of record as the batch engine sees it (lead ids, lead records, ...).
+
+    ``key``: the record's lookup key (records sharing one never go out together);
+    ``validate(index, record)``: why a record is refused before sending, or None;
+    ``results``: how the API answers each record; ``lease_scope``: the key space, when the
+    fleet's key leases apply (``"leads:email"``).
+    """
+
+    key: Callable[[T], str | int | None] | None = None
+    validate: Callable[[int, T], str | None] | None = None
+    results: ResultRules = MARKETO_RESULTS
+    lease_scope: str | None = None
+
+
+@attrs.frozen
+class Hooks:
+    """The caller's hooks of one batch write (see :func:`run_batches`)."""
+
+    on_progress: Callable[[int, int | None], None] | None = None
+    on_outcome: Callable[[RecordOutcome], None] | None = None
+    stop: Callable[[], bool] | None = None
 
 
 @attrs.frozen
@@ -54,6 +127,118 @@ class Api:
 
     async def delete(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return await self.request("DELETE", path, params=params)
+
+    # ---- writes
+
+    async def write_one(self, path: str, *, json: Any, idempotent: bool = True) -> RecordOutcome:
+        """POST a one-record write; its outcome read from ``result[0]`` like a batch's."""
+        results = results_of(await self.post(path, json=json, idempotent=idempotent))
+        entry = results[0] if results and isinstance(results[0], Mapping) else None
+        status, record_id, reasons = MARKETO_RESULTS.outcome(entry)
+        return RecordOutcome(0, status, id=record_id, reasons=reasons)
+
+    def input_sender(
+        self, path: str, body: Mapping[str, Any] | None = None, *, idempotent: bool = True
+    ) -> Send[Any]:
+        """A batch ``send`` POSTing ``body`` with the batch as ``input``."""
+
+        async def send(batch: Sequence[Any]) -> list[Mapping[str, Any]]:
+            payload = {**(body or {}), "input": list(batch)}
+            return results_of(await self.post(path, json=payload, idempotent=idempotent))
+
+        return send
+
+    async def write_batches(
+        self,
+        records: Iterable[T] | AsyncIterable[T],
+        send: Send[T],
+        rules: RecordRules[T],
+        *,
+        hooks: Hooks,
+        batch_size: int = MAX_BATCH_SIZE,
+        max_in_flight: int | None = None,
+        idempotent: bool = True,
+        coalesce: bool = False,
+    ) -> BatchReport:
+        """``records`` through the batch engine under ``rules``, with the caller's ``hooks``,
+        as many calls in flight as the transport allows (or ``max_in_flight``), and the
+        fleet's key leases (when the limiter offers them) for rules with a lease scope."""
+        leases = self.key_leases if rules.lease_scope is not None else None
+        return await run_batches(
+            records,
+            send,
+            key=rules.key,
+            validate=rules.validate,
+            results=rules.results,
+            batch_size=batch_size,
+            max_in_flight=self.max_in_flight if max_in_flight is None else max_in_flight,
+            idempotent=idempotent,
+            coalesce=coalesce,
+            on_progress=hooks.on_progress,
+            on_outcome=hooks.on_outcome,
+            stop=hooks.stop,
+            key_leases=leases,
+            lease_scope=rules.lease_scope or "records",
+        )
+
+    # ---- reads
+
+    def pages(self, path: str, params: Params, parse: Callable[[dict[str, Any]], T]) -> Pager[T]:
+        """A lead-database read of ``path``, page by page (``nextPageToken``)."""
+        return self.chained_pages(path, [params], parse)
+
+    def chained_pages(
+        self,
+        path: str,
+        queries: Sequence[Params],
+        parse: Callable[[dict[str, Any]], T],
+        *,
+        unique: Callable[[T], object] | None = None,
+        explain_too_many: ExplainTooMany | None = None,
+    ) -> Pager[T]:
+        """Many queries of one endpoint read one after another, each page by page.
+
+        Marketo takes at most 300 filter values (or a short date range) per query, so a long
+        read is several queries; this pages through them as one. ``unique(item)`` gives an
+        item's identity: an item met again (it matched two queries) is dropped. Pages left
+        empty are skipped, but a read that finds nothing still gives one empty page.
+        ``explain_too_many`` rewords a ``TooManyResultsError`` for the query that got it.
+        """
+
+        async def fetch(params: Params) -> dict[str, Any]:
+            try:
+                return await self.get(path, params)
+            except TooManyResultsError as error:
+                message = None if explain_too_many is None else explain_too_many(error, params)
+                if message is None:
+                    raise
+                raise retitled(error, message) from error
+
+        if len(queries) == 1 and unique is None:
+            return Pager(lambda: token_pages(fetch, queries[0], parse))
+        return Pager(lambda: _chained(fetch, queries, parse, unique))
+
+
+async def _chained(
+    fetch: Callable[[Params], Awaitable[dict[str, Any]]],
+    queries: Sequence[Params],
+    parse: Callable[[dict[str, Any]], T],
+    unique: Callable[[T], object] | None,
+) -> AsyncIterator[Page[T]]:
+    seen: set[object] = set()
+    yielded = False
+    for number, query in enumerate(queries):
+        async with contextlib.aclosing(token_pages(fetch, query, parse)) as pages:
+            async for page in pages:
+                items = page.items
+                if unique is not None:
+                    items = [item for item in items if unique(item) not in seen]
+                    seen.update(unique(item) for item in items)
+                # The next query is more to read, too.
+                more = page.more or number < len(queries) - 1
+                if items or (not more and not yielded):
+                    yielded = True
+                    yield Page(items, page.next_page_token, more, page.warnings)
 
 
 class Resource:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["lead_key", "lookup_key", "validate_lead"]
+from ._base import RecordRules
+
+__all__ = ["lead_key", "lead_rules", "lookup_key", "validate_lead"]
 
 _INTEGER_FIELDS = frozenset({"id", "leadId"})
 
@@ -91,3 +93,14 @@ def validate_lead(action: str, lookup_field: str) -> Callable[[int, Any], str | 
         return None
 
     return validate
+
+
+def lead_rules(action: str, lookup_field: str) -> RecordRules[Any]:
+    """Lead records for Sync Leads or Push Lead: keyed by ``lookup_field`` (leased fleet-wide)
+    unless ``createDuplicate``, which has no key."""
+    keyed = action != "createDuplicate"
+    return RecordRules(
+        key=lead_key(lookup_field) if keyed else None,
+        validate=validate_lead(action, lookup_field),
+        lease_scope=f"leads:{lookup_field}" if keyed else None,
+    )

@@ -7,18 +7,17 @@ field model and limits.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Generic, TypeVar, cast
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
-from .._batch import STATUSES, BatchReport, Reason, RecordOutcome, Status, run_batches
+from .._batch import BatchReport, RecordOutcome
 from .._errors import MarketoError
-from .._paging import Pager, token_pages
+from .._paging import Pager
 from ..models._converter import converter
 from ._arguments import FIELD_NAME, check_batch_size, check_field_name
-from ._base import Resource
+from ._base import Hooks, RecordRules, Resource
 
 __all__ = [
     "FIELD_DATA_TYPES",
@@ -30,7 +29,6 @@ __all__ = [
     "check_field_name",
     "field_changes",
     "new_field_records",
-    "single_outcome",
 ]
 
 FieldT = TypeVar("FieldT")
@@ -172,31 +170,6 @@ def field_changes(changes: Mapping[str, Any], argument: str = "changes") -> dict
     return wire
 
 
-_RESULT_STATUSES = frozenset(STATUSES[:8])  # Marketo's own; the rest are the library's
-
-
-def single_outcome(body: Mapping[str, Any]) -> RecordOutcome:
-    """The outcome of a one-record write (``result[0]``) as a :class:`RecordOutcome`."""
-    results = body.get("result") or []
-    entry: Mapping[str, Any] = results[0] if results and isinstance(results[0], Mapping) else {}
-    reasons = tuple(
-        Reason(str(reason.get("code", "")), str(reason.get("message", "")))
-        for reason in entry.get("reasons") or ()
-        if isinstance(reason, Mapping)
-    )
-    status = entry.get("status")
-    record_id = entry.get("id")
-    if status not in _RESULT_STATUSES:
-        note = "Marketo's answer had no result" if not entry else f"status {status!r}"
-        return RecordOutcome(0, "unknown", reasons=(*reasons, Reason("unexpected-status", note)))
-    return RecordOutcome(
-        0,
-        cast(Status, status),
-        id=record_id if type(record_id) is int else None,
-        reasons=reasons,
-    )
-
-
 class SchemaFields(Resource, Generic[FieldT]):
     """An object's schema fields (``.../schema/fields``): get, list, create, update.
 
@@ -231,8 +204,7 @@ class SchemaFields(Resource, Generic[FieldT]):
     def list(self, *, batch_size: int | None = None) -> Pager[FieldT]:
         """Every field, standard, custom and hidden, page by page."""
         params = {"batchSize": check_batch_size(batch_size)}
-        fetch = functools.partial(self._api.get, f"{self._fields_path}.json")
-        return Pager(lambda: token_pages(fetch, params, self._parse))
+        return self._api.pages(f"{self._fields_path}.json", params, self._parse)
 
     async def create(
         self,
@@ -256,27 +228,21 @@ class SchemaFields(Resource, Generic[FieldT]):
                 f"most {limit} custom fields"
             )
 
-        async def send(batch: Sequence[dict[str, Any]]) -> Sequence[Mapping[str, Any]]:
-            body = await self._api.post(f"{self._fields_path}.json", json={"input": list(batch)})
-            result = body.get("result")
-            return result if isinstance(result, list) else []
-
-        return await run_batches(
+        return await self._api.write_batches(
             records,
-            send,
+            self._api.input_sender(f"{self._fields_path}.json"),
+            RecordRules(),
+            hooks=Hooks(on_progress, on_outcome, stop),
             batch_size=self._new_fields_per_call,
             max_in_flight=1,  # schema writes are few; one at a time keeps names unique
-            on_progress=on_progress,
-            on_outcome=on_outcome,
-            stop=stop,
         )
 
     async def _update(self, name: str, changes: Mapping[str, Any]) -> RecordOutcome:
         """Send ``changes`` to the field ``name`` (Update ... Field), checked first."""
         name = check_field_name(name, "name")
         change = field_changes(changes, "changes")
-        body = await self._api.post(f"{self._fields_path}/{name}.json", json={"input": [change]})
-        return single_outcome(body)
+        path = f"{self._fields_path}/{name}.json"
+        return await self._api.write_one(path, json={"input": [change]})
 
     def _parse(self, item: Mapping[str, Any]) -> FieldT:
         return converter.structure(item, self._field_type)

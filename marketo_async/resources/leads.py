@@ -11,7 +11,6 @@ import datetime as dt
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
-    Awaitable,
     Callable,
     Collection,
     Iterable,
@@ -22,9 +21,9 @@ from collections.abc import (
 from typing import Any, Literal, TypeVar
 from urllib.parse import unquote
 
-from .._batch import MAX_BATCH_SIZE, BatchReport, RecordOutcome, run_batches
+from .._batch import MAX_BATCH_SIZE, BatchReport, RecordOutcome
 from .._errors import MarketoError, TooManyResultsError
-from .._paging import Page, Pager, token_pages
+from .._paging import Pager
 from ..models._converter import converter, format_datetime
 from ..models.leads import (
     Lead,
@@ -50,9 +49,8 @@ from ._arguments import (
     positive_id,
     unique_ids,
 )
-from ._base import Resource
-from ._lead_rules import lead_key, validate_lead
-from ._schema_fields import single_outcome
+from ._base import Hooks, RecordRules, Resource, results_of
+from ._lead_rules import lead_rules
 
 __all__ = ["MAX_FILTER_VALUES", "MAX_MERGE_LOSERS", "SYNC_ACTIONS", "Leads", "SyncAction"]
 
@@ -161,11 +159,6 @@ def _converted(
     raise ValueError(f"{argument} must be an iterable or an async iterable, got {items!r}")
 
 
-def _results(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    result = body.get("result")
-    return list(result) if isinstance(result, list) else []
-
-
 def _cookie(cookie: object) -> str:
     """The munchkin cookie as is: one already percent-encoded (``%26``) is decoded first,
     since httpx encodes it (``&`` becomes ``%26``) and twice would be garbage."""
@@ -192,12 +185,12 @@ class Leads(Resource):
     async def describe(self) -> list[LeadFieldDescription]:
         """Every lead field with its REST/SOAP names and types (Describe Lead)."""
         body = await self._api.get("/rest/v1/leads/describe.json")
-        return converter.structure(_results(body), list[LeadFieldDescription])
+        return converter.structure(results_of(body), list[LeadFieldDescription])
 
     async def describe2(self) -> LeadDescription:
         """The lead object's fields and searchable keys (Describe Lead2)."""
         body = await self._api.get(DESCRIBE2_PATH)
-        found = _results(body)
+        found = results_of(body)
         if not found:
             raise MarketoError("Describe Lead2 answered without a result", path=DESCRIBE2_PATH)
         return converter.structure(found[0], LeadDescription)
@@ -212,7 +205,7 @@ class Leads(Resource):
         lead_id = positive_id(id, "id")
         params = {"fields": field_names(fields)}
         body = await self._api.get(f"/rest/v1/lead/{lead_id}.json", params)
-        found = _results(body)
+        found = results_of(body)
         return converter.structure(found[0], Lead) if found else None
 
     def by_filter(
@@ -237,43 +230,37 @@ class Leads(Resource):
         filter_type = check_field_name(filter_type, "filter_type")
         # Marketo compares emails case-insensitively, so two spellings are one value.
         texts = filter_values(values, fold_case=filter_type == "email")
-        chunks = _chunks(texts, MAX_FILTER_VALUES)
         base: dict[str, Any] = {
             "filterType": filter_type,
             "fields": field_names(fields),
             "batchSize": check_batch_size(batch_size),
         }
+        starts = {
+            ",".join(texts[at : at + MAX_FILTER_VALUES]): at
+            for at in range(0, len(texts), MAX_FILTER_VALUES)
+        }
 
-        fetch = self._fetch("/rest/v1/leads.json")
+        def explain(error: TooManyResultsError, query: Mapping[str, Any]) -> str:
+            chunk = query["filterValues"]
+            count, total = chunk.count(",") + 1, len(texts)
+            where = (
+                f"values {starts[chunk] + 1:,}-{starts[chunk] + count:,} of {total:,}"
+                if total > count
+                else f"the {count:,} values given"
+            )
+            return (
+                f"{error.message}: more than 1,000 leads match filter_type {filter_type!r} "
+                f"for {where}"
+            )
 
-        def parse(item: dict[str, Any]) -> Lead:
-            return converter.structure(item, Lead)
-
-        async def pages() -> AsyncIterator[Page[Lead]]:
-            seen: set[object] = set()
-            yielded = False
-            total = sum(len(chunk) for chunk in chunks)
-            start = 0
-            for number, chunk in enumerate(chunks):
-                last_chunk = number == len(chunks) - 1
-                params = {**base, "filterValues": ",".join(chunk)}
-                chunk_pages = token_pages(fetch, params, parse)
-                try:
-                    async for page in chunk_pages:
-                        # A lead matching two values (say two spellings) comes once.
-                        fresh = [lead for lead in page.items if lead.get("id") not in seen]
-                        seen.update(lead.get("id") for lead in fresh)
-                        more = page.more or not last_chunk
-                        if fresh or (not more and not yielded):
-                            yielded = True
-                            yield Page(fresh, page.next_page_token, more, page.warnings)
-                except TooManyResultsError as error:
-                    raise _too_many(error, filter_type, start, len(chunk), total) from error
-                finally:
-                    await _close(chunk_pages)
-                start += len(chunk)
-
-        return Pager(pages)
+        return self._api.chained_pages(
+            "/rest/v1/leads.json",
+            [{**base, "filterValues": chunk} for chunk in starts],
+            _parse_lead,
+            # A lead matching two values (say two spellings) comes once.
+            unique=lambda lead: lead.get("id"),
+            explain_too_many=explain,
+        )
 
     def by_list(
         self, list_id: int, *, fields: FieldNames = None, batch_size: int | None = None
@@ -281,7 +268,7 @@ class Leads(Resource):
         """The leads of a static list, page by page (Get Leads by List Id)."""
         list_id = positive_id(list_id, "list_id")
         params = {"fields": field_names(fields), "batchSize": check_batch_size(batch_size)}
-        return self._pager(f"/rest/v1/lists/{list_id}/leads.json", params, Lead)
+        return self._api.pages(f"/rest/v1/lists/{list_id}/leads.json", params, _parse_lead)
 
     def by_program(
         self, program_id: int, *, fields: FieldNames = None, batch_size: int | None = None
@@ -295,13 +282,14 @@ class Leads(Resource):
         if names is not None and "membership" not in names.split(","):
             names += ",membership"
         params = {"fields": names, "batchSize": check_batch_size(batch_size)}
-        return self._pager(f"/rest/v1/leads/programs/{program_id}.json", params, Lead)
+        return self._api.pages(f"/rest/v1/leads/programs/{program_id}.json", params, _parse_lead)
 
     def lists_of(self, id: int, *, batch_size: int | None = None) -> Pager[ListMembership]:
         """The static lists a lead belongs to."""
         lead_id = positive_id(id, "id")
         params = {"batchSize": check_batch_size(batch_size)}
-        return self._pager(f"/rest/v1/leads/{lead_id}/listMembership.json", params, ListMembership)
+        path = f"/rest/v1/leads/{lead_id}/listMembership.json"
+        return self._api.pages(path, params, _parser(ListMembership))
 
     def programs_of(
         self,
@@ -331,9 +319,8 @@ class Leads(Resource):
                 limit_hint=f"Marketo filters on at most {MAX_FILTER_VALUES}",
             )
             params.update(filterType="programId", filterValues=",".join(map(str, ids)))
-        return self._pager(
-            f"/rest/v1/leads/{lead_id}/programMembership.json", params, ProgramMembership
-        )
+        path = f"/rest/v1/leads/{lead_id}/programMembership.json"
+        return self._api.pages(path, params, _parser(ProgramMembership))
 
     def smart_campaigns_of(
         self,
@@ -350,11 +337,8 @@ class Leads(Resource):
             "latestUpdatedAt": _moment(latest_updated_at, "latest_updated_at"),
             "batchSize": check_batch_size(batch_size),
         }
-        return self._pager(
-            f"/rest/v1/leads/{lead_id}/smartCampaignMembership.json",
-            params,
-            SmartCampaignMembership,
-        )
+        path = f"/rest/v1/leads/{lead_id}/smartCampaignMembership.json"
+        return self._api.pages(path, params, _parser(SmartCampaignMembership))
 
     # ---- writes of many records
 
@@ -404,22 +388,17 @@ class Leads(Resource):
                 )
         if async_processing:
             body["asyncProcessing"] = True
-        duplicate = action == "createDuplicate"
-        if duplicate and coalesce:
+        keyed = action != "createDuplicate"
+        if not keyed and coalesce:
             raise ValueError("coalesce=True needs a lookup key; createDuplicate has none")
-        return await self._upsert(
-            "/rest/v1/leads.json",
-            body,
-            records,
-            action=action,
-            lookup_field=lookup_field,
-            keyed=not duplicate,
-            idempotent=not duplicate,
+        return await self._api.write_batches(
+            _converted(records, _plain, "records"),
+            self._api.input_sender("/rest/v1/leads.json", body, idempotent=keyed),
+            lead_rules(action, lookup_field),
+            hooks=Hooks(on_progress, on_outcome, stop),
             batch_size=batch_size,
+            idempotent=keyed,  # createDuplicate inserts again when resent
             coalesce=coalesce,
-            on_progress=on_progress,
-            on_outcome=on_outcome,
-            stop=stop,
         )
 
     async def push(
@@ -456,19 +435,15 @@ class Leads(Resource):
             if value is not None:
                 body[name] = non_empty_text(value, argument)
 
-        return await self._upsert(
-            "/rest/v1/leads/push.json",
-            body,
-            records,
-            action="createOrUpdate",
-            lookup_field=lookup_field,
-            keyed=True,
-            idempotent=False,
+        path = "/rest/v1/leads/push.json"
+        return await self._api.write_batches(
+            _converted(records, _plain, "records"),
+            self._api.input_sender(path, body, idempotent=False),
+            lead_rules("createOrUpdate", lookup_field),
+            hooks=Hooks(on_progress, on_outcome, stop),
             batch_size=batch_size,
+            idempotent=False,  # each push logs an activity
             coalesce=coalesce,
-            on_progress=on_progress,
-            on_outcome=on_outcome,
-            stop=stop,
         )
 
     async def delete(
@@ -496,17 +471,14 @@ class Leads(Resource):
         async def send(batch: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
             records = [{"id": positive_id(record["id"], "id")} for record in batch]
             answer = await self._api.post("/rest/v1/leads/delete.json", json={"input": records})
-            return _results(answer)
+            return results_of(answer)
 
-        return await run_batches(
+        return await self._api.write_batches(
             _converted(ids, lambda value: {"id": value}, "ids"),
             send,
-            validate=validate,
+            RecordRules(validate=validate),
+            hooks=Hooks(on_progress, on_outcome, stop),
             batch_size=batch_size,
-            max_in_flight=self._api.max_in_flight,
-            on_progress=on_progress,
-            on_outcome=on_outcome,
-            stop=stop,
         )
 
     async def update_partitions(
@@ -529,18 +501,11 @@ class Leads(Resource):
             name = non_empty_text(pair[1], f"assignments[{index}] partition name")
             records.append({"id": lead_id, "partitionName": name})
 
-        async def send(batch: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-            answer = await self._api.post("/rest/v1/leads/partitions.json", json={"input": batch})
-            return _results(answer)
-
-        return await run_batches(
+        return await self._api.write_batches(
             records,
-            send,
-            key=lambda record: int(record["id"]),  # one lead's moves stay in order
-            max_in_flight=self._api.max_in_flight,
-            on_progress=on_progress,
-            on_outcome=on_outcome,
-            stop=stop,
+            self._api.input_sender("/rest/v1/leads/partitions.json"),
+            RecordRules(key=lambda record: int(record["id"])),  # one lead's moves stay in order
+            hooks=Hooks(on_progress, on_outcome, stop),
         )
 
     # ---- one-call writes
@@ -589,8 +554,8 @@ class Leads(Resource):
         body: dict[str, Any] = {"formId": form_id, "input": [record]}
         if program_id is not None:
             body["programId"] = positive_id(program_id, "program_id")
-        answer = await self._api.post("/rest/v1/leads/submitForm.json", json=body, idempotent=False)
-        return single_outcome(answer)
+        path = "/rest/v1/leads/submitForm.json"
+        return await self._api.write_one(path, json=body, idempotent=False)
 
     async def merge(
         self, winner_id: int, loser_ids: Iterable[int] | int, *, merge_in_crm: bool = False
@@ -634,89 +599,14 @@ class Leads(Resource):
     async def partitions(self) -> list[Partition]:
         """The instance's lead partitions (cacheable: they rarely change)."""
         body = await self._api.get("/rest/v1/leads/partitions.json")
-        return converter.structure(_results(body), list[Partition])
-
-    # ---- plumbing
-
-    async def _upsert(
-        self,
-        path: str,
-        body: Mapping[str, Any],
-        records: LeadRecords,
-        *,
-        action: str,
-        lookup_field: str,
-        keyed: bool,
-        idempotent: bool,
-        batch_size: int,
-        coalesce: bool,
-        on_progress: Progress | None,
-        on_outcome: OutcomeHook | None,
-        stop: StopHook | None,
-    ) -> BatchReport:
-        """Send ``records`` to ``path`` through the batch engine (Sync Leads, Push Lead):
-        each call is ``body`` with a batch as ``input``.
-
-        ``keyed``: records sharing a lookup key never share a call, and hold the fleet's key
-        lease while in flight (createDuplicate has no key).
-        """
-
-        async def send(batch: Sequence[Any]) -> list[Mapping[str, Any]]:
-            answer = await self._api.post(
-                path, json={**body, "input": list(batch)}, idempotent=idempotent
-            )
-            return _results(answer)
-
-        return await run_batches(
-            _converted(records, _plain, "records"),
-            send,
-            key=lead_key(lookup_field) if keyed else None,
-            validate=validate_lead(action, lookup_field),
-            batch_size=batch_size,
-            max_in_flight=self._api.max_in_flight,
-            idempotent=idempotent,
-            coalesce=coalesce,
-            on_progress=on_progress,
-            on_outcome=on_outcome,
-            stop=stop,
-            key_leases=self._api.key_leases if keyed else None,
-            lease_scope=f"leads:{lookup_field}",
-        )
-
-    def _fetch(self, path: str) -> Callable[[Mapping[str, Any]], Awaitable[dict[str, Any]]]:
-        async def fetch(params: Mapping[str, Any]) -> dict[str, Any]:
-            return await self._api.get(path, params)
-
-        return fetch
-
-    def _pager(self, path: str, params: Mapping[str, Any], model: type[T]) -> Pager[T]:
-        fetch = self._fetch(path)
-
-        def parse(item: dict[str, Any]) -> T:
-            return converter.structure(item, model)
-
-        return Pager(lambda: token_pages(fetch, params, parse))
+        return converter.structure(results_of(body), list[Partition])
 
 
-def _chunks(values: list[str], size: int) -> list[list[str]]:
-    return [values[start : start + size] for start in range(0, len(values), size)]
+def _parser(model: type[T]) -> Callable[[dict[str, Any]], T]:
+    def parse(item: dict[str, Any]) -> T:
+        return converter.structure(item, model)
+
+    return parse
 
 
-def _too_many(
-    error: TooManyResultsError, filter_type: str, start: int, count: int, total: int
-) -> TooManyResultsError:
-    where = (
-        f"values {start + 1:,}-{start + count:,} of {total:,}"
-        if total > count
-        else f"the {count:,} values given"
-    )
-    wider = TooManyResultsError(
-        f"{error.message}: more than 1,000 leads match filter_type {filter_type!r} for {where}",
-        code=error.code,
-        request_id=error.request_id,
-        errors=error.errors,
-        http_status=error.http_status,
-        path=error.path,
-    )
-    wider.attempts = error.attempts
-    return wider
+_parse_lead = _parser(Lead)

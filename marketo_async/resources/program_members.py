@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 from collections.abc import (
-    AsyncGenerator,
     AsyncIterable,
-    AsyncIterator,
-    Awaitable,
-    Callable,
     Iterable,
     Mapping,
     Sequence,
 )
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-import attrs
-
-from .._batch import BatchReport, run_batches
+from .._batch import BatchReport, ResultRules
 from .._errors import MarketoError, TooManyResultsError
-from .._paging import Page, Pager, token_pages
+from .._paging import Pager
 from ..models import converter, format_datetime
 from ..models.program_members import ProgramMember, ProgramMemberDescription
 from ._arguments import (
@@ -40,7 +33,7 @@ from ._arguments import (
     id_or_none,
     positive_id,
 )
-from ._base import Resource
+from ._base import Hooks, RecordRules, Resource, results_of
 
 __all__ = ["MAX_FILTER_VALUES", "MAX_UPDATED_AT_WINDOW", "ProgramMembers", "updated_at_windows"]
 
@@ -108,22 +101,24 @@ def updated_at_windows(
         start = window_end + _ONE_SECOND
 
 
-def _too_many_members(error: TooManyResultsError, program_id: int) -> TooManyResultsError:
-    message = (
+def _too_many_members(program_id: int, error: TooManyResultsError, query: object) -> str | None:
+    if "membership size" not in error.message.lower():
+        return None
+    return (
         f"{error.message}. Marketo reads at most 100,000 members of program {program_id} "
         "with a filter other than leadId: use the bulk program member extract "
         "(/bulk/v1/program/members/export) for programs this large, or query by leadId"
     )
-    better = TooManyResultsError(
-        message,
-        code=error.code,
-        request_id=error.request_id,
-        errors=error.errors,
-        http_status=error.http_status,
-        path=error.path,
-    )
-    better.attempts = error.attempts
-    return better
+
+
+# Marketo answers member writes by seq; a skipped entry names no lead, so its id is the key.
+_BY_LEAD_ID = ResultRules(ids_from_keys=True)
+_MEMBER_IDS: RecordRules[LeadId] = RecordRules(
+    key=id_or_none, validate=check_lead_id, results=_BY_LEAD_ID
+)
+_MEMBER_DATA: RecordRules[Mapping[str, Any]] = RecordRules(
+    key=_member_key, validate=_check_member_data, results=_BY_LEAD_ID
+)
 
 
 def _parse_member(item: Mapping[str, Any]) -> ProgramMember:
@@ -179,7 +174,7 @@ class ProgramMembers(Resource):
             {**base, "filterValues": ",".join(texts[at : at + MAX_FILTER_VALUES])}
             for at in range(0, len(texts), MAX_FILTER_VALUES)
         ]
-        return Pager(functools.partial(self._pages, program_id, path, queries))
+        return self._pages(program_id, path, queries)
 
     def updated_between(
         self,
@@ -210,7 +205,7 @@ class ProgramMembers(Resource):
             }
             for window_start, window_end in updated_at_windows(start, end)
         ]
-        return Pager(functools.partial(self._pages, program_id, path, queries))
+        return self._pages(program_id, path, queries)
 
     async def set_status(
         self,
@@ -234,14 +229,13 @@ class ProgramMembers(Resource):
             raise ValueError(f"status_name must be a program status name, not {status_name!r}")
         path = f"/rest/v1/programs/{program}/members/status.json"
 
-        async def send(batch: Sequence[LeadId]) -> list[dict[str, Any]]:
-            ids = [id_or_none(value) for value in batch]
-            body = {"statusName": status_name, "input": [{"leadId": i} for i in ids]}
-            return _with_lead_ids(ids, (await self._api.post(path, json=body)).get("result"))
+        async def send(batch: Sequence[LeadId]) -> list[Mapping[str, Any]]:
+            rows = [{"leadId": id_or_none(value)} for value in batch]
+            body = {"statusName": status_name, "input": rows}
+            return results_of(await self._api.post(path, json=body))
 
-        return await self._write(
-            lead_ids, send, id_or_none, check_lead_id, on_progress, on_outcome, stop
-        )
+        hooks = Hooks(on_progress, on_outcome, stop)
+        return await self._api.write_batches(lead_ids, send, _MEMBER_IDS, hooks=hooks)
 
     async def update_data(
         self,
@@ -264,15 +258,12 @@ class ProgramMembers(Resource):
         """
         path = f"/rest/v1/programs/{positive_id(program_id, 'program_id')}/members.json"
 
-        async def send(batch: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-            ids = [_member_key(record) for record in batch]
-            rows = [{**record, "leadId": i} for record, i in zip(batch, ids, strict=True)]
-            body = await self._api.post(path, json={"input": rows})
-            return _with_lead_ids(ids, body.get("result"))
+        async def send(batch: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+            rows = [{**record, "leadId": _member_key(record)} for record in batch]
+            return results_of(await self._api.post(path, json={"input": rows}))
 
-        return await self._write(
-            records, send, _member_key, _check_member_data, on_progress, on_outcome, stop
-        )
+        hooks = Hooks(on_progress, on_outcome, stop)
+        return await self._api.write_batches(records, send, _MEMBER_DATA, hooks=hooks)
 
     async def delete(
         self,
@@ -286,14 +277,12 @@ class ProgramMembers(Resource):
         """Remove leads from a program: ``deleted``, or ``skipped`` (1037: not in program)."""
         path = f"/rest/v1/programs/{positive_id(program_id, 'program_id')}/members/delete.json"
 
-        async def send(batch: Sequence[LeadId]) -> list[dict[str, Any]]:
-            ids = [id_or_none(value) for value in batch]
-            body = {"input": [{"leadId": i} for i in ids]}
-            return _with_lead_ids(ids, (await self._api.post(path, json=body)).get("result"))
+        async def send(batch: Sequence[LeadId]) -> list[Mapping[str, Any]]:
+            rows = [{"leadId": id_or_none(value)} for value in batch]
+            return results_of(await self._api.post(path, json={"input": rows}))
 
-        return await self._write(
-            lead_ids, send, id_or_none, check_lead_id, on_progress, on_outcome, stop
-        )
+        hooks = Hooks(on_progress, on_outcome, stop)
+        return await self._api.write_batches(lead_ids, send, _MEMBER_IDS, hooks=hooks)
 
     # ---- helpers ------------------------------------------------------------------------
 
@@ -302,60 +291,8 @@ class ProgramMembers(Resource):
         params = {"fields": field_names(fields), "batchSize": check_batch_size(batch_size)}
         return {name: value for name, value in params.items() if value is not None}
 
-    async def _pages(
+    def _pages(
         self, program_id: int, path: str, queries: Sequence[Mapping[str, Any]]
-    ) -> AsyncIterator[Page[ProgramMember]]:
-        async def fetch(params: Mapping[str, Any]) -> dict[str, Any]:
-            try:
-                return await self._api.get(path, params)
-            except TooManyResultsError as error:
-                if "membership size" not in error.message.lower():
-                    raise
-                raise _too_many_members(error, program_id) from error
-
-        last = len(queries) - 1
-        for number, query in enumerate(queries):
-            # token_pages is an async generator: close it when our caller stops early.
-            pages = cast(
-                AsyncGenerator[Page[ProgramMember], None], token_pages(fetch, query, _parse_member)
-            )
-            async with contextlib.aclosing(pages):
-                async for page in pages:
-                    # The next chunk of values (or date window) is more to read, too.
-                    yield page if page.more or number == last else attrs.evolve(page, more=True)
-
-    async def _write(
-        self,
-        records: Iterable[T] | AsyncIterable[T],
-        send: Callable[[Sequence[T]], Awaitable[Sequence[Mapping[str, Any]]]],
-        key: Callable[[T], int | None],
-        validate: Callable[[int, T], str | None],
-        on_progress: Progress | None,
-        on_outcome: OutcomeHook | None,
-        stop: StopHook | None,
-    ) -> BatchReport:
-        return await run_batches(
-            records,
-            send,
-            key=key,
-            validate=validate,
-            max_in_flight=self._api.max_in_flight,
-            on_progress=on_progress,
-            on_outcome=on_outcome,
-            stop=stop,
-        )
-
-
-def _with_lead_ids(ids: Sequence[int | None], results: Any) -> list[dict[str, Any]]:
-    """Marketo's ``result[]``, each entry given the ``leadId`` it answers.
-
-    Skipped entries carry only ``seq`` (the input position); the id comes from the input.
-    """
-    entries: list[dict[str, Any]] = []
-    for position, entry in enumerate(results or ()):
-        seq = entry.get("seq")
-        target = seq if type(seq) is int else position
-        if "leadId" not in entry and 0 <= target < len(ids):
-            entry = {**entry, "leadId": ids[target]}
-        entries.append(entry)
-    return entries
+    ) -> Pager[ProgramMember]:
+        explain = functools.partial(_too_many_members, program_id)
+        return self._api.chained_pages(path, queries, _parse_member, explain_too_many=explain)

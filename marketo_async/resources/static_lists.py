@@ -7,9 +7,9 @@ import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from .._batch import BatchReport, run_batches
+from .._batch import BatchReport, ResultRules, Send
 from .._errors import MarketoError, NotFoundError
-from .._paging import MAX_ASSET_PAGE, Pager, offset_pages, token_pages
+from .._paging import MAX_ASSET_PAGE, Pager, offset_pages
 from ..models import converter, format_datetime
 from ..models.leads import Lead
 from ..models.static_lists import Folder, StaticList
@@ -27,11 +27,9 @@ from ._arguments import (
     non_empty_text,
     positive_id,
 )
-from ._base import Resource
+from ._base import Hooks, RecordRules, Resource, results_of
 
 __all__ = ["StaticLists"]
-
-Call = Callable[[Mapping[str, Any]], Awaitable[dict[str, Any]]]
 
 # Marketo: "no data found for the search".
 NO_DATA_FOUND = "702"
@@ -51,27 +49,13 @@ def _as_datetime(value: dt.datetime | dt.date) -> dt.datetime:
     return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
 
 
-def _aligned_by_id(
-    ids: Sequence[int], results: Sequence[Mapping[str, Any]]
-) -> list[dict[str, Any]]:
-    """Give each result entry the ``seq`` of the input id it answers, and that id.
-
-    Marketo answers list membership calls in input order, each entry naming its lead ``id``;
-    matching on the id keeps a reordered or shortened answer on the right records. Ids are
-    unique within a call (the batch engine never puts one key twice in a call).
-    """
-    position = {lead_id: seq for seq, lead_id in enumerate(ids)}
-    aligned: list[dict[str, Any]] = []
-    for index, entry in enumerate(results):
-        entry_id = entry.get("id")
-        seq = position.get(entry_id) if type(entry_id) is int else None
-        if seq is None:
-            seq = index
-        fixed = {**entry, "seq": seq}
-        if type(entry_id) is not int and seq < len(ids):
-            fixed["id"] = ids[seq]
-        aligned.append(fixed)
-    return aligned
+# Marketo answers membership calls naming each entry's lead ``id``: match on it, so a reordered
+# or shortened answer stays on the right records; a skipped entry's id is its record's key.
+_MEMBERS: RecordRules[LeadId] = RecordRules(
+    key=id_or_none,
+    validate=check_lead_id,
+    results=ResultRules(match_by="id", ids_from_keys=True),
+)
 
 
 class StaticLists(Resource):
@@ -192,13 +176,9 @@ class StaticLists(Resource):
         [(318594, 'added'), (318595, 'skipped')]
         """
         path = self._members_path(list_id)
-        return await self._membership(
-            lambda params: self._api.post(path, params=params),
-            lead_ids,
-            on_progress,
-            on_outcome,
-            stop,
-        )
+        send = _membership(lambda ids: self._api.post(path, params={"id": ids}))
+        hooks = Hooks(on_progress, on_outcome, stop)
+        return await self._api.write_batches(lead_ids, send, _MEMBERS, hooks=hooks)
 
     async def remove_leads(
         self,
@@ -212,9 +192,9 @@ class StaticLists(Resource):
         """Remove leads from a static list, 300 per call; statuses ``removed`` or ``skipped``."""
         path = self._members_path(list_id)
         # The REST API's only DELETE; ids go in the query (some stacks drop DELETE bodies).
-        return await self._membership(
-            lambda params: self._api.delete(path, params), lead_ids, on_progress, on_outcome, stop
-        )
+        send = _membership(lambda ids: self._api.delete(path, {"id": ids}))
+        hooks = Hooks(on_progress, on_outcome, stop)
+        return await self._api.write_batches(lead_ids, send, _MEMBERS, hooks=hooks)
 
     async def contains(
         self,
@@ -231,9 +211,9 @@ class StaticLists(Resource):
         >>> members = [o.id for o in report.outcomes if o.status == "memberof"]
         """
         path = self._members_path(list_id, "/ismember")
-        return await self._membership(
-            lambda params: self._api.get(path, params), lead_ids, on_progress, on_outcome, stop
-        )
+        send = _membership(lambda ids: self._api.get(path, {"id": ids}))
+        hooks = Hooks(on_progress, on_outcome, stop)
+        return await self._api.write_batches(lead_ids, send, _MEMBERS, hooks=hooks)
 
     def leads(
         self, list_id: int, *, fields: FieldNames = None, batch_size: int | None = None
@@ -245,8 +225,7 @@ class StaticLists(Resource):
         """
         path = self._members_path(list_id)
         params = {"fields": field_names(fields), "batchSize": check_batch_size(batch_size)}
-        fetch = functools.partial(self._api.get, path)
-        return Pager(lambda: token_pages(fetch, params, Lead))
+        return self._api.pages(path, params, Lead)
 
     # ---- helpers ------------------------------------------------------------------------
 
@@ -269,29 +248,15 @@ class StaticLists(Resource):
             raise MarketoError(f"Marketo answered without the static list ({warnings})", path=path)
         return found
 
-    async def _membership(
-        self,
-        call: Call,
-        lead_ids: LeadIds,
-        on_progress: Progress | None,
-        on_outcome: OutcomeHook | None,
-        stop: StopHook | None,
-    ) -> BatchReport:
-        async def send(batch: Sequence[LeadId]) -> list[dict[str, Any]]:
-            ids = [lead_id for lead_id in map(id_or_none, batch) if lead_id is not None]
-            body = await call({"id": ids})
-            return _aligned_by_id(ids, body.get("result") or [])
 
-        return await run_batches(
-            lead_ids,
-            send,
-            key=id_or_none,
-            validate=check_lead_id,
-            max_in_flight=self._api.max_in_flight,
-            on_progress=on_progress,
-            on_outcome=on_outcome,
-            stop=stop,
-        )
+def _membership(call: Callable[[list[int]], Awaitable[dict[str, Any]]]) -> Send[LeadId]:
+    """A batch ``send`` for a membership call taking lead ids as repeated ``id`` parameters."""
+
+    async def send(batch: Sequence[LeadId]) -> list[Mapping[str, Any]]:
+        ids = [lead_id for lead_id in map(id_or_none, batch) if lead_id is not None]
+        return results_of(await call(ids))
+
+    return send
 
 
 def _not_found(list_id: int, body: Mapping[str, Any], path: str) -> NotFoundError:
