@@ -54,7 +54,8 @@ class RetryPolicy:
 
     ``max_attempts`` counts every send of one call except token refreshes and the
     ``_method=GET`` resend after a 414; ``max_elapsed`` caps the seconds spent on one call.
-    Backoff is exponential from ``backoff_initial`` to ``backoff_max`` with full jitter.
+    Backoff is exponential from ``backoff_initial`` to ``backoff_max`` with equal jitter:
+    each wait is between half and all of its step, so a retry never comes at once.
     ``RetryPolicy.no_wait()`` keeps the decisions but turns every sleep to zero (for tests).
     """
 
