@@ -33,6 +33,7 @@ BENCHMARKS: dict[str, str] = {
     "incumbent": "incumbent",
     "memory": "memory",
     "read": "read_path",
+    "bulk": "bulk",
 }
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
 COLUMNS = ("benchmark", "measure", "value", "baseline", "ratio", "target", "met", "note")

@@ -92,6 +92,14 @@ class _AdminFake:
                 concurrency=body.get("concurrency"),
                 latency=float(body.get("latency", 0.0)),
             )
+            # Bulk jobs take time on the server too: scaled like the period and latency.
+            bulk = self.fake.bulk.settings
+            scale = float(body.get("bulk_time_scale", 1.0))
+            bulk.import_seconds *= scale
+            bulk.import_rows_per_second /= scale
+            bulk.export_seconds *= scale
+            bulk.export_records_per_second /= scale
+            bulk.status_interval *= scale
             return {"ok": True}
         if command == "seed_list":
             count = int(body["leads"])
@@ -127,6 +135,7 @@ class _AdminFake:
                     stats.max_calls_in_window(self.period) if self.period is not None else None
                 ),
                 "leads": len(self.fake.store.leads),
+                "by_path": dict(stats.by_path),
                 "duplicate_keys": len(groups),
                 "duplicate_leads": sum(len(group.leads) - 1 for group in groups),
             }
@@ -226,11 +235,19 @@ class ServerProcess:
         period: float = 20.0,
         concurrency: int | None = None,
         latency: float = 0.0,
+        bulk_time_scale: float = 1.0,
     ) -> None:
-        """A fresh instance with these limits (None: off) and this latency per call."""
+        """A fresh instance with these limits (None: off), this latency per call, and bulk
+        jobs taking ``bulk_time_scale`` times their usual time."""
         self._post(
             "reset",
-            {"calls": calls, "period": period, "concurrency": concurrency, "latency": latency},
+            {
+                "calls": calls,
+                "period": period,
+                "concurrency": concurrency,
+                "latency": latency,
+                "bulk_time_scale": bulk_time_scale,
+            },
         )
 
     def seed_list(self, leads: int) -> int:

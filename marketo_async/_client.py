@@ -25,6 +25,7 @@ from .resources import Api
 
 if TYPE_CHECKING:
     from .resources.bulk_export import BulkExport
+    from .resources.bulk_import import BulkImport
     from .resources.lead_fields import LeadFields
     from .resources.leads import Leads
     from .resources.program_member_fields import ProgramMemberFields
@@ -158,6 +159,13 @@ class MarketoClient:
         from .resources.static_lists import StaticLists
 
         return StaticLists(self._api)
+
+    @functools.cached_property
+    def bulk_import(self) -> BulkImport:
+        """Bulk Lead Import and Bulk Program Member Import: any size of input, one report."""
+        from .resources.bulk_import import BulkImport
+
+        return BulkImport(self._api, FileTransfers(self._transport))
 
     @functools.cached_property
     def bulk_export(self) -> BulkExport:

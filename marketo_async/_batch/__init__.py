@@ -27,7 +27,8 @@ The modules, one concern each:
 
 - ``_outcomes``: statuses, :class:`Reason`, :class:`RecordOutcome`, :class:`BatchReport`;
 - ``_results``: how an API's answer maps onto its records (:class:`ResultRules`);
-- ``_columns`` and ``_recorder``: outcomes kept compactly, hooks told, the report built;
+- ``_columns`` and ``_recorder``: outcomes kept compactly, hooks told, the report built
+  (:class:`Recorder` is also how the bulk import reports its rows);
 - ``_queue``: the keyed look-ahead (synchronous; owners, waiting records, urgency);
 - ``_reader``: the input read on demand, validated and coalesced;
 - ``_leases``: keys shared with other processes;
@@ -49,6 +50,7 @@ from ._outcomes import (
     RecordOutcome,
     Status,
 )
+from ._recorder import Recorder
 from ._results import MARKETO_RESULTS, EntryResult, ResultRules, marketo_result, reasons_of
 from ._sizes import ENVELOPE_BYTES, MAX_BATCH_SIZE, MAX_BODY_BYTES, json_size, size_bound
 
@@ -69,6 +71,7 @@ __all__ = [
     "EntryResult",
     "Reason",
     "RecordOutcome",
+    "Recorder",
     "ResultRules",
     "Send",
     "Status",

@@ -37,6 +37,8 @@ Status = Literal[
     "failed",
     "not_attempted",
     "unknown",
+    # Bulk Import: applied, created or updated (the bulk API does not say which)
+    "imported",
 ]
 STATUSES: tuple[Status, ...] = get_args(Status)
 MARKETO_STATUSES: frozenset[Status] = frozenset(STATUSES[:8])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from ._bulk_api import activities
 from ._config import config
 from ._leadgen import leadgen
 from ._leads import describe, leads
@@ -39,6 +40,7 @@ COMMANDS: tuple[click.Command, ...] = (
     leads,
     static_lists,
     program_members,
+    activities,
     describe,
     config,
     sandbox,

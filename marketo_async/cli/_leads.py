@@ -194,6 +194,25 @@ def _export(
     help="File of values for --filter-type: one a line, or a CSV/JSONL column of that name.",
 )
 @click.option("--list", "list_id", type=int, metavar="ID", help="Members of a static list.")
+@click.option(
+    "--updated-since", metavar="DATE", help="Bulk Extract: leads updated on or after DATE."
+)
+@click.option(
+    "--created-since", metavar="DATE", help="Bulk Extract: leads created on or after DATE."
+)
+@click.option("--until", metavar="DATE", help="Bulk Extract: ... and before DATE [default: now].")
+@click.option(
+    "--via",
+    type=click.Choice(["rest", "bulk"]),
+    help="How to read --list: rest (300 leads a call) or bulk (Bulk Extract) [default: rest].",
+)
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0.0),
+    default=60.0,
+    show_default=True,
+    help="Bulk Extract: seconds between status checks.",
+)
 @click.option("--program", "program_id", type=int, metavar="ID", help="Members of a program.")
 @click.option(
     "--fields",
@@ -213,6 +232,11 @@ def leads_export(
     filter_type: str | None,
     values_file: Path | None,
     list_id: int | None,
+    updated_since: str | None,
+    created_since: str | None,
+    until: str | None,
+    via: str | None,
+    poll_interval: float,
     program_id: int | None,
     fields: tuple[str, ...],
     out: str,
@@ -221,7 +245,31 @@ def leads_export(
     progress_interval: float,
     connect: ConnectOptions,
 ) -> None:
-    """Write leads found by a filter, a static list or a program, as CSV or JSONL."""
+    """Write leads found by a filter, a static list or a program, as CSV or JSONL.
+
+    With --updated-since or --created-since (and --until), or --list with --via bulk, the
+    leads come from Bulk Extract: every lead in [since, until) once, in 31-day jobs.
+    """
+    if updated_since or created_since or via == "bulk":
+        from ._bulk_api import bulk_leads_export
+
+        if filter_type is not None or values_file is not None or program_id is not None:
+            raise click.UsageError("Bulk Extract takes --updated-since, --created-since or --list")
+        bulk_leads_export(
+            ctx,
+            connect=connect,
+            updated_since=updated_since,
+            created_since=created_since,
+            until=until,
+            list_id=list_id,
+            fields=fields,
+            out=out,
+            output_format=output_format,
+            poll_interval=poll_interval,
+        )
+        return
+    if until is not None:
+        raise click.UsageError("--until goes with --updated-since or --created-since")
     chosen = [
         filter_type is not None or values_file is not None,
         list_id is not None,

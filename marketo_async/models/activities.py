@@ -27,7 +27,7 @@ class Activity:
     (7, 1)
     """
 
-    marketo_guid: str | None = None
+    marketo_guid: str | None = attrs.field(default=None, metadata={"wire": "marketoGUID"})
     lead_id: int | None = None
     activity_date: dt.datetime | None = None
     activity_type_id: int | None = None

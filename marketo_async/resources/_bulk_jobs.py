@@ -12,7 +12,7 @@ import os
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "QUEUE_CAPACITY",
     "QueueRoom",
+    "download_to",
     "hash_file",
     "job_file",
     "retry_while_full",
@@ -44,17 +45,21 @@ class QueueRoom:
     def __init__(self, capacity: int = QUEUE_CAPACITY) -> None:
         self.capacity = capacity
         self.held = 0
-        self._freed = anyio.Event()
+        # Made when first waited on: the resource may be built outside any event loop.
+        self._freed: anyio.Event | None = None
 
     async def take(self) -> None:
         while self.held >= self.capacity:
+            if self._freed is None:
+                self._freed = anyio.Event()
             await self._freed.wait()
         self.held += 1
 
     def give_back(self) -> None:
         self.held -= 1
-        self._freed.set()
-        self._freed = anyio.Event()
+        if self._freed is not None:
+            self._freed.set()
+            self._freed = None
 
 
 async def retry_while_full(
@@ -105,10 +110,3 @@ async def download_to(files: FileTransfers, path: str, target: Path) -> Download
 
     async with await anyio.open_file(target, "wb+") as stream:
         return await files.download(path, Sink(stream))
-
-
-def as_int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

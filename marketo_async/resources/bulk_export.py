@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from .._transport import FileTransfers
 
 __all__ = [
+    "ACTIVITY_FIELDS",
     "EXPORT_POLL_INTERVAL_S",
     "BulkExport",
     "ExportQuota",
@@ -76,6 +77,17 @@ MAX_ACTIVITY_TYPES = 10_000
 # Marketo: writes empty cells as the literal null.
 NULL_CELL = "null"
 ROWS_PER_CHECKPOINT = 1_000
+# Marketo: the columns an activity export offers (all of them when none are asked for).
+ACTIVITY_FIELDS = (
+    "marketoGUID",
+    "leadId",
+    "activityDate",
+    "activityTypeId",
+    "campaignId",
+    "primaryAttributeValueId",
+    "primaryAttributeValue",
+    "attributes",
+)
 
 DateRange = tuple[dt.datetime, dt.datetime]
 
@@ -194,6 +206,7 @@ class ExportStats:
 
 @attrs.define
 class _Job:
+    number: int
     export_id: str
     queued_at: float
     next_poll: float
@@ -283,7 +296,8 @@ class ExportRows(Generic[T]):
             raise _as_quota_error(error) from error
         export_id = str(created["result"][0]["exportId"])
         self.stats.jobs += 1
-        self._state("created")
+        number = self.stats.jobs
+        self._state(f"job {number} of {len(self._spec.bodies)} created")
         await owner.queue.take()
         try:
             await retry_while_full(
@@ -296,8 +310,10 @@ class ExportRows(Generic[T]):
             owner.queue.give_back()
             raise
         now = anyio.current_time()
-        self._state("queued")
-        return _Job(export_id=export_id, queued_at=now, next_poll=now + owner.poll_interval)
+        self._state(f"job {number} of {len(self._spec.bodies)} queued")
+        return _Job(
+            number=number, export_id=export_id, queued_at=now, next_poll=now + owner.poll_interval
+        )
 
     async def _enqueue(self, export_id: str) -> None:
         try:
@@ -330,8 +346,9 @@ class ExportRows(Generic[T]):
                     f"export {job.export_id} {status.lower()}: {reason}",
                     path=f"{self._spec.path}/{job.export_id}/status.json",
                 )
-            if status == "Processing" and self.stats.states[-1:] != ["processing"]:
-                self._state("processing")
+            processing = f"job {job.number} of {len(self._spec.bodies)} processing"
+            if status == "Processing" and self.stats.states[-1:] != [processing]:
+                self._state(processing)
 
     def _release(self, job: _Job) -> None:
         if job.holding:
@@ -339,7 +356,7 @@ class ExportRows(Generic[T]):
             self._owner.queue.give_back()
 
     async def _download(self, job: _Job) -> Path:
-        self._state("downloading")
+        self._state(f"job {job.number} of {len(self._spec.bodies)} downloading")
         file_path = f"{self._spec.path}/{job.export_id}/file.json"
         expected = str(job.view.get("fileChecksum") or "").removeprefix("sha256:").lower()
         for attempt in range(2):
@@ -544,7 +561,7 @@ class BulkExport(Resource):
         progress: Callable[[str, ExportStats], None] | None = None,
     ) -> ExportRows[Activity]:
         """Activities created in ``[start, end)`` (any length), optionally of some types."""
-        names = _fields(fields) if fields is not None else list(_ACTIVITY_FIELDS)
+        names = _fields(fields) if fields is not None else list(ACTIVITY_FIELDS)
         extra: dict[str, Any] = {}
         if activity_type_ids is not None:
             extra["activityTypeIds"] = unique_ids(
@@ -560,15 +577,3 @@ class BulkExport(Resource):
         ]
         key = ("marketoGUID",)
         return self._rows(ACTIVITIES_PATH, names, filters, key, Activity.from_row, progress)
-
-
-_ACTIVITY_FIELDS = (
-    "marketoGUID",
-    "leadId",
-    "activityDate",
-    "activityTypeId",
-    "campaignId",
-    "primaryAttributeValueId",
-    "primaryAttributeValue",
-    "attributes",
-)

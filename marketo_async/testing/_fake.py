@@ -240,8 +240,12 @@ class FakeMarketo:
     # ---- seeding ----------------------------------------------------------------------
 
     def add_lead(self, *, partition: str | None = None, **fields: Any) -> int:
-        """Create a lead from REST field names; returns its id. ``id=`` picks the id."""
+        """Create a lead from REST field names; returns its id. ``id=`` picks the id;
+        ``createdAt=``/``updatedAt=`` (ISO-8601 text) back-date it."""
         lead_id = fields.pop("id", None)
+        stamps: dict[str, Any] = {
+            name: fields.pop(name) for name in ("createdAt", "updatedAt") if name in fields
+        }
         partition_id = 1
         if partition is not None:
             found = self.store.partition_named(partition)
@@ -249,7 +253,9 @@ class FakeMarketo:
         for name in fields:
             if name not in self.store.lead_fields:
                 self.add_lead_field(name)
-        return self.store.create_lead(fields, partition_id=partition_id, lead_id=lead_id)
+        new_id = self.store.create_lead(fields, partition_id=partition_id, lead_id=lead_id)
+        self.store.leads[new_id].update(stamps)
+        return new_id
 
     def add_leads(self, records: Iterable[Mapping[str, Any]]) -> list[int]:
         return [self.add_lead(**dict(record)) for record in records]

@@ -314,3 +314,12 @@ async def test_activities_export_is_typed(fake: FakeMarketo) -> None:
     assert rows[0].attributes == {"Client IP Address": "10.0.0.1"}
     assert rows[1].attributes == {}
     assert rows[0].activity_date == START
+
+
+def test_the_bulk_resources_can_be_set_up_before_any_event_loop() -> None:
+    fake = FakeMarketo()
+    client = client_of(fake)
+    client.bulk_export.quota.limit_bytes = 10 * 1024 * 1024 * 1024  # a bigger purchased quota
+    client.bulk_export.poll_interval = 120.0
+    client.bulk_import.max_file_bytes = 5_000_000
+    assert client.bulk_export.queue.held == 0 and client.bulk_import.queue.capacity == 10

@@ -1,0 +1,331 @@
+"""Commands on Marketo's bulk API: ``leads import`` (Bulk Lead Import) and the Bulk Extract
+exports (``leads export --updated-since/--created-since``, ``program-members export``,
+``activities export``).
+
+They print what the job is doing (queued, importing, processing, downloading, bytes) as it
+changes, rather than a bar: a bulk job's progress is its state, not rows per second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import click
+
+from .._client import MarketoClient
+from .._errors import MarketoError
+from ..resources.bulk_export import (
+    ACTIVITY_FIELDS,
+    EXPORT_POLL_INTERVAL_S,
+    ExportRows,
+    ExportStats,
+)
+from ..resources.bulk_import import FIRST_POLL_S, ImportProgress
+from ._bulk import BulkSpec, Params, add_bulk_command
+from ._connect import ConnectOptions, open_client
+from ._export import RecordWriter, open_output, to_mapping
+from ._leads import _prepare_lead, leads
+from ._options import FORMATS, connection_options
+from ._output import fail, stderr_console
+from ._program_members import program_members
+from ._run import Send
+from ._state import cli_state
+
+__all__ = ["activities", "bulk_leads_export", "parse_day"]
+
+
+def parse_day(value: str, option: str) -> dt.datetime:
+    """``YYYY-MM-DD`` (midnight UTC) or a full ISO-8601 time (UTC when it has no offset)."""
+    try:
+        moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD) or time", param_hint=option
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _say(text: str) -> None:
+    stderr_console().print(text, markup=False)
+
+
+# --------------------------------------------------------------------------- leads import
+
+
+class _ImportStates:
+    """Prints the import's state as it changes, and the API calls spent at the end."""
+
+    def __init__(self, client: MarketoClient) -> None:
+        self._client = client
+        self._last = ""
+
+    def __call__(self, state: ImportProgress) -> None:
+        if state.state == self._last:
+            return
+        self._last = state.state
+        if state.state == "done":
+            _say(f"import: done; {self._client.stats.calls:,} API calls (identity not counted)")
+            return
+        _say(
+            f"import: {state.state} (files sent {state.files_sent}, done {state.files_done}; "
+            f"{state.bytes_sent:,} bytes uploaded; {state.rows_read:,} rows read, "
+            f"{state.rows_done:,} answered)"
+        )
+
+
+def _import_leads(client: MarketoClient, params: Params) -> Send:
+    client.bulk_import.poll_interval = params["poll_interval"]
+    return lambda records, **hooks: client.bulk_import.leads(
+        records,
+        lookup_field=params["lookup_field"],
+        list_id=params["list_id"],
+        partition_name=params["partition"],
+        progress=_ImportStates(client),
+        **hooks,
+    )
+
+
+add_bulk_command(
+    leads,
+    BulkSpec(
+        name="import",
+        help="Import the leads of FILE through Bulk Lead Import: 10 MB files, a few calls "
+        "each.\n\nRows Marketo rejects (its failures file) are reported failed with its "
+        "reason; rows it warned about are imported with the warning as a reason. Use it for "
+        "large files; `leads upsert` reports created/updated and ids per row.",
+        reads="records",
+        send=_import_leads,
+        prepare=_prepare_lead,
+        options=(
+            click.option(
+                "--lookup-field", default="email", show_default=True, help="Dedupe field."
+            ),
+            click.option(
+                "--list-id", type=int, metavar="ID", help="Also add the leads to this static list."
+            ),
+            click.option("--partition", metavar="NAME", help="Lead partition for new leads."),
+            click.option(
+                "--poll-interval",
+                type=click.FloatRange(min=0.0),
+                default=FIRST_POLL_S,
+                show_default=True,
+                help="Seconds before a job's first status check (then doubling, to 30).",
+            ),
+        ),
+    ),
+)
+
+
+# --------------------------------------------------------------------------- exports
+
+
+def _show_state(what: str) -> Callable[[str, ExportStats], None]:
+    def show(state: str, stats: ExportStats) -> None:
+        _say(f"{what}: {state} ({stats.bytes:,} bytes downloaded so far)")
+
+    return show
+
+
+def _write_rows(
+    ctx: click.Context,
+    *,
+    connect: ConnectOptions,
+    make_rows: Callable[[MarketoClient], ExportRows[Any]],
+    fields: list[str],
+    out: str,
+    output_format: str | None,
+    poll_interval: float,
+    what: str,
+) -> None:
+    """Run one bulk export into ``out`` and report what it spent."""
+    chosen = output_format or ("csv" if out == "-" or not out.endswith(".jsonl") else "jsonl")
+
+    async def go() -> tuple[int, ExportStats, int]:
+        async with open_client(connect, cli_state(ctx)) as client:
+            client.bulk_export.poll_interval = poll_interval
+            rows = make_rows(client)
+            with open_output(out) as handle:
+                writer = RecordWriter(handle, format=chosen.lower(), fields=fields)
+                try:
+                    async for item in rows:
+                        writer.write(to_mapping(item))
+                finally:
+                    writer.finish()
+            return writer.count, rows.stats, client.stats.calls
+
+    try:
+        written, stats, calls = anyio.run(go)
+    except MarketoError as error:
+        fail(str(error))
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    where = "stdout" if out == "-" else out
+    _say(
+        f"Exported {written:,} {what} to {where} ({stats.jobs} jobs, {stats.polls} status "
+        f"checks, {stats.file_requests} file requests, {stats.partial_answers} answered 206, "
+        f"{stats.bytes:,} bytes; {calls:,} API calls in all)."
+    )
+
+
+def _fields(values: tuple[str, ...]) -> list[str]:
+    return [name.strip() for group in values for name in group.split(",") if name.strip()]
+
+
+def _range(since: str | None, until: str | None, option: str) -> tuple[dt.datetime, dt.datetime]:
+    if since is None:
+        raise click.UsageError(f"{option} needs a date")
+    start = parse_day(since, option)
+    end = parse_day(until, "--until") if until is not None else dt.datetime.now(dt.timezone.utc)
+    return start, end
+
+
+DEFAULT_LEAD_FIELDS = ("id", "email", "firstName", "lastName", "createdAt", "updatedAt")
+
+
+def bulk_leads_export(
+    ctx: click.Context,
+    *,
+    connect: ConnectOptions,
+    updated_since: str | None,
+    created_since: str | None,
+    until: str | None,
+    list_id: int | None,
+    fields: tuple[str, ...],
+    out: str,
+    output_format: str | None,
+    poll_interval: float,
+) -> None:
+    """``leads export`` through Bulk Extract (called by the leads group's export command)."""
+    if sum(x is not None for x in (updated_since, created_since, list_id)) != 1:
+        raise click.UsageError("give exactly one of --updated-since, --created-since, --list")
+    names = _fields(fields) or list(DEFAULT_LEAD_FIELDS)
+    selection: dict[str, Any] = {}
+    if updated_since is not None:
+        selection["updated_at"] = _range(updated_since, until, "--updated-since")
+    elif created_since is not None:
+        selection["created_at"] = _range(created_since, until, "--created-since")
+    else:
+        selection["static_list_id"] = list_id
+    _write_rows(
+        ctx,
+        connect=connect,
+        make_rows=lambda client: client.bulk_export.leads(
+            names, progress=_show_state("leads export"), **selection
+        ),
+        fields=names,
+        out=out,
+        output_format=output_format,
+        poll_interval=poll_interval,
+        what="leads",
+    )
+
+
+def _poll_option(function: Any) -> Any:
+    return click.option(
+        "--poll-interval",
+        type=click.FloatRange(min=0.0),
+        default=EXPORT_POLL_INTERVAL_S,
+        show_default=True,
+        help="Seconds between status checks (Marketo updates an export's status once a minute).",
+    )(function)
+
+
+def _out_options(function: Any) -> Any:
+    function = click.option(
+        "--format", "output_format", type=FORMATS, help="[default: from --out suffix]"
+    )(function)
+    return click.option(
+        "--out", default="-", show_default=True, metavar="FILE", help="Output file; - is stdout."
+    )(function)
+
+
+@program_members.command("export")
+@click.argument("program_ids", type=int, nargs=-1, required=True)
+@click.option("--fields", multiple=True, required=True, metavar="A,B,...", help="Fields to write.")
+@click.option("--status", "statuses", multiple=True, metavar="NAME", help="Only these statuses.")
+@click.option("--updated-since", metavar="DATE", help="Members updated on or after DATE.")
+@click.option("--until", metavar="DATE", help="... and before DATE [default: now].")
+@_out_options
+@_poll_option
+@connection_options
+@click.pass_context
+def program_members_export(
+    ctx: click.Context,
+    program_ids: tuple[int, ...],
+    fields: tuple[str, ...],
+    statuses: tuple[str, ...],
+    updated_since: str | None,
+    until: str | None,
+    out: str,
+    output_format: str | None,
+    poll_interval: float,
+    connect: ConnectOptions,
+) -> None:
+    """Write the members of up to 10 programs (PROGRAM_IDS) through Bulk Extract."""
+    names = _fields(fields)
+    updated = _range(updated_since, until, "--updated-since") if updated_since else None
+    columns = names if len(program_ids) == 1 else ["programId", *names]
+    _write_rows(
+        ctx,
+        connect=connect,
+        make_rows=lambda client: client.bulk_export.program_members(
+            list(program_ids),
+            names,
+            status_names=list(statuses) or None,
+            updated_at=updated,
+            progress=_show_state("program-members export"),
+        ),
+        fields=columns,
+        out=out,
+        output_format=output_format,
+        poll_interval=poll_interval,
+        what="members",
+    )
+
+
+@click.group("activities")
+def activities() -> None:
+    """Export activities (Bulk Extract)."""
+
+
+@activities.command("export")
+@click.option("--created-since", required=True, metavar="DATE", help="Activities on or after.")
+@click.option("--until", metavar="DATE", help="... and before DATE [default: now].")
+@click.option("--type-ids", metavar="1,12,...", help="Only these activity type ids.")
+@_out_options
+@_poll_option
+@connection_options
+@click.pass_context
+def activities_export(
+    ctx: click.Context,
+    created_since: str,
+    until: str | None,
+    type_ids: str | None,
+    out: str,
+    output_format: str | None,
+    poll_interval: float,
+    connect: ConnectOptions,
+) -> None:
+    """Write the activities created in a date range through Bulk Extract."""
+    created = _range(created_since, until, "--created-since")
+    try:
+        types = [int(part) for part in type_ids.split(",")] if type_ids else None
+    except ValueError:
+        raise click.BadParameter("comma-separated integers", param_hint="--type-ids") from None
+    _write_rows(
+        ctx,
+        connect=connect,
+        make_rows=lambda client: client.bulk_export.activities(
+            created_at=created,
+            activity_type_ids=types,
+            progress=_show_state("activities export"),
+        ),
+        fields=list(ACTIVITY_FIELDS),
+        out=out,
+        output_format=output_format,
+        poll_interval=poll_interval,
+        what="activities",
+    )
