@@ -13,7 +13,15 @@ import anyio.lowlevel
 from .._errors import AmbiguousWriteError, DailyQuotaExceeded, MarketoError
 from ._leases import LeaseGate
 from ._options import BatchOptions, Key
-from ._outcomes import INTERRUPTED, LOCAL_VALIDATION, BatchReport, Reason, RecordOutcome, Status
+from ._outcomes import (
+    INTERRUPTED,
+    LOCAL_VALIDATION,
+    NO_KEY_LEASE,
+    BatchReport,
+    Reason,
+    RecordOutcome,
+    Status,
+)
 from ._queue import Item, KeyedQueue
 from ._reader import Reader
 from ._recorder import Recorder
@@ -210,8 +218,12 @@ class _Engine(Generic[T]):
             return
         try:
             await self._gate.send(batch, self._send_batch, self._give_back)
-        except MarketoError as error:  # taking the leases failed (the lease store is down)
-            self._finish_all(batch, "failed", error)
+        except MarketoError as error:
+            # Taking the leases failed (the lease store is away): nothing was sent, and a keyed
+            # write never goes without its fleet lease.
+            refused = (Reason(NO_KEY_LEASE, f"no fleet key lease: {error.message}"),)
+            for item in batch:
+                self._finish(item, "not_attempted", reasons=refused, error=error)
             self._call_returned(batch)
 
     def _give_back(self, items: Sequence[Item[T]]) -> None:

@@ -12,6 +12,9 @@ from .._errors import DailyQuotaExceeded, MarketoError
 __all__ = [
     "INTERRUPTED",
     "LOCAL_VALIDATION",
+    "NO_KEY_LEASE",
+    "RESENT",
+    "UNEXPECTED_ANSWER",
     "MARKETO_STATUSES",
     "NOT_APPLIED_STATUSES",
     "NO_RESULT",
@@ -34,20 +37,24 @@ Status = Literal[
     "memberof",
     "notmemberof",
     # the library's
-    "failed",
-    "not_attempted",
-    "unknown",
+    "failed",  # refused (locally or by Marketo) as a whole call; nothing applied
+    "not_attempted",  # never sent (a 607, stop(), cancelled, no fleet key lease)
+    "unknown",  # sent, and may or may not have applied
     # Bulk Import: applied, created or updated (the bulk API does not say which)
     "imported",
+    "not_applied",  # was unknown; reading it back showed it did not apply (leads.settle)
 ]
 STATUSES: tuple[Status, ...] = get_args(Status)
 MARKETO_STATUSES: frozenset[Status] = frozenset(STATUSES[:8])
 NOT_APPLIED_STATUSES: frozenset[Status] = frozenset(
-    {"skipped", "failed", "not_attempted", "unknown"}
+    {"skipped", "failed", "not_attempted", "unknown", "not_applied"}
 )
 
 LOCAL_VALIDATION = "local-validation"  # Reason.code of a record refused before sending
 INTERRUPTED = "interrupted"  # Reason.code of a record whose run was cancelled
+NO_KEY_LEASE = "no-key-lease"  # Reason.code of a record whose fleet key lease could not be had
+RESENT = "resent"  # Reason.code: the call was sent again after a failure that may have applied
+UNEXPECTED_ANSWER = "unexpected-answer"  # Reason.code: the API's answer could not be read
 NO_RESULT = "no-result"  # Reason.code of a record the API's result[] did not mention
 UNEXPECTED_STATUS = "unexpected-status"  # Reason.code of a result status this library doesn't know
 
@@ -106,7 +113,8 @@ class BatchReport:
 
     @property
     def failed(self) -> list[RecordOutcome]:
-        """Every outcome that did not apply: skipped, failed, not_attempted or unknown."""
+        """Every outcome that did not apply: skipped, failed, not_attempted, unknown or
+        not_applied."""
         return [self.outcomes[i] for i in self._failed_indices]
 
     @property

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from marketo_async._batch import (
     LOCAL_VALIDATION,
     MAX_BODY_BYTES,
+    NO_KEY_LEASE,
     NO_RESULT,
     BatchReport,
     Reason,
@@ -632,15 +633,17 @@ async def test_two_runs_sharing_key_leases_never_have_one_key_in_flight_together
     assert not any("example" in name for names in leases.acquired for name in names)
 
 
-async def test_a_lease_store_failure_fails_only_the_records_it_kept_from_sending() -> None:
+async def test_records_without_a_fleet_key_lease_are_not_attempted_naming_the_outage() -> None:
     leases = MemoryLeases(broken=True)
     send = RecordingSend()
     report = await run_batches(
         records_of(["a@x.com", "b@x.com"]), send, key=email_key, key_leases=leases
     )
     assert send.calls == []
-    assert [outcome.status for outcome in report.outcomes] == ["failed", "failed"]
+    assert [outcome.status for outcome in report.outcomes] == ["not_attempted"] * 2
     assert isinstance(report.outcomes[0].error, TransientError)
+    assert report.outcomes[0].reasons[0].code == NO_KEY_LEASE
+    assert "lease store unreachable" in report.outcomes[0].reasons[0].message
 
 
 @given(

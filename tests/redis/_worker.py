@@ -183,7 +183,7 @@ async def sync(args: argparse.Namespace) -> dict[str, Any]:
     refused = [o for o in report.outcomes if o.status not in ("created", "updated")]
     return {
         "counts": report.counts,
-        "outage_named": sum("Redis" in str(o.error) for o in refused),
+        "outage_named": sum("Redis" in " ".join(r.message for r in o.reasons) for o in refused),
         "warnings": warnings.messages,
     }
 
