@@ -105,6 +105,9 @@ class MarketoError(Exception):
         # True when the failed call reached the server and might have been applied there
         # (read timeout, HTTP 5xx, 604, a non-JSON answer): a write is then "unknown".
         self.may_have_applied = False
+        # True when this error answers a resend after a failure that may have applied: a
+        # "not found" or "already exists" may then be the first send's doing.
+        self.after_ambiguous_attempt = False
 
     def __str__(self) -> str:
         parts = [self.message]

@@ -17,6 +17,7 @@ from ._outcomes import (
     INTERRUPTED,
     LOCAL_VALIDATION,
     NO_KEY_LEASE,
+    UNEXPECTED_ANSWER,
     BatchReport,
     Reason,
     RecordOutcome,
@@ -25,8 +26,8 @@ from ._outcomes import (
 from ._queue import Item, KeyedQueue
 from ._reader import Reader
 from ._recorder import Recorder
-from ._results import MARKETO_RESULTS, ResultRules
-from ._sizes import ENVELOPE_BYTES, MAX_BATCH_SIZE, MAX_BODY_BYTES
+from ._results import MARKETO_RESULTS, EntryResult, ResultRules
+from ._sizes import ENVELOPE_BYTES, MAX_BATCH_SIZE, MAX_BODY_BYTES, largest_field, unsendable
 
 if TYPE_CHECKING:
     from .._transport import KeyLeases
@@ -171,16 +172,29 @@ class _Engine(Generic[T]):
             self._finish(item, "not_attempted")
             return
         options = self._options
-        item.size = options.record_size(item.record) + 1  # +1: the comma between records
+        try:
+            item.size = options.record_size(item.record) + 1  # +1: the comma between records
+        except (TypeError, ValueError) as exc:
+            why = unsendable(item.record) or f"it cannot be sent as JSON ({exc})"
+            self._refuse(item, f"record {item.first}: {why}")
+            return
         if item.size + ENVELOPE_BYTES > options.max_body_bytes:
-            message = (
-                f"record {item.first}: {item.size:,} bytes of JSON is more than one call "
-                f"may carry ({options.max_body_bytes:,} bytes; Marketo answers 413)"
+            largest = largest_field(item.record)
+            detail = (
+                f"; its largest field is {largest[0]!r} ({largest[1]:,} bytes)" if largest else ""
             )
-            refused = (Reason(LOCAL_VALIDATION, message),)
-            self._recorder.finish(item.first, item.last, "failed", reasons=refused)
+            self._refuse(
+                item,
+                f"record {item.first}: {item.size:,} bytes of JSON is more than one call "
+                f"may carry ({options.max_body_bytes:,} bytes; Marketo answers 413){detail}",
+            )
             return
         self._queue.add(item)
+
+    def _refuse(self, item: Item[T], message: str) -> None:
+        """A record that cannot be sent at all: failed before any call, naming why."""
+        refused = (Reason(LOCAL_VALIDATION, message),)
+        self._recorder.finish(item.first, item.last, "failed", reasons=refused)
 
     def _next_call(self, *, force: bool) -> list[Item[T]] | None:
         """The next call's items, or None when the ready ones should wait for more.
@@ -244,11 +258,27 @@ class _Engine(Generic[T]):
             applied = error.may_have_applied or isinstance(error, AmbiguousWriteError)
             self._finish_all(batch, "unknown" if applied else "failed", error)
         else:
-            answers = self._options.results.outcomes([item.key for item in batch], results)
-            for item, (status, record_id, reasons) in zip(batch, answers, strict=True):
+            for item, (status, record_id, reasons) in zip(
+                batch, self._read_answers(batch, results), strict=True
+            ):
                 self._finish(item, status, record_id=record_id, reasons=reasons)
         finally:
             self._call_returned(batch)
+
+    def _read_answers(
+        self, batch: Sequence[Item[T]], results: Sequence[Mapping[str, Any]]
+    ) -> list[EntryResult]:
+        """Each record's result; an answer that cannot be read leaves every record of the
+        call ``unknown`` (the call was sent), never an exception out of the run."""
+        try:
+            return self._options.results.outcomes([item.key for item in batch], results)
+        except Exception as exc:  # the API's answer, not this library, is at fault
+            why = Reason(
+                UNEXPECTED_ANSWER,
+                f"the answer to this record's call could not be read ({type(exc).__name__}: "
+                f"{exc}); the call may have applied",
+            )
+            return [("unknown", None, (why,))] * len(batch)
 
     def _call_returned(self, batch: Sequence[Item[T]]) -> None:
         """A call slot is free again and the next record of each of ``batch``'s keys may go."""

@@ -10,7 +10,7 @@ passes its own.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeGuard, cast
 
 import attrs
 
@@ -30,6 +30,8 @@ __all__ = [
 EntryResult = tuple[Status, int | None, tuple[Reason, ...]]
 Key = str | int | None
 
+# Ids are kept in 64-bit columns; Marketo's are 32-bit.
+MAX_RECORD_ID = 2**63
 _NO_RESULT: EntryResult = (
     "unknown",
     None,
@@ -68,7 +70,12 @@ def marketo_result(entry: Mapping[str, Any]) -> EntryResult:
     if status not in MARKETO_STATUSES:
         note = Reason(UNEXPECTED_STATUS, f"Marketo answered status {status!r}")
         status, reasons = "unknown", (*reasons, note)
-    return cast(Status, status), record_id if type(record_id) is int else None, reasons
+    return cast(Status, status), record_id if _plausible_id(record_id) else None, reasons
+
+
+def _plausible_id(value: object) -> TypeGuard[int]:
+    # An id that cannot be one (a string, 2**70) is dropped rather than trusted.
+    return type(value) is int and 0 < value < MAX_RECORD_ID
 
 
 @attrs.frozen(kw_only=True)
@@ -102,7 +109,7 @@ class ResultRules:
         if self.ids_from_keys:
             for position, (status, record_id, reasons) in enumerate(found):
                 key = keys[position]
-                if record_id is None and type(key) is int and entries[position] is not None:
+                if record_id is None and _plausible_id(key) and entries[position] is not None:
                     found[position] = (status, key, reasons)
         return found
 
@@ -112,6 +119,8 @@ class ResultRules:
         entries: list[Mapping[str, Any] | None] = [None] * len(keys)
         where = {key: at for at, key in enumerate(keys)} if self.match_by == "id" else {}
         for position, entry in enumerate(results):
+            if not isinstance(entry, Mapping):
+                continue  # not an answer about any record: its record stays without one
             target = self._target(entry, position, where)
             # The first entry naming a record answers it; a repeat is ignored.
             if 0 <= target < len(entries) and entries[target] is None:

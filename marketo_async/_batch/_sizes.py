@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 
 __all__ = [
     "ENVELOPE_BYTES",
     "MAX_BATCH_SIZE",
     "MAX_BODY_BYTES",
     "json_size",
+    "largest_field",
     "size_bound",
+    "unsendable",
 ]
 
 MAX_BATCH_SIZE = 300  # Marketo: 300 records per Lead Database write
@@ -24,11 +27,51 @@ _SCALARS: frozenset[type] = frozenset({float, bool, type(None)})
 
 
 def json_size(record: object) -> int:
-    """Bytes ``record`` takes in a JSON body (the default ``size_of``)."""
+    """Bytes ``record`` takes in a JSON body (the default ``size_of``).
+
+    Raises ``TypeError`` or ``ValueError`` for what JSON cannot carry (bytes, a set, an
+    object, NaN or an infinity): :func:`unsendable` says where.
+    """
     if isinstance(record, int):
         return len(str(record))
     # ensure_ascii (the default) makes len(str) the byte count
-    return len(json.dumps(record, separators=(",", ":")))
+    return len(json.dumps(record, separators=(",", ":"), allow_nan=False))
+
+
+def unsendable(record: object, where: str = "") -> str | None:
+    """Why ``record`` cannot go in a JSON body, naming the field; None when it can.
+
+    >>> unsendable({"email": "a@x.com", "photo": b"\\x89PNG"})
+    "field 'photo' holds bytes, which JSON cannot carry"
+    """
+    if record is None or isinstance(record, (str, int)):
+        return None
+    name = f"field {where!r}" if where else "the record"
+    if isinstance(record, float):
+        return None if math.isfinite(record) else f"{name} is {record!r}, which JSON cannot carry"
+    if isinstance(record, Mapping):
+        for key, value in record.items():
+            if not isinstance(key, str):
+                return f"{name} has a field named {key!r}; JSON field names are text"
+            found = unsendable(value, f"{where}.{key}" if where else key)
+            if found is not None:
+                return found
+        return None
+    if isinstance(record, (list, tuple)):
+        for position, value in enumerate(record):
+            found = unsendable(value, f"{where}[{position}]")
+            if found is not None:
+                return found
+        return None
+    return f"{name} holds {type(record).__name__}, which JSON cannot carry"
+
+
+def largest_field(record: object) -> tuple[str, int] | None:
+    """The name and JSON size of ``record``'s largest field (for a record over the limit)."""
+    if not isinstance(record, Mapping) or not record:
+        return None
+    sizes = [(str(name), json_size(value)) for name, value in record.items()]
+    return max(sizes, key=lambda pair: pair[1])
 
 
 def size_bound(cap: int) -> Callable[[object], int]:
@@ -47,6 +90,8 @@ def size_bound(cap: int) -> Callable[[object], int]:
                 if kind is str:
                     chars += len(name) + len(value) + 6
                 elif (kind is int and -(2**63) <= value < 2**63) or kind in _SCALARS:
+                    if kind is float and not math.isfinite(value):
+                        return json_size(record)  # raises: JSON has no NaN or infinity
                     chars += len(name) + _SCALAR_BOUND + 4
                 else:
                     return json_size(record)

@@ -3,11 +3,12 @@
 from ._auth import Secret, TokenCache, TokenStore
 from ._decode import Warning, decode, decode_identity, warnings_of
 from ._files import Download, FileTransfers, Sink
-from ._http import ClientStats, MarketoTransport
+from ._http import Answer, ClientStats, MarketoTransport, resent_after_ambiguity
 from ._limiter import KeyLeases, Limiter, LocalLimiter, QuotaExhausted
 from ._retry import Decision, RetryState, backoff, retrying
 
 __all__ = [
+    "Answer",
     "ClientStats",
     "Decision",
     "Download",
@@ -26,6 +27,7 @@ __all__ = [
     "backoff",
     "decode",
     "decode_identity",
+    "resent_after_ambiguity",
     "retrying",
     "warnings_of",
 ]

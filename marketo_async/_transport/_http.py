@@ -26,12 +26,29 @@ from ._marketo_rules import TOKEN_CODES, marketo_decide
 from ._retry import Decision, RetryState, retrying
 from ._wire import Params, build_request, to_method_get
 
-__all__ = ["ClientStats", "MarketoTransport"]
+__all__ = ["Answer", "ClientStats", "MarketoTransport", "resent_after_ambiguity"]
 
 logger = logging.getLogger("marketo_async")
 
 IDENTITY_PATH = "/identity/oauth/token"
 IDENTITY_TIMEOUT_S = 30.0
+
+
+class Answer(dict[str, Any]):
+    """Marketo's decoded body, and whether it answers a resend after a failure that may have
+    applied (a 604, a 5xx, a cut connection): then "not found" or "already exists" for a
+    record may be the first send's doing. See :func:`resent_after_ambiguity`."""
+
+    __slots__ = ("resent_after_ambiguity",)
+
+    def __init__(self, body: dict[str, Any], *, resent_after_ambiguity: bool = False) -> None:
+        super().__init__(body)
+        self.resent_after_ambiguity = resent_after_ambiguity
+
+
+def resent_after_ambiguity(body: object) -> bool:
+    """True when ``body`` answers a resend that followed a failure which may have applied."""
+    return isinstance(body, Answer) and body.resent_after_ambiguity
 
 
 @attrs.define
@@ -149,6 +166,7 @@ class MarketoTransport:
         where = request.url.path
 
         sends = 0
+        resent_after_ambiguity = False
 
         async def attempt() -> dict[str, Any]:
             nonlocal request, sends
@@ -161,6 +179,9 @@ class MarketoTransport:
                 raise
 
         def on_retry(error: Exception, state: RetryState, decision: Decision) -> None:
+            nonlocal resent_after_ambiguity
+            if isinstance(error, MarketoError) and error.may_have_applied:
+                resent_after_ambiguity = True
             self.stats.retries += 1
             logger.warning(
                 "marketo %s %s failed (%s); retry in %.1fs (attempt %d, %s)",
@@ -181,8 +202,9 @@ class MarketoTransport:
             return decision
 
         try:
-            return await retrying(attempt, decide=decide, policy=self.retry, on_retry=on_retry)
+            body = await retrying(attempt, decide=decide, policy=self.retry, on_retry=on_retry)
         except MarketoError as error:
+            error.after_ambiguous_attempt = resent_after_ambiguity
             if not idempotent and error.may_have_applied:
                 ambiguous = AmbiguousWriteError(
                     f"{method} {where} failed after it was sent ({_short(error)})",
@@ -195,6 +217,7 @@ class MarketoTransport:
                 ambiguous.attempts = error.attempts
                 raise ambiguous from error
             raise
+        return Answer(body, resent_after_ambiguity=resent_after_ambiguity)
 
     async def _send_once(
         self, request: httpx.Request, where: str, records: int, sends: int

@@ -87,8 +87,15 @@ def encode_params(params: Params | None) -> QueryPairs:
     return pairs
 
 
-def _encode_json(body: Any) -> bytes:
-    return jsonlib.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+def _encode_json(body: Any, path: str) -> bytes:
+    try:
+        text = jsonlib.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        # Never a bare "NaN" on the wire, nor a TypeError from deep inside a batch write.
+        raise RequestError(
+            f"the request body cannot be sent as JSON ({exc}); nothing was sent", path=path
+        ) from None
+    return text.encode("utf-8")
 
 
 def build_request(
@@ -111,7 +118,7 @@ def build_request(
     content: bytes | None = None
     headers = {"Accept-Encoding": "gzip"}
     if json is not None:
-        content = _encode_json(json)
+        content = _encode_json(json, path)
         headers["Content-Type"] = "application/json"
     elif data is not None:
         form = encode_params(data) if isinstance(data, Mapping) else list(data)

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from typing import Any
 
 from .._batch import RecordOutcome
 from .._paging import MAX_BATCH_SIZE
 
 __all__ = [
     "FIELD_NAME",
+    "ID_RANGE",
+    "MAX_ID",
     "FieldNames",
     "LeadId",
     "LeadIds",
@@ -21,6 +24,7 @@ __all__ = [
     "StopHook",
     "check_batch_size",
     "check_field_name",
+    "check_id_field",
     "check_lead_id",
     "field_names",
     "filter_values",
@@ -36,6 +40,11 @@ FieldNames = str | Iterable[str] | None
 Progress = Callable[[int, int | None], None]
 OutcomeHook = Callable[[RecordOutcome], None]
 StopHook = Callable[[], bool]  # asked before each call; True: start no new call
+
+# Marketo: ids are positive 32-bit integers.
+MAX_ID = 2**31 - 1
+ID_RANGE = f"a positive integer id of at most 32 bits (1 to {MAX_ID:,})"
+_MAX_ID_DIGITS = len(str(MAX_ID))
 
 # Marketo: a field's API name starts with a letter and holds only letters, digits, underscores.
 FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -56,27 +65,29 @@ def check_field_name(name: object, argument: str) -> str:
 
 
 def id_or_none(value: object) -> int | None:
-    """A positive id from an int or a string of digits (a CSV cell); None otherwise.
+    """A Marketo id (1 to 2**31 - 1) from an int or a string of digits (a CSV cell); None
+    otherwise.
 
-    >>> id_or_none(" 42 "), id_or_none(0), id_or_none(True)
-    (42, None, None)
+    >>> id_or_none(" 42 "), id_or_none(0), id_or_none(True), id_or_none(2**70)
+    (42, None, None, None)
     """
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if value > 0 else None
+        return value if 0 < value <= MAX_ID else None
     if isinstance(value, str):
         text = value.strip()
-        if text.isascii() and text.isdigit() and int(text) > 0:
-            return int(text)
+        if text.isascii() and text.isdigit() and len(text) <= _MAX_ID_DIGITS:
+            number = int(text)
+            return number if 0 < number <= MAX_ID else None
     return None
 
 
 def positive_id(value: object, argument: str) -> int:
-    """An id given as an int (or digits): positive, never a bool; ValueError otherwise."""
+    """An id given as an int (or digits): 1 to 2**31 - 1, never a bool; ValueError otherwise."""
     number = id_or_none(value)
     if number is None:
-        raise ValueError(f"{argument} must be a positive integer id, got {value!r}")
+        raise ValueError(f"{argument} must be {ID_RANGE}, got {value!r}")
     return number
 
 
@@ -107,8 +118,22 @@ def unique_ids(
 def check_lead_id(index: int, value: object) -> str | None:
     """The batch engine's check of one lead id: why it is refused, or None."""
     if id_or_none(value) is None:
-        return f"record {index}: a lead id must be a positive integer, not {value!r}"
+        return f"record {index}: a lead id must be {ID_RANGE}, not {value!r}"
     return None
+
+
+def check_id_field(field: str) -> Callable[[int, Any], str | None]:
+    """The batch engine's check of a record's id ``field`` (``id``, ``leadId``)."""
+
+    def check(index: int, record: Any) -> str | None:
+        if not isinstance(record, Mapping):
+            return f"record {index}: not a mapping of field names to values ({record!r})"
+        value = record.get(field)
+        if id_or_none(value) is None:
+            return f"record {index}: field {field!r} must be {ID_RANGE}, not {value!r}"
+        return None
+
+    return check
 
 
 def field_names(fields: FieldNames, argument: str = "fields") -> str | None:

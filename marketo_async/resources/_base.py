@@ -25,19 +25,31 @@ import attrs
 from .._batch import (
     MARKETO_RESULTS,
     MAX_BATCH_SIZE,
+    RESENT,
     BatchReport,
     RecordOutcome,
     ResultRules,
     Send,
+    Status,
     run_batches,
 )
 from .._errors import MarketoError, TooManyResultsError
 from .._paging import Page, Pager, token_pages
+from .._transport import resent_after_ambiguity
 
 if TYPE_CHECKING:
     from .._transport import KeyLeases
 
-__all__ = ["Api", "Hooks", "RecordRules", "RequestFn", "Resource", "results_of", "retitled"]
+__all__ = [
+    "Api",
+    "Hooks",
+    "RecordRules",
+    "RequestFn",
+    "Resource",
+    "after_resend",
+    "results_of",
+    "retitled",
+]
 
 T = TypeVar("T")
 ErrorT = TypeVar("ErrorT", bound=MarketoError)
@@ -63,6 +75,53 @@ def results_of(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """A body's ``result[]`` (an empty list when it has none)."""
     result = body.get("result")
     return list(result) if isinstance(result, list) else []
+
+
+# Statuses of a record a write applied (reads' memberof/notmemberof are not writes).
+_APPLIED_BY_WRITE = frozenset({"created", "updated", "deleted", "added", "removed"})
+_RESENT_NOTE = {
+    "code": RESENT,
+    "message": "sent again after a failure that may have applied: the first send may have "
+    "applied it too, so 'created' and 'updated' may each be the other",
+}
+
+
+def after_resend(
+    body: Mapping[str, Any], *, evidence: Mapping[str, Status] | None = None
+) -> list[Mapping[str, Any]]:
+    """A write's ``result[]``, read knowing whether it answers a resend after a failure that
+    may have applied (a 604, a 5xx, a cut connection).
+
+    After such a resend, a record ``skipped`` with a code in ``evidence`` (say 1004 "not
+    found" to a delete) was applied by the first send: it gets ``evidence[code]`` as its
+    status and a reason saying so. A record the resend applied carries a reason that the
+    first send may have applied it as well.
+    """
+    results = results_of(body)
+    if not resent_after_ambiguity(body):
+        return results
+    return [_resent_entry(entry, evidence or {}) for entry in results]
+
+
+def _resent_entry(entry: Any, evidence: Mapping[str, Status]) -> Any:
+    if not isinstance(entry, Mapping):
+        return entry
+    reasons = [r for r in entry.get("reasons") or () if isinstance(r, Mapping)]
+    status = entry.get("status")
+    if status == "skipped":
+        for found in reasons:
+            code = str(found.get("code"))
+            if code in evidence:
+                note = {
+                    "code": RESENT,
+                    "message": f"Marketo answered {code} ({found.get('message')}) to a resend "
+                    "after a failure that may have applied: the first send applied it",
+                }
+                return {**entry, "status": evidence[code], "reasons": [*reasons, note]}
+        return entry
+    if status in _APPLIED_BY_WRITE:
+        return {**entry, "reasons": [*reasons, _RESENT_NOTE]}
+    return entry
 
 
 def retitled(error: ErrorT, message: str) -> ErrorT:
@@ -138,13 +197,20 @@ class Api:
         return RecordOutcome(0, status, id=record_id, reasons=reasons)
 
     def input_sender(
-        self, path: str, body: Mapping[str, Any] | None = None, *, idempotent: bool = True
+        self,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        idempotent: bool = True,
+        evidence: Mapping[str, Status] | None = None,
     ) -> Send[Any]:
-        """A batch ``send`` POSTing ``body`` with the batch as ``input``."""
+        """A batch ``send`` POSTing ``body`` with the batch as ``input``; its answer read by
+        :func:`after_resend` with ``evidence``."""
 
         async def send(batch: Sequence[Any]) -> list[Mapping[str, Any]]:
             payload = {**(body or {}), "input": list(batch)}
-            return results_of(await self.post(path, json=payload, idempotent=idempotent))
+            answer = await self.post(path, json=payload, idempotent=idempotent)
+            return after_resend(answer, evidence=evidence)
 
         return send
 

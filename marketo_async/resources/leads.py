@@ -42,6 +42,7 @@ from ._arguments import (
     StopHook,
     check_batch_size,
     check_field_name,
+    check_id_field,
     field_names,
     filter_values,
     id_or_none,
@@ -49,7 +50,7 @@ from ._arguments import (
     positive_id,
     unique_ids,
 )
-from ._base import Hooks, RecordRules, Resource, results_of
+from ._base import Hooks, RecordRules, Resource, after_resend, results_of
 from ._lead_rules import lead_rules
 
 __all__ = ["MAX_FILTER_VALUES", "MAX_MERGE_LOSERS", "SYNC_ACTIONS", "Leads", "SyncAction"]
@@ -69,6 +70,10 @@ SYNC_ACTIONS: tuple[SyncAction, ...] = (
     "createDuplicate",
 )
 DESCRIBE2_PATH = "/rest/v1/leads/describe2.json"
+# Sync Leads actions a resend cannot make worse: by key, the second send updates the same lead.
+_RESEND_SAFE_ACTIONS = frozenset({"createOrUpdate", "updateOnly"})
+# Marketo: "Lead not found"; to a resent delete, the first send deleted it.
+LEAD_NOT_FOUND = "1004"
 # Marketo: partitionName applies only to these actions.
 _PARTITION_ACTIONS = frozenset({"createOnly", "createOrUpdate"})
 
@@ -388,16 +393,18 @@ class Leads(Resource):
                 )
         if async_processing:
             body["asyncProcessing"] = True
-        keyed = action != "createDuplicate"
-        if not keyed and coalesce:
+        if action == "createDuplicate" and coalesce:
             raise ValueError("coalesce=True needs a lookup key; createDuplicate has none")
+        # createOnly and createDuplicate are never resent after a failure that may have
+        # applied: a resent createOnly answers 1005 for the lead its first send created.
+        resend_safe = action in _RESEND_SAFE_ACTIONS
         return await self._api.write_batches(
             _converted(records, _plain, "records"),
-            self._api.input_sender("/rest/v1/leads.json", body, idempotent=keyed),
+            self._api.input_sender("/rest/v1/leads.json", body, idempotent=resend_safe),
             lead_rules(action, lookup_field),
             hooks=Hooks(on_progress, on_outcome, stop),
             batch_size=batch_size,
-            idempotent=keyed,  # createDuplicate inserts again when resent
+            idempotent=resend_safe,
             coalesce=coalesce,
         )
 
@@ -457,26 +464,20 @@ class Leads(Resource):
     ) -> BatchReport:
         """Delete leads by id; ``deleted``, or ``skipped`` (1004) for ids Marketo doesn't know.
 
-        Ids of a list or other collection are all checked before the first call; ids from a
-        stream are checked one by one (a bad one is ``failed``, the rest go on).
+        An id that cannot be a lead id (not a positive 32-bit integer) is ``failed`` before
+        any call, naming it; the others go on. Resent after an ambiguous failure: a 1004 to
+        the resend means the first send deleted the lead, and says so (``deleted``).
         """
-        if isinstance(ids, Collection) and not isinstance(ids, (str, bytes, Mapping)):
-            ids = [positive_id(value, f"ids[{i}]") for i, value in enumerate(ids)]
-
-        def validate(index: int, record: Mapping[str, Any]) -> str | None:
-            if id_or_none(record["id"]) is None:
-                return f"record {index}: {record['id']!r} is not a positive integer lead id"
-            return None
 
         async def send(batch: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-            records = [{"id": positive_id(record["id"], "id")} for record in batch]
+            records = [{"id": id_or_none(record["id"])} for record in batch]
             answer = await self._api.post("/rest/v1/leads/delete.json", json={"input": records})
-            return results_of(answer)
+            return after_resend(answer, evidence={LEAD_NOT_FOUND: "deleted"})
 
         return await self._api.write_batches(
             _converted(ids, lambda value: {"id": value}, "ids"),
             send,
-            RecordRules(validate=validate),
+            RecordRules(validate=check_id_field("id")),
             hooks=Hooks(on_progress, on_outcome, stop),
             batch_size=batch_size,
         )
@@ -489,7 +490,10 @@ class Leads(Resource):
         on_outcome: OutcomeHook | None = None,
         stop: StopHook | None = None,
     ) -> BatchReport:
-        """Move leads to partitions: ``{lead_id: partition_name}`` or ``(id, name)`` pairs."""
+        """Move leads to partitions: ``{lead_id: partition_name}`` or ``(id, name)`` pairs.
+
+        A pair whose id cannot be a lead id is ``failed`` before any call, naming it.
+        """
         pairs = assignments.items() if isinstance(assignments, Mapping) else assignments
         if isinstance(pairs, (str, bytes)):
             raise ValueError("assignments must map lead ids to partition names")
@@ -497,14 +501,14 @@ class Leads(Resource):
         for index, pair in enumerate(pairs):
             if isinstance(pair, (str, bytes)) or not isinstance(pair, Sequence) or len(pair) != 2:
                 raise ValueError(f"assignments[{index}] must be a (lead id, partition name) pair")
-            lead_id = positive_id(pair[0], f"assignments[{index}] lead id")
             name = non_empty_text(pair[1], f"assignments[{index}] partition name")
-            records.append({"id": lead_id, "partitionName": name})
+            records.append({"id": pair[0], "partitionName": name})
 
         return await self._api.write_batches(
             records,
             self._api.input_sender("/rest/v1/leads/partitions.json"),
-            RecordRules(key=lambda record: int(record["id"])),  # one lead's moves stay in order
+            # One lead's moves stay in order.
+            RecordRules(key=lambda record: id_or_none(record["id"]), validate=check_id_field("id")),
             hooks=Hooks(on_progress, on_outcome, stop),
         )
 

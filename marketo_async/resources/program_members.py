@@ -19,6 +19,7 @@ from ..models import converter, format_datetime
 from ..models.program_members import ProgramMember, ProgramMemberDescription
 from ._arguments import (
     FIELD_NAME,
+    ID_RANGE,
     FieldNames,
     LeadId,
     LeadIds,
@@ -33,7 +34,7 @@ from ._arguments import (
     id_or_none,
     positive_id,
 )
-from ._base import Hooks, RecordRules, Resource, results_of
+from ._base import Hooks, RecordRules, Resource, after_resend
 
 __all__ = ["MAX_FILTER_VALUES", "MAX_UPDATED_AT_WINDOW", "ProgramMembers", "updated_at_windows"]
 
@@ -43,6 +44,8 @@ T = TypeVar("T")
 MAX_FILTER_VALUES = 300
 # Marketo: filterType=updatedAt takes a range of seven days or fewer.
 MAX_UPDATED_AT_WINDOW = dt.timedelta(days=7)
+# Marketo: 1037 "Lead not in program" (to a member delete).
+NOT_IN_PROGRAM = "1037"
 # Marketo sends no milliseconds, so consecutive windows start one second apart.
 _ONE_SECOND = dt.timedelta(seconds=1)
 
@@ -57,10 +60,7 @@ def _check_member_data(index: int, record: object) -> str | None:
             f"not {type(record).__name__}"
         )
     if id_or_none(record.get("leadId")) is None:
-        return (
-            f"record {index}: 'leadId' must be a positive integer lead id, "
-            f"not {record.get('leadId')!r}"
-        )
+        return f"record {index}: field 'leadId' must be {ID_RANGE}, not {record.get('leadId')!r}"
     names = [name for name in record if name != "leadId"]
     if not names:
         return f"record {index}: no field to update besides 'leadId'"
@@ -232,7 +232,7 @@ class ProgramMembers(Resource):
         async def send(batch: Sequence[LeadId]) -> list[Mapping[str, Any]]:
             rows = [{"leadId": id_or_none(value)} for value in batch]
             body = {"statusName": status_name, "input": rows}
-            return results_of(await self._api.post(path, json=body))
+            return after_resend(await self._api.post(path, json=body))
 
         hooks = Hooks(on_progress, on_outcome, stop)
         return await self._api.write_batches(lead_ids, send, _MEMBER_IDS, hooks=hooks)
@@ -260,7 +260,7 @@ class ProgramMembers(Resource):
 
         async def send(batch: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
             rows = [{**record, "leadId": _member_key(record)} for record in batch]
-            return results_of(await self._api.post(path, json={"input": rows}))
+            return after_resend(await self._api.post(path, json={"input": rows}))
 
         hooks = Hooks(on_progress, on_outcome, stop)
         return await self._api.write_batches(records, send, _MEMBER_DATA, hooks=hooks)
@@ -279,7 +279,9 @@ class ProgramMembers(Resource):
 
         async def send(batch: Sequence[LeadId]) -> list[Mapping[str, Any]]:
             rows = [{"leadId": id_or_none(value)} for value in batch]
-            return results_of(await self._api.post(path, json={"input": rows}))
+            answer = await self._api.post(path, json={"input": rows})
+            # 1037 (not in program) to a resend after an ambiguous failure: the first removed it.
+            return after_resend(answer, evidence={NOT_IN_PROGRAM: "deleted"})
 
         hooks = Hooks(on_progress, on_outcome, stop)
         return await self._api.write_batches(lead_ids, send, _MEMBER_IDS, hooks=hooks)

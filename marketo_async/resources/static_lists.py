@@ -7,8 +7,8 @@ import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from .._batch import BatchReport, ResultRules, Send
-from .._errors import MarketoError, NotFoundError
+from .._batch import BatchReport, ResultRules, Send, Status
+from .._errors import MarketoError, NotFoundError, RequestError
 from .._paging import MAX_ASSET_PAGE, Pager, offset_pages
 from ..models import converter, format_datetime
 from ..models.leads import Lead
@@ -27,12 +27,16 @@ from ._arguments import (
     non_empty_text,
     positive_id,
 )
-from ._base import Hooks, RecordRules, Resource, results_of
+from ._base import Hooks, RecordRules, Resource, after_resend
 
 __all__ = ["StaticLists"]
 
 # Marketo: "no data found for the search".
 NO_DATA_FOUND = "702"
+# Marketo: "Lead not in list".
+NOT_IN_LIST = "1015"
+# Marketo: a static list name already in use.
+NAME_IN_USE = "709"
 
 
 def _updated_at(value: dt.datetime | dt.date | None, argument: str) -> str | None:
@@ -131,10 +135,19 @@ class StaticLists(Resource):
         non_empty_text(name, "name")
         checked = Folder.of(folder)
         # Names are unique in Marketo, so a resent create cannot make a second list.
-        body = await self._api.post(
-            "/rest/asset/v1/staticLists.json",
-            data={"folder": checked.to_json(), "name": name, "description": description},
-        )
+        try:
+            body = await self._api.post(
+                "/rest/asset/v1/staticLists.json",
+                data={"folder": checked.to_json(), "name": name, "description": description},
+            )
+        except RequestError as error:
+            # 709 "name in use" to a resend after an ambiguous failure: the first send made it.
+            found = None
+            if error.code == NAME_IN_USE and error.after_ambiguous_attempt:
+                found = await self.by_name(name)
+            if found is None:
+                raise
+            return found
         return self._answered(body, "/rest/asset/v1/staticLists.json")
 
     async def update(
@@ -192,7 +205,10 @@ class StaticLists(Resource):
         """Remove leads from a static list, 300 per call; statuses ``removed`` or ``skipped``."""
         path = self._members_path(list_id)
         # The REST API's only DELETE; ids go in the query (some stacks drop DELETE bodies).
-        send = _membership(lambda ids: self._api.delete(path, {"id": ids}))
+        # A 1015 (not in list) to a resend after an ambiguous failure: the first send removed it.
+        send = _membership(
+            lambda ids: self._api.delete(path, {"id": ids}), evidence={NOT_IN_LIST: "removed"}
+        )
         hooks = Hooks(on_progress, on_outcome, stop)
         return await self._api.write_batches(lead_ids, send, _MEMBERS, hooks=hooks)
 
@@ -249,12 +265,16 @@ class StaticLists(Resource):
         return found
 
 
-def _membership(call: Callable[[list[int]], Awaitable[dict[str, Any]]]) -> Send[LeadId]:
-    """A batch ``send`` for a membership call taking lead ids as repeated ``id`` parameters."""
+def _membership(
+    call: Callable[[list[int]], Awaitable[dict[str, Any]]],
+    evidence: Mapping[str, Status] | None = None,
+) -> Send[LeadId]:
+    """A batch ``send`` for a membership call taking lead ids as repeated ``id`` parameters;
+    its answer read by :func:`after_resend` with ``evidence``."""
 
     async def send(batch: Sequence[LeadId]) -> list[Mapping[str, Any]]:
         ids = [lead_id for lead_id in map(id_or_none, batch) if lead_id is not None]
-        return results_of(await call(ids))
+        return after_resend(await call(ids), evidence=evidence)
 
     return send
 

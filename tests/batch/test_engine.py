@@ -652,7 +652,7 @@ async def test_records_without_a_fleet_key_lease_are_not_attempted_naming_the_ou
         st.one_of(
             st.text(max_size=300),
             st.integers(-(2**63), 2**63 - 1),
-            st.floats(allow_nan=False),
+            st.floats(allow_nan=False, allow_infinity=False),
             st.booleans(),
             st.none(),
             st.lists(st.text(max_size=5), max_size=3),

@@ -840,9 +840,27 @@ async def test_delete_sends_the_seed_body(router: respx.Router, leads: Any) -> N
     assert [(o.status, o.id) for o in report.outcomes] == [("deleted", 235), ("deleted", 766)]
 
 
-async def test_delete_refuses_bad_ids_before_any_call(router: respx.Router, leads: Any) -> None:
-    with pytest.raises(ValueError, match=r"^ids\[1\] must be a positive integer"):
-        await leads.delete([235, -1])
+async def test_delete_refuses_impossible_ids_per_record_naming_the_field(
+    router: respx.Router, leads: Any
+) -> None:
+    route = router.post("/rest/v1/leads/delete.json").respond(
+        json=ok([{"id": 235, "status": "deleted"}, {"id": 766, "status": "deleted"}])
+    )
+    report = await leads.delete([235, -1, 2**70, True, 766])
+    assert json_of(route.calls.last.request) == {"input": [{"id": 235}, {"id": 766}]}
+    assert [o.status for o in report.outcomes] == [
+        "deleted",
+        "failed",
+        "failed",
+        "failed",
+        "deleted",
+    ]
+    refused = report.outcomes[2].reasons[0].message
+    assert "record 2: field 'id' must be a positive integer id of at most 32 bits" in refused
+    assert str(2**70) in refused
+
+
+async def test_delete_of_one_id_not_in_a_list_is_refused(router: respx.Router, leads: Any) -> None:
     with pytest.raises(ValueError, match=r"^ids"):
         await leads.delete(235)
     assert no_api_calls(router)
@@ -958,8 +976,9 @@ async def test_update_partitions(router: respx.Router, leads: Any) -> None:
     assert [o.status for o in report.outcomes] == ["updated", "skipped"]
     with pytest.raises(ValueError, match="assignments"):
         await leads.update_partitions([(5, "")])
-    with pytest.raises(ValueError, match="assignments"):
-        await leads.update_partitions([(0, "Europe")])
+    refused = await leads.update_partitions([(0, "Europe"), (2**40, "Europe")])
+    assert [o.status for o in refused.outcomes] == ["failed", "failed"]
+    assert "field 'id' must be a positive integer id" in refused.outcomes[1].reasons[0].message
     assert route.call_count == 1
 
 
