@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal, get_args
+from collections.abc import Mapping, Sequence
+from typing import Literal, get_args, overload
 
 import attrs
 
@@ -122,6 +122,30 @@ class BatchReport:
         """True when every record applied and sending was never stopped."""
         return self.stopped is None and not self._failed_indices
 
+    def amended(self, changes: Mapping[int, RecordOutcome]) -> BatchReport:
+        """A copy of this report with some outcomes replaced (``leads.settle`` reading back
+        unknown records); counts and ``failed`` follow."""
+        counts = dict(self.counts)
+        for index, outcome in changes.items():
+            old = self.outcomes[index].status
+            counts[old] -= 1
+            if not counts[old]:
+                del counts[old]
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        failed = [
+            index
+            for index in self._failed_indices
+            if index not in changes or not changes[index].applied
+        ]
+        return BatchReport(
+            outcomes=_Amended(self.outcomes, changes),
+            counts=counts,
+            stopped=self.stopped,
+            resume_from=self.resume_from,
+            idempotent=self.idempotent,
+            failed_indices=failed,
+        )
+
     def summary(self) -> str:
         """Counts by status, and what to do about records that did not apply."""
         total = len(self.outcomes)
@@ -163,3 +187,29 @@ class BatchReport:
 
     def __str__(self) -> str:
         return self.summary()
+
+
+class _Amended(Sequence[RecordOutcome]):
+    """Outcomes with a few replaced, without copying the rest."""
+
+    def __init__(self, base: Sequence[RecordOutcome], changes: Mapping[int, RecordOutcome]):
+        self._base = base
+        self._changes = dict(changes)
+
+    def __len__(self) -> int:
+        return len(self._base)
+
+    @overload
+    def __getitem__(self, index: int) -> RecordOutcome: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[RecordOutcome]: ...
+    def __getitem__(self, index: int | slice) -> RecordOutcome | list[RecordOutcome]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        changed = self._changes.get(index)
+        return changed if changed is not None else self._base[index]
+
+    def __repr__(self) -> str:
+        return f"<{len(self):,} outcomes, {len(self._changes):,} settled>"

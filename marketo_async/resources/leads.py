@@ -8,6 +8,7 @@ Writes of many records go through the batch engine and return a :class:`BatchRep
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -52,6 +53,7 @@ from ._arguments import (
 )
 from ._base import Hooks, RecordRules, Resource, after_resend, results_of
 from ._lead_rules import lead_rules
+from ._settle import settle_report, unknown_records
 
 __all__ = ["MAX_FILTER_VALUES", "MAX_MERGE_LOSERS", "SYNC_ACTIONS", "Leads", "SyncAction"]
 
@@ -148,6 +150,30 @@ async def _close(iterator: object) -> None:
     aclose = getattr(iterator, "aclose", None)
     if aclose is not None:
         await aclose()
+
+
+def _keeping_unknown(
+    kept: dict[int, Any], on_outcome: OutcomeHook | None
+) -> tuple[Callable[[Any], Any], OutcomeHook]:
+    """A record converter that keeps each record read, and an ``on_outcome`` that lets go of
+    those that did not end ``unknown``: what is kept is the look-ahead and the unknown ones.
+
+    The engine reads records one after another, so the n-th record converted is record n.
+    """
+    counter = itertools.count()
+
+    def convert(record: Any) -> Any:
+        plain = _plain(record)
+        kept[next(counter)] = plain
+        return plain
+
+    def heard(outcome: RecordOutcome) -> None:
+        if outcome.status != "unknown":
+            kept.pop(outcome.index, None)
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    return convert, heard
 
 
 def _converted(
@@ -360,14 +386,19 @@ class Leads(Resource):
         on_progress: Progress | None = None,
         on_outcome: OutcomeHook | None = None,
         stop: StopHook | None = None,
+        settle_unknown: bool = False,
     ) -> BatchReport:
         """Create or update any number of leads (Sync Leads); one outcome per record.
 
         Records sharing a lookup key never go out together, so ``createOrUpdate`` cannot make
         duplicates; ``coalesce=True`` merges consecutive same-key records into one. A record
         Marketo would refuse (no lookup value, a non-ASCII email, ``id`` with an action other
-        than ``updateOnly``) is ``failed`` locally and the rest go on. ``createDuplicate`` is
-        never resent after an ambiguous failure: such records are ``unknown``.
+        than ``updateOnly``, a value JSON cannot carry) is ``failed`` locally and the rest go
+        on. ``createOnly`` and ``createDuplicate`` are never resent after a failure that may
+        have applied: such records are ``unknown``. ``createOrUpdate`` and ``updateOnly`` are
+        resent, and a resent record's reasons say the first send may have applied it.
+        ``settle_unknown=True`` reads the unknown ones back at the end (see :meth:`settle`);
+        ``on_outcome`` still hears them as ``unknown``, the report has them settled.
 
         Example::
 
@@ -398,8 +429,12 @@ class Leads(Resource):
         # createOnly and createDuplicate are never resent after a failure that may have
         # applied: a resent createOnly answers 1005 for the lead its first send created.
         resend_safe = action in _RESEND_SAFE_ACTIONS
-        return await self._api.write_batches(
-            _converted(records, _plain, "records"),
+        kept: dict[int, Any] = {}
+        convert: Callable[[Any], Any] = _plain
+        if settle_unknown:
+            convert, on_outcome = _keeping_unknown(kept, on_outcome)
+        report = await self._api.write_batches(
+            _converted(records, convert, "records"),
             self._api.input_sender("/rest/v1/leads.json", body, idempotent=resend_safe),
             lead_rules(action, lookup_field),
             hooks=Hooks(on_progress, on_outcome, stop),
@@ -407,6 +442,53 @@ class Leads(Resource):
             idempotent=resend_safe,
             coalesce=coalesce,
         )
+        if not settle_unknown or not report.counts.get("unknown"):
+            return report
+        return await settle_report(
+            report, kept, self._read_back, action=action, lookup_field=lookup_field
+        )
+
+    async def settle(
+        self,
+        report: BatchReport,
+        records: Iterable[Mapping[str, Any]],
+        *,
+        action: SyncAction = "createOrUpdate",
+        lookup_field: str = "email",
+    ) -> BatchReport:
+        """``report`` (of :meth:`sync`) with its ``unknown`` records settled by reading the
+        leads back by their lookup key, one filtered read per 300 keys.
+
+        ``records`` is the input given to :meth:`sync` again (in the same order). A lead that
+        now exists with every value sent makes its record ``created`` (``updated`` when the
+        lead changed after it was created, or the action was ``updateOnly``); a lead that
+        does not exist, or holds another value for a field sent, makes it ``not_applied``
+        (send it again to apply it). Two leads with one key, a record without a key or a
+        read that fails leave it ``unknown``. Each settled outcome gets a ``read-back``
+        reason saying what was seen.
+
+        Example::
+
+            report = await client.leads.sync(rows, action="createOnly")
+            if report.counts.get("unknown"):
+                report = await client.leads.settle(report, rows, action="createOnly")
+        """
+        if action not in SYNC_ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(SYNC_ACTIONS)}, got {action!r}")
+        lookup_field = check_field_name(lookup_field, "lookup_field")
+        if isinstance(records, (str, bytes, Mapping)) or not isinstance(records, Iterable):
+            raise ValueError("records must be the records given to sync, in the same order")
+        by_index = {
+            index: _plain(record) for index, record in unknown_records(report, records).items()
+        }
+        return await settle_report(
+            report, by_index, self._read_back, action=action, lookup_field=lookup_field
+        )
+
+    async def _read_back(
+        self, lookup_field: str, keys: Sequence[str | int], fields: Sequence[str]
+    ) -> list[Lead]:
+        return await self.by_filter(lookup_field, keys, fields=list(fields)).collect()
 
     async def push(
         self,
