@@ -140,9 +140,10 @@ class _Engine(Generic[T]):
         go) are ``unknown``: their call may or may not have been applied.
         """
         self._reader.flush()
-        self._drop_unsent(
-            (Reason(INTERRUPTED, "the run was cancelled before this record was sent"),)
-        )
+        unsent = (Reason(INTERRUPTED, "the run was cancelled before this record was sent"),)
+        self._drop_unsent(unsent)
+        for index in self._reader.number_the_rest():
+            self._recorder.finish(index, index, "not_attempted", reasons=unsent)
         cut_off = (
             Reason(INTERRUPTED, "the run was cancelled while this record's call was in flight"),
         )
@@ -350,7 +351,10 @@ async def run_batches(
     ``stop()`` is asked before each call: once it answers True no new call starts, calls in
     flight finish, and every record not sent is ``not_attempted`` (a clean Ctrl-C).
     Cancelling the run instead gives records not sent ``not_attempted`` and records whose
-    call was cut off ``unknown`` (reason ``interrupted``), through ``on_outcome`` too.
+    call was cut off ``unknown`` (reason ``interrupted``), through ``on_outcome`` (the
+    report is never returned). With a collection as input (a list, say) that is every
+    record, read or not; from an iterator or a stream it is every record read, and records
+    never read stay in it, unread and without an outcome (resume from the next one).
     ``results`` says how the API answers (see :class:`ResultRules`; Marketo's by default).
 
     >>> report = await run_batches(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sized
 from typing import Generic, TypeVar, cast
 
 from ._options import BatchOptions
@@ -34,6 +34,8 @@ class Reader(Generic[T]):
         self._source: Iterator[T] | AsyncIterator[T] = (
             aiter(records) if isinstance(records, AsyncIterable) else iter(records)
         )
+        # A collection (a list, say) can be read to its end without waiting or side effects.
+        self._collection = isinstance(records, Sized) and not isinstance(records, AsyncIterable)
         self._validate = options.validate
         self._key = options.key
         self._coalesce = options.coalesce
@@ -71,6 +73,16 @@ class Reader(Generic[T]):
         if self._held is not None:
             held, self._held = self._held, None
             self._admit(held)
+
+    def number_the_rest(self) -> list[int]:
+        """The run is being cancelled: number every record of a collection not read yet (so
+        each can be given an outcome) and return their indices. An iterator or a stream is
+        left as it is: its records never read stay unread, and get no outcome."""
+        if not self._collection or self.exhausted:
+            return []
+        rest = [self._recorder.add() for _ in cast(Iterator[T], self._source)]
+        self.exhausted = True
+        return rest
 
     async def aclose(self) -> None:
         """Close the input when it can be closed (an async generator, say)."""
