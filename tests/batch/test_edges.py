@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from marketo_async._batch import (
     LOCAL_VALIDATION,
@@ -16,7 +19,10 @@ from marketo_async._batch import (
     run_batches,
 )
 from marketo_async._batch._sizes import unsendable
+from marketo_async._errors import TransientError
+from marketo_async.resources._arguments import check_lead_id, id_or_none
 from marketo_async.resources._lead_rules import lookup_key
+from tests.virtual_time import virtual_backend
 
 pytestmark = pytest.mark.anyio
 
@@ -119,3 +125,67 @@ async def test_an_impossible_entry_in_an_answer_never_raises_out_of_the_run(
 def test_unsendable_accepts_every_json_value() -> None:
     record = {"a": "x", "b": 1, "c": 1.5, "d": True, "e": None, "f": [1, {"g": "h"}]}
     assert unsendable(record) is None
+
+
+IMPOSSIBLE_IDS = [0, -1, 2**31, 2**70, True, "12a", None, 1.5, "-3"]
+
+
+@pytest.mark.parametrize("anyio_backend", [virtual_backend("asyncio")], ids=["asyncio"])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    ids=st.lists(
+        st.one_of(
+            st.integers(1, 2**31 - 1),
+            st.integers(1, 50).map(str),  # a CSV cell
+            st.sampled_from(IMPOSSIBLE_IDS),
+        ),
+        max_size=700,
+    ),
+    seed=st.integers(0, 2**32),
+)
+async def test_every_id_gets_one_outcome_with_impossible_ids_and_ambiguous_failures_mixed_in(
+    ids: list[Any], seed: int
+) -> None:
+    rng = random.Random(seed)
+    sent: list[int] = []
+    ambiguous: set[int] = set()
+
+    async def send(batch: Sequence[Any]) -> list[Any]:
+        numbers = [id_or_none(value) for value in batch]
+        assert None not in numbers, "an impossible id was sent"
+        sent.extend(n for n in numbers if n is not None)
+        roll = rng.random()
+        if roll < 0.1:
+            error = TransientError("Request timed out", code="604")
+            error.may_have_applied = True
+            ambiguous.update(n for n in numbers if n is not None)
+            raise error
+        if roll < 0.15:
+            return [{"status": "added", "id": 2**70}] * len(batch)  # ids that cannot be ids
+        return [{"seq": seq, "status": "added"} for seq in range(len(batch))]
+
+    report = await run_batches(
+        ids,
+        send,
+        key=id_or_none,
+        validate=check_lead_id,
+        batch_size=rng.choice([1, 50, 300]),
+        max_in_flight=rng.randint(1, 5),
+        results=ResultRules(ids_from_keys=True),
+    )
+    assert [outcome.index for outcome in report.outcomes] == list(range(len(ids)))
+    assert sum(report.counts.values()) == len(ids)
+    for value, outcome in zip(ids, report.outcomes, strict=True):
+        number = id_or_none(value)
+        if number is None:
+            assert outcome.status == "failed"
+            assert outcome.reasons[0].code == LOCAL_VALIDATION
+            assert "at most 32 bits" in outcome.reasons[0].message
+        else:
+            assert outcome.status in ("added", "unknown")
+            assert outcome.id is None or outcome.id == number
+    assert set(sent) == {n for n in map(id_or_none, ids) if n is not None}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import random
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
@@ -66,6 +67,8 @@ class RecordingSend:
 
     decide: Callable[[int, Sequence[Record]], set[int]] = lambda number, records: set()
     latency: Callable[[], float] = lambda: 0.0
+    # Calls whose answer is garbage (entries that are not objects): their records are unknown.
+    garbled: set[int] = attrs.Factory(set)
     calls: list[Call] = attrs.Factory(list)
     in_flight_keys: set[str | int | None] = attrs.Factory(set)
     in_flight: int = 0
@@ -90,6 +93,8 @@ class RecordingSend:
             self.in_flight -= 1
             self.in_flight_keys -= set(keys)
             call.ended = anyio.current_time()
+        if number in self.garbled:
+            return [None] * len(records)  # type: ignore[list-item]
         return [
             {"status": "skipped", "reasons": [{"code": "1004", "message": "Lead not found"}]}
             if record["i"] in skipped
@@ -99,6 +104,17 @@ class RecordingSend:
 
     def sent_indices(self) -> list[int]:
         return [index for call in self.calls for index in call.indices]
+
+
+class Opaque:
+    """A value of a type JSON knows nothing of."""
+
+
+def ambiguous() -> TransientError:
+    """A 604 after the call may have applied, as the transport hands it to a resend-safe write."""
+    error = TransientError("Request timed out", code="604")
+    error.may_have_applied = True
+    return error
 
 
 def records_of(emails: Sequence[str | None], pad: int = 0) -> list[Record]:
@@ -138,6 +154,10 @@ def workloads(draw: st.DrawFn) -> dict[str, Any]:
         {"i": i, "pad": "x" * rng.choice([0, 10, 3_000])} | ({"email": e} if e else {})
         for i, e in enumerate(emails)
     ]
+    for record in records:
+        if rng.random() < draw(st.sampled_from([0.0, 0.02])):
+            # A value JSON cannot carry: refused locally, never sent.
+            record["bad"] = rng.choice([b"\x00", {1, 2}, math.nan, -math.inf, Opaque()])
     return {
         "records": records,
         "rng": rng,
@@ -166,9 +186,11 @@ async def test_every_input_gets_one_outcome_and_no_call_breaks_a_limit_or_the_ke
     def decide(number: int, batch: Sequence[Record]) -> set[int]:
         if rng.random() < workload["failure_rate"]:
             failures[number] = rng.choice(
-                [RequestError("bad", code="609"), AmbiguousWriteError("timed out")]
+                [RequestError("bad", code="609"), AmbiguousWriteError("timed out"), ambiguous()]
             )
             raise failures[number]
+        if rng.random() < workload["failure_rate"]:
+            send.garbled.add(number)  # an answer that cannot be read
         return {record["i"] for record in batch if rng.random() < workload["skip_rate"]}
 
     send = RecordingSend(decide=decide, latency=lambda: rng.random() * 0.1)
@@ -185,7 +207,8 @@ async def test_every_input_gets_one_outcome_and_no_call_breaks_a_limit_or_the_ke
     assert_one_outcome_each_in_order(report, len(records))
     sent = send.sent_indices()
     assert len(sent) == len(set(sent)), "a record was sent twice"
-    assert set(sent) == {r["i"] for r in records if "email" in r}, "a record was never sent"
+    sendable = {r["i"] for r in records if "email" in r and "bad" not in r}
+    assert set(sent) == sendable, "a record was sent that should not, or never sent"
     for call in send.calls:
         assert body_bytes([records[i] for i in call.indices]) <= workload["max_body_bytes"]
         assert len(call.indices) <= workload["batch_size"]
@@ -200,9 +223,14 @@ async def test_every_input_gets_one_outcome_and_no_call_breaks_a_limit_or_the_ke
             assert min(earlier.indices) < max(later.indices)
     call_of = {index: number for number, call in enumerate(send.calls) for index in call.indices}
     for record, outcome in zip(records, report.outcomes, strict=True):
-        if "email" not in record:
+        if "email" not in record or "bad" in record:
             assert outcome.status == "failed"
             assert outcome.reasons[0].code == LOCAL_VALIDATION
+            if "email" in record:
+                assert "field 'bad'" in outcome.reasons[0].message
+        elif call_of[record["i"]] in send.garbled:
+            assert outcome.status == "unknown"
+            assert outcome.reasons[0].code == NO_RESULT
         elif call_of[record["i"]] in failures:
             error = failures[call_of[record["i"]]]
             assert outcome.error is error
