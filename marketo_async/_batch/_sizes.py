@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 __all__ = [
     "ENVELOPE_BYTES",
@@ -50,20 +50,24 @@ def unsendable(record: object, where: str = "") -> str | None:
     if isinstance(record, float):
         return None if math.isfinite(record) else f"{name} is {record!r}, which JSON cannot carry"
     if isinstance(record, Mapping):
-        for key, value in record.items():
-            if not isinstance(key, str):
-                return f"{name} has a field named {key!r}; JSON field names are text"
-            found = unsendable(value, f"{where}.{key}" if where else key)
-            if found is not None:
-                return found
-        return None
+        return _first_unsendable(record.items(), where, name)
     if isinstance(record, (list, tuple)):
-        for position, value in enumerate(record):
-            found = unsendable(value, f"{where}[{position}]")
-            if found is not None:
-                return found
-        return None
+        return _first_unsendable(enumerate(record), where, name)
     return f"{name} holds {type(record).__name__}, which JSON cannot carry"
+
+
+def _first_unsendable(items: Iterable[tuple[object, object]], where: str, name: str) -> str | None:
+    for key, value in items:
+        if isinstance(key, int):
+            inner = f"{where}[{key}]"
+        elif isinstance(key, str):
+            inner = f"{where}.{key}" if where else key
+        else:
+            return f"{name} has a field named {key!r}; JSON field names are text"
+        found = unsendable(value, inner)
+        if found is not None:
+            return found
+    return None
 
 
 def largest_field(record: object) -> tuple[str, int] | None:
