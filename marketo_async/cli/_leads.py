@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -12,6 +14,7 @@ import click
 from rich import box
 from rich.table import Table
 
+from .._batch import BatchReport, RecordOutcome
 from .._client import MarketoClient
 from .._errors import MarketoError
 from ..models import converter
@@ -57,15 +60,49 @@ def _prepare_lead(params: Params) -> Prepare:
 
 
 def _upsert(client: MarketoClient, params: Params) -> Send:
-    return lambda records, **hooks: client.leads.sync(
-        records,
+    sync = functools.partial(
+        client.leads.sync,
         action=cast(SyncAction, params["action"]),
         lookup_field=params["lookup_field"],
         partition_name=params["partition"],
         coalesce=params["coalesce"],
         batch_size=params["batch_size"],
-        **hooks,
     )
+    if not params["settle"]:
+        return sync
+    return functools.partial(_settled_sync, sync)
+
+
+async def _settled_sync(
+    sync: Send, records: Any, *, on_outcome: Callable[[RecordOutcome], None], **hooks: Any
+) -> BatchReport:
+    """``--settle``: rows whose result is unknown are read back at the end, and reported
+    (one line each, as ever) with what the read found."""
+    held: dict[int, RecordOutcome] = {}
+
+    def hear(outcome: RecordOutcome) -> None:
+        if outcome.status == "unknown":
+            held[outcome.index] = outcome
+        else:
+            on_outcome(outcome)
+
+    try:
+        report = await sync(records, on_outcome=hear, settle_unknown=True, **hooks)
+    except BaseException:
+        for outcome in held.values():
+            on_outcome(outcome)
+        raise
+    for index in held:
+        on_outcome(report.outcomes[index])
+    if held:
+        found = Counter(report.outcomes[index].status for index in held)
+        shown = ", ".join(f"{count:,} {status}" for status, count in sorted(found.items()))
+        stderr_console().print(
+            f"--settle: read {len(held):,} rows with an unknown result back by lookup key: "
+            f"{shown}" + (" (send the not_applied rows again)" if found["not_applied"] else ""),
+            markup=False,
+        )
+    return report
 
 
 add_bulk_command(
@@ -90,6 +127,13 @@ add_bulk_command(
                 help="Field that finds existing leads.",
             ),
             click.option("--partition", metavar="NAME", help="Lead partition for new leads."),
+            click.option(
+                "--settle/--no-settle",
+                default=False,
+                show_default=True,
+                help="At the end, read rows whose result is unknown (cut off after sending) "
+                "back by lookup key: created/updated, or not_applied (send those again).",
+            ),
             click.option(
                 "--coalesce/--no-coalesce",
                 default=False,
