@@ -165,6 +165,12 @@ class BatchReport:
             lines.append(
                 f"{unknown:,} records may or may not have been applied (status unknown); {advice}."
             )
+        not_applied = self.counts.get("not_applied", 0)
+        if not_applied:
+            lines.append(
+                f"{not_applied:,} records were read back and had not applied (status "
+                "not_applied); sending them again applies them."
+            )
         return "\n".join(lines)
 
     def _stopped_advice(self, stopped: MarketoError) -> list[str]:

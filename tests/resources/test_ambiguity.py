@@ -56,6 +56,7 @@ async def test_settle_turns_unknown_into_created_when_the_lead_exists_with_the_v
     assert all(READ_BACK in reason_codes(o) for o in not_applied)
     assert all(o.id is not None for o in settled.outcomes if o.status == "created")
     assert settled.failed == not_applied
+    assert "300 records were read back and had not applied" in str(settled)
     # Sending the not_applied ones again applies them, once.
     assert len(fake.leads) == 900
 
