@@ -1,15 +1,15 @@
-"""Commands on Marketo's bulk API: ``leads import`` (Bulk Lead Import) and the Bulk Extract
-exports (``leads export --updated-since/--created-since``, ``program-members export``,
-``activities export``).
+"""Commands on Marketo's bulk API: ``leads import`` and ``program-members import`` (Bulk
+Import), and the Bulk Extract exports (``leads export --updated-since/--created-since``,
+``program-members export``, ``activities export``).
 
 They print what the job is doing (queued, importing, processing, downloading, bytes) as it
-changes, rather than a bar: a bulk job's progress is its state, not rows per second.
+changes: a bulk job's progress is its state, not rows per second.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -31,7 +31,7 @@ from ._leads import _prepare_lead, leads
 from ._options import FORMATS, connection_options
 from ._output import fail, stderr_console
 from ._program_members import program_members
-from ._run import Send
+from ._run import Prepare, Send
 from ._state import cli_state
 
 __all__ = ["activities", "bulk_leads_export", "parse_day"]
@@ -76,6 +76,15 @@ class _ImportStates:
         )
 
 
+_import_poll_option = click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0.0),
+    default=FIRST_POLL_S,
+    show_default=True,
+    help="Seconds before a job's first status check (then doubling, to 30).",
+)
+
+
 def _import_leads(client: MarketoClient, params: Params) -> Send:
     client.bulk_import.poll_interval = params["poll_interval"]
     return lambda records, **hooks: client.bulk_import.leads(
@@ -107,14 +116,41 @@ add_bulk_command(
                 "--list-id", type=int, metavar="ID", help="Also add the leads to this static list."
             ),
             click.option("--partition", metavar="NAME", help="Lead partition for new leads."),
-            click.option(
-                "--poll-interval",
-                type=click.FloatRange(min=0.0),
-                default=FIRST_POLL_S,
-                show_default=True,
-                help="Seconds before a job's first status check (then doubling, to 30).",
-            ),
+            _import_poll_option,
         ),
+    ),
+)
+
+
+def _import_members(client: MarketoClient, params: Params) -> Send:
+    client.bulk_import.poll_interval = params["poll_interval"]
+    return lambda records, **hooks: client.bulk_import.program_members(
+        records,
+        program_id=params["program_id"],
+        status=params["status"],
+        progress=_ImportStates(client),
+        **hooks,
+    )
+
+
+def _prepare_member(params: Params) -> Prepare:
+    def prepare(record: Mapping[str, Any]) -> tuple[Any, Any]:
+        return record, record.get("email")
+
+    return prepare
+
+
+add_bulk_command(
+    program_members,
+    BulkSpec(
+        name="import",
+        help="Make the leads of FILE (found or created by email) members of PROGRAM_ID at "
+        "STATUS, through Bulk Program Member Import; other columns set lead and member fields.",
+        reads="records",
+        arguments=(click.argument("program_id", type=int), click.argument("status")),
+        send=_import_members,
+        prepare=_prepare_member,
+        options=(_import_poll_option,),
     ),
 )
 

@@ -323,3 +323,21 @@ def test_the_bulk_resources_can_be_set_up_before_any_event_loop() -> None:
     client.bulk_export.poll_interval = 120.0
     client.bulk_import.max_file_bytes = 5_000_000
     assert client.bulk_export.queue.held == 0 and client.bulk_import.queue.capacity == 10
+
+
+async def test_cancelling_while_waiting_cancels_the_jobs_on_marketo(fake: FakeMarketo) -> None:
+    import anyio
+
+    add_leads_over(fake, 60, every=dt.timedelta(days=1))
+    fake.bulk.settings.export_seconds = 3_600.0
+    async with client_of(fake) as client:
+        with anyio.move_on_after(90):
+            async for _ in client.bulk_export.leads(
+                fields=["email"], created_at=(START, START + dt.timedelta(days=60))
+            ):
+                pass
+        assert client.bulk_export.queue.held == 0
+    now = fake.bulk.refresh()
+    assert [job.state(now) for job in fake.bulk.jobs.values()] == ["Cancelled", "Cancelled"]
+    cancels = [path for path in fake.stats.by_path if path.endswith("/cancel.json")]
+    assert len(cancels) == 2 and all(fake.stats.by_path[path] == 1 for path in cancels)

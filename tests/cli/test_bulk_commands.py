@@ -202,3 +202,26 @@ def test_rest_only_options_do_not_mix_with_bulk(invoke: Invoke, fake: FakeMarket
     assert result.exit_code == 2
     result = invoke(fake, "leads", "export", "--list", "1", "--until", "2024-01-01", *FAST)
     assert result.exit_code == 2
+
+
+def test_program_members_import(invoke: Invoke, fake: FakeMarketo, tmp_path: Path) -> None:
+    program_id = fake.add_program("Webinar")
+    rows = [{"email": "p@example.com", "firstName": "P"}, {"email": "nope", "firstName": "Q"}]
+    source = write_csv(tmp_path / "members.csv", rows, ["email", "firstName"])
+    report = tmp_path / "r.jsonl"
+    result = invoke(
+        fake,
+        "program-members",
+        "import",
+        str(program_id),
+        "Registered",
+        source,
+        "--report",
+        report,
+        *FAST,
+    )
+    assert result.exit_code == 1, result.output
+    statuses = {line["row"]: line["status"] for line in read_report(report)}
+    assert statuses == {1: "imported", 2: "failed"}
+    (lead,) = fake.find_leads("email", "p@example.com")
+    assert fake.program_members(program_id) == {lead["id"]: "Registered"}
