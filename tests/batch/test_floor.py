@@ -52,7 +52,11 @@ def floor_rounds(keys: Sequence[int], batch_size: int, max_in_flight: int) -> in
     return max(math.ceil(len(keys) / (batch_size * max_in_flight)), longest_chain)
 
 
-@pytest.mark.parametrize("anyio_backend", [virtual_backend("asyncio")], ids=["asyncio"])
+@pytest.mark.parametrize(
+    "anyio_backend",
+    [virtual_backend("asyncio"), virtual_backend("trio")],
+    ids=["asyncio", "trio"],
+)
 @settings(
     max_examples=200,
     deadline=None,
