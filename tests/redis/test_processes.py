@@ -165,8 +165,10 @@ async def test_two_processes_upserting_overlapping_keys_leave_no_duplicate(
 async def test_leads_sync_in_two_processes_takes_the_fleet_key_leases(
     redis_url: str, key: str, leases: bool
 ) -> None:
-    fake = FakeMarketo(latency=0.1, rate_limits=LIMITS)
-    start_at = time.time() + START_DELAY_S
+    # Calls long enough, and a start late enough, that the two processes' calls overlap even
+    # when one of them is slow to start on a loaded machine (the control must race).
+    fake = FakeMarketo(latency=0.4, rate_limits=LIMITS)
+    start_at = time.time() + 2 * START_DELAY_S
     common: tuple[object, ...] = ("--start-at", start_at, "--chunk", 5, "--shared", 0, 30)
     if not leases:
         common += ("--no-leases",)
