@@ -159,3 +159,14 @@ async def test_faults_by_method(fake: FakeLeadGen) -> None:
     assert _code(await _post(fake, "getLeads", {"where": {}})) is None
     assert fake.stats.by_path["getLeads"] == 3
     assert json.loads((await _post(fake, "getFields", {"where": {}})).content)["result"]["field"]
+
+
+async def test_two_creates_in_flight_with_one_new_email_both_succeed(fake: FakeLeadGen) -> None:
+    # The race the client's same-key rule exists for: both calls pass the check on arrival.
+    import anyio
+
+    async with anyio.create_task_group() as tg:
+        for case in ("race@example.com", "RACE@example.com"):
+            tg.start_soon(_post, fake, "createLeads", {"objects": [{"emailAddress": case}]})
+    assert list(fake.duplicates()) == ["race@example.com"]
+    assert len(fake.find("race@example.com")) == 2
