@@ -9,7 +9,7 @@ per-object outcomes are read by index from ``result`` (see :func:`object_entries
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from ._errors import (
@@ -115,13 +115,16 @@ def _reason(error: object) -> dict[str, str]:
     return {"code": "", "message": str(error) if error else "failure without an error entry"}
 
 
-def object_entries(result: object, key: str, count: int, *, applied: str) -> list[dict[str, Any]]:
+def object_entries(
+    result: object, key: str, count: int, *, applied: str, unchanged: Collection[str] = ()
+) -> list[dict[str, Any]]:
     """Batch-engine entries for the ``count`` objects sent, by index in ``result[key]``.
 
     ``result[key]`` lists one ``{success, error, id}`` per object, in input order. A refused
     object becomes ``skipped`` with its error as the reason (the leadgen batch layer reports it
     ``failed``); one the answer does not mention is ``skipped`` with reason ``no-result``
-    (reported ``unknown``: the call went through, the object's fate is not known).
+    (reported ``unknown``: the call went through, the object's fate is not known). An error
+    whose code is in ``unchanged`` means the object already was as asked: ``applied``.
     """
     raw = result.get(key) if isinstance(result, Mapping) else None
     listed: Sequence[Any] = raw if isinstance(raw, list) else ()
@@ -138,5 +141,8 @@ def object_entries(result: object, key: str, count: int, *, applied: str) -> lis
                 found["id"] = int(str(raw_id).strip())
             entries.append(found)
         else:
-            entries.append({"status": "skipped", "reasons": [_reason(entry.get("error"))]})
+            reason = _reason(entry.get("error"))
+            # 302 "no table rows affected": the lead exists and already holds these values.
+            status = applied if reason["code"] in unchanged else "skipped"
+            entries.append({"status": status, "reasons": [reason]})
     return entries

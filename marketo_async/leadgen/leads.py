@@ -36,6 +36,7 @@ __all__ = ["DUPLICATE_EMAIL", "Leads"]
 logger = logging.getLogger("marketo_async.leadgen")
 
 DUPLICATE_EMAIL = "301"  # Lead Gen & CRM: object error "Entry already exists"
+NOTHING_CHANGED = "302"  # Lead Gen & CRM: object error "No table rows affected"
 MAX_MEMBERSHIP_LEADS = 100  # Lead Gen & CRM: getLeadListMemberships takes 100 member ids a call
 LOCAL_VALIDATION = "local-validation"
 
@@ -328,18 +329,22 @@ class Leads:
         """Update leads found by ``id``, or by ``emailAddress`` when ``id`` is absent.
 
         ``updateLeadsV2`` (the default) answers 404 for a lead that does not exist, reported
-        ``failed``. ``updateLeads`` answers success even then, so its successes are reported
-        ``unknown`` (reason ``unconfirmed``): the API cannot say whether they applied.
+        ``failed``; a lead that already held the values (302) is ``updated``, with that
+        reason. ``updateLeads`` answers success even for a missing lead, so its successes are
+        reported ``unknown`` (reason ``unconfirmed``): the API cannot say they applied.
         """
         if method not in ("updateLeadsV2", "updateLeads"):
             raise ValueError(f"method must be 'updateLeadsV2' or 'updateLeads', not {method!r}")
 
         async def send(batch: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             result = await self._call(method, {"objects": list(batch)}, records=len(batch))
-            entries = object_entries(result, "updates", len(batch), applied="updated")
+            entries = object_entries(
+                result, "updates", len(batch), applied="updated", unchanged=(NOTHING_CHANGED,)
+            )
             if method == "updateLeads":
                 for entry in entries:
-                    if entry["status"] == "updated":
+                    # A 302 proves the lead exists; a bare success proves nothing.
+                    if entry["status"] == "updated" and not entry.get("reasons"):
                         message = "updateLeads reports success for leads that do not exist"
                         entry.update(
                             status="skipped", reasons=[{"code": UNCONFIRMED, "message": message}]

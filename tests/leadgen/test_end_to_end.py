@@ -262,3 +262,15 @@ async def test_streamed_input_and_a_shared_budget_of_two_clients(fake: FakeLeadG
     assert [r.counts for r in reports] == [{"created": 1_500}] * 2
     assert fake.stats.errors["107"] == 0
     assert fake.stats.max_calls_in_window(1.0) <= 10
+
+
+async def test_an_update_that_changes_nothing_is_applied_not_failed(fake: FakeLeadGen) -> None:
+    rows = [{"emailAddress": f"same{i}@example.com", "firstName": "Same"} for i in range(3)]
+    async with fake.client() as lg:
+        first = await lg.leads.upsert(rows)
+        again = await lg.leads.upsert(rows)
+        legacy = await lg.leads.update(rows[:1], method="updateLeads")
+    assert first.counts == {"created": 3}
+    assert again.counts == {"updated": 3} and again.ok
+    assert [r.code for r in again.outcomes[0].reasons] == ["302"]
+    assert legacy.outcomes[0].status == "updated"  # the 302 proves the lead exists
