@@ -108,6 +108,7 @@ add_bulk_command(
         reads="records",
         send=_import_leads,
         prepare=_prepare_lead,
+        resume_keys=("lookup_field", "list_id", "partition"),
         options=(
             click.option(
                 "--lookup-field", default="email", show_default=True, help="Dedupe field."

@@ -388,10 +388,11 @@ class _Run:
 
     # ---- joining the answer files ----------------------------------------------------------
 
-    async def _answers(self, batch_id: int, which: str, count: int) -> dict[Any, deque[str]]:
-        """Marketo's failures or warnings file: row cells (and the key) -> reasons."""
+    async def _answers(self, batch_id: int, which: str, count: int) -> _Answers:
+        """Marketo's failures or warnings file, indexed by whole row and by lookup key."""
+        answers = _Answers(self.target.lookup_field)
         if count <= 0:
-            return {}
+            return answers
         path = self.target.files_path.format(batch=batch_id, which=which)
         target = job_file(which)
         try:
@@ -400,19 +401,7 @@ class _Run:
         finally:
             target.unlink(missing_ok=True)
         reader = csv.reader(io.StringIO(text, newline=""))
-        header = next(reader, [])
-        answers: dict[Any, deque[str]] = {}
-        key_column = (
-            header.index(self.target.lookup_field) if self.target.lookup_field in header else None
-        )
-        for cells in reader:
-            if not cells:
-                continue
-            *row, reason = cells
-            answers.setdefault(tuple(row), deque()).append(reason)
-            if key_column is not None and key_column < len(row):
-                key = lookup_key({"k": row[key_column]}, "k")
-                answers.setdefault(("key", key), deque()).append(reason)
+        answers.read(next(reader, []), reader)
         return answers
 
     async def _join(self, file: _File, batch_id: int, status: Mapping[str, Any]) -> None:
@@ -422,38 +411,90 @@ class _Run:
         warnings = await self._answers(
             batch_id, "warnings", int(status.get("numOfRowsWithWarning") or 0)
         )
-        key_at = file.header.index(self.target.lookup_field)
-        results: list[tuple[Status, tuple[Reason, ...]]] = []
         with file.path.open("r", encoding="utf-8", newline="") as stream:
             reader = csv.reader(stream)
             next(reader)
-            for cells in reader:
-                key = ("key", lookup_key({"k": cells[key_at]}, "k"))
-                failure = _take(failures, tuple(cells), key)
-                if failure is not None:
-                    results.append(("failed", (Reason(IMPORT_FAILURE, failure),)))
-                    continue
-                warning = _take(warnings, tuple(cells), key)
-                results.append(
-                    (IMPORTED, (Reason(IMPORT_WARNING, warning),) if warning is not None else ())
-                )
-        unmatched = sum(len(reasons) for key, reasons in failures.items() if key[0] != "key")
-        if unmatched:
-            logger.warning("import %s: %d failure rows matched no sent row", batch_id, unmatched)
+            rows = [tuple(cells) for cells in reader]
+        key_at = file.header.index(self.target.lookup_field)
+        keys = [
+            lookup_key({self.target.lookup_field: row[key_at]}, self.target.lookup_field)
+            for row in rows
+        ]
+        found = _verdicts(rows, keys, failures, warnings)
+        if failures.unmatched:
+            logger.warning(
+                "import %s: %d failure rows matched no sent row", batch_id, failures.unmatched
+            )
         file.finished = True
-        for index, (outcome, reasons) in zip(file.indices, results, strict=True):
+        for index, result in zip(file.indices, found, strict=True):
+            outcome, reasons = result if result is not None else (IMPORTED, ())
             self._finish(index, outcome, reasons=reasons)
         self.state.rows_done += len(file.indices)
         self._report("complete")
 
 
-def _take(answers: dict[Any, deque[str]], row: tuple[str, ...], key: Any) -> str | None:
-    """The reason Marketo gave for this row: matched by the whole row, else by its key."""
-    for found_by in (row, key):
-        reasons = answers.get(found_by)
-        if reasons:
-            return reasons.popleft()
-    return None
+Verdict = tuple[Status, tuple[Reason, ...]]
+
+
+def _verdicts(
+    rows: list[tuple[str, ...]], keys: list[Any], failures: _Answers, warnings: _Answers
+) -> list[Verdict | None]:
+    """Each sent row's answer: failed or warned, matched by whole row first, so a match by
+    key never takes another row's answer; None for rows in neither file."""
+    found: list[Verdict | None] = [None] * len(rows)
+    verdicts: tuple[tuple[_Answers, Status, str], ...] = (
+        (failures, "failed", IMPORT_FAILURE),
+        (warnings, IMPORTED, IMPORT_WARNING),
+    )
+    for by_row in (True, False):
+        for answers, verdict, code in verdicts:
+            for number, row in enumerate(rows):
+                if found[number] is None:
+                    reason = answers.take(row if by_row else None, keys[number])
+                    if reason is not None:
+                        found[number] = (verdict, (Reason(code, reason),))
+    return found
+
+
+@attrs.define(eq=False)
+class _Answer:
+    reason: str
+    used: bool = False
+
+
+class _Answers:
+    """One answer file (failures or warnings): each reason findable by its whole row (the cells
+    sent) or, failing that, by the row's lookup key; each given out once."""
+
+    def __init__(self, lookup_field: str) -> None:
+        self._field = lookup_field
+        self._by_row: dict[tuple[str, ...], list[_Answer]] = {}
+        self._by_key: dict[Any, list[_Answer]] = {}
+
+    def read(self, header: list[str], lines: Iterable[list[str]]) -> None:
+        key_at = header.index(self._field) if self._field in header else None
+        for cells in lines:
+            if not cells:
+                continue
+            *row, reason = cells
+            answer = _Answer(reason)
+            self._by_row.setdefault(tuple(row), []).append(answer)
+            if key_at is not None and key_at < len(row):
+                key = lookup_key({self._field: row[key_at]}, self._field)
+                self._by_key.setdefault(key, []).append(answer)
+
+    def take(self, row: tuple[str, ...] | None, key: Any) -> str | None:
+        """The first unused reason for ``row`` (or, with ``row`` None, for ``key``)."""
+        candidates = self._by_row.get(row, ()) if row is not None else self._by_key.get(key, ())
+        for answer in candidates:
+            if not answer.used:
+                answer.used = True
+                return answer.reason
+        return None
+
+    @property
+    def unmatched(self) -> int:
+        return sum(not a.used for answers in self._by_row.values() for a in answers)
 
 
 def _csv_records(path: str | os.PathLike[str]) -> Iterator[Mapping[str, Any]]:

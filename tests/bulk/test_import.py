@@ -203,3 +203,31 @@ async def test_stop_sends_no_new_file_and_every_row_gets_one_outcome(fake: FakeM
     assert 150 < counts["imported"] < 250  # the sealed files went; the open one did not
     assert counts["imported"] == len(fake.leads)
     assert sorted(seen) == list(range(len(report.outcomes)))  # each outcome handed over once
+
+
+def _answers(lines: list[list[str]]) -> Any:
+    from marketo_async.resources.bulk_import import _Answers
+
+    answers = _Answers("email")
+    answers.read(["email", "firstName", "Import Failure Reason"], lines)
+    return answers
+
+
+def test_a_reason_goes_to_the_row_it_names_not_to_another_row_with_its_key() -> None:
+    from marketo_async.resources.bulk_import import _verdicts
+
+    rows = [("a@x.com", "good"), ("a@x.com", "too long"), ("b@x.com", "B")]
+    keys = ["a@x.com", "a@x.com", "b@x.com"]
+    failures = _answers([["a@x.com", "too long", "Value too long"]])
+    found = _verdicts(rows, keys, failures, _answers([]))
+    assert [None if f is None else f[0] for f in found] == [None, "failed", None]
+
+
+def test_a_row_marketo_echoes_changed_is_still_matched_by_its_key() -> None:
+    from marketo_async.resources.bulk_import import _verdicts
+
+    rows = [("Ann@X.com", " Ann "), ("b@x.com", "B")]
+    failures = _answers([["ann@x.com", "Ann", "Invalid value"]])
+    found = _verdicts(rows, ["ann@x.com", "b@x.com"], failures, _answers([]))
+    assert found[0] is not None and found[0][0] == "failed" and found[1] is None
+    assert failures.unmatched == 0
