@@ -123,6 +123,8 @@ class _Engine(Generic[T]):
             # Calls in flight may still hand records back (keys another process holds).
             if self._reader.exhausted and self._queue.buffered == 0 and self._in_flight == 0:
                 return
+            if self._in_flight == 0 and not self._may_send():
+                return  # stopped while reading, with no call out: nothing would wake us
             await self._returned.wait()
             self._returned = anyio.Event()
 

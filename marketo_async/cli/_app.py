@@ -10,6 +10,7 @@ from ._config import config
 from ._leadgen import leadgen
 from ._leads import describe, leads
 from ._lists import static_lists
+from ._migrate import migrate
 from ._program_members import program_members
 from ._sandbox import sandbox
 from ._state import CliState
@@ -45,6 +46,7 @@ COMMANDS: tuple[click.Command, ...] = (
     config,
     sandbox,
     leadgen,
+    migrate,
 )
 for _command in COMMANDS:
     cli.add_command(_command)

@@ -201,7 +201,11 @@ def _resume_from(resume: tuple[Path, ...]) -> AppliedRows | None:
 
 
 def _open_report(
-    report: Path | None, resume: tuple[Path, ...], identity: RunIdentity
+    report: Path | None,
+    resume: tuple[Path, ...],
+    identity: RunIdentity,
+    *,
+    writer: Callable[..., ReportWriter] = ReportWriter,
 ) -> ReportWriter:
     path = report if report is not None else (resume[0] if resume else None)
     append = path is not None and path.resolve() in {earlier.resolve() for earlier in resume}
@@ -212,7 +216,7 @@ def _open_report(
             ExitCode.USAGE,
         )
     try:
-        return ReportWriter(path, append=append, identity=identity)
+        return writer(path, append=append, identity=identity)
     except OSError as exc:
         raise click.FileError(str(path), hint=exc.strerror or str(exc)) from None
 

@@ -162,14 +162,16 @@ def make_sandbox(*, latency: float, seed: Path | None) -> FakeLeadGen:
 
 @contextlib.asynccontextmanager
 async def open_leadgen(
-    options: LeadGenConnect, state: CliState | None = None
+    options: LeadGenConnect, state: CliState | None = None, **client_kwargs: Any
 ) -> AsyncIterator[LeadGenClient]:
-    """The client the options ask for: ``--sandbox`` (in-process), or a real/served API."""
+    """The client the options ask for: ``--sandbox`` (in-process), or a real/served API.
+
+    ``client_kwargs`` go to the LeadGenClient (say, a ``limiter``)."""
     if options.sandbox:
         fake = state.leadgen if isinstance(state, LeadGenCliState) else None
         if fake is None:
             fake = make_sandbox(latency=options.sandbox_latency, seed=options.sandbox_seed)
-        extra = state.client_options if state is not None else {}
+        extra = {**(state.client_options if state is not None else {}), **client_kwargs}
         async with fake.client(rate_limits=LEADGEN_RATE_LIMITS, **extra) as client:
             yield client
         return
@@ -196,6 +198,7 @@ async def open_leadgen(
             account_id=settings["account_id"],
             secret_key=settings["secret_key"],
             base_url=settings.get("base_url", DEFAULT_BASE_URL),
+            **client_kwargs,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None

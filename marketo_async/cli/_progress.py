@@ -49,6 +49,7 @@ class ProgressDisplay:
 
     ``mode`` is ``bar`` (rich, on a terminal), ``lines`` (a plain line every ``interval``
     seconds, for logs and pipes), or ``off``; ``auto`` picks bar or lines from the stream.
+    ``detail()``, when given, is shown after the count (say, each API's call rate and waits).
     """
 
     def __init__(
@@ -61,12 +62,14 @@ class ProgressDisplay:
         interval: float = 10.0,
         stream: TextIO | None = None,
         unit: str = "rows",
+        detail: Callable[[], str] | None = None,
     ) -> None:
         self._description = description
         self._count = count
         self.total = total
         self._interval = interval
         self._unit = unit
+        self._detail = detail
         self._console = Console(file=stream or sys.stderr, highlight=False)
         if mode == "auto":
             mode = "bar" if self._console.is_terminal else "lines"
@@ -93,22 +96,28 @@ class ProgressDisplay:
             TextColumn("ETA"),
             TimeRemainingColumn(),
             TimeElapsedColumn(),
+            *([TextColumn("{task.fields[detail]}")] if self._detail is not None else []),
             console=self._console,
             refresh_per_second=8,
             speed_estimate_period=15.0,
         )
-        task = progress.add_task(self._description, total=self.total)
+        task = progress.add_task(self._description, total=self.total, detail="")
         with progress:
             try:
                 while True:
                     done = self._count()
                     if self.total is not None and done > self.total:
                         self.total = done
-                    progress.update(task, completed=done, total=self.total)
+                    progress.update(
+                        task, completed=done, total=self.total, detail=self._detail_text()
+                    )
                     await anyio.sleep(0.125)
             finally:
                 progress.update(task, completed=self._count(), total=self.total or None)
                 progress.refresh()
+
+    def _detail_text(self) -> str:
+        return "" if self._detail is None else self._detail()
 
     def line(self) -> str:
         """One plain progress line: ``1,200/3,000 rows (40%), 512 rows/s, ETA 0:00:03``."""
@@ -118,8 +127,10 @@ class ProgressDisplay:
         if self.total is not None and self.total >= done and self.total > 0:
             share = f"{done:,}/{self.total:,} {self._unit} ({100 * done // self.total}%)"
             eta = format_duration((self.total - done) / rate) if rate > 0 else "--:--:--"
-            return f"{self._description}: {share}, {rate:,.0f} {self._unit}/s, ETA {eta}"
-        return f"{self._description}: {done:,} {self._unit}, {rate:,.0f} {self._unit}/s"
+            text = f"{self._description}: {share}, {rate:,.0f} {self._unit}/s, ETA {eta}"
+        else:
+            text = f"{self._description}: {done:,} {self._unit}, {rate:,.0f} {self._unit}/s"
+        return text if self._detail is None else f"{text}; {self._detail()}"
 
     async def _run_lines(self) -> None:
         while True:

@@ -11,6 +11,10 @@ records already handed to the engine are sent; every row not read is reported
 are reported ``unknown`` (they may or may not have been applied). A call failing in a way
 every later call would repeat (bad credentials, no such list, the server unreachable) also
 stops the feeding, so a million rows are not failed one call at a time.
+
+Rows may come from a file (an iterator) or from another API (an async iterator, such as
+another system's lead pager): rows such a source never yielded are not reported (a resumed
+run reads them), since draining it would mean reading the rest of the source.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ __all__ = [
     "STOPPED",
     "BulkRun",
     "Prepare",
+    "Refused",
     "Send",
     "Stopper",
     "beside",
@@ -87,6 +92,24 @@ _MAX_REASONS = 50
 
 # How many input rows are skipped (resumed/bad) before yielding to the event loop.
 _CHECKPOINT_EVERY = 1_000
+
+
+class Refused(ValueError):
+    """Raised by a :data:`Prepare` to refuse a row, reported with its ``key`` and reason.
+
+    The row is ``failed`` (``code`` is the reason's code); with ``set_aside=True`` it is
+    ``skipped`` instead and does not make the run fail (data the command reports but is not
+    meant to send, such as a lead with no usable email).
+    """
+
+    def __init__(
+        self, message: str, *, key: Any = None, code: str = INVALID_RECORD, set_aside: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.key = key
+        self.code = code
+        self.set_aside = set_aside
+
 
 # Starts the batch write (e.g. ``client.leads.sync``): ``send(records, on_progress=...,
 # on_outcome=..., stop=...)``; ``stop()`` turning True lets calls in flight finish and sends no
@@ -160,7 +183,7 @@ class BulkRun:
 
     def __init__(
         self,
-        rows: Iterator[InputRow],
+        rows: Iterator[InputRow] | AsyncIterator[InputRow],
         send: Send,
         *,
         prepare: Prepare,
@@ -179,6 +202,7 @@ class BulkRun:
         self.why_not: Counter[str] = Counter()
         self.done = 0  # rows with a final status, resumed rows included
         self.resumed = 0  # rows skipped because an earlier run applied them
+        self.set_aside = 0  # rows refused with Refused(set_aside=True): reported, not failures
         self.batch_report: BatchReport | None = None
         self.error: Exception | None = None
         self.cancelled = False
@@ -199,7 +223,8 @@ class BulkRun:
 
     @property
     def not_applied(self) -> int:
-        return sum(n for status, n in self.counts.items() if status in NOT_APPLIED_STATUSES)
+        counted = sum(n for status, n in self.counts.items() if status in NOT_APPLIED_STATUSES)
+        return counted - self.set_aside
 
     @property
     def ok(self) -> bool:
@@ -269,7 +294,7 @@ class BulkRun:
         try:
             payload, key = self._prepare(item.record)
         except ValueError as exc:
-            self._finish(item, "failed", reasons=((INVALID_RECORD, str(exc)),))
+            self._refuse(item, exc)
             return None
         if self._applied is not None and self._applied.matches(item.row, item.line, key):
             self.resumed += 1
@@ -277,10 +302,23 @@ class BulkRun:
             return None
         return payload, key
 
+    async def _next_row(self) -> InputRow | None:
+        if isinstance(self._rows, AsyncIterator):
+            return await anext(self._rows, None)
+        return next(self._rows, None)
+
+    def _refuse(self, item: InputRow, refused: ValueError) -> None:
+        if isinstance(refused, Refused):
+            status = "skipped" if refused.set_aside else "failed"
+            self._finish(item, status, key=refused.key, reasons=((refused.code, str(refused)),))
+            self.set_aside += refused.set_aside
+        else:
+            self._finish(item, "failed", reasons=((INVALID_RECORD, str(refused)),))
+
     async def _feed(self) -> AsyncIterator[Any]:
         settled = 0
         while not self.stopper.requested:
-            item = next(self._rows, None)
+            item = await self._next_row()
             if item is None:
                 return
             read = self._read(item)
@@ -351,6 +389,8 @@ class BulkRun:
         # Never read: the run was stopped (or failed) before it got to them.
         if not (self.stopper.requested or self.error is not None or self.cancelled):
             return
+        if not isinstance(self._rows, Iterator):
+            return  # another API's records: what was never read is read by a resumed run
         for skipped, item in enumerate(self._rows, start=1):
             if self._applied_before(item):
                 self.resumed += 1

@@ -202,8 +202,13 @@ class FakeLeadGen:
     def add_leads(self, records: Iterable[Mapping[str, Any]], *, ui: bool = True) -> list[int]:
         return [self.add_lead(ui=ui, **dict(record)) for record in records]
 
-    def add_list(self, list_id: int, lead_ids: Iterable[int] = ()) -> None:
+    def add_list(
+        self, list_id: int, lead_ids: Iterable[int] = (), *, name: str | None = None
+    ) -> None:
+        """A list (getActiveLists names it ``name``, else ``List <id>``) and its members."""
         self.store.lists.setdefault(list_id, set()).update(lead_ids)
+        if name is not None:
+            self.store.list_names[list_id] = name
 
     def add_event(self, lead_id: int, event_name: str = "formSubmit", **extra: Any) -> int:
         number = self.store.next_event_id()
@@ -220,7 +225,8 @@ class FakeLeadGen:
 
     def seed(self, data: Mapping[str, Any]) -> None:
         """Load ``{"fields": [{"label", "dataType", "systemName"}], "leads": [...],
-        "lists": {"<id>": [lead ids]}}`` (the JSON seed file format)."""
+        "lists": {"<id>": [lead ids]}, "list_names": {"<id>": name}}`` (the JSON seed file
+        format)."""
         for field in data.get("fields", ()):
             self.add_field(
                 field["label"], field.get("dataType", "text"), system_name=field.get("systemName")
@@ -229,6 +235,8 @@ class FakeLeadGen:
             self.add_lead(**dict(lead))
         for list_id, members in dict(data.get("lists", {})).items():
             self.add_list(int(list_id), (int(m) for m in members))
+        for list_id, name in dict(data.get("list_names", {})).items():
+            self.store.list_names[int(list_id)] = str(name)
 
     def seed_file(self, path: str | Path) -> None:
         self.seed(json.loads(Path(path).read_text(encoding="utf-8")))

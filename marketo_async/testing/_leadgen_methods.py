@@ -290,6 +290,23 @@ async def get_lead_list_memberships(ctx: Context, params: Mapping[str, Any]) -> 
     return {"getWhereIns": rows}, []
 
 
+async def get_active_lists(ctx: Context, params: Mapping[str, Any]) -> Answer:
+    where = _where(params, required=False)
+    rows = [
+        {
+            "id": str(list_id),
+            "name": ctx.store.list_names.get(list_id, f"List {list_id}"),
+            "memberCount": str(len(members)),
+            "description": "",
+        }
+        for list_id, members in sorted(ctx.store.lists.items())
+    ]
+    rows = [row for row in rows if all(row.get(k) == as_text(v) for k, v in where.items())]
+    found = page(rows, params, MAX_PAGE)
+    await ctx.delay(len(found))
+    return {"activeList": found}, []
+
+
 def _events_where(ctx: Context, where: Mapping[str, Any]) -> list[dict[str, str]]:
     events = ctx.store.events
     if "leadID" in where:
@@ -371,6 +388,7 @@ METHODS: dict[str, Method] = {
     "getLeads": get_leads,
     "getLeadsDateRange": get_leads_date_range,
     "getLeadListMemberships": get_lead_list_memberships,
+    "getActiveLists": get_active_lists,
     "getLeadTimeline": get_lead_timeline,
     "getEvents": get_events,
     "logCalls": log_calls,

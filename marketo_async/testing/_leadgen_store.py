@@ -88,6 +88,7 @@ class LeadGenStore:
     created_at: dict[int, str] = attrs.Factory(dict)
     custom_fields: dict[str, CustomField] = attrs.Factory(dict)
     lists: dict[int, set[int]] = attrs.Factory(dict)
+    list_names: dict[int, str] = attrs.Factory(dict)
     events: list[dict[str, str]] = attrs.Factory(list)
     call_logs: list[dict[str, Any]] = attrs.Factory(list)
     subscriptions: list[str] = attrs.Factory(list)

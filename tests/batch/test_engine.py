@@ -736,3 +736,24 @@ async def test_cancelling_a_run_accounts_for_every_record_read() -> None:
     assert statuses[200:400] == ["unknown"] * 200  # calls 3 and 4 were cut off
     assert set(statuses[400:]) == {"not_attempted"}
     assert seen[250].reasons[0].code == "interrupted"
+
+
+async def test_stop_asked_while_reading_with_no_call_out_ends_the_run() -> None:
+    # The stop arrives while the engine reads (say Ctrl-C during a slow source page) and
+    # before any call starts: nothing is in flight to wake the engine, so it must not wait.
+    stopping = [False]
+
+    async def slow_source() -> AsyncIterator[dict[str, Any]]:
+        for i in range(500):
+            if i == 250:
+                await anyio.sleep(0.1)
+                stopping[0] = True
+            yield {"email": f"u{i}@x.com"}
+
+    send = RecordingSend()
+    with anyio.fail_after(5):
+        report = await run_batches(
+            slow_source(), send, key=email_key, batch_size=100, stop=lambda: stopping[0]
+        )
+    assert len(send.calls) == 0
+    assert report.counts == {"not_attempted": 500}
