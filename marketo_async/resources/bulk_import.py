@@ -62,6 +62,7 @@ MAX_POLL_S = 30.0
 IMPORT_FAILURE = "import-failure"
 IMPORT_WARNING = "import-warning"
 IMPORT_FAILED = "import-failed"  # the whole job failed
+IMPORT_UNMATCHED = "import-unmatched"  # the file had rejected rows we could not match
 
 Records = str | os.PathLike[str] | Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
 IMPORTED: Status = "imported"
@@ -421,13 +422,18 @@ class _Run:
             for row in rows
         ]
         found = _verdicts(rows, keys, failures, warnings)
-        if failures.unmatched:
-            logger.warning(
-                "import %s: %d failure rows matched no sent row", batch_id, failures.unmatched
-            )
+        failed = int(status.get("numOfRowsFailed") or 0)
+        lost = max(failures.unmatched, failed - failures.lines)
+        # Rejected rows we cannot find among ours: the rows without an answer may be any of
+        # them, so they are unknown (resending an upsert by key is harmless), not imported.
+        rest: Verdict = (IMPORTED, ())
+        if lost:
+            logger.warning("import %s: %d failed rows matched no row sent", batch_id, lost)
+            why = f"Marketo rejected {lost} rows of this file that could not be matched to rows"
+            rest = ("unknown", (Reason(IMPORT_UNMATCHED, why),))
         file.finished = True
         for index, result in zip(file.indices, found, strict=True):
-            outcome, reasons = result if result is not None else (IMPORTED, ())
+            outcome, reasons = result if result is not None else rest
             self._finish(index, outcome, reasons=reasons)
         self.state.rows_done += len(file.indices)
         self._report("complete")
@@ -470,6 +476,7 @@ class _Answers:
         self._field = lookup_field
         self._by_row: dict[tuple[str, ...], list[_Answer]] = {}
         self._by_key: dict[Any, list[_Answer]] = {}
+        self.lines = 0
 
     def read(self, header: list[str], lines: Iterable[list[str]]) -> None:
         key_at = header.index(self._field) if self._field in header else None
@@ -477,6 +484,7 @@ class _Answers:
             if not cells:
                 continue
             *row, reason = cells
+            self.lines += 1
             answer = _Answer(reason)
             self._by_row.setdefault(tuple(row), []).append(answer)
             if key_at is not None and key_at < len(row):

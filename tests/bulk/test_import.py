@@ -231,3 +231,21 @@ def test_a_row_marketo_echoes_changed_is_still_matched_by_its_key() -> None:
     found = _verdicts(rows, ["ann@x.com", "b@x.com"], failures, _answers([]))
     assert found[0] is not None and found[0][0] == "failed" and found[1] is None
     assert failures.unmatched == 0
+
+
+async def test_rejected_rows_that_match_no_sent_row_make_the_rest_unknown(
+    fake: FakeMarketo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from marketo_async.testing import _bulk_import
+
+    real_apply = _bulk_import._apply
+
+    def echo_changed(job: Any, *args: Any) -> None:
+        real_apply(job, *args)
+        for row in job.details["outcome"].failures:  # Marketo echoes the row altered
+            row[0] = "mangled@example.com"
+
+    monkeypatch.setattr(_bulk_import, "_apply", echo_changed)
+    report = await _import(fake, [{"email": "good@example.com"}, {"email": "bad"}])
+    assert [o.status for o in report.outcomes] == ["unknown", "unknown"]
+    assert report.outcomes[0].reasons[0].code == "import-unmatched"
