@@ -9,9 +9,10 @@ per-object outcomes are read by index from ``result`` (see :func:`object_entries
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from typing import Any
 
+from .._batch import NO_RESULT, EntryResult, Reason, Status
 from ._errors import (
     LeadGenAuthenticationError,
     LeadGenError,
@@ -21,10 +22,10 @@ from ._errors import (
     leadgen_error,
 )
 
-__all__ = ["NO_RESULT", "decode_envelope", "is_success", "object_entries"]
+__all__ = ["decode_envelope", "is_success", "object_entries", "read_entry"]
 
 _SNIPPET_CHARS = 120
-NO_RESULT = "no-result"  # Reason.code of an object the answer did not mention
+_UNREADABLE = Reason(NO_RESULT, "the answer's entry for this record is neither success nor failure")
 
 
 def _snippet(body: bytes) -> str:
@@ -109,40 +110,35 @@ def is_success(value: object) -> bool:
     return str(value).strip().lower() in ("true", "1")
 
 
-def _reason(error: object) -> dict[str, str]:
+def _reason(error: object) -> Reason:
     if isinstance(error, Mapping):
-        return {"code": str(error.get("code", "")), "message": str(error.get("message") or "")}
-    return {"code": "", "message": str(error) if error else "failure without an error entry"}
+        return Reason(str(error.get("code", "")), str(error.get("message") or ""))
+    return Reason("", str(error) if error else "failure without an error entry")
 
 
-def object_entries(
-    result: object, key: str, count: int, *, applied: str, unchanged: Collection[str] = ()
-) -> list[dict[str, Any]]:
-    """Batch-engine entries for the ``count`` objects sent, by index in ``result[key]``.
+def read_entry(
+    entry: Mapping[str, Any], *, applied: Status, unchanged: Collection[str] = ()
+) -> EntryResult:
+    """One ``{success, error, id}`` of a bulk write's ``creates``/``updates``/``deletes``.
 
-    ``result[key]`` lists one ``{success, error, id}`` per object, in input order. A refused
-    object becomes ``skipped`` with its error as the reason (the leadgen batch layer reports it
-    ``failed``); one the answer does not mention is ``skipped`` with reason ``no-result``
-    (reported ``unknown``: the call went through, the object's fate is not known). An error
-    whose code is in ``unchanged`` means the object already was as asked: ``applied``.
+    Success is ``applied`` with the entry's id; a refused object is ``failed`` with the API's
+    error as its reason, unless its code is in ``unchanged`` (302 "no table rows affected":
+    the lead already held these values), which is ``applied`` with that reason.
     """
+    if "success" not in entry:
+        return "unknown", None, (_UNREADABLE,)
+    raw_id = entry.get("id")
+    record_id = int(str(raw_id).strip()) if str(raw_id).strip().isdigit() else None
+    if is_success(entry.get("success")):
+        return applied, record_id, ()
+    reason = _reason(entry.get("error"))
+    return (applied if reason.code in unchanged else "failed"), record_id, (reason,)
+
+
+def object_entries(result: object, key: str) -> list[Mapping[str, Any]]:
+    """``result[key]``: one entry per object sent, in input order (matched by position)."""
     raw = result.get(key) if isinstance(result, Mapping) else None
-    listed: Sequence[Any] = raw if isinstance(raw, list) else ()
-    entries: list[dict[str, Any]] = []
-    for position in range(count):
-        entry = listed[position] if position < len(listed) else None
-        if not isinstance(entry, Mapping):
-            reason = {"code": NO_RESULT, "message": f"the answer had no {key} entry for it"}
-            entries.append({"status": "skipped", "reasons": [reason]})
-        elif is_success(entry.get("success")):
-            raw_id = entry.get("id")
-            found: dict[str, Any] = {"status": applied}
-            if raw_id is not None and str(raw_id).strip().isdigit():
-                found["id"] = int(str(raw_id).strip())
-            entries.append(found)
-        else:
-            reason = _reason(entry.get("error"))
-            # 302 "no table rows affected": the lead exists and already holds these values.
-            status = applied if reason["code"] in unchanged else "skipped"
-            entries.append({"status": status, "reasons": [reason]})
-    return entries
+    if not isinstance(raw, list):
+        return []
+    # Kept in place (an entry answers the object at its position), read as unknown.
+    return [entry if isinstance(entry, Mapping) else {} for entry in raw]

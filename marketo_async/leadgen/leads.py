@@ -21,11 +21,11 @@ from collections.abc import (
 )
 from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
-from .._batch import BatchReport, RecordOutcome
+from .._batch import BatchReport, EntryResult, Reason, RecordOutcome
 from .._paging import Pager
 from ._envelope import is_success, object_entries
 from ._paging import MAX_PAGE, date_range_pages, offset_pages, single_page
-from ._writes import MAX_OBJECTS_PER_CALL, UNCONFIRMED, run_writes
+from ._writes import MAX_OBJECTS_PER_CALL, result_rules, run_writes
 from .models import TIMESTAMP_FORMAT, LeadGenEvent, LeadGenField, LeadGenLead
 
 if TYPE_CHECKING:
@@ -39,6 +39,24 @@ DUPLICATE_EMAIL = "301"  # Lead Gen & CRM: object error "Entry already exists"
 NOTHING_CHANGED = "302"  # Lead Gen & CRM: object error "No table rows affected"
 MAX_MEMBERSHIP_LEADS = 100  # Lead Gen & CRM: getLeadListMemberships takes 100 member ids a call
 LOCAL_VALIDATION = "local-validation"
+# Reason.code of an updateLeads success the API cannot vouch for (it says success for leads
+# that do not exist): reported unknown.
+UNCONFIRMED = "unconfirmed"
+_UNCONFIRMED = Reason(UNCONFIRMED, "updateLeads reports success for leads that do not exist")
+
+
+def _unchecked(found: EntryResult) -> EntryResult:
+    status, record_id, reasons = found
+    # A 302 proves the lead exists (it held these values); a bare success proves nothing.
+    if status == "updated" and not reasons:
+        return "unknown", record_id, (_UNCONFIRMED,)
+    return found
+
+
+CREATED = result_rules("created")
+UPDATED = result_rules("updated", unchanged=(NOTHING_CHANGED,))
+UPDATED_UNCHECKED = result_rules("updated", unchanged=(NOTHING_CHANGED,), then=_unchecked)
+DELETED = result_rules("deleted")
 
 Records = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
 Progress = Callable[[int, int | None], None]
@@ -292,18 +310,19 @@ class Leads:
         ('created', 58305)
         """
 
-        async def send(batch: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        async def send(batch: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
             result = await self._call(
                 "createLeads",
                 {"objects": list(batch)},
                 idempotent=False,
                 records=len(batch),
             )
-            return object_entries(result, "creates", len(batch), applied="created")
+            return object_entries(result, "creates")
 
         return await run_writes(
             wired(records, wire_lead),
             send,
+            results=CREATED,
             key=_email_key,
             validate=validate_create,
             batch_size=batch_size,
@@ -336,24 +355,14 @@ class Leads:
         if method not in ("updateLeadsV2", "updateLeads"):
             raise ValueError(f"method must be 'updateLeadsV2' or 'updateLeads', not {method!r}")
 
-        async def send(batch: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        async def send(batch: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
             result = await self._call(method, {"objects": list(batch)}, records=len(batch))
-            entries = object_entries(
-                result, "updates", len(batch), applied="updated", unchanged=(NOTHING_CHANGED,)
-            )
-            if method == "updateLeads":
-                for entry in entries:
-                    # A 302 proves the lead exists; a bare success proves nothing.
-                    if entry["status"] == "updated" and not entry.get("reasons"):
-                        message = "updateLeads reports success for leads that do not exist"
-                        entry.update(
-                            status="skipped", reasons=[{"code": UNCONFIRMED, "message": message}]
-                        )
-            return entries
+            return object_entries(result, "updates")
 
         return await run_writes(
             wired(records, wire_lead),
             send,
+            results=UPDATED if method == "updateLeadsV2" else UPDATED_UNCHECKED,
             key=_update_key,
             validate=validate_update,
             batch_size=batch_size,
@@ -462,14 +471,15 @@ class Leads:
                 return f"record {index}: a lead id must be a positive integer, not {value!r}"
             return None
 
-        async def send(batch: Sequence[int | str]) -> list[dict[str, Any]]:
+        async def send(batch: Sequence[int | str]) -> list[Mapping[str, Any]]:
             objects = [{"id": _lead_id(value)} for value in batch]
             result = await self._call("deleteLeads", {"objects": objects}, records=len(batch))
-            return object_entries(result, "deletes", len(batch), applied="deleted")
+            return object_entries(result, "deletes")
 
         return await run_writes(
             ids,
             send,
+            results=DELETED,
             key=_lead_id,
             validate=validate,
             batch_size=batch_size,
@@ -487,21 +497,22 @@ class Leads:
         Each call is ``created`` when the API accepted its batch.
         """
 
-        async def send(batch: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        async def send(batch: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
             result = await self._call(
                 "logCalls", {"objects": list(batch)}, idempotent=False, records=len(batch)
             )
-            if _listed(result, "creates"):
-                return object_entries(result, "creates", len(batch), applied="created")
+            listed = object_entries(result, "creates")
+            if listed:
+                return listed
+            # Documented answer: one "success" for the whole call.
             accepted = is_success(result.get("success") if isinstance(result, Mapping) else result)
-            if accepted:
-                return [{"status": "created"} for _ in batch]
-            reason = {"code": "", "message": "logCalls answered success: false"}
-            return [{"status": "skipped", "reasons": [reason]} for _ in batch]
+            error = None if accepted else {"code": "", "message": "logCalls answered failure"}
+            return [{"success": accepted, "error": error} for _ in batch]
 
         return await run_writes(
             wired(calls, wire_call),
             send,
+            results=CREATED,
             validate=_bad_value,
             batch_size=MAX_OBJECTS_PER_CALL,
             max_in_flight=self._max_in_flight,

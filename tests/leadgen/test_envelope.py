@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from marketo_async import DailyQuotaExceeded, RateLimitError, TransientError
+from marketo_async import DailyQuotaExceeded, RateLimitError, Reason, TransientError
 from marketo_async.leadgen import (
     LeadGenAuthenticationError,
     LeadGenDailyQuotaExceeded,
@@ -16,7 +16,8 @@ from marketo_async.leadgen import (
     LeadGenRequestError,
     LeadGenTransientError,
 )
-from marketo_async.leadgen._envelope import decode_envelope, object_entries
+from marketo_async.leadgen._envelope import decode_envelope, object_entries, read_entry
+from marketo_async.leadgen.leads import CREATED, UPDATED, UPDATED_UNCHECKED
 from marketo_async.leadgen.models import LeadGenField, LeadGenLead
 
 # The provider's old PHP examples' "// Sample Response" blocks (research notes, section 3).
@@ -42,10 +43,10 @@ FIELDS_SAMPLE = (
 
 def test_create_sample_gives_one_created_entry_per_object_with_integer_ids() -> None:
     result = decode_envelope(200, CREATE_SAMPLE, method="createLeads", call_id="7")
-    entries = object_entries(result, "creates", 2, applied="created")
-    assert entries == [
-        {"status": "created", "id": 321368066},
-        {"status": "created", "id": 321368067},
+    entries = object_entries(result, "creates")
+    assert [read_entry(entry, applied="created") for entry in entries] == [
+        ("created", 321368066, ()),
+        ("created", 321368067, ()),
     ]
 
 
@@ -91,14 +92,24 @@ def test_error_list_repeating_failed_objects_is_not_a_failed_call() -> None:
         }
     ).encode()
     result = decode_envelope(200, body, method="createLeads", call_id="3")
-    entries = object_entries(result, "creates", 4, applied="created")
-    assert entries[0] == {"status": "created", "id": 5}
-    assert entries[1] == {
-        "status": "skipped",
-        "reasons": [{"code": "301", "message": "Entry already exists"}],
-    }
-    assert entries[2] == {"status": "created", "id": 7}
-    assert entries[3]["reasons"][0]["code"] == "no-result"  # not mentioned: unknown
+    entries = object_entries(result, "creates")
+    rules = CREATED
+    found = rules.outcomes([None] * 4, entries)  # four objects sent, three answered
+    assert found[0] == ("created", 5, ())
+    assert found[1] == ("failed", None, (Reason("301", "Entry already exists"),))
+    assert found[2] == ("created", 7, ())
+    assert found[3][0] == "unknown" and found[3][2][0].code == "no-result"
+
+
+def test_302_is_an_applied_update_and_updateleads_successes_are_unconfirmed() -> None:
+    unchanged = {"success": False, "error": {"code": 302, "message": "No table rows affected"}}
+    missing = {"success": False, "error": {"code": 404, "message": "Record does not exist"}}
+    entries = [{"success": True, "error": None}, unchanged, missing, "garbled"]
+    checked = UPDATED.outcomes([None] * 4, object_entries({"updates": entries}, "updates"))
+    assert [status for status, _, _ in checked] == ["updated", "updated", "failed", "unknown"]
+    unchecked = UPDATED_UNCHECKED.outcomes([None] * 3, entries[:3])
+    assert [status for status, _, _ in unchecked] == ["unknown", "updated", "failed"]
+    assert unchecked[0][2][0].code == "unconfirmed"
 
 
 @pytest.mark.parametrize(
