@@ -11,6 +11,7 @@ import anyio.abc
 import anyio.lowlevel
 
 from .._errors import AmbiguousWriteError, DailyQuotaExceeded, MarketoError
+from .._transport._gate import CURRENT_GATE, CallNotSent, SendGate
 from ._leases import LeaseGate
 from ._options import BatchOptions, Key
 from ._outcomes import (
@@ -35,6 +36,13 @@ if TYPE_CHECKING:
 __all__ = ["Send", "run_batches"]
 
 T = TypeVar("T")
+
+# How often a run given ``stop`` asks it while its calls wait (the limiter may hold a call
+# for a whole rate window; a stop must not wait for that).
+STOP_POLL_S = 0.1
+
+_NOT_SENT = "not sent: the run was stopped before this record's call went out"
+_CANCELLED_UNSENT = "the run was cancelled before this record's call went out"
 
 # One API call with a batch of records; returns the API's per-record ``result[]``.
 Send = Callable[[Sequence[T]], Awaitable[Sequence[Mapping[str, Any]]]]
@@ -67,6 +75,8 @@ class _Engine(Generic[T]):
             else None
         )
         self._in_flight = 0
+        # Calls started but maybe not yet sent (waiting for the limiter or a slot).
+        self._calls: dict[int, tuple[SendGate, anyio.CancelScope]] = {}
         self._returned = anyio.Event()  # set whenever a call returns or hands records back
         self._phase = _Phase.SENDING
         self._stopped: MarketoError | None = None  # the 607 that stopped sending
@@ -125,8 +135,23 @@ class _Engine(Generic[T]):
                 return
             if self._in_flight == 0 and not self._may_send():
                 return  # stopped while reading, with no call out: nothing would wake us
-            await self._returned.wait()
+            await self._wait_for_a_return()
             self._returned = anyio.Event()
+        self._hold_unsent()
+
+    async def _wait_for_a_return(self) -> None:
+        if self._options.stop is None:
+            await self._returned.wait()
+            return
+        # stop() is asked, never announced: look again soon even if no call returns.
+        with anyio.move_on_after(STOP_POLL_S):
+            await self._returned.wait()
+
+    def _hold_unsent(self) -> None:
+        """No new call may start: call back those still waiting to be sent (they never go)."""
+        for gate, scope in self._calls.values():
+            if gate.waiting:
+                scope.cancel()
 
     def _may_send(self) -> bool:
         """May a new call start? Not after a 607, nor once ``stop()`` answered True."""
@@ -249,8 +274,19 @@ class _Engine(Generic[T]):
         self._returned.set()
 
     async def _send_batch(self, batch: Sequence[Item[T]]) -> None:
+        gate = SendGate(self._options.stop)
+        CURRENT_GATE.set(gate)  # this call's own task: the transport finds it there
+        waiting = anyio.CancelScope()
+        self._calls[id(gate)] = (gate, waiting)
+        results: Sequence[Mapping[str, Any]] | None = None
+        if self._phase is not _Phase.SENDING:  # halted before this call's task even ran
+            self._calls.pop(id(gate))
+            self._finish_unsent(batch, _NOT_SENT)
+            self._call_returned(batch)
+            return
         try:
-            results = await self._send([item.record for item in batch])
+            with waiting:
+                results = await self._send([item.record for item in batch])
         except DailyQuotaExceeded as error:
             # 607: nothing more is sent today; the call itself was refused whole.
             if self._stopped is None:
@@ -260,12 +296,21 @@ class _Engine(Generic[T]):
         except MarketoError as error:
             applied = error.may_have_applied or isinstance(error, AmbiguousWriteError)
             self._finish_all(batch, "unknown" if applied else "failed", error)
+        except CallNotSent:
+            self._finish_unsent(batch, _NOT_SENT)
+        except anyio.get_cancelled_exc_class():
+            if gate.waiting:  # the whole run is cancelled; this call never went out
+                self._finish_unsent(batch, _CANCELLED_UNSENT)
+            raise
         else:
-            for item, (status, record_id, reasons) in zip(
-                batch, self._read_answers(batch, results), strict=True
-            ):
-                self._finish(item, status, record_id=record_id, reasons=reasons)
+            if results is None:  # called back by _hold_unsent before it was sent
+                self._finish_unsent(batch, _NOT_SENT)
+            else:
+                answers = self._read_answers(batch, results)
+                for item, (status, record_id, reasons) in zip(batch, answers, strict=True):
+                    self._finish(item, status, record_id=record_id, reasons=reasons)
         finally:
+            del self._calls[id(gate)]
             self._call_returned(batch)
 
     def _read_answers(
@@ -282,6 +327,10 @@ class _Engine(Generic[T]):
                 f"{exc}); the call may have applied",
             )
             return [("unknown", None, (why,))] * len(batch)
+
+    def _finish_unsent(self, batch: Sequence[Item[T]], why: str) -> None:
+        for item in batch:
+            self._finish(item, "not_attempted", reasons=(Reason(INTERRUPTED, why),))
 
     def _call_returned(self, batch: Sequence[Item[T]]) -> None:
         """A call slot is free again and the next record of each of ``batch``'s keys may go."""

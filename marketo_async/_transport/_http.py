@@ -21,6 +21,7 @@ from .._errors import (
 )
 from ._auth import Secret, TokenCache
 from ._decode import UriTooLongError, connection_error, decode, decode_identity
+from ._gate import departing, queued
 from ._limiter import Limiter, QuotaExhausted
 from ._marketo_rules import TOKEN_CODES, marketo_decide
 from ._retry import Decision, RetryState, retrying
@@ -222,6 +223,7 @@ class MarketoTransport:
     async def _send_once(
         self, request: httpx.Request, where: str, records: int, sends: int
     ) -> dict[str, Any]:
+        queued()  # a batch write may still call this call off until departing()
         # Fetch outside the window (identity calls are not counted), then attach inside it.
         await self.tokens.get()
         try:
@@ -229,6 +231,7 @@ class MarketoTransport:
             async with slot:
                 # Held as a Secret, so not even this frame's locals show it as text.
                 token = Secret(await self.tokens.get())
+                departing()  # a stopped batch write calls it off here, before the wire
                 # A fresh request per send: the token goes only into this one's header.
                 outgoing = httpx.Request(
                     request.method,

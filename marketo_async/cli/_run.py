@@ -5,10 +5,11 @@ The batch engine numbers the records it is fed 0, 1, 2 ...; rows that are skippe
 ``index -> (row, key)`` for the records the engine holds and forgets each one as its outcome
 arrives. That map is bounded by the engine's look-ahead, whatever the size of the input.
 
-Stopping: the first SIGINT/SIGTERM stops feeding input; calls in flight finish and the
-records already handed to the engine are sent; every row not read is reported
-``not_attempted``. A second signal cancels at once: records handed over without an outcome
-are reported ``unknown`` (they may or may not have been applied). A call failing in a way
+Stopping: the first SIGINT/SIGTERM sends nothing more: no more input is read, calls waiting
+for the rate window or a slot are dropped, calls already sent finish, and every row not sent
+is reported ``not_attempted``. A second signal cancels at once: rows of calls already sent
+are reported ``unknown`` (they may or may not have been applied), the rest
+``not_attempted``. A call failing in a way
 every later call would repeat (bad credentials, no such list, the server unreachable) also
 stops the feeding, so a million rows are not failed one call at a time.
 
@@ -169,11 +170,13 @@ async def watch_signals(stopper: Stopper, notify: Callable[[str], None]) -> None
             stopper.request(name)
             if stopper.requests == 1:
                 notify(
-                    f"{name}: stopping - no more input is read; calls in flight finish. "
+                    f"{name}: stopping - nothing more is sent; calls already sent finish. "
                     "Send it again to cancel those too."
                 )
             else:
-                notify(f"{name}: cancelling calls in flight (their rows are reported unknown).")
+                notify(
+                    f"{name}: cancelling the calls already sent (their rows are reported unknown)."
+                )
     finally:
         receiver.__exit__(None, None, None)
 

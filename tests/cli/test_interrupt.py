@@ -7,6 +7,7 @@ that every row was applied exactly once and no lead was duplicated.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -301,3 +303,91 @@ def test_sandbox_serve_is_a_persistent_target(invoke: Invoke, tmp_path: Path) ->
         "old@example.com",
     ]
     assert state["duplicates"] == []
+
+
+@contextlib.contextmanager
+def _served_upsert(
+    tmp_path: Path, fake: FakeMarketo, report: Path
+) -> Iterator[subprocess.Popen[str]]:
+    """``leads upsert`` of 3,000 rows against ``fake``, 100 a call, 3 calls per 20 s."""
+    source = tmp_path / "leads.csv"
+    source.write_text(
+        "email\n" + "".join(f"u{i}@example.com\n" for i in range(1, 3_001)), encoding="utf-8"
+    )
+    with start_blocking_portal() as portal:
+        server, port = portal.start_task(fake.serve, 0)
+        try:
+            yield _upsert_process(tmp_path, source, report, port)
+        finally:
+            server.cancel()
+
+
+def _upsert_process(tmp_path: Path, source: Path, report: Path, port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        _cli(
+            "leads",
+            "upsert",
+            source,
+            "--base-url",
+            f"http://127.0.0.1:{port}",
+            "--rate-limit",
+            "3/20",
+            "--batch-size",
+            "100",
+            "--report",
+            report,
+            "--progress",
+            "lines",
+            "--progress-interval",
+            "0.1",
+        ),
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_ctrl_c_during_a_window_wait_sends_nothing_more_and_exits_at_once(
+    tmp_path: Path,
+) -> None:
+    fake = FakeMarketo()
+    report = tmp_path / "report.jsonl"
+    with _served_upsert(tmp_path, fake, report) as run:
+        _wait_for_lines(report, 300, run)  # three calls answered; the fourth waits 20 s
+        run.send_signal(signal.SIGINT)
+        signalled = time.monotonic()
+        out, err = run.communicate(timeout=60)
+        took = time.monotonic() - signalled
+        calls = fake.stats.by_path["/rest/v1/leads.json"]
+    assert run.returncode == 130, (out, err)
+    assert calls == 3  # nothing was sent after the signal
+    assert took < 10  # the window had 20 s to go: the waiting calls were dropped, not sent
+    statuses = Counter(entry["status"] for entry in read_report(report))
+    assert statuses == {"created": 300, "not_attempted": 2_700}
+    unsent = read_report(report)[-1]
+    assert unsent["reasons"][0]["code"] == "interrupted"
+    assert "nothing more is sent" in err
+
+
+def test_a_second_ctrl_c_marks_unknown_only_the_rows_of_calls_on_the_wire(
+    tmp_path: Path,
+) -> None:
+    fake = FakeMarketo(latency=4.0)  # long calls: three stay on the wire, seven wait
+    report = tmp_path / "report.jsonl"
+    with _served_upsert(tmp_path, fake, report) as run:
+        deadline = time.monotonic() + 20
+        while fake.stats.by_path["/rest/v1/leads.json"] < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        run.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=60)
+        calls = fake.stats.by_path["/rest/v1/leads.json"]
+    assert run.returncode == 130, (out, err)
+    assert calls == 3
+    entries = read_report(report)
+    assert sorted(entry["row"] for entry in entries) == list(range(1, 3_001))
+    statuses = Counter(entry["status"] for entry in entries)
+    assert statuses == {"unknown": 300, "not_attempted": 2_700}
