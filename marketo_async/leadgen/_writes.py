@@ -17,15 +17,26 @@ from collections.abc import (
 )
 from typing import Any, TypeVar
 
-from .._batch import BatchReport, EntryResult, ResultRules, Status, run_batches
+from .._batch import BatchReport, EntryResult, Reason, ResultRules, Status, run_batches
 from ._envelope import read_entry
 
-__all__ = ["MAX_OBJECTS_PER_CALL", "result_rules", "run_writes"]
+__all__ = [
+    "CREATED",
+    "DELETED",
+    "MAX_OBJECTS_PER_CALL",
+    "NOTHING_CHANGED",
+    "UNCONFIRMED",
+    "UPDATED",
+    "UPDATED_UNCHECKED",
+    "result_rules",
+    "run_writes",
+]
 
 T = TypeVar("T")
 
 # Lead Gen & CRM: up to 500 objects per write (250 advised with heavy custom-field data).
 MAX_OBJECTS_PER_CALL = 500
+NOTHING_CHANGED = "302"  # Lead Gen & CRM: object error "No table rows affected"
 
 
 def result_rules(
@@ -55,3 +66,23 @@ async def run_writes(
     if not 1 <= batch_size <= MAX_OBJECTS_PER_CALL:
         raise ValueError(f"batch_size must be 1 to {MAX_OBJECTS_PER_CALL} (the API's limit)")
     return await run_batches(records, send, results=results, batch_size=batch_size, **options)
+
+
+# Reason.code of an updateLeads success the API cannot vouch for (it says success for leads
+# that do not exist): reported unknown.
+UNCONFIRMED = "unconfirmed"
+_UNCONFIRMED = Reason(UNCONFIRMED, "updateLeads reports success for leads that do not exist")
+
+
+def _unchecked(found: EntryResult) -> EntryResult:
+    status, record_id, reasons = found
+    # A 302 proves the lead exists (it held these values); a bare success proves nothing.
+    if status == "updated" and not reasons:
+        return "unknown", record_id, (_UNCONFIRMED,)
+    return found
+
+
+CREATED = result_rules("created")
+UPDATED = result_rules("updated", unchanged=(NOTHING_CHANGED,))
+UPDATED_UNCHECKED = result_rules("updated", unchanged=(NOTHING_CHANGED,), then=_unchecked)
+DELETED = result_rules("deleted")

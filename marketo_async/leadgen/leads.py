@@ -21,11 +21,33 @@ from collections.abc import (
 )
 from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
-from .._batch import BatchReport, EntryResult, Reason, RecordOutcome
+from .._batch import BatchReport, RecordOutcome
 from .._paging import Pager
 from ._envelope import is_success, object_entries
 from ._paging import MAX_PAGE, date_range_pages, offset_pages, single_page
-from ._writes import MAX_OBJECTS_PER_CALL, result_rules, run_writes
+from ._records import (
+    as_lead_id,
+    as_utc,
+    bad_value,
+    email_key,
+    field_list,
+    listed,
+    update_key,
+    validate_create,
+    validate_update,
+    where_clause,
+    wire_call,
+    wire_lead,
+    wired,
+)
+from ._writes import (
+    CREATED,
+    DELETED,
+    MAX_OBJECTS_PER_CALL,
+    UPDATED,
+    UPDATED_UNCHECKED,
+    run_writes,
+)
 from .models import TIMESTAMP_FORMAT, LeadGenEvent, LeadGenField, LeadGenLead
 
 if TYPE_CHECKING:
@@ -36,27 +58,7 @@ __all__ = ["DUPLICATE_EMAIL", "Leads"]
 logger = logging.getLogger("marketo_async.leadgen")
 
 DUPLICATE_EMAIL = "301"  # Lead Gen & CRM: object error "Entry already exists"
-NOTHING_CHANGED = "302"  # Lead Gen & CRM: object error "No table rows affected"
 MAX_MEMBERSHIP_LEADS = 100  # Lead Gen & CRM: getLeadListMemberships takes 100 member ids a call
-LOCAL_VALIDATION = "local-validation"
-# Reason.code of an updateLeads success the API cannot vouch for (it says success for leads
-# that do not exist): reported unknown.
-UNCONFIRMED = "unconfirmed"
-_UNCONFIRMED = Reason(UNCONFIRMED, "updateLeads reports success for leads that do not exist")
-
-
-def _unchecked(found: EntryResult) -> EntryResult:
-    status, record_id, reasons = found
-    # A 302 proves the lead exists (it held these values); a bare success proves nothing.
-    if status == "updated" and not reasons:
-        return "unknown", record_id, (_UNCONFIRMED,)
-    return found
-
-
-CREATED = result_rules("created")
-UPDATED = result_rules("updated", unchanged=(NOTHING_CHANGED,))
-UPDATED_UNCHECKED = result_rules("updated", unchanged=(NOTHING_CHANGED,), then=_unchecked)
-DELETED = result_rules("deleted")
 
 Records = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
 Progress = Callable[[int, int | None], None]
@@ -68,176 +70,6 @@ class Call(Protocol):
     def __call__(
         self, method: str, params: Mapping[str, Any], *, idempotent: bool = ..., records: int = ...
     ) -> Awaitable[Any]: ...
-
-
-# ------------------------------------------------------------------------- record checks
-
-
-def _email_key(record: Mapping[str, Any]) -> str | None:
-    value = record.get("emailAddress")
-    if not isinstance(value, str) or not value.strip():
-        return None
-    return value.strip().casefold()  # the API matches emails case-insensitively
-
-
-def _lead_id(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value > 0 else None
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-        number = int(value.strip())
-        return number if number > 0 else None
-    return None
-
-
-_SCALARS = (str, int, float, bool, type(None), dt.datetime, dt.date)
-
-
-def _bad_value(index: int, record: Mapping[str, Any]) -> str | None:
-    if not isinstance(record, Mapping):
-        return f"record {index}: a lead must be a mapping of systemName to value"
-    for name, value in record.items():
-        if not isinstance(name, str) or not name:
-            return f"record {index}: field names must be non-empty systemNames, got {name!r}"
-        if not isinstance(value, _SCALARS):
-            return (
-                f"record {index}: field {name!r} must be a single value, not {type(value).__name__}"
-            )
-    return None
-
-
-def _check_email(index: int, record: Mapping[str, Any]) -> str | None:
-    value = record.get("emailAddress")
-    if not isinstance(value, str) or not value.strip():
-        return f"record {index}: field 'emailAddress' is required to create a lead"
-    text = value.strip()
-    # The API does not check syntax; a lead created with a broken address is hard to undo.
-    local, at, domain = text.rpartition("@")
-    if not at or not local or "." not in domain or any(c.isspace() for c in text):
-        return f"record {index}: field 'emailAddress' is not an email address ({value!r})"
-    return None
-
-
-def validate_create(index: int, record: Mapping[str, Any]) -> str | None:
-    """Refuse, before any call, a lead createLeads could not take."""
-    problem = _bad_value(index, record) or _check_email(index, record)
-    if problem is None and "id" in record and record["id"] not in (None, ""):
-        problem = f"record {index}: field 'id' cannot be set on a new lead"
-    return problem
-
-
-def validate_update(index: int, record: Mapping[str, Any]) -> str | None:
-    """Refuse a record with neither a lead ``id`` nor an ``emailAddress`` to find it by."""
-    problem = _bad_value(index, record)
-    if problem is not None:
-        return problem
-    raw_id = record.get("id")
-    if raw_id not in (None, ""):
-        if _lead_id(raw_id) is None:
-            return f"record {index}: field 'id' must be a positive integer lead id, not {raw_id!r}"
-        return None
-    if _email_key(record) is None:
-        return f"record {index}: give 'id' or 'emailAddress' to find the lead to update"
-    return _check_email(index, record)
-
-
-def _update_key(record: Mapping[str, Any]) -> str | None:
-    lead_id = _lead_id(record.get("id"))
-    if lead_id is not None:
-        return f"id:{lead_id}"
-    email = _email_key(record)
-    return None if email is None else f"email:{email}"
-
-
-def wire_value(value: Any) -> Any:
-    """A value as the API takes it: null as "" (a null on a standard field is error 205),
-    datetimes as ``Y-m-d H:i:s`` UTC."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return as_utc(value).strftime(TIMESTAMP_FORMAT)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
-def wire_lead(record: Mapping[str, Any]) -> dict[str, Any]:
-    lead = {name: wire_value(value) for name, value in record.items()}
-    if "id" in lead:
-        lead_id = _lead_id(lead["id"])
-        if lead_id is not None:
-            lead["id"] = lead_id
-        elif isinstance(lead["id"], str) and not lead["id"].strip():
-            del lead["id"]  # empty (a CSV cell): find the lead by email
-    if isinstance(lead.get("emailAddress"), str):
-        lead["emailAddress"] = lead["emailAddress"].strip()
-    return lead
-
-
-def as_utc(moment: dt.datetime) -> dt.datetime:
-    """Naive datetimes are UTC (the v1.2 API's zone)."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc)
-
-
-def _field_list(fields: str | Iterable[str] | None) -> list[str] | None:
-    if fields is None:
-        return None
-    names = [fields] if isinstance(fields, str) else list(fields)
-    for name in names:
-        if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"fields must be systemNames, got {name!r}")
-    # The id always comes back, so that every lead has .id and pages can be de-duplicated.
-    return ["id", *(name for name in names if name != "id")]
-
-
-def _listed(result: Any, key: str) -> list[Mapping[str, Any]]:
-    raw = result.get(key) if isinstance(result, Mapping) else None
-    return [item for item in raw if isinstance(item, Mapping)] if isinstance(raw, list) else []
-
-
-class _MappedSequence(Sequence[Any]):
-    def __init__(self, items: Sequence[Any], convert: Callable[[Any], Any]) -> None:
-        self._items = items
-        self._convert = convert
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    @overload
-    def __getitem__(self, index: int) -> Any: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[Any]: ...
-    def __getitem__(self, index: int | slice) -> Any:
-        if isinstance(index, slice):
-            return [self._convert(item) for item in self._items[index]]
-        return self._convert(self._items[index])
-
-
-async def _mapped_async(items: AsyncIterable[Any], convert: Callable[[Any], Any]) -> Any:
-    async for item in items:
-        yield convert(item)
-
-
-def wired(records: Any, convert: Callable[[Any], Any]) -> Any:
-    """``records`` with each mapping converted for the wire as it is read (a sequence stays
-    sized, so progress knows the total); anything else passes as is, for validation to refuse.
-    """
-
-    def one(record: Any) -> Any:
-        return convert(record) if isinstance(record, Mapping) else record
-
-    if isinstance(records, Sequence):
-        return _MappedSequence(records, one)
-    if isinstance(records, AsyncIterable):
-        return _mapped_async(records, one)
-    return (one(record) for record in records)
-
-
-def wire_call(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: wire_value(value) for name, value in record.items()}
 
 
 # ------------------------------------------------------------------------------- upsert
@@ -323,7 +155,7 @@ class Leads:
             wired(records, wire_lead),
             send,
             results=CREATED,
-            key=_email_key,
+            key=email_key,
             validate=validate_create,
             batch_size=batch_size,
             max_in_flight=self._max_in_flight,
@@ -363,7 +195,7 @@ class Leads:
             wired(records, wire_lead),
             send,
             results=UPDATED if method == "updateLeadsV2" else UPDATED_UNCHECKED,
-            key=_update_key,
+            key=update_key,
             validate=validate_update,
             batch_size=batch_size,
             max_in_flight=self._max_in_flight,
@@ -467,12 +299,12 @@ class Leads:
         """deleteLeads by id; outcomes ``deleted`` or ``failed`` with the API's reason."""
 
         def validate(index: int, value: int | str) -> str | None:
-            if _lead_id(value) is None:
+            if as_lead_id(value) is None:
                 return f"record {index}: a lead id must be a positive integer, not {value!r}"
             return None
 
         async def send(batch: Sequence[int | str]) -> list[Mapping[str, Any]]:
-            objects = [{"id": _lead_id(value)} for value in batch]
+            objects = [{"id": as_lead_id(value)} for value in batch]
             result = await self._call("deleteLeads", {"objects": objects}, records=len(batch))
             return object_entries(result, "deletes")
 
@@ -480,7 +312,7 @@ class Leads:
             ids,
             send,
             results=DELETED,
-            key=_lead_id,
+            key=as_lead_id,
             validate=validate,
             batch_size=batch_size,
             max_in_flight=self._max_in_flight,
@@ -513,7 +345,7 @@ class Leads:
             wired(calls, wire_call),
             send,
             results=CREATED,
-            validate=_bad_value,
+            validate=bad_value,
             batch_size=MAX_OBJECTS_PER_CALL,
             max_in_flight=self._max_in_flight,
             idempotent=False,
@@ -530,10 +362,10 @@ class Leads:
 
     async def get(self, lead_id: int | str) -> LeadGenLead | None:
         """getLead: one lead by id, or None when it does not exist."""
-        number = _lead_id(lead_id)
+        number = as_lead_id(lead_id)
         if number is None:
             raise ValueError(f"lead_id must be a positive integer, got {lead_id!r}")
-        leads = _listed(await self._call("getLead", {"id": number}), "lead")
+        leads = listed(await self._call("getLead", {"id": number}), "lead")
         # Observed: a missing id may come back as a made-up lead with no id.
         found = [LeadGenLead.from_api(raw) for raw in leads]
         return next((lead for lead in found if lead.id == number), None)
@@ -550,15 +382,15 @@ class Leads:
         >>> async for lead in lg.leads.query({"emailAddress": "ada@example.com"}):
         ...     print(lead.id, lead["firstName"])
         """
-        clause = _where(where)
-        names = _field_list(fields)
+        clause = where_clause(where)
+        names = field_list(fields)
         _check_page_size(page_size)
 
         async def fetch(offset: int, limit: int) -> list[Mapping[str, Any]]:
             params: dict[str, Any] = {"where": clause, "limit": limit, "offset": offset}
             if names is not None:
                 params["fields"] = names
-            return _listed(await self._call("getLeads", params), "lead")
+            return listed(await self._call("getLeads", params), "lead")
 
         return Pager(lambda: offset_pages(fetch, LeadGenLead.from_api, page_size=page_size))
 
@@ -586,7 +418,7 @@ class Leads:
         # before ``end`` (or at its second when it has a fraction).
         high = as_utc(end)
         high = high.replace(microsecond=0) if high.microsecond else high - dt.timedelta(seconds=1)
-        names = _field_list(fields)
+        names = field_list(fields)
 
         async def fetch(
             first: dt.datetime, last: dt.datetime, offset: int, limit: int
@@ -600,7 +432,7 @@ class Leads:
             }
             if names is not None:
                 params["fields"] = names
-            return _listed(await self._call("getLeadsDateRange", params), "lead")
+            return listed(await self._call("getLeadsDateRange", params), "lead")
 
         if high < low:
             return Pager(lambda: single_page(_nothing, LeadGenLead.from_api))
@@ -612,7 +444,7 @@ class Leads:
         """getLeadListMemberships: the list ids of each lead (100 leads a call)."""
         numbers = []
         for value in lead_ids:
-            number = _lead_id(value)
+            number = as_lead_id(value)
             if number is None:
                 raise ValueError(f"lead ids must be positive integers, got {value!r}")
             numbers.append(number)
@@ -626,10 +458,10 @@ class Leads:
 
     def timeline(self, where: Mapping[str, Any] | None = None) -> Pager[LeadGenEvent]:
         """getLeadTimeline: a lead's event history (``where``: leadID, eventSource ...)."""
-        clause = _where(where)
+        clause = where_clause(where)
 
         async def fetch() -> list[Mapping[str, Any]]:
-            return _listed(await self._call("getLeadTimeline", {"where": clause}), "leadTimeline")
+            return listed(await self._call("getLeadTimeline", {"where": clause}), "leadTimeline")
 
         return Pager(lambda: single_page(fetch, LeadGenEvent.from_api))
 
@@ -637,7 +469,7 @@ class Leads:
         self, where: Mapping[str, Any] | None = None, *, page_size: int = MAX_PAGE
     ) -> Pager[LeadGenEvent]:
         """getEvents: events of a lead (``{"leadID": ...}``) or after a ``createTimestamp``."""
-        clause = _where(where)
+        clause = where_clause(where)
         _check_page_size(page_size)
 
         async def fetch(offset: int, limit: int) -> list[Mapping[str, Any]]:
@@ -651,12 +483,12 @@ class Leads:
     ) -> Pager[LeadGenField]:
         """getFields: the schema, custom fields with their systemNames (``where``:
         ``{"isCustom": "1"}``, ``{"systemName": ...}``)."""
-        clause = _where(where)
+        clause = where_clause(where)
         _check_page_size(page_size)
 
         async def fetch(offset: int, limit: int) -> list[Mapping[str, Any]]:
             params = {"where": clause, "limit": limit, "offset": offset}
-            return _listed(await self._call("getFields", params), "field")
+            return listed(await self._call("getFields", params), "field")
 
         return Pager(lambda: offset_pages(fetch, LeadGenField.from_api, page_size=page_size))
 
@@ -679,14 +511,6 @@ async def _nothing() -> list[Mapping[str, Any]]:
     return []
 
 
-def _where(where: Mapping[str, Any] | None) -> dict[str, Any]:
-    if where is None:
-        return {}
-    if not isinstance(where, Mapping):
-        raise ValueError(f"where must be a mapping of field to value, got {where!r}")
-    return {str(name): wire_value(value) for name, value in where.items()}
-
-
 def _check_page_size(page_size: int) -> None:
     if not 1 <= page_size <= MAX_PAGE:
         raise ValueError(f"page_size must be 1 to {MAX_PAGE} (the API's limit)")
@@ -694,7 +518,7 @@ def _check_page_size(page_size: int) -> None:
 
 def _first_list(result: Any, keys: Sequence[str]) -> list[Mapping[str, Any]]:
     for key in keys:
-        found = _listed(result, key)
+        found = listed(result, key)
         if found:
             return found
     return []
@@ -709,9 +533,9 @@ def _memberships(result: Any, asked: Sequence[int]) -> Iterator[tuple[int, int]]
     raw = result.get("getWhereIns") if isinstance(result, Mapping) else result
     for entry in raw if isinstance(raw, list) else ():
         if isinstance(entry, Mapping):
-            member = _lead_id(entry.get("memberID", entry.get("leadID")))
-            list_id = _lead_id(entry.get("listID"))
+            member = as_lead_id(entry.get("memberID", entry.get("leadID")))
+            list_id = as_lead_id(entry.get("listID"))
             if member is not None and list_id is not None:
                 yield member, list_id
-        elif len(asked) == 1 and _lead_id(entry) is not None:
-            yield asked[0], _lead_id(entry) or 0
+        elif len(asked) == 1 and as_lead_id(entry) is not None:
+            yield asked[0], as_lead_id(entry) or 0

@@ -17,7 +17,7 @@ from marketo_async.leadgen import (
     LeadGenTransientError,
 )
 from marketo_async.leadgen._envelope import decode_envelope, object_entries, read_entry
-from marketo_async.leadgen.leads import CREATED, UPDATED, UPDATED_UNCHECKED
+from marketo_async.leadgen._writes import CREATED, UPDATED, UPDATED_UNCHECKED
 from marketo_async.leadgen.models import LeadGenField, LeadGenLead
 
 # The provider's old PHP examples' "// Sample Response" blocks (research notes, section 3).
