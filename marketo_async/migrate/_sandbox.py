@@ -54,20 +54,19 @@ def _lead(number: int, rng: random.Random) -> dict[str, Any]:
 
 
 def _dirty(lead: dict[str, Any], number: int, leads: list[dict[str, Any]]) -> None:
-    """Spoil about one lead in six, in the ways real accounts are spoiled."""
+    """Spoil about one lead in five, in the ways real accounts are spoiled."""
     kind = number % 24
-    if kind == 3 and number > 24:  # the same person again, the email typed in another case
-        earlier = leads[number - 24]["emailAddress"]
-        lead["emailAddress"] = earlier.upper() if earlier else lead["emailAddress"]
+    if kind == 3:  # the same person again, the email typed in another case
+        lead["emailAddress"] = leads[number - 3]["emailAddress"].upper()
     elif kind == 7:
         lead["emailAddress"] = ""
     elif kind == 11:
         lead["emailAddress"] = _MALFORMED[(number // 24) % len(_MALFORMED)]
     elif kind == 15:
         lead["leadScore"] = "n/a"  # not a number: fails that lead, naming leadScore
-    elif kind == 19 and number > 24:  # a case variant with a different name spelling
-        earlier = leads[number - 24]["emailAddress"]
-        lead["emailAddress"] = earlier.capitalize() if earlier else lead["emailAddress"]
+    elif kind == 19:  # and again, capitalised, with the name spelled another way
+        lead["emailAddress"] = leads[number - 2]["emailAddress"].capitalize()
+        lead["firstName"] = leads[number - 2]["firstName"].upper()
 
 
 def dirty_account(leads: int = SANDBOX_LEADS, *, random_seed: int = 17) -> dict[str, Any]:
