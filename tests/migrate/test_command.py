@@ -314,3 +314,27 @@ def test_a_mapping_that_loses_the_email_is_refused_before_any_call(
     assert result.exit_code == 2
     assert "emailAddress must map to email" in result.output
     assert lg.stats.calls == 0 and mk.stats.calls == 0
+
+
+def test_resume_refuses_a_report_of_another_command(
+    lg: FakeLeadGen, mk: FakeMarketo, migrate: Migrate, tmp_path: Path
+) -> None:
+    lg.add_lead(emailAddress="a@example.com")
+    other = tmp_path / "upsert.jsonl"
+    other.write_text(
+        json.dumps(
+            {
+                "row": 1,
+                "status": "created",
+                "key": "a@example.com",
+                "run": {"command": "leads upsert", "settings": {}, "input": {"path": "x.csv"}},
+            }
+        )
+        + "\n"
+    )
+
+    result = migrate(lg, mk, "--resume", other)
+
+    assert result.exit_code == 2
+    assert "does not belong to this run" in result.output
+    assert mk.leads == {}
