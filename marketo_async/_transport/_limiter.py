@@ -130,6 +130,9 @@ class LocalLimiter:
         self._open = 0
         self._ended = anyio.Event()
         self._paused_until = 0.0
+        # While a call waits for the window (or a 606 pause): when it may go, on anyio's
+        # clock. Read by progress displays; None when nothing waits for the window.
+        self.window_wait_until: float | None = None
         self._in_flight = 0
         self.max_in_flight = 0
         self._day = ""
@@ -179,26 +182,34 @@ class LocalLimiter:
 
     async def _admit(self) -> None:
         limits = self.rate_limits
-        span = limits.period + limits.window_margin
         async with self._admission:
-            while True:
-                now = anyio.current_time()
-                if now < self._paused_until:
-                    await anyio.sleep(self._paused_until - now)
-                    continue
-                # Compared as ``end + span`` both here and in the sleep below: with ``now - span``
-                # rounding could leave a zero-length sleep that never lets time pass.
-                while self._ends and self._ends[0] + span <= now:
-                    self._ends.popleft()
-                if len(self._ends) + self._open < limits.calls:
-                    break
-                if self._ends:
-                    await anyio.sleep(self._ends[0] + span - now)
-                else:  # every call of the window is still open: wait for one to end
-                    await self._ended.wait()
+            try:
+                await self._wait_for_room(limits)
+            finally:
+                self.window_wait_until = None
             if limits.daily_quota is not None:
                 self._roll_day()
                 if self._used_today >= limits.daily_quota:
                     raise QuotaExhausted(self._used_today, limits.daily_quota)
                 self._used_today += 1
             self._open += 1
+
+    async def _wait_for_room(self, limits: RateLimits) -> None:
+        span = limits.period + limits.window_margin
+        while True:
+            now = anyio.current_time()
+            if now < self._paused_until:
+                self.window_wait_until = self._paused_until
+                await anyio.sleep(self._paused_until - now)
+                continue
+            # Compared as ``end + span`` both here and in the sleep below: with ``now - span``
+            # rounding could leave a zero-length sleep that never lets time pass.
+            while self._ends and self._ends[0] + span <= now:
+                self._ends.popleft()
+            if len(self._ends) + self._open < limits.calls:
+                return
+            if self._ends:
+                self.window_wait_until = self._ends[0] + span
+                await anyio.sleep(self._ends[0] + span - now)
+            else:  # every call of the window is still open: wait for one to end
+                await self._ended.wait()

@@ -270,6 +270,10 @@ def run_bulk(
                 total=estimate_rows(path),
                 mode=progress_mode,
                 interval=progress_interval,
+                counts=functools.partial(_display_counts, run),
+                waiting=_window_wait(client),
+                window=_window_text(client),
+                stopped=lambda: run.stopper.requested,
             )
             await beside(
                 run.run,
@@ -293,6 +297,34 @@ def run_bulk(
     if run.error is not None and not isinstance(run.error, (MarketoError, ValueError, OSError)):
         raise run.error  # a bug: show its traceback
     ctx.exit(exit_code(run))
+
+
+def _display_counts(run: BulkRun) -> dict[str, int]:
+    counts: dict[str, int] = {
+        status: run.counts[status] for status in STATUSES if run.counts.get(status)
+    }
+    if run.resumed:
+        counts["resumed"] = run.resumed
+    return counts
+
+
+def _window_wait(client: Any) -> Callable[[], float | None]:
+    """Seconds until the client's limiter lets the next call go, while it holds calls."""
+    limiter = getattr(client, "limiter", None)
+
+    def waiting() -> float | None:
+        until = getattr(limiter, "window_wait_until", None)
+        return None if until is None else max(0.0, until - anyio.current_time())
+
+    return waiting
+
+
+def _window_text(client: Any) -> str | None:
+    limits = getattr(client, "rate_limits", None)
+    calls, period = getattr(limits, "calls", None), getattr(limits, "period", None)
+    if not isinstance(calls, int) or not isinstance(period, float) or calls >= 1_000_000:
+        return None
+    return f"{calls:,} calls per {period:g} s"
 
 
 def exit_code(run: BulkRun) -> ExitCode:
