@@ -383,7 +383,9 @@ def _stop_notes(run: BulkRun) -> Iterator[str]:
 def _next_step_notes(run: BulkRun, report: Path | None) -> Iterator[str]:
     if report is not None:
         yield f"Report: {report}"
-        if not run.ok:
+        if run.stopped_by_error:
+            yield f"Once that is fixed, send the rest with: --resume {report}"
+        elif not run.ok:
             yield (
                 f"Send the rows that did not apply again with: --resume {report} "
                 "(rows already applied are skipped)."

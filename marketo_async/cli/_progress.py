@@ -138,10 +138,14 @@ class ProgressDisplay:
             return f"waiting for Marketo's rate window{window}, next call in {waiting:,.0f} s"
         return ""
 
+    def _shown(self) -> int:
+        # Rows never sent are not progress: a stopped run shows where it stopped.
+        return self._count() - self._counts().get("not_attempted", 0)
+
     def line(self) -> str:
         """``desc: 1,200/3,000 rows (40%) · created 1,100 · 512 rows/s · ETA 0:00:03``."""
         self._sample()
-        done = self._count()
+        done = self._shown()
         if self.total is not None and self.total >= done and self.total > 0:
             share = f"{done:,}/{self.total:,} {self._unit} ({100 * done // self.total}%)"
         else:
@@ -179,7 +183,7 @@ class ProgressDisplay:
                 progress.refresh()
 
     def _fields(self) -> dict[str, str]:
-        done = self._count()
+        done = self._shown()
         rate = self.rate()
         total = f"/{self.total:,}" if self.total is not None else ""
         return {
@@ -196,9 +200,7 @@ class ProgressDisplay:
         done = self._count()
         if self.total is not None and done > self.total:
             self.total = done
-        # Rows never sent are not progress: a stopped run's bar stays where it stopped.
-        shown = done - self._counts().get("not_attempted", 0)
-        progress.update(task, completed=shown, total=self.total, **self._fields())  # type: ignore[arg-type]
+        progress.update(task, completed=self._shown(), total=self.total, **self._fields())  # type: ignore[arg-type]
 
     async def _run_lines(self) -> None:
         next_line = time.monotonic() + self._interval
@@ -211,7 +213,7 @@ class ProgressDisplay:
 
     def _notice_wait(self) -> None:
         waiting = self._waiting()
-        if waiting is None or waiting < 0.5:
+        if waiting is None or waiting < 0.5 or self._stopped():
             self._noticed_wait = False
         elif waiting > WAIT_NOTICE_S and not self._noticed_wait:
             self._noticed_wait = True

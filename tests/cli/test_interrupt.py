@@ -356,6 +356,10 @@ def test_ctrl_c_during_a_window_wait_sends_nothing_more_and_exits_at_once(
     report = tmp_path / "report.jsonl"
     with _served_upsert(tmp_path, fake, report) as run:
         _wait_for_lines(report, 300, run)  # three calls answered; the fourth waits 20 s
+        assert run.stderr is not None
+        # Without a terminal, the wait gets a line of its own when it starts.
+        notice = run.stderr.readline()
+        assert "waiting for Marketo's rate window: 3 calls per 20 s, next call in" in notice
         run.send_signal(signal.SIGINT)
         signalled = time.monotonic()
         out, err = run.communicate(timeout=60)
@@ -369,8 +373,6 @@ def test_ctrl_c_during_a_window_wait_sends_nothing_more_and_exits_at_once(
     unsent = read_report(report)[-1]
     assert unsent["reasons"][0]["code"] == "interrupted"
     assert "nothing more is sent" in err
-    # Without a terminal, the wait got a line of its own when it started.
-    assert "waiting for Marketo's rate window: 3 calls per 20 s, next call in" in err
 
 
 def test_a_second_ctrl_c_marks_unknown_only_the_rows_of_calls_on_the_wire(
