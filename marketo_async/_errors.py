@@ -41,9 +41,10 @@ messages are built only from Marketo's error text, codes, request ids, HTTP stat
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -132,6 +133,37 @@ class MarketoError(Exception):
             f"request_id={self.request_id!r}, http_status={self.http_status!r}, "
             f"attempts={self.attempts})"
         )
+
+
+ErrorT = TypeVar("ErrorT", bound=MarketoError)
+
+
+def retitled(error: ErrorT, message: str) -> ErrorT:
+    """``error`` with a better message, keeping its class, code, request id, errors[],
+    HTTP status, path, attempts and what it says about having applied. Raise it
+    ``from error``."""
+    better = copy.copy(error)
+    better.message = message
+    better.args = (message,)
+    return better
+
+
+def recast(error: MarketoError, as_class: type[ErrorT], message: str) -> ErrorT:
+    """``error`` as another class of the tree with a new message, keeping every field of it
+    (code, request id, errors[], HTTP status, path, attempts, may-have-applied). Raise it
+    ``from error``."""
+    other = as_class(
+        message,
+        code=error.code,
+        request_id=error.request_id,
+        errors=error.errors,
+        http_status=error.http_status,
+        path=error.path,
+    )
+    other.attempts = error.attempts
+    other.may_have_applied = error.may_have_applied
+    other.after_ambiguous_attempt = error.after_ambiguous_attempt
+    return other
 
 
 class AuthenticationError(MarketoError):

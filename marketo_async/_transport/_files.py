@@ -23,6 +23,7 @@ from .._errors import (
     MarketoConnectionError,
     MarketoError,
     TransientError,
+    recast,
 )
 from ._decode import connection_error, decode
 from ._limiter import QuotaExhausted
@@ -119,15 +120,11 @@ class FileTransfers:
         except MarketoError as error:
             if not error.may_have_applied:
                 raise
-            raise AmbiguousWriteError(
+            message = (
                 f"POST {where} failed after the file was sent ({type(error).__name__}); "
-                "the job may have been created",
-                code=error.code,
-                request_id=error.request_id,
-                errors=error.errors,
-                http_status=error.http_status,
-                path=where,
-            ) from error
+                "the job may have been created"
+            )
+            raise recast(error, AmbiguousWriteError, message) from error
 
     # ---- download -----------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from .._errors import (
     MarketoConnectionError,
     MarketoError,
     RateLimitError,
+    recast,
 )
 from ._auth import Secret, TokenCache
 from ._decode import UriTooLongError, connection_error, decode, decode_identity
@@ -207,16 +208,8 @@ class MarketoTransport:
         except MarketoError as error:
             error.after_ambiguous_attempt = resent_after_ambiguity
             if not idempotent and error.may_have_applied:
-                ambiguous = AmbiguousWriteError(
-                    f"{method} {where} failed after it was sent ({_short(error)})",
-                    code=error.code,
-                    request_id=error.request_id,
-                    errors=error.errors,
-                    http_status=error.http_status,
-                    path=where,
-                )
-                ambiguous.attempts = error.attempts
-                raise ambiguous from error
+                message = f"{method} {where} failed after it was sent ({_short(error)})"
+                raise recast(error, AmbiguousWriteError, message) from error
             raise
         return Answer(body, resent_after_ambiguity=resent_after_ambiguity)
 

@@ -8,7 +8,6 @@ write of many records, :meth:`Api.pages` and :meth:`Api.chained_pages` for reads
 from __future__ import annotations
 
 import contextlib
-import copy
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -33,7 +32,7 @@ from .._batch import (
     Status,
     run_batches,
 )
-from .._errors import MarketoError, TooManyResultsError
+from .._errors import TooManyResultsError, retitled
 from .._paging import Page, Pager, token_pages
 from .._transport import resent_after_ambiguity
 
@@ -52,7 +51,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-ErrorT = TypeVar("ErrorT", bound=MarketoError)
 Params = Mapping[str, Any]
 # Why too many results matched one query, said for that query; None keeps Marketo's words.
 ExplainTooMany = Callable[[TooManyResultsError, Params], str | None]
@@ -122,15 +120,6 @@ def _resent_entry(entry: Any, evidence: Mapping[str, Status]) -> Any:
     if status in _APPLIED_BY_WRITE:
         return {**entry, "reasons": [*reasons, _RESENT_NOTE]}
     return entry
-
-
-def retitled(error: ErrorT, message: str) -> ErrorT:
-    """``error`` with a better message, keeping its class, code, request id, errors[],
-    HTTP status, path and attempts. Raise it ``from error``."""
-    better = copy.copy(error)
-    better.message = message
-    better.args = (message,)
-    return better
 
 
 @attrs.frozen(kw_only=True)

@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from marketo_async._batch import NO_RESULT, UNEXPECTED_STATUS
-from marketo_async._errors import ErrorDetail, TooManyResultsError
+from marketo_async._errors import (
+    AmbiguousWriteError,
+    ErrorDetail,
+    TooManyResultsError,
+    TransientError,
+    recast,
+)
 from marketo_async.resources._base import Api, retitled
 
 pytestmark = pytest.mark.anyio
@@ -31,6 +37,27 @@ def test_a_retitled_error_keeps_its_class_and_every_field() -> None:
     for field in ("code", "request_id", "errors", "http_status", "path", "attempts"):
         assert getattr(better, field) == getattr(error, field)
     assert error.message == "Too many results"
+
+
+def test_a_recast_error_changes_class_and_message_and_keeps_every_field() -> None:
+    error = TransientError(
+        "Request timed out",
+        code="604",
+        request_id="abc#2",
+        errors=[ErrorDetail("604", "Request timed out")],
+        http_status=200,
+        path="/rest/v1/leads.json",
+    )
+    error.attempts = 2
+    error.may_have_applied = True
+    ambiguous = recast(
+        error, AmbiguousWriteError, "POST /rest/v1/leads.json failed after it was sent"
+    )
+    assert type(ambiguous) is AmbiguousWriteError
+    assert ambiguous.message == "POST /rest/v1/leads.json failed after it was sent"
+    fields = ("code", "request_id", "errors", "http_status", "path", "attempts", "may_have_applied")
+    for field in fields:
+        assert getattr(ambiguous, field) == getattr(error, field)
 
 
 def api_answering(*bodies: dict[str, Any]) -> tuple[Api, list[Mapping[str, Any]]]:
