@@ -21,6 +21,7 @@ FILE (``-`` for stdin), ``--format``, ``--delimiter``, ``--encoding``, ``--repor
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -98,6 +99,17 @@ class BulkSpec:
     # Options that decide what a row does (besides the arguments): a report made with other
     # values is refused by --resume.
     resume_keys: tuple[str, ...] = ()
+    # A destructive command: on a terminal it asks this question first, unless --yes.
+    confirm: str | None = None
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+_yes_option: Decorator = click.option(
+    "-y", "--yes", is_flag=True, help="Do not ask for confirmation (scripts never are asked)."
+)
 
 
 def add_bulk_command(group: click.Group, spec: BulkSpec) -> click.Command:
@@ -112,6 +124,9 @@ def add_bulk_command(group: click.Group, spec: BulkSpec) -> click.Command:
         id_column: str | None = values.pop("id_column", None)
         if spec.check is not None:
             spec.check(values)
+        if spec.confirm is not None and not values.pop("yes") and _interactive():
+            question = spec.confirm.format(file=describe_input(file), **values)
+            click.confirm(question, abort=True, err=True)
         try:
             if spec.reads == "ids":
                 rows = read_ids(file, column=id_column, options=how)
@@ -134,7 +149,7 @@ def add_bulk_command(group: click.Group, spec: BulkSpec) -> click.Command:
 
     function: Callable[..., Any] = connection_options(click.pass_context(callback))
     function = input_options(run_options(function))
-    decorators = [
+    decorators: list[Decorator] = [
         *spec.arguments,
         click.argument(
             "file",
@@ -142,6 +157,7 @@ def add_bulk_command(group: click.Group, spec: BulkSpec) -> click.Command:
         ),
         *([id_column_option] if spec.reads == "ids" else []),
         *spec.options,
+        *([_yes_option] if spec.confirm is not None else []),
     ]
     for decorator in reversed(decorators):
         function = decorator(function)

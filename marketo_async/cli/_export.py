@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import attrs
 
-__all__ = ["RecordWriter", "open_output", "read_values", "to_mapping"]
+__all__ = ["RecordWriter", "flatten", "open_output", "read_values", "to_mapping"]
 
 
 def to_mapping(item: Any) -> dict[str, Any]:
@@ -38,16 +38,42 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as dotted columns: ``{"membership": {"progressionStatus": "Member"}}``
+    -> ``{"membership.progressionStatus": "Member"}`` (a CSV cell holds one value)."""
+    flat: dict[str, Any] = {}
+    for name, value in record.items():
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = value
+    return flat
+
+
+def _columns_of(record: Mapping[str, Any], fields: Sequence[str]) -> list[str]:
+    """The CSV columns: ``fields`` (a nested one as its dotted parts), else every key."""
+    flat = list(record)
+    if not fields:
+        return flat
+    columns: list[str] = []
+    for name in fields:
+        nested = [column for column in flat if column.startswith(f"{name}.")]
+        columns.extend(nested or [name])
+    return columns
+
+
 class RecordWriter:
     """Writes records as JSONL, or as CSV whose columns are ``fields`` (else the first
-    record's keys: later records' extra keys are left out, missing ones left empty)."""
+    record's keys: later records' extra keys are left out, missing ones left empty). In CSV,
+    nested values (a program member's ``membership``) become dotted columns."""
 
     def __init__(self, handle: IO[str], *, format: str, fields: Sequence[str] = ()) -> None:
         if format not in ("csv", "jsonl"):
             raise ValueError(f"unknown output format {format!r}: use csv or jsonl")
         self._handle = handle
         self._format = format
-        self._columns: list[str] | None = list(fields) if fields else None
+        self._fields = list(fields)
+        self._columns: list[str] | None = None
         self._csv: Any = None
         self.count = 0
 
@@ -55,18 +81,18 @@ class RecordWriter:
         if self._format == "jsonl":
             self._handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
         else:
+            flat = flatten(record)
             if self._csv is None:
-                if self._columns is None:
-                    self._columns = list(record)
+                self._columns = _columns_of(flat, self._fields)
                 self._csv = csv.writer(self._handle, lineterminator="\n")
                 self._csv.writerow(self._columns)
             assert self._columns is not None
-            self._csv.writerow([_cell(record.get(name)) for name in self._columns])
+            self._csv.writerow([_cell(flat.get(name)) for name in self._columns])
         self.count += 1
 
     def finish(self) -> None:
-        if self._format == "csv" and self._csv is None and self._columns is not None:
-            csv.writer(self._handle, lineterminator="\n").writerow(self._columns)  # header only
+        if self._format == "csv" and self._csv is None and self._fields:
+            csv.writer(self._handle, lineterminator="\n").writerow(self._fields)  # header only
         self._handle.flush()
 
 

@@ -153,7 +153,8 @@ add_bulk_command(
     leads,
     BulkSpec(
         name="delete",
-        help="Delete the leads whose ids FILE lists.",
+        help="Delete the leads whose ids FILE lists (on a terminal it asks first; --yes does not).",
+        confirm="Delete from Marketo every lead whose id {file} lists?",
         send=lambda client, params: (
             lambda ids, **hooks: client.leads.delete(ids, batch_size=params["batch_size"], **hooks)
         ),
