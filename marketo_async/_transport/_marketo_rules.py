@@ -19,6 +19,8 @@ __all__ = ["TOKEN_CODES", "marketo_decide"]
 
 # 600/601/602 (and HTTP 401 on a REST call): drop the token, fetch once, resend for free.
 TOKEN_CODES = frozenset({"600", "601", "602"})
+# Marketo's token endpoint: its own refusal means wrong credentials, not a stale token.
+IDENTITY_PATH = "/identity/oauth/token"
 # A call refused for its token more often than this in a row is a real auth problem.
 MAX_TOKEN_RESENDS = 3
 MAX_URI_RESENDS = 1
@@ -39,6 +41,8 @@ def marketo_decide(policy: RetryPolicy, limits: RateLimits) -> Decide:
         if isinstance(error, AccessDeniedError | DailyQuotaExceeded):
             return None
         if isinstance(error, AuthenticationError):
+            if error.path == IDENTITY_PATH:
+                return None  # identity refused the client id or secret: asking again cannot help
             if error.code in TOKEN_CODES or (error.code is None and error.http_status == 401):
                 return Decision(0.0, counts=False) if state.free < MAX_TOKEN_RESENDS else None
             return None

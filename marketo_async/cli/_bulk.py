@@ -20,9 +20,10 @@ FILE (``-`` for stdin), ``--format``, ``--delimiter``, ``--encoding``, ``--repor
 
 from __future__ import annotations
 
+import collections
 import functools
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, Literal
@@ -54,6 +55,7 @@ from ._options import (
     run_options,
 )
 from ._output import ExitCode, fail, stderr_console, stdout_console
+from ._preflight import PreflightError
 from ._progress import ProgressDisplay
 from ._report import AppliedRows, ReportWriter, RunIdentity, load_applied, read_identity
 from ._run import BulkRun, Prepare, Send, beside, watch_signals
@@ -63,6 +65,8 @@ __all__ = ["BulkSpec", "Params", "add_bulk_command", "prepare_id", "run_bulk"]
 
 # The values of a bulk command's own arguments and options, by parameter name.
 Params = Mapping[str, Any]
+Transform = Callable[[dict[str, Any]], dict[str, Any]]
+Preflight = Callable[[MarketoClient, Params, Sequence[str]], Awaitable[Transform | None]]
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
@@ -101,6 +105,36 @@ class BulkSpec:
     resume_keys: tuple[str, ...] = ()
     # A destructive command: on a terminal it asks this question first, unless --yes.
     confirm: str | None = None
+    # Checks before the first write (one describe ...): given the client, the values and the
+    # input's columns, raises PreflightError, or returns a change to make to every record.
+    preflight: Preflight | None = None
+    # The client library's own check of a record (for --dry-run): why it would be refused.
+    validate: Callable[[Params], Callable[[int, Any], str | None]] | None = None
+
+
+_dry_run_option: Decorator = click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check every row (and the header, lookup field, partition) and say what would be "
+    "sent, without writing anything.",
+)
+
+
+def _with_preflight(
+    preflight: Preflight, values: Params, columns: Sequence[str], prepare: Prepare
+) -> tuple[Callable[[Any], Awaitable[None]], Prepare]:
+    """The check to run once the client is open, and ``prepare`` after its record change."""
+    change: list[Transform] = []
+
+    async def before(client: Any) -> None:
+        found = await preflight(client, values, columns)
+        if found is not None:
+            change.append(found)
+
+    def changed(record: Mapping[str, Any]) -> tuple[Any, Any]:
+        return prepare(change[0](dict(record)) if change else record)
+
+    return before, changed
 
 
 def _interactive() -> bool:
@@ -135,13 +169,21 @@ def add_bulk_command(group: click.Group, spec: BulkSpec) -> click.Command:
         except InputError as exc:
             fail(str(exc), ExitCode.USAGE)
         title = " ".join([str(group.name), spec.name, *(str(values[p]) for p in positional)])
+        prepare = spec.prepare(values)
+        before = None
+        if spec.preflight is not None:
+            before, prepare = _with_preflight(spec.preflight, values, rows.columns, prepare)
+        if values.pop("dry_run"):
+            validate = spec.validate(values) if spec.validate is not None else None
+            dry_run(ctx, rows, prepare, validate, connect=connect, before=before)
         run_bulk(
             ctx,
             title=f"{title} {'stdin' if str(file) == '-' else file.name}",
             path=file,
             rows=rows,
-            prepare=spec.prepare(values),
+            prepare=prepare,
             send=lambda client: spec.send(client, values),
+            before=before,
             connect=connect,
             settings={name: values[name] for name in (*positional, *spec.resume_keys)},
             **run,
@@ -158,6 +200,7 @@ def add_bulk_command(group: click.Group, spec: BulkSpec) -> click.Command:
         *([id_column_option] if spec.reads == "ids" else []),
         *spec.options,
         *([_yes_option] if spec.confirm is not None else []),
+        _dry_run_option,
     ]
     for decorator in reversed(decorators):
         function = decorator(function)
@@ -257,6 +300,7 @@ def run_bulk(
     progress_interval: float,
     open_target: Callable[[], AbstractAsyncContextManager[Any]] | None = None,
     settings: Mapping[str, Any] | None = None,
+    before: Callable[[Any], Awaitable[None]] | None = None,
 ) -> None:
     """Run one bulk command end to end and exit with its status.
 
@@ -279,6 +323,8 @@ def run_bulk(
 
     async def go(writer: ReportWriter) -> BulkRun:
         async with target() as client:
+            if before is not None:
+                await before(client)  # PreflightError: nothing is sent
             run = BulkRun(rows, send(client), prepare=prepare, report=writer, applied=applied)
             display = ProgressDisplay(
                 title,
@@ -303,6 +349,8 @@ def run_bulk(
     try:
         with writer:
             run = anyio.run(go, writer)
+    except PreflightError as exc:
+        fail(f"nothing was sent:\n{exc}", ExitCode.USAGE)
     finally:
         close = getattr(rows, "close", None)
         if close is not None:
@@ -347,6 +395,66 @@ def exit_code(run: BulkRun) -> ExitCode:
     if run.interrupted:
         return ExitCode.for_signal(run.stopper.signal_name)
     return ExitCode.OK if run.ok else ExitCode.NOT_APPLIED
+
+
+def dry_run(
+    ctx: click.Context,
+    rows: Iterator[InputRow],
+    prepare: Prepare,
+    validate: Callable[[int, Any], str | None] | None,
+    *,
+    connect: ConnectOptions,
+    before: Callable[[Any], Awaitable[None]] | None,
+) -> None:
+    """--dry-run: the checks, then every row read and checked locally; nothing is written."""
+    if before is not None:
+
+        async def check() -> None:
+            async with open_client(connect, cli_state(ctx)) as client:
+                await before(client)
+
+        try:
+            anyio.run(check)
+        except PreflightError as exc:
+            fail(f"the run would send nothing:\n{exc}", ExitCode.USAGE)
+        except MarketoError as exc:
+            fail(str(exc))
+    would, why = _check_rows(rows, prepare, validate)
+    out = stdout_console()
+    refused = sum(why.values())
+    out.print(f"Dry run: {would:,} rows would be sent, {refused:,} refused before sending.")
+    for reason, count in why.most_common(5):
+        out.print(f"{count:,} {'row' if count == 1 else 'rows'}: {reason}", markup=False)
+    out.print("Nothing was written.")
+    ctx.exit(ExitCode.OK if not refused else ExitCode.NOT_APPLIED)
+
+
+def _check_rows(
+    rows: Iterator[InputRow],
+    prepare: Prepare,
+    validate: Callable[[int, Any], str | None] | None,
+) -> tuple[int, collections.Counter[str]]:
+    would = 0
+    why: collections.Counter[str] = collections.Counter()
+    try:
+        for item in rows:
+            try:
+                if item.record is None:
+                    raise ValueError(item.error or "unreadable")
+                payload, _ = prepare(item.record)
+                problem = validate(item.row, payload) if validate is not None else None
+                if problem is not None:
+                    raise ValueError(problem.split(": ", 1)[-1])
+            except ValueError as exc:
+                text = str(exc)
+                why[text if len(why) < 50 or text in why else "other reasons"] += 1
+                continue
+            would += 1
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
+    return would, why
 
 
 # --------------------------------------------------------------------------- the summary

@@ -186,9 +186,15 @@ def _text_problem(text: str) -> str | None:
 class RowReader(Iterator[InputRow]):
     """The rows of one input, opened (and checked) eagerly, read lazily; close when done."""
 
-    def __init__(self, rows: Iterator[InputRow], stack: contextlib.ExitStack) -> None:
+    def __init__(
+        self,
+        rows: Iterator[InputRow],
+        stack: contextlib.ExitStack,
+        columns: list[str] | None = None,
+    ) -> None:
         self._rows = rows
         self._stack = stack
+        self.columns = columns or []  # a CSV's header names (JSONL has none up front)
 
     def __next__(self) -> InputRow:
         return next(self._rows)
@@ -229,14 +235,16 @@ def read_rows(
     stack = contextlib.ExitStack()
     try:
         lines = _open_text(path, options, stack)
+        columns: list[str] = []
         if kind == "jsonl":
             rows = _read_jsonl(lines)
         else:
-            rows = _CsvRows(lines, options.delimiter, describe_input(path)).rows()
+            table = _CsvRows(lines, options.delimiter, describe_input(path))
+            rows, columns = table.rows(), table.columns
     except BaseException:
         stack.close()
         raise
-    return RowReader(rows, stack)
+    return RowReader(rows, stack, columns)
 
 
 def _read_jsonl(lines: Iterator[tuple[int, str]]) -> Iterator[InputRow]:

@@ -19,13 +19,15 @@ from .._client import MarketoClient
 from .._errors import MarketoError
 from ..models import converter
 from ..models.leads import LeadFieldDescription
+from ..resources._lead_rules import validate_lead
 from ..resources.leads import SyncAction
-from ._bulk import BulkSpec, Params, add_bulk_command
+from ._bulk import BulkSpec, Params, Transform, add_bulk_command
 from ._connect import ConnectOptions, open_client
 from ._export import RecordWriter, open_output, read_values, to_mapping
 from ._input import format_of
 from ._options import FORMATS, batch_size_option, connection_options, progress_options
 from ._output import ExitCode, fail, stderr_console, stdout_console
+from ._preflight import LeadChecks, check_leads
 from ._progress import ProgressDisplay
 from ._run import Prepare, Send, beside
 from ._state import cli_state
@@ -57,6 +59,23 @@ def _prepare_lead(params: Params) -> Prepare:
         return record, record.get(lookup_field)
 
     return prepare
+
+
+async def _preflight_upsert(
+    client: MarketoClient, params: Params, columns: Sequence[str]
+) -> Transform | None:
+    keyed = params["action"] != "createDuplicate"  # createDuplicate looks nothing up
+    checks = LeadChecks(
+        columns=list(columns),
+        lookup_field=params["lookup_field"] if keyed else None,
+        partition=params["partition"],
+        drop_unknown=params["drop_unknown_fields"],
+    )
+    await check_leads(client, checks)
+    if not checks.dropped:
+        return None
+    dropped = checks.dropped
+    return lambda record: {name: value for name, value in record.items() if name not in dropped}
 
 
 def _upsert(client: MarketoClient, params: Params) -> Send:
@@ -116,6 +135,8 @@ add_bulk_command(
         prepare=_prepare_lead,
         check=_check_upsert,
         resume_keys=("lookup_field",),
+        preflight=_preflight_upsert,
+        validate=lambda params: validate_lead(params["action"], params["lookup_field"]),
         options=(
             click.option(
                 "--action", type=click.Choice(ACTIONS), default="createOrUpdate", show_default=True
@@ -142,6 +163,11 @@ add_bulk_command(
                 "(later values win).",
             ),
             batch_size_option,
+            click.option(
+                "--drop-unknown-fields",
+                is_flag=True,
+                help="Leave out columns that name no lead field (they are refused otherwise).",
+            ),
         ),
     ),
 )

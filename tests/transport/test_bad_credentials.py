@@ -1,0 +1,35 @@
+"""Bad credentials are not retried: identity's own 401 cannot clear by asking again."""
+
+from __future__ import annotations
+
+import pytest
+
+from marketo_async import MarketoClient, RetryPolicy
+from marketo_async._errors import AuthenticationError
+from marketo_async.testing import FakeMarketo
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_401_from_identity_is_not_retried() -> None:
+    fake = FakeMarketo()
+    client = MarketoClient(
+        base_url=fake.base_url,
+        client_id=fake.client_id,
+        client_secret="not-the-secret",
+        transport=fake.transport,
+        retry=RetryPolicy.no_wait(),
+    )
+    async with client:
+        with pytest.raises(AuthenticationError, match="refused the credentials"):
+            await client.request("GET", "/rest/v1/leads/describe.json")
+    assert fake.stats.identity_calls == 1
+
+
+async def test_an_expired_token_is_still_fetched_again() -> None:
+    fake = FakeMarketo()
+    async with fake.client(retry=RetryPolicy.no_wait()) as client:
+        await client.request("GET", "/rest/v1/leads/describe.json")
+        fake.expire_token()
+        await client.request("GET", "/rest/v1/leads/describe.json")
+    assert fake.stats.identity_calls == 2
