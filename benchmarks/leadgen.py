@@ -35,10 +35,13 @@ import anyio
 from marketo_async import RecordOutcome
 from marketo_async.leadgen import LeadGenClient
 
+from ._common import Context, Row
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "leadgen_results.json"
 CALLS_PER_SECOND = 10  # Lead Gen & CRM: 10 calls per second
 ACCOUNT = "bench-account"
+NAME = "7 leadgen"
 
 
 @contextmanager
@@ -197,6 +200,81 @@ def grep_secret(secret: str, work: Path) -> dict[str, Any]:
     }
 
 
+def measure(leads: int, repeats: int, latency: float) -> dict[str, Any]:
+    """One run: the library's creates and read-back, the CLI's export, the secret grep."""
+    secret = "sk-" + secrets.token_hex(16)
+    rows = make_rows(leads, repeats)
+    with tempfile.TemporaryDirectory(prefix="leadgen-bench-") as directory:
+        work = Path(directory)
+        log = logging.FileHandler(work / "client.log", encoding="utf-8")
+        log.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        root = logging.getLogger()
+        level = root.level
+        root.addHandler(log)
+        root.setLevel(logging.DEBUG)  # every library's records: marketo_async, httpx, httpcore
+        try:
+            with served(secret, latency) as url:
+                library = anyio.run(run_library, url, secret, rows, work / "report.jsonl")
+                # The CLI is another client of the same account: let the library's last calls
+                # leave the server's 1-second window, so its figures are its own.
+                time.sleep(1.0 + latency)
+                cli = run_cli_export(url, secret, work)
+                cli["errors_107"] = _errors_107(work / "cli-stderr.txt")
+        finally:
+            root.removeHandler(log)
+            root.setLevel(level)
+            log.close()
+        grep = grep_secret(secret, work)
+        log_lines = len((work / "client.log").read_text(encoding="utf-8").splitlines())
+    return {
+        "setup": {
+            "server": "FakeLeadGen via `python -m marketo_async.testing serve-leadgen`, "
+            "another process, loopback HTTP",
+            "calls_per_second": CALLS_PER_SECOND,
+            "latency_s": latency,
+            "leads": leads,
+            "repeated_emails": repeats,
+        },
+        "library": library,
+        "cli_export": cli,
+        "client_log_lines": log_lines,
+        "secret_grep": grep,
+    }
+
+
+def table(ctx: Context) -> tuple[list[Row], dict[str, Any]]:
+    """``python -m benchmarks --only leadgen``: the run above as rows of the shared table."""
+    leads, repeats = (1_000, 20) if ctx.settings.quick else (5_000, 100)
+    results = measure(leads, repeats, latency=0.1)
+    library, cli = results["library"], results["cli_export"]
+    note = f"{leads:,} creates ({repeats} repeated emails), FakeLeadGen served, 10 calls/s"
+    rows = [
+        Row(
+            benchmark=NAME,
+            measure="create + read-back wall time",
+            value=f"{library['wall_s']:.2f} s ({library['calls']} calls)",
+            baseline=f"{library['floor_s']} s floor",
+            ratio=library["wall_s"] / max(library["floor_s"], 1),
+            note=note + "; the floor is ceil(calls / 10) s",
+        ),
+        Row(
+            benchmark=NAME,
+            measure="read back / 107 caused",
+            value=f"{library['read_back_unique']:,} / {library['errors_107']}",
+            target=f"{leads - repeats:,} / 0",
+            ok=library["read_back_unique"] == leads - repeats and library["errors_107"] == 0,
+        ),
+        Row(
+            benchmark=NAME,
+            measure="CLI export rows / secret in output",
+            value=f"{cli['rows']:,} / {results['secret_grep']['matches']}",
+            target=f"{leads - repeats:,} / 0",
+            ok=cli["rows"] == leads - repeats and results["secret_grep"]["matches"] == 0,
+        ),
+    ]
+    return rows, results
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.leadgen", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1,000 leads, 20 repeats")
@@ -207,42 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.leads, args.repeats = 1_000, 20
-    secret = "sk-" + secrets.token_hex(16)
-    rows = make_rows(args.leads, args.repeats)
-    with tempfile.TemporaryDirectory(prefix="leadgen-bench-") as directory:
-        work = Path(directory)
-        log = logging.FileHandler(work / "client.log", encoding="utf-8")
-        log.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-        root = logging.getLogger()
-        root.addHandler(log)
-        root.setLevel(logging.DEBUG)  # every library's records: marketo_async, httpx, httpcore
-        try:
-            with served(secret, args.latency) as url:
-                library = anyio.run(run_library, url, secret, rows, work / "report.jsonl")
-                # The CLI is another client of the same account: let the library's last calls
-                # leave the server's 1-second window, so its figures are its own.
-                time.sleep(1.0 + args.latency)
-                cli = run_cli_export(url, secret, work)
-                cli["errors_107"] = _errors_107(work / "cli-stderr.txt")
-        finally:
-            root.removeHandler(log)
-            log.close()
-        grep = grep_secret(secret, work)
-        log_lines = len((work / "client.log").read_text(encoding="utf-8").splitlines())
-    results = {
-        "setup": {
-            "server": "FakeLeadGen via `python -m marketo_async.testing serve-leadgen`, "
-            "another process, loopback HTTP",
-            "calls_per_second": CALLS_PER_SECOND,
-            "latency_s": args.latency,
-            "leads": args.leads,
-            "repeated_emails": args.repeats,
-        },
-        "library": library,
-        "cli_export": cli,
-        "client_log_lines": log_lines,
-        "secret_grep": grep,
-    }
+    results = measure(args.leads, args.repeats, args.latency)
+    library, cli, grep = results["library"], results["cli_export"], results["secret_grep"]
     args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(results, indent=2))
     ok = (

@@ -31,11 +31,14 @@ from typing import Any
 
 import anyio
 
+from ._common import Context, Row
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "migrate_results.json"
 LEADGEN_SECRET = "bench-leadgen-secret-2b7f91"
 MARKETO_SECRET = "bench-marketo-secret-c04e6a"
 LIMIT_ERRORS = ("107", "606", "615")
+NAME = "8 migrate"
 
 
 # --------------------------------------------------------------------------- served side
@@ -184,6 +187,37 @@ def run(leads: int, output: Path) -> dict[str, Any]:
     }
     output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return results
+
+
+def table(ctx: Context) -> tuple[list[Row], dict[str, Any]]:
+    """``python -m benchmarks --only migrate``: one migration as rows of the shared table."""
+    leads = 500 if ctx.settings.quick else 5_000
+    with tempfile.TemporaryDirectory(prefix="migrate-bench-out-") as directory:
+        results = run(leads, Path(directory) / "migrate_results.json")
+    calls = results["calls"]
+    limit_errors = sum(results["limit_errors_caused"].values())
+    secrets_written = any(results["secret_in_output_or_report"].values())
+    note = f"{leads:,} dirty source leads, both emulators served, --lists"
+    rows = [
+        Row(
+            benchmark=NAME,
+            measure="wall time / calls",
+            value=f"{results['wall_time_s']:.1f} s",
+            baseline=f"{calls['leadgen']} Lead Gen + {calls['marketo']} Marketo calls",
+            note=note,
+        ),
+        Row(
+            benchmark=NAME,
+            measure="duplicates / 107+606+615 / secrets",
+            value=f"{results['marketo_duplicate_groups']} / {limit_errors} / {secrets_written}",
+            target="0 / 0 / False",
+            ok=results["marketo_duplicate_groups"] == 0
+            and limit_errors == 0
+            and not secrets_written
+            and results["report_lines"] == leads,
+        ),
+    ]
+    return rows, results
 
 
 def main(argv: Sequence[str] | None = None) -> int:

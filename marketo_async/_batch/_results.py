@@ -32,11 +32,6 @@ Key = str | int | None
 
 # Ids are kept in 64-bit columns; Marketo's are 32-bit.
 MAX_RECORD_ID = 2**63
-_NO_RESULT: EntryResult = (
-    "unknown",
-    None,
-    (Reason(NO_RESULT, "Marketo's answer had no result for this record"),),
-)
 _REASON_CACHE: dict[tuple[str, str], Reason] = {}
 
 
@@ -89,16 +84,24 @@ class ResultRules:
     - ``read``: one entry as (status, id, reasons), mapping the API's status words.
     - ``ids_from_keys``: a record whose entry names no id takes its key as id (writes keyed
       by lead id, whose skipped entries carry only ``seq``).
+    - ``api``: the API's name, as the reasons the engine writes for it say it.
     """
 
     max_records: int = MAX_BATCH_SIZE
     match_by: Literal["seq", "position", "id"] = "seq"
     read: Callable[[Mapping[str, Any]], EntryResult] = marketo_result
     ids_from_keys: bool = False
+    api: str = "Marketo"
 
     def outcome(self, entry: Mapping[str, Any] | None) -> EntryResult:
         """What ``entry`` says about its record; no entry at all is ``unknown``."""
-        return _NO_RESULT if entry is None else self.read(entry)
+        if entry is None:
+            return "unknown", None, (reason(NO_RESULT, self._no_result),)
+        return self.read(entry)
+
+    @property
+    def _no_result(self) -> str:
+        return f"{self.api}'s answer had no result for this record"
 
     def outcomes(
         self, keys: Sequence[Key], results: Sequence[Mapping[str, Any]]

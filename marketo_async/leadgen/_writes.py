@@ -36,6 +36,7 @@ T = TypeVar("T")
 
 # Lead Gen & CRM: up to 500 objects per write (250 advised with heavy custom-field data).
 MAX_OBJECTS_PER_CALL = 500
+API_NAME = "Lead Gen & CRM"
 NOTHING_CHANGED = "302"  # Lead Gen & CRM: object error "No table rows affected"
 
 
@@ -51,7 +52,9 @@ def result_rules(
         found = read_entry(entry, applied=applied, unchanged=unchanged)
         return found if then is None else then(found)
 
-    return ResultRules(max_records=MAX_OBJECTS_PER_CALL, match_by="position", read=read)
+    return ResultRules(
+        max_records=MAX_OBJECTS_PER_CALL, match_by="position", read=read, api=API_NAME
+    )
 
 
 async def run_writes(

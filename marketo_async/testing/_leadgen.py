@@ -273,7 +273,9 @@ class FakeLeadGen:
         """Serve HTTP/1.1 on ``host:port`` until cancelled (``http://host:port/pubapi/v1.2/``)."""
         from ._server import serve_http
 
-        await serve_http(self.handle, host=host, port=port, task_status=task_status)
+        await serve_http(
+            self.handle, host=host, port=port, name="FakeLeadGen", task_status=task_status
+        )
 
     # ---- the request pipeline
 

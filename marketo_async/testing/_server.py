@@ -25,15 +25,17 @@ async def serve_http(
     *,
     host: str,
     port: int,
+    name: str = "FakeMarketo",
     task_status: TaskStatus[int] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
+    """Answer HTTP/1.1 on ``host:port`` with ``handle``; ``name`` is the ``server`` header."""
     listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
     async with listener:
         actual_port = listener.listeners[0].extra(SocketAttribute.local_port)
         task_status.started(actual_port)
 
         async def serve_connection(stream: SocketStream) -> None:
-            await _serve_connection(stream, handle)
+            await _serve_connection(stream, handle, name)
 
         await listener.serve(serve_connection)
 
@@ -66,11 +68,13 @@ async def _read_request(conn: h11.Connection, stream: SocketStream) -> FakeReque
             return None
 
 
-async def _send(conn: h11.Connection, stream: SocketStream, reply: FakeReply) -> None:
+async def _send(
+    conn: h11.Connection, stream: SocketStream, reply: FakeReply, name: str = "FakeMarketo"
+) -> None:
     headers = [
         ("content-type", reply.content_type),
         ("content-length", str(len(reply.body))),
-        ("server", "FakeMarketo"),
+        ("server", name),
         *reply.headers.items(),
     ]
     data = conn.send(h11.Response(status_code=reply.status, headers=headers))
@@ -83,7 +87,7 @@ async def _send(conn: h11.Connection, stream: SocketStream, reply: FakeReply) ->
     await stream.send(data)
 
 
-async def _serve_connection(stream: SocketStream, handle: Handle) -> None:
+async def _serve_connection(stream: SocketStream, handle: Handle, name: str) -> None:
     conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
     async with stream:
         while True:
@@ -95,7 +99,7 @@ async def _serve_connection(stream: SocketStream, handle: Handle) -> None:
                     body = f"{status} Bad Request".encode()
                     reply = FakeReply(status=status, body=body, content_type="text/plain")
                     with contextlib.suppress(h11.LocalProtocolError, anyio.BrokenResourceError):
-                        await _send(conn, stream, reply)
+                        await _send(conn, stream, reply, name)
                 return
             if request is None:
                 return
@@ -104,7 +108,7 @@ async def _serve_connection(stream: SocketStream, handle: Handle) -> None:
             except DropConnection:
                 return  # closing the stream is the fault
             try:
-                await _send(conn, stream, reply)
+                await _send(conn, stream, reply, name)
             except (anyio.BrokenResourceError, anyio.ClosedResourceError, DropConnection):
                 return
             if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from marketo_async.leadgen import LeadGenClient
@@ -61,3 +62,9 @@ async def test_writes_and_reads_through_another_process(served: str) -> None:
         found = [lead async for lead in lg.leads.query({"emailAddress": rows[0]["emailAddress"]})]
         assert [lead.id for lead in found] == [report.outcomes[0].id]
         assert lg.stats.rate_limited == 0
+
+
+async def test_the_served_emulator_names_itself_fakeleadgen(served: str) -> None:
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(served, json={"method": "getFields", "params": {}, "id": "1"})
+    assert answer.headers["server"] == "FakeLeadGen"

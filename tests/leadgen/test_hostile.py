@@ -1,0 +1,34 @@
+"""The Lead Gen & CRM client fed answers a careless or broken server could send."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from marketo_async._batch import NO_RESULT
+from marketo_async.leadgen import LeadGenClient
+
+from .conftest import Recorder
+
+pytestmark = pytest.mark.anyio
+
+EMAILS = [f"lead{i}@example.com" for i in range(3)]
+
+
+def _short_answer(body: dict[str, Any]) -> dict[str, Any]:
+    # One entry for three objects sent.
+    return {"result": {"creates": [{"success": True, "error": None, "id": 7}]}, "error": []}
+
+
+async def test_a_record_the_answer_leaves_out_is_unknown_in_lead_gen_terms(
+    recorder: Recorder, mock_client: LeadGenClient
+) -> None:
+    recorder.default = _short_answer
+    async with mock_client as lg:
+        report = await lg.leads.create([{"emailAddress": e} for e in EMAILS])
+    assert [o.status for o in report.outcomes] == ["created", "unknown", "unknown"]
+    for outcome in report.outcomes[1:]:
+        (reason,) = outcome.reasons
+        assert reason.code == NO_RESULT
+        assert "Lead Gen & CRM" in reason.message and "Marketo" not in reason.message
