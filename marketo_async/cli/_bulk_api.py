@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 import click
+from click.core import ParameterSource
 
 from .._client import MarketoClient
 from .._errors import MarketoError
@@ -33,6 +34,8 @@ from ._output import fail, stderr_console
 from ._program_members import program_members
 from ._run import Prepare, Send
 from ._state import cli_state
+
+DEFAULT = ParameterSource.DEFAULT
 
 __all__ = ["activities", "bulk_leads_export", "parse_day"]
 
@@ -182,7 +185,8 @@ def _write_rows(
 
     async def go() -> tuple[int, ExportStats, int]:
         async with open_client(connect, cli_state(ctx)) as client:
-            client.bulk_export.poll_interval = poll_interval
+            if not connect.sandbox or ctx.get_parameter_source("poll_interval") != DEFAULT:
+                client.bulk_export.poll_interval = poll_interval  # the sandbox's own otherwise
             rows = make_rows(client)
             with open_output(out) as handle:
                 writer = RecordWriter(handle, format=chosen.lower(), fields=fields)

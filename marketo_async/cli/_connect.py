@@ -157,10 +157,12 @@ def load_leads_into(fake: FakeMarketo, path: Path) -> int:
 
 def make_sandbox(*, limits: bool, latency: float, seed: Path | None) -> FakeMarketo:
     """A FakeMarketo with Marketo's limits (100 calls/20 s, 10 in flight, 50,000 a day)."""
-    from ..testing import FakeMarketo
+    from ..testing import BulkSettings, FakeMarketo
 
     fake = FakeMarketo(
-        latency=latency, rate_limits=RateLimits(window_margin=0.0) if limits else None
+        latency=latency,
+        rate_limits=RateLimits(window_margin=0.0) if limits else None,
+        bulk=BulkSettings.brisk(),  # bulk jobs of seconds, not Marketo's minutes
     )
     if seed is not None:
         if seed.suffix.lower() == ".json":

@@ -11,6 +11,7 @@ Example::
                                     params={"filterType": "email", "filterValues": "a@example.com"})
 """
 
+from ._bulk import BulkSettings
 from ._fake import FakeMarketo, FakeTransport, Latency
 from ._faults import Fault, Faults
 from ._leadgen import FakeLeadGen, LeadGenStats
@@ -18,6 +19,7 @@ from ._stats import CallRecord, Stats
 from ._store import DuplicateGroup
 
 __all__ = [
+    "BulkSettings",
     "CallRecord",
     "DuplicateGroup",
     "FakeLeadGen",

@@ -70,6 +70,12 @@ class BulkSettings:
     status_interval: float = EXPORT_STATUS_INTERVAL_S
     export_quota_bytes: int = EXPORT_DAILY_QUOTA_BYTES
 
+    @classmethod
+    def brisk(cls) -> BulkSettings:
+        """Jobs of about a second whose status changes every second: a sandbox's settings, so
+        a newcomer sees an export finish in seconds (the default is Marketo's pace)."""
+        return cls(import_seconds=1.0, export_seconds=1.0, status_interval=1.0)
+
 
 @attrs.define(kw_only=True, eq=False)
 class Job:
@@ -185,9 +191,9 @@ class JobQueue:
 class Bulk:
     """The bulk side of one FakeMarketo: job queues, job files, activities, scripted faults."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, settings: BulkSettings | None = None) -> None:
         self.store = store
-        self.settings = BulkSettings()
+        self.settings = settings or BulkSettings()
         self.imports = JobQueue()
         self.exports = JobQueue(on_finish=self._count_export)
         self.jobs: dict[str, Job] = {}

@@ -17,7 +17,7 @@ import httpx
 
 from .._config import RateLimits
 from . import _bulk_export, _bulk_import, _leads, _program_members, _static_lists
-from ._bulk import Bulk
+from ._bulk import Bulk, BulkSettings
 from ._call import Call, Limits, Router
 from ._faults import Fault, Faults
 from ._fields import register_schema_routes
@@ -131,6 +131,9 @@ class FakeMarketo:
         lead_id = fake.add_lead(email="a@example.com", firstName="Ada")
         async with fake.client() as client:
             body = await client.request("GET", f"/rest/v1/lead/{lead_id}.json")
+
+    ``bulk=BulkSettings.brisk()`` runs bulk jobs in seconds (the default is Marketo's pace: an
+    export's status changes once a minute); its ``client()`` then polls exports that often.
     """
 
     def __init__(
@@ -147,6 +150,7 @@ class FakeMarketo:
         program_member_query_limit: int = 100_000,
         random_seed: int | None = None,
         clock: Callable[[], datetime] | None = None,
+        bulk: BulkSettings | None = None,
     ) -> None:
         self.latency = latency if isinstance(latency, Latency) else Latency(base=latency)
         self.token_ttl = token_ttl
@@ -177,7 +181,8 @@ class FakeMarketo:
         )
         _program_members.register(self._router)
         _static_lists.register(self._router)
-        self.bulk = Bulk(self.store)
+        self.bulk = Bulk(self.store, bulk)
+        self._bulk_given = bulk is not None
         _bulk_import.register(self._router, self.bulk)
         _bulk_export.register(self._router, self.bulk)
         self.transport: httpx.AsyncBaseTransport = FakeTransport(self)
@@ -216,13 +221,17 @@ class FakeMarketo:
         from .._client import MarketoClient
 
         kwargs.setdefault("rate_limits", self._rate_limits or RateLimits.unlimited())
-        return MarketoClient(
+        client = MarketoClient(
             base_url=self.base_url,
             client_id=self.client_id,
             client_secret=self.client_secret,
             transport=self.transport,
             **kwargs,
         )
+        if self._bulk_given:
+            # bulk= settings chose the jobs' pace: poll exports as often as their status changes.
+            client.bulk_export.poll_interval = self.bulk.settings.status_interval
+        return client
 
     # ---- tokens -----------------------------------------------------------------------
 

@@ -225,3 +225,22 @@ def test_program_members_import(invoke: Invoke, fake: FakeMarketo, tmp_path: Pat
     assert statuses == {1: "imported", 2: "failed"}
     (lead,) = fake.find_leads("email", "p@example.com")
     assert fake.program_members(program_id) == {lead["id"]: "Registered"}
+
+
+def test_sandbox_exports_finish_in_seconds_without_a_poll_interval(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    from marketo_async.cli._connect import make_sandbox
+    from marketo_async.testing import BulkSettings
+
+    sandbox = make_sandbox(limits=True, latency=0.0, seed=None)
+    assert sandbox.bulk.settings == BulkSettings.brisk()
+    start = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    _stamped(sandbox, 3, start, dt.timedelta(hours=1))
+    out = tmp_path / "out.csv"
+    result = invoke(
+        sandbox, "leads", "export", "--updated-since", "2024-01-01", "--until", "2024-01-02",
+        "--fields", "email", "--out", out, "--sandbox",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 4
