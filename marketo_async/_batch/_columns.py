@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterator, Sequence
-from typing import overload
+from collections.abc import Callable
 
-from ._outcomes import NOT_APPLIED_STATUSES, STATUSES, Reason, RecordOutcome, Status
+from ._outcomes import (
+    NOT_APPLIED_STATUSES,
+    STATUSES,
+    OutcomeSequence,
+    Reason,
+    RecordOutcome,
+    Status,
+)
 
 __all__ = ["OutcomeColumns"]
 
@@ -16,7 +22,7 @@ _NOT_APPLIED_CODES = frozenset(_CODE[status] for status in NOT_APPLIED_STATUSES)
 _NO_ID = -1
 
 
-class OutcomeColumns(Sequence[RecordOutcome]):
+class OutcomeColumns(OutcomeSequence):
     """Every record's outcome, built when read.
 
     A million ``RecordOutcome`` objects would take hundreds of MB; these columns take ~9 bytes
@@ -35,22 +41,6 @@ class OutcomeColumns(Sequence[RecordOutcome]):
 
     def __len__(self) -> int:
         return len(self._status)
-
-    @overload
-    def __getitem__(self, index: int) -> RecordOutcome: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[RecordOutcome]: ...
-    def __getitem__(self, index: int | slice) -> RecordOutcome | list[RecordOutcome]:
-        if isinstance(index, slice):
-            return [self._outcome(i) for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError("outcome index out of range")
-        return self._outcome(index)
-
-    def __iter__(self) -> Iterator[RecordOutcome]:
-        return (self._outcome(i) for i in range(len(self)))
 
     def __repr__(self) -> str:
         return f"<{len(self):,} outcomes>"

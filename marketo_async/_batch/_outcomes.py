@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Literal, get_args, overload
 
 import attrs
@@ -21,6 +21,7 @@ __all__ = [
     "UNEXPECTED_ANSWER",
     "UNEXPECTED_STATUS",
     "BatchReport",
+    "OutcomeSequence",
     "Reason",
     "RecordOutcome",
     "Status",
@@ -195,7 +196,31 @@ class BatchReport:
         return self.summary()
 
 
-class _Amended(Sequence[RecordOutcome]):
+class OutcomeSequence(Sequence[RecordOutcome]):
+    """A read-only sequence of outcomes made on demand: a subclass gives ``__len__`` and
+    ``_outcome(index)`` for ``0 <= index < len(self)``; indexing, slices and iteration follow."""
+
+    def _outcome(self, index: int) -> RecordOutcome:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, index: int) -> RecordOutcome: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[RecordOutcome]: ...
+    def __getitem__(self, index: int | slice) -> RecordOutcome | list[RecordOutcome]:
+        if isinstance(index, slice):
+            return [self._outcome(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("outcome index out of range")
+        return self._outcome(index)
+
+    def __iter__(self) -> Iterator[RecordOutcome]:
+        return (self._outcome(i) for i in range(len(self)))
+
+
+class _Amended(OutcomeSequence):
     """Outcomes with a few replaced, without copying the rest."""
 
     def __init__(self, base: Sequence[RecordOutcome], changes: Mapping[int, RecordOutcome]):
@@ -205,15 +230,7 @@ class _Amended(Sequence[RecordOutcome]):
     def __len__(self) -> int:
         return len(self._base)
 
-    @overload
-    def __getitem__(self, index: int) -> RecordOutcome: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[RecordOutcome]: ...
-    def __getitem__(self, index: int | slice) -> RecordOutcome | list[RecordOutcome]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
+    def _outcome(self, index: int) -> RecordOutcome:
         changed = self._changes.get(index)
         return changed if changed is not None else self._base[index]
 

@@ -19,9 +19,9 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from .._batch import BatchReport, RecordOutcome
+from .._batch import BatchReport, OutcomeSequence, RecordOutcome
 from .._paging import Pager
 from ._envelope import is_success, object_entries
 from ._paging import MAX_PAGE, date_range_pages, offset_pages, single_page
@@ -75,7 +75,7 @@ class Call(Protocol):
 # ------------------------------------------------------------------------------- upsert
 
 
-class _Upserted(Sequence[RecordOutcome]):
+class _Upserted(OutcomeSequence):
     """The create pass's outcomes, with those of records that already existed replaced."""
 
     def __init__(self, created: Sequence[RecordOutcome], updated: dict[int, RecordOutcome]):
@@ -85,22 +85,8 @@ class _Upserted(Sequence[RecordOutcome]):
     def __len__(self) -> int:
         return len(self._created)
 
-    def _at(self, index: int) -> RecordOutcome:
+    def _outcome(self, index: int) -> RecordOutcome:
         return self._updated.get(index) or self._created[index]
-
-    @overload
-    def __getitem__(self, index: int) -> RecordOutcome: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[RecordOutcome]: ...
-    def __getitem__(self, index: int | slice) -> RecordOutcome | list[RecordOutcome]:
-        if isinstance(index, slice):
-            return [self._at(i) for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        return self._at(index)
-
-    def __iter__(self) -> Iterator[RecordOutcome]:
-        return (self._at(i) for i in range(len(self)))
 
 
 def _is_duplicate(outcome: RecordOutcome) -> bool:
