@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl
 
 import anyio
@@ -69,10 +69,17 @@ class Latency:
         return self.base + self.per_record * records + extra
 
 
-class FakeTransport(httpx.AsyncBaseTransport):
-    """An httpx transport that answers from a :class:`FakeMarketo`, with no sockets."""
+class Emulator(Protocol):
+    """What an emulator offers its transport: one HTTP request answered."""
 
-    def __init__(self, fake: FakeMarketo) -> None:
+    async def handle(self, request: FakeRequest) -> FakeReply: ...
+
+
+class FakeTransport(httpx.AsyncBaseTransport):
+    """An httpx transport that answers from an emulator (:class:`FakeMarketo`, FakeLeadGen),
+    with no sockets."""
+
+    def __init__(self, fake: Emulator) -> None:
         self._fake = fake
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

@@ -16,7 +16,7 @@ import anyio
 import attrs
 import httpx
 
-from ._fake import Latency
+from ._fake import FakeTransport, Latency
 from ._faults import Fault, Faults
 from ._leadgen_methods import METHODS, Context, DateRangePaging
 from ._leadgen_store import STANDARD_FIELDS, LeadGenStore, as_text, ui_encoded
@@ -54,31 +54,6 @@ class LeadGenStats(Stats):
     """:class:`Stats` plus where credentials were seen outside the query string (must stay 0)."""
 
     credentials_elsewhere: int = 0
-
-
-class _Transport(httpx.AsyncBaseTransport):
-    def __init__(self, fake: FakeLeadGen) -> None:
-        self._fake = fake
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = await request.aread()
-        fake_request = FakeRequest(
-            method=request.method,
-            target=request.url.raw_path.decode("ascii"),
-            headers={
-                k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers.raw
-            },
-            body=body,
-        )
-        try:
-            reply = await self._fake.handle(fake_request)
-        except DropConnection:
-            raise httpx.RemoteProtocolError(
-                "Server disconnected without sending a response.", request=request
-            ) from None
-        return httpx.Response(
-            reply.status, headers={"content-type": reply.content_type}, content=reply.body
-        )
 
 
 def _method_of(request: FakeRequest) -> str:
@@ -146,7 +121,7 @@ class FakeLeadGen:
         )
         self._window = _Window(calls_per_second, 1.0, daily_quota)
         self._rng = random.Random(random_seed)
-        self.transport: httpx.AsyncBaseTransport = _Transport(self)
+        self.transport: httpx.AsyncBaseTransport = FakeTransport(self)
 
     def __repr__(self) -> str:
         return (
