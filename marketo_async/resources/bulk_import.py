@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import math
 import os
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
@@ -122,6 +123,28 @@ class _Target:
     files_path: str  # with {batch} and {which}
 
 
+# The most characters one cell may hold: Python's csv reader, which reads the answer files (and
+# this import's own files) back, refuses a longer field.
+MAX_CELL_CHARS = 131_072
+
+
+def _cell_problem(name: str, value: Any) -> str | None:
+    """Why ``value`` cannot be one CSV cell of an import file (naming the field), or None."""
+    where = f"field {name!r}"
+    if value is None or isinstance(value, (bool, int)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{where} is {value!r}, which is not a number"
+    if not isinstance(value, str):
+        kind = type(value).__name__
+        return f"{where} holds {kind}, which an import file cannot carry (give text or a number)"
+    if "\x00" in value:
+        return f"{where} holds a NUL character, which an import file cannot carry"
+    if len(value) > MAX_CELL_CHARS:
+        return f"{where} holds {len(value):,} characters; one cell takes at most {MAX_CELL_CHARS:,}"
+    return None
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -197,6 +220,9 @@ class _Run:
         if field == "id" and not isinstance(lookup_key(record, "id"), int):
             return f"record {index}: field 'id' must be an integer lead id"
         for name, value in record.items():
+            problem = _cell_problem(str(name), value)
+            if problem is not None:
+                return f"record {index}: {problem}"
             if name not in self.known and _text(value) != "":
                 return (
                     f"record {index}: field {name!r} is not a field Marketo knows "

@@ -249,3 +249,36 @@ async def test_rejected_rows_that_match_no_sent_row_make_the_rest_unknown(
     report = await _import(fake, [{"email": "good@example.com"}, {"email": "bad"}])
     assert [o.status for o in report.outcomes] == ["unknown", "unknown"]
     assert report.outcomes[0].reasons[0].code == "import-unmatched"
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        (b"\x89PNG", "bytes"),
+        (float("nan"), "nan"),
+        (float("inf"), "inf"),
+        ({"nested": 1}, "dict"),
+        (["a", "b"], "list"),
+        ({"a"}, "set"),
+        (object(), "object"),
+        ("nul\x00byte", "nul"),
+        ("h" * 200_000, "200,000 characters"),
+    ],
+)
+async def test_a_value_no_import_cell_can_carry_fails_its_row_naming_the_field(
+    fake: FakeMarketo, value: Any, words: str
+) -> None:
+    rows = [
+        {"email": "before@example.com", "firstName": "Before"},
+        {"email": "odd@example.com", "firstName": value},
+        {"email": "after@example.com", "firstName": "After"},
+    ]
+    report = await _import(fake, rows)
+    assert [o.status for o in report.outcomes] == ["imported", "failed", "imported"]
+    (reason,) = report.outcomes[1].reasons
+    assert "record 1" in reason.message and "'firstName'" in reason.message
+    assert words in reason.message.lower()
+    assert sorted(lead["email"] for lead in fake.leads.values()) == [
+        "after@example.com",
+        "before@example.com",
+    ]
