@@ -93,7 +93,8 @@ DateRange = tuple[dt.datetime, dt.datetime]
 
 
 def _second_ceiling(moment: dt.datetime, argument: str) -> dt.datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
+    # A date, text or a number has no time zone to read it in: named, not guessed.
+    if not isinstance(moment, dt.datetime) or moment.utcoffset() is None:
         raise ValueError(f"{argument} must be timezone-aware datetimes, got {moment!r}")
     moment = moment.astimezone(dt.timezone.utc)
     if moment.microsecond:

@@ -341,3 +341,19 @@ async def test_cancelling_while_waiting_cancels_the_jobs_on_marketo(fake: FakeMa
     assert [job.state(now) for job in fake.bulk.jobs.values()] == ["Cancelled", "Cancelled"]
     cancels = [path for path in fake.stats.by_path if path.endswith("/cancel.json")]
     assert len(cancels) == 2 and all(fake.stats.by_path[path] == 1 for path in cancels)
+
+
+@pytest.mark.parametrize(
+    "bound",
+    [dt.date(2024, 1, 1), "2024-01-01", 1704067200, dt.datetime(2024, 1, 1)],
+    ids=["date", "text", "epoch", "naive"],
+)
+async def test_a_range_bound_that_is_not_an_aware_datetime_is_a_clear_error_before_any_call(
+    fake: FakeMarketo, bound: Any
+) -> None:
+    end = START + dt.timedelta(days=1)
+    async with client_of(fake) as client:
+        with pytest.raises(ValueError, match="updated_at must be timezone-aware datetimes"):
+            async for _ in client.bulk_export.leads(fields=["email"], updated_at=(bound, end)):
+                pass
+    assert fake.stats.calls == 0
