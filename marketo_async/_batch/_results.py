@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeGuard, cast
 
 import attrs
 
-from ._outcomes import MARKETO_STATUSES, NO_RESULT, UNEXPECTED_STATUS, Reason, Status
+from ._outcomes import MARKETO_STATUSES, NO_RESULT, STATUSES, UNEXPECTED_STATUS, Reason, Status
 from ._sizes import MAX_BATCH_SIZE
 
 __all__ = [
@@ -68,6 +68,10 @@ def marketo_result(entry: Mapping[str, Any]) -> EntryResult:
     return cast(Status, status), record_id if _plausible_id(record_id) else None, reasons
 
 
+def _listed(value: object) -> bool:
+    return isinstance(value, (tuple, list))
+
+
 def _plausible_id(value: object) -> TypeGuard[int]:
     # An id that cannot be one (a string, 2**70) is dropped rather than trusted.
     return type(value) is int and 0 < value < MAX_RECORD_ID
@@ -97,7 +101,15 @@ class ResultRules:
         """What ``entry`` says about its record; no entry at all is ``unknown``."""
         if entry is None:
             return "unknown", None, (reason(NO_RESULT, self._no_result),)
-        return self.read(entry)
+        status, record_id, reasons = self.read(entry)
+        # Whatever ``read`` makes of an answer: an id that cannot be one is left out, only
+        # Reason values are kept, and a status this library lacks is unknown.
+        if not isinstance(reasons, tuple) or not all(isinstance(r, Reason) for r in reasons):
+            reasons = tuple(r for r in reasons if isinstance(r, Reason)) if _listed(reasons) else ()
+        if status not in STATUSES:
+            note = reason(UNEXPECTED_STATUS, f"{self.api} answered status {status!r}")
+            status, reasons = "unknown", (*reasons, note)
+        return status, record_id if _plausible_id(record_id) else None, reasons
 
     @property
     def _no_result(self) -> str:

@@ -120,3 +120,29 @@ async def test_a_batch_size_above_the_apis_limit_is_refused() -> None:
         await run_batches([1], send, batch_size=501, results=OTHER_API)
     with pytest.raises(ValueError, match="1 to 300"):
         await run_batches([1], send, batch_size=301)
+
+
+async def test_rules_whose_read_returns_an_impossible_id_leave_the_id_out() -> None:
+    rules = ResultRules(match_by="position", read=lambda entry: ("created", 2**80, ()))
+
+    async def send(batch: Sequence[str]) -> list[Mapping[str, Any]]:
+        return [{} for _ in batch]
+
+    report = await run_batches(["a", "b"], send, results=rules, key=lambda record: record)
+    assert [(o.status, o.id) for o in report.outcomes] == [("created", None)] * 2
+
+
+async def test_rules_whose_read_returns_a_status_the_library_lacks_give_unknown_not_a_crash() -> (
+    None
+):
+    rules = ResultRules(
+        match_by="position", read=lambda entry: ("bogus", 3, "not reasons"), api="Some API"
+    )
+
+    async def send(batch: Sequence[str]) -> list[Mapping[str, Any]]:
+        return [{} for _ in batch]
+
+    report = await run_batches(["a", "b"], send, results=rules, key=lambda record: record)
+    assert [o.status for o in report.outcomes] == ["unknown", "unknown"]
+    for outcome in report.outcomes:
+        assert outcome.reasons == (Reason(UNEXPECTED_STATUS, "Some API answered status 'bogus'"),)

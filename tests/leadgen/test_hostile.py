@@ -32,3 +32,17 @@ async def test_a_record_the_answer_leaves_out_is_unknown_in_lead_gen_terms(
         (reason,) = outcome.reasons
         assert reason.code == NO_RESULT
         assert "Lead Gen & CRM" in reason.message and "Marketo" not in reason.message
+
+
+@pytest.mark.parametrize("raw_id", [2**80, -5, "12x", 0])
+async def test_an_impossible_id_in_a_success_entry_is_dropped_not_raised(
+    recorder: Recorder, mock_client: LeadGenClient, raw_id: Any
+) -> None:
+    recorder.default = lambda body: {
+        "result": {"creates": [{"success": True, "error": None, "id": raw_id}] * 2},
+        "error": [],
+        "id": body["id"],
+    }
+    async with mock_client as lg:
+        report = await lg.leads.create([{"emailAddress": e} for e in EMAILS[:2]])
+    assert [(o.status, o.id) for o in report.outcomes] == [("created", None)] * 2
