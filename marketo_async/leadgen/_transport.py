@@ -58,8 +58,22 @@ def mask_secret(text: str, secret: str) -> str:
     """``text`` with every copy of ``secret`` (raw or URL-encoded) replaced by asterisks."""
     if not secret:
         return text
-    quoted = str(httpx.QueryParams({"s": secret})).removeprefix("s=")
-    return text.replace(secret, MASK).replace(quoted, MASK)
+    return text.replace(secret, MASK).replace(_quoted(secret), MASK)
+
+
+def _masked_body(body: bytes, secret: str) -> bytes:
+    """An answer with any echo of the secret key masked: a server quoting the request URL in
+    an error message must not put the key into an exception, a log line or a report."""
+    if not secret:
+        return body
+    for copy in {secret, _quoted(secret)}:
+        if copy.encode() in body:
+            body = body.replace(copy.encode(), MASK.encode())
+    return body
+
+
+def _quoted(secret: str) -> str:
+    return str(httpx.QueryParams({"s": secret})).removeprefix("s=")
 
 
 class _Credentials(httpx.AsyncBaseTransport):
@@ -213,9 +227,8 @@ class LeadGenTransport:
             raise self._connection_error(method, failure)
         elapsed = anyio.current_time() - started
         try:
-            result = decode_envelope(
-                response.status_code, response.content, method=method, call_id=call_id
-            )
+            body = _masked_body(response.content, self._secret.reveal())
+            result = decode_envelope(response.status_code, body, method=method, call_id=call_id)
         except MarketoError as error:
             self._count_error(error)
             logger.debug(

@@ -9,11 +9,17 @@ import pytest
 from marketo_async._batch import NO_RESULT
 from marketo_async.leadgen import LeadGenClient
 
-from .conftest import Recorder
+from .conftest import SECRET, Recorder, envelope
+from .test_client import _assert_no_secret
 
 pytestmark = pytest.mark.anyio
 
 EMAILS = [f"lead{i}@example.com" for i in range(3)]
+
+
+def _echoing_the_secret(body: dict[str, Any]) -> dict[str, Any]:
+    echo = f"invalid key in /pubapi/v1.2/?accountID=A&secretKey={SECRET}"
+    return envelope(None, {"code": 102, "message": echo, "data": {}})
 
 
 def _short_answer(body: dict[str, Any]) -> dict[str, Any]:
@@ -46,3 +52,19 @@ async def test_an_impossible_id_in_a_success_entry_is_dropped_not_raised(
     async with mock_client as lg:
         report = await lg.leads.create([{"emailAddress": e} for e in EMAILS[:2]])
     assert [(o.status, o.id) for o in report.outcomes] == [("created", None)] * 2
+
+
+async def test_a_server_that_echoes_the_secret_key_in_an_error_never_passes_it_on(
+    recorder: Recorder, mock_client: LeadGenClient
+) -> None:
+    # (The secret stays out of this frame's locals: the error's traceback includes it.)
+    recorder.default = _echoing_the_secret
+    async with mock_client as lg:
+        with pytest.raises(Exception) as caught:
+            await lg.leads.get(5)
+        report = await lg.leads.create([{"emailAddress": EMAILS[0]}])
+    _assert_no_secret(caught.value)
+    assert "secretKey=********" in str(caught.value)
+    error = report.outcomes[0].error
+    assert error is not None
+    _assert_no_secret(error)
