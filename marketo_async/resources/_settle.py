@@ -47,11 +47,19 @@ def unknown_records(report: BatchReport, records: Iterable[Any]) -> dict[int, An
     if not wanted:
         return found
     last = max(wanted)
+    read = 0
     for index, record in enumerate(records):
+        read = index + 1
         if index in wanted:
             found[index] = record
         if index >= last:
             break
+    if len(found) < len(wanted):
+        # Settling from another input would read back the wrong leads: refused, not guessed.
+        raise ValueError(
+            f"records ended after {read:,} records, but the report has an unknown outcome for "
+            f"record {last:,}: give the records given to the run, in the same order"
+        )
     return found
 
 

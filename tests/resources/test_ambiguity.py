@@ -136,3 +136,18 @@ async def test_a_resent_static_list_create_answered_709_returns_the_list() -> No
         created = await client.static_lists.create("Invitees", Folder(13))
         assert (await client.static_lists.by_name("Invitees")) == created
     assert created.name == "Invitees"
+
+
+async def test_settle_given_fewer_records_than_the_report_is_a_clear_error_before_any_read() -> (
+    None
+):
+    fake = FakeMarketo()
+    fake.faults.script(LEADS_PATH, code="604", after_apply=True, times=1)
+    records = emails(600)
+    async with fake.client() as client:
+        report = await client.leads.sync(records, action="createOnly")
+        assert report.counts == {"created": 300, "unknown": 300}
+        reads_before = fake.stats.by_path[LEADS_PATH]
+        with pytest.raises(ValueError, match="records ended after 200 records"):
+            await client.leads.settle(report, records[:200], action="createOnly")
+    assert fake.stats.by_path[LEADS_PATH] == reads_before
