@@ -20,6 +20,7 @@ run reads them), since draining it would mean reading the rest of the source.
 
 from __future__ import annotations
 
+import re
 import signal
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
@@ -90,6 +91,7 @@ def systemic_fix(error: BaseException) -> str | None:
 
 
 _MAX_REASONS = 50
+_REQUEST_ID = re.compile(r" \(requestId [^)]*\)")
 
 # How many input rows are skipped (resumed/bad) before yielding to the event loop.
 _CHECKPOINT_EVERY = 1_000
@@ -257,6 +259,7 @@ class BulkRun:
         self.done += 1
         if status in NOT_APPLIED_STATUSES and status != "not_attempted":
             why = error or "; ".join(f"{code} {message}" for code, message in reasons) or status
+            why = _REQUEST_ID.sub("", why)  # one line per reason, not one per call
             if why in self.why_not or len(self.why_not) < _MAX_REASONS:
                 self.why_not[why] += 1
 

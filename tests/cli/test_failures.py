@@ -108,6 +108,9 @@ def test_an_error_no_row_can_avoid_stops_after_the_calls_in_flight(
     result = invoke(fake, "leads", "upsert", source, "--sandbox", "--report", report)
     assert result.exit_code == 1
     assert "Stopped early" in result.stdout and f"Fix: {fix}" in result.stdout
+    # One summary line for the reason, however many calls (and request ids) carried it.
+    counted = [line for line in result.stdout.splitlines() if line[:1].isdigit()]
+    assert [line for line in counted if f"[{code}]" in line] == counted[:1]
     calls = fake.stats.by_path["/rest/v1/leads.json"]
     assert calls <= 10  # the calls already in flight (10 at once), not 100
     entries = read_report(report)
