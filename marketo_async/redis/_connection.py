@@ -56,6 +56,10 @@ class RedisUnavailableError(SharedLimiterError):
         "working with per-process limits while Redis is away"
     )
 
+    # When the failed operation started (anyio clock), or None: a failure of an operation
+    # sent before Redis came back belongs to the outage that is already over.
+    started_at: float | None = None
+
 
 def redact_url(url: str) -> str:
     """``url`` with its password (in the user info or a ``password=`` query) replaced by ***."""
@@ -181,13 +185,16 @@ class Connection:
 
     async def run(self, script: Script, keys: Sequence[str], args: Sequence[Arg]) -> Any:
         """Run ``script``; raises RedisUnavailableError or SharedLimiterError, no redis error."""
+        started_at = anyio.current_time()
         try:
             return await self._link().run(script, keys, args)
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
             detail = self._scrub(f"{type(exc).__name__}: {exc}")
-            raise RedisUnavailableError(
+            unavailable = RedisUnavailableError(
                 f"cannot reach Redis at {self.shown_url} ({detail})"
-            ) from None
+            )
+            unavailable.started_at = started_at
+            raise unavailable from None
         except redis.exceptions.RedisError as exc:
             detail = self._scrub(f"{type(exc).__name__}: {exc}")
             raise SharedLimiterError(
@@ -217,12 +224,24 @@ class Connection:
     def mark_down(self, error: RedisUnavailableError) -> None:
         """Remember an outage: one warning when it starts, whoever notices it (an admission, a
         release, a renewal, a key lease); with the local fallback, retry Redis later."""
+        if self._outlived(error):
+            return
         now = anyio.current_time()
         if self._down_since is None:
             self._down_since = now
             logger.warning("%s; %s", error.message, self._consequence())
         if self.fallback == "local":
             self._down_until = now + RECONNECT_AFTER_S
+
+    def _outlived(self, error: RedisUnavailableError) -> bool:
+        """Did ``error``'s operation start before Redis came back? Under load, such a failure
+        can arrive after a later operation succeeded: it starts no new outage."""
+        return (
+            self._down_since is None
+            and self.recovered_at is not None
+            and error.started_at is not None
+            and error.started_at < self.recovered_at
+        )
 
     def _consequence(self) -> str:
         if self.fallback != "local":

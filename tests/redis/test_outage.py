@@ -15,6 +15,7 @@ import pytest
 
 from marketo_async import RateLimits
 from marketo_async.redis import RedisLimiter, RedisUnavailableError
+from marketo_async.redis._connection import Connection
 from marketo_async.testing import FakeMarketo
 
 from .conftest import free_port, redis_process
@@ -166,4 +167,30 @@ async def test_acquire_takes_the_keys_when_redis_comes_back_within_the_bound(
     assert taken == {"leads:email:a"}
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert [OUTAGE_STARTED in w for w in warnings] == [True, False]
+    assert OUTAGE_OVER in warnings[1]
+
+
+async def test_a_failure_sent_before_redis_came_back_starts_no_second_outage(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="marketo_async")
+    connection = Connection(f"redis://127.0.0.1:{free_port()}/0", fallback="local")
+
+    def failure(started_at: float) -> RedisUnavailableError:
+        error = RedisUnavailableError("cannot reach Redis")
+        error.started_at = started_at
+        return error
+
+    before_recovery = anyio.current_time()
+    connection.mark_down(failure(before_recovery))
+    await anyio.sleep(0.01)
+    connection.mark_up()
+    # An operation sent during the outage fails after a later one succeeded (a loaded machine).
+    connection.mark_down(failure(before_recovery))
+    assert not connection.is_down()
+    # A failure of an operation sent after the recovery is a new outage.
+    connection.mark_down(failure(anyio.current_time()))
+    assert connection.is_down()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert [OUTAGE_STARTED in w for w in warnings] == [True, False, True]
     assert OUTAGE_OVER in warnings[1]
