@@ -7,11 +7,11 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ._closing import ClosingClient
 from ._config import RateLimits, RetryPolicy
 from ._transport import (
     ClientStats,
@@ -72,7 +72,7 @@ def _normalise_base_url(base_url: str) -> str:
     return text + path
 
 
-class MarketoClient:
+class MarketoClient(ClosingClient):
     """An async Marketo Engage client that keeps within the instance's limits.
 
     Example::
@@ -80,6 +80,8 @@ class MarketoClient:
         async with MarketoClient(munchkin_id="123-ABC-456", client_id=..., client_secret=...) as mk:
             body = await mk.request("GET", "/rest/v1/leads/describe.json")
     """
+
+    _transport: MarketoTransport
 
     def __init__(
         self,
@@ -117,7 +119,6 @@ class MarketoClient:
             retry=self.retry,
             transport=transport,
         )
-        self._closed = False
         # A shared limiter (RedisLimiter) also offers per-key leases for the whole fleet.
         self._api = Api(
             request=self.request,
@@ -205,23 +206,6 @@ class MarketoClient:
     def stats(self) -> ClientStats:
         """Calls made, retries, 606/615 seen, tokens fetched, records sent, errors by code."""
         return self._transport.stats
-
-    async def __aenter__(self) -> MarketoClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the connection pool. The client cannot be used afterwards."""
-        if not self._closed:
-            self._closed = True
-            await self._transport.aclose()
 
     async def request(
         self,

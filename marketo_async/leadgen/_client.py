@@ -5,12 +5,12 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any
 
 import httpx
 
 from .._client import is_loopback_host
+from .._closing import ClosingClient
 from .._config import RateLimits, RetryPolicy
 from .._transport import ClientStats, Limiter, LocalLimiter, Secret
 from ._transport import LeadGenTransport
@@ -50,7 +50,7 @@ def _normalise_base_url(base_url: str) -> str:
     return text if text.endswith("/") else text + "/"
 
 
-class LeadGenClient:
+class LeadGenClient(ClosingClient):
     """An async client for the Lead Gen & CRM (formerly SharpSpring) lead API.
 
     Example::
@@ -60,6 +60,8 @@ class LeadGenClient:
             async for lead in lg.leads.query({}):
                 print(lead.id, lead["emailAddress"])
     """
+
+    _transport: LeadGenTransport
 
     def __init__(
         self,
@@ -90,7 +92,6 @@ class LeadGenClient:
             retry=self.retry,
             transport=transport,
         )
-        self._closed = False
 
     @functools.cached_property
     def leads(self) -> Leads:
@@ -131,23 +132,6 @@ class LeadGenClient:
     def stats(self) -> ClientStats:
         """Calls made, retries, 107s seen (``rate_limited``), objects sent, errors by code."""
         return self._transport.stats
-
-    async def __aenter__(self) -> LeadGenClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the connection pool. The client cannot be used afterwards."""
-        if not self._closed:
-            self._closed = True
-            await self._transport.aclose()
 
     async def call(
         self,
