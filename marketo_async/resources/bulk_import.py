@@ -232,9 +232,12 @@ class _Run:
 
     # ---- writing files -------------------------------------------------------------------
 
-    async def add(self, record: Mapping[str, Any]) -> None:
+    async def add(self, record: Mapping[str, Any] | _Unreadable) -> None:
         index = self.outcomes.add_pending()
         self.state.rows_read += 1
+        if isinstance(record, _Unreadable):
+            self._refuse(index, f"record {index}: {record.reason}")
+            return
         refusal = self._check(index, record)
         if refusal is not None:
             self._refuse(index, refusal)
@@ -307,7 +310,7 @@ class _Run:
 
     # ---- sending and polling -------------------------------------------------------------
 
-    async def run(self, records: AsyncIterator[Mapping[str, Any]]) -> BatchReport:
+    async def run(self, records: AsyncIterator[Mapping[str, Any] | _Unreadable]) -> BatchReport:
         try:
             async with anyio.create_task_group() as task_group:
                 self._task_group = task_group
@@ -531,21 +534,42 @@ class _Answers:
         return sum(not a.used for answers in self._by_row.values() for a in answers)
 
 
-def _csv_records(path: str | os.PathLike[str]) -> Iterator[Mapping[str, Any]]:
+@attrs.frozen
+class _Unreadable:
+    """A row of an input file that the CSV reader could not read, and why."""
+
+    reason: str
+
+
+def _csv_records(path: str | os.PathLike[str]) -> Iterator[Mapping[str, Any] | _Unreadable]:
     with open(path, encoding="utf-8-sig", newline="") as stream:
-        yield from csv.DictReader(stream)
+        reader = csv.DictReader(stream)
+        if reader.fieldnames is None:
+            return
+        while True:
+            line = reader.line_num + 1
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # that row alone fails; reading goes on at the next line
+                yield _Unreadable(f"line {line} cannot be read as CSV ({exc})")
+                continue
+            yield record
 
 
-async def _records(rows: Records) -> AsyncIterator[Mapping[str, Any]]:
+async def _records(rows: Records) -> AsyncIterator[Mapping[str, Any] | _Unreadable]:
     if isinstance(rows, AsyncIterable):
         async for record in rows:
             yield record
         return
-    plain = _csv_records(rows) if isinstance(rows, (str, os.PathLike)) else rows
-    for count, record in enumerate(plain, start=1):
+    plain: Iterable[Mapping[str, Any] | _Unreadable] = (
+        _csv_records(rows) if isinstance(rows, (str, os.PathLike)) else rows
+    )
+    for count, item in enumerate(plain, start=1):
         if count % 1000 == 0:
             await anyio.lowlevel.checkpoint()
-        yield record
+        yield item
 
 
 class BulkImport(Resource):

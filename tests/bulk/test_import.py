@@ -282,3 +282,27 @@ async def test_a_value_no_import_cell_can_carry_fails_its_row_naming_the_field(
         "after@example.com",
         "before@example.com",
     ]
+
+
+async def test_a_csv_file_row_the_reader_cannot_read_fails_alone_and_the_rest_import(
+    fake: FakeMarketo, tmp_path: Path
+) -> None:
+    path = tmp_path / "leads.csv"
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["email", "firstName"])
+        writer.writerow(["a@example.com", "A"])
+        writer.writerow(["b@example.com", "h" * 200_000])
+        writer.writerow(["c@example.com", "C"])
+    limit = csv.field_size_limit(131_072)  # Python's default, whatever another module set
+    try:
+        report = await _import(fake, str(path))
+    finally:
+        csv.field_size_limit(limit)
+    assert [o.status for o in report.outcomes] == ["imported", "failed", "imported"]
+    (reason,) = report.outcomes[1].reasons
+    assert "record 1" in reason.message and "line 3" in reason.message
+    assert sorted(lead["email"] for lead in fake.leads.values()) == [
+        "a@example.com",
+        "c@example.com",
+    ]
