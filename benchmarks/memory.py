@@ -54,6 +54,7 @@ def _run_cli(base_url: str, csv_path: Path, workdir: Path) -> dict[str, Any]:
     env.update(MARKETO_CLIENT_ID=CLIENT_ID, MARKETO_CLIENT_SECRET=CLIENT_SECRET)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     report = workdir / "report.jsonl"
+    report.unlink(missing_ok=True)  # each run is a new run: the CLI never overwrites a report
     command = [
         sys.executable,
         "-m",
