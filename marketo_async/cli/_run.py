@@ -52,6 +52,7 @@ __all__ = [
     "Stopper",
     "beside",
     "systemic_fix",
+    "systemic_record_fix",
     "watch_signals",
 ]
 
@@ -88,6 +89,32 @@ def systemic_fix(error: BaseException) -> str | None:
     if isinstance(error, STOP_ON):
         return ""
     return None
+
+
+# Record-level reasons about the record itself (its lead is missing or already exists, it is
+# not a member ...): every record of a call having one says nothing about the next call.
+RECORD_SPECIFIC_CODES = frozenset({"1004", "1005", "1007", "1010", "1013", "1015", "1037"})
+
+# Record-level codes no record can avoid (the same for every record whatever it holds).
+SYSTEMIC_RECORD_CODES = {
+    "1006": "drop or rename the column Marketo does not know (its REST field names: "
+    "`marketo-async describe`)",
+    "1025": "pass a program status this program has",
+}
+
+# Any other reason stops the run only when at least this many records of one call share it.
+SYSTEMIC_MIN_RECORDS = 10
+
+
+def systemic_record_fix(reason: tuple[str, str], records: int) -> str | None:
+    """The fix when ``records`` records of one call (all of them) were refused with the one
+    ``reason`` ``(code, message)`` and every later record would be too, else None."""
+    code, _ = reason
+    if code in SYSTEMIC_RECORD_CODES:
+        return SYSTEMIC_RECORD_CODES[code]
+    if not code.isdigit() or code in RECORD_SPECIFIC_CODES or records < SYSTEMIC_MIN_RECORDS:
+        return None  # not Marketo's (the run's own checks), about the record, or too few
+    return "fix what the reason names in every row"
 
 
 _MAX_REASONS = 50
@@ -213,6 +240,10 @@ class BulkRun:
         self.cancelled = False
         self._pending: dict[int, tuple[InputRow, Any]] = {}
         self._fed = 0
+        # The last call's records (outcomes since the last progress) and the one reason each
+        # was refused with (None: applied, or not refused with exactly one reason).
+        self._call_records = 0
+        self._call_reasons: set[tuple[str, str] | None] = set()
 
     # ---- results
 
@@ -284,10 +315,30 @@ class BulkRun:
         if outcome.merged_into is not None and not reasons:
             reasons = (("coalesced", "sent merged into an earlier row with the same key"),)
         self._finish(item, outcome.status, key=key, id=outcome.id, reasons=reasons, error=error)
+        self._note_for_the_call(outcome.status, reasons, error)
+
+    def _note_for_the_call(
+        self, status: str, reasons: tuple[tuple[str, str], ...], error: str | None
+    ) -> None:
+        refused = status in ("failed", "skipped") and error is None and len(reasons) == 1
+        self._call_records += 1
+        self._call_reasons.add(reasons[0] if refused else None)
 
     def _on_progress(self, done: int, total: int | None) -> None:
         # Called after each call's results: the report's lines for that call reach the disk.
         self._report.flush()
+        reasons, records = self._call_reasons, self._call_records
+        self._call_reasons, self._call_records = set(), 0
+        if len(reasons) != 1 or self.stopper.requested:
+            return
+        (reason,) = reasons
+        fix = systemic_record_fix(reason, records) if reason is not None else None
+        if reason is not None and fix is not None:
+            code, message = reason
+            self.stopper.stop_feeding(
+                f"every record of a call ({records:,}) was refused with [{code}] {message}. "
+                f"Fix: {fix}"
+            )
 
     # ---- feeding
 

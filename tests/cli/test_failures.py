@@ -119,3 +119,59 @@ def test_an_error_no_row_can_avoid_stops_after_the_calls_in_flight(
     assert statuses == {"failed": calls * 300, "not_attempted": 30_000 - calls * 300}
     unsent = next(entry for entry in entries if entry["status"] == "not_attempted")
     assert unsent.get("reasons") or unsent.get("error"), unsent
+
+
+def _members(fake: FakeMarketo, count: int) -> list[int]:
+    fake.add_program("Webinar", id=2001)
+    ids = fake.add_leads({"email": f"m{i}@example.com"} for i in range(count))
+    for lead_id in ids:
+        fake.add_program_member(2001, lead_id)
+    return ids
+
+
+@pytest.mark.parametrize(
+    ("column", "code", "fix"),
+    [
+        ("nope", "1006", "Fix: drop or rename the column"),  # a field Marketo does not know
+        ("statusReason", "1003", "Fix: fix what the reason names"),  # the same reason for all
+    ],
+)
+def test_every_record_of_a_call_refused_for_one_reason_stops_the_run(
+    invoke: Invoke, tmp_path: Path, column: str, code: str, fix: str
+) -> None:
+    fake = FakeMarketo()
+    ids = _members(fake, 9_000)  # 30 calls of 300
+    rows = [{"leadId": lead_id, column: "x"} for lead_id in ids]
+    source = write_csv(tmp_path / "members.csv", rows, ["leadId", column])
+    report = tmp_path / "r.jsonl"
+    result = invoke(
+        fake, "program-members", "update", "2001", source, "--sandbox", "--report", report
+    )
+    assert result.exit_code == 1
+    stop = [line for line in result.stdout.splitlines() if line.startswith("Stopped early")]
+    assert len(stop) == 1 and f"[{code}]" in stop[0] and fix in stop[0], result.stdout
+    calls = fake.stats.by_path["/rest/v1/programs/2001/members.json"]
+    assert calls <= 10  # the calls already in flight (10 at once), not 30
+    entries = read_report(report)
+    assert len(entries) == 9_000
+    statuses = Counter(entry["status"] for entry in entries)
+    assert statuses == {"skipped": calls * 300, "not_attempted": 9_000 - calls * 300}
+    unsent = next(entry for entry in entries if entry["status"] == "not_attempted")
+    assert unsent.get("reasons"), unsent
+
+
+def test_every_record_refused_for_its_own_reason_does_not_stop_the_run(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    fake = FakeMarketo()
+    fake.add_list("Missing leads", id=1001)
+    # No such lead, for each id: about each record, not the call; every call is sent.
+    source = write_csv(tmp_path / "ids.csv", [{"id": 50_000 + i} for i in range(9_000)], ["id"])
+    report = tmp_path / "r.jsonl"
+    result = invoke(fake, "lists", "add", "1001", source, "--sandbox", "--report", report)
+    assert result.exit_code == 1
+    assert "Stopped early" not in result.stdout, result.stdout
+    assert fake.stats.by_path["/rest/v1/lists/1001/leads.json"] == 30
+    entries = read_report(report)
+    assert Counter(entry["status"] for entry in entries) == {"skipped": 9_000}
+    assert {entry["reasons"][0]["code"] for entry in entries} == {"1004"}
