@@ -1,7 +1,8 @@
 """The Lead Gen & CRM transport: one POST endpoint, query-string credentials, limits, retries.
 
 Reuses the vendor-neutral pieces of ``marketo_async._transport`` (the limiter, the retry loop,
-``Secret``, ``ClientStats``); brings its own auth, envelope decoding and retry rules.
+``Secret``, ``ClientStats``, the send gate a stopped batch write closes before the wire);
+brings its own auth, envelope decoding and retry rules.
 
 The secret key must travel in the query string (the API's design). It is added by
 :class:`_Credentials`, the innermost httpx transport, to the one request object it sends: the
@@ -32,6 +33,7 @@ from .._transport import (
     backoff,
     retrying,
 )
+from .._transport._gate import departing, queued
 from .._transport._retry import Decide
 from ._envelope import decode_envelope
 from ._errors import (
@@ -208,8 +210,10 @@ class LeadGenTransport:
         )
         failure: type[httpx.HTTPError] | None = None  # the kind only: no request kept
         quota: QuotaExhausted | None = None
+        queued()  # a batch write may still call this call off until departing()
         try:
             async with self.limiter.slot():
+                departing()  # a stopped batch write calls it off here, before the wire
                 self.stats.calls += 1
                 self.stats.records_sent += records
                 self.stats.max_in_flight = max(self.stats.max_in_flight, self.limiter.in_flight)
