@@ -111,12 +111,21 @@ def test_an_error_no_row_can_avoid_stops_after_the_calls_in_flight(
     # One summary line for the reason, however many calls (and request ids) carried it.
     counted = [line for line in result.stdout.splitlines() if line[:1].isdigit()]
     assert [line for line in counted if f"[{code}]" in line] == counted[:1]
-    calls = fake.stats.by_path["/rest/v1/leads.json"]
-    assert calls <= 10  # the calls already in flight (10 at once), not 100
+    _assert_stopped_after_the_calls_in_flight(
+        report, fake.stats.by_path["/rest/v1/leads.json"], rows=30_000, status="failed"
+    )
+
+
+def _assert_stopped_after_the_calls_in_flight(
+    report: Path, calls: int, *, rows: int, status: str
+) -> None:
+    """Only the calls in flight when the first refusal came back (10 at once) went out;
+    each of their 300 rows has ``status``, every other row is not_attempted, saying why."""
+    assert calls <= 10
     entries = read_report(report)
-    assert len(entries) == 30_000
+    assert len(entries) == rows
     statuses = Counter(entry["status"] for entry in entries)
-    assert statuses == {"failed": calls * 300, "not_attempted": 30_000 - calls * 300}
+    assert statuses == {status: calls * 300, "not_attempted": rows - calls * 300}
     unsent = next(entry for entry in entries if entry["status"] == "not_attempted")
     assert unsent.get("reasons") or unsent.get("error"), unsent
 
@@ -151,13 +160,7 @@ def test_every_record_of_a_call_refused_for_one_reason_stops_the_run(
     stop = [line for line in result.stdout.splitlines() if line.startswith("Stopped early")]
     assert len(stop) == 1 and f"[{code}]" in stop[0] and fix in stop[0], result.stdout
     calls = fake.stats.by_path["/rest/v1/programs/2001/members.json"]
-    assert calls <= 10  # the calls already in flight (10 at once), not 30
-    entries = read_report(report)
-    assert len(entries) == 9_000
-    statuses = Counter(entry["status"] for entry in entries)
-    assert statuses == {"skipped": calls * 300, "not_attempted": 9_000 - calls * 300}
-    unsent = next(entry for entry in entries if entry["status"] == "not_attempted")
-    assert unsent.get("reasons"), unsent
+    _assert_stopped_after_the_calls_in_flight(report, calls, rows=9_000, status="skipped")
 
 
 def test_every_record_refused_for_its_own_reason_does_not_stop_the_run(
