@@ -6,13 +6,16 @@ import contextlib
 import csv
 import json
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 import attrs
 
-__all__ = ["RecordWriter", "flatten", "open_output", "read_values", "to_mapping"]
+from ._progress import ProgressDisplay
+from ._run import beside
+
+__all__ = ["RecordWriter", "export_records", "flatten", "open_output", "read_values", "to_mapping"]
 
 
 def to_mapping(item: Any) -> dict[str, Any]:
@@ -132,3 +135,39 @@ def read_values(path: Path, column: str | None = None) -> list[str]:
         if text:
             seen.setdefault(text, None)
     return list(seen)
+
+
+async def export_records(
+    title: str,
+    records: AsyncIterable[Any],
+    row: Callable[[Any], Mapping[str, Any]],
+    *,
+    out: str,
+    output_format: str,
+    fields: Sequence[str],
+    progress_mode: str,
+    progress_interval: float,
+) -> int:
+    """Write ``row(record)`` for every record to ``out`` (a path, or ``-`` for stdout) as a
+    progress display counts them; the count written. An export to stdout shows no progress
+    unless asked (``progress_mode`` other than auto)."""
+    with open_output(out) as handle:
+        writer = RecordWriter(handle, format=output_format, fields=fields)
+        display = ProgressDisplay(
+            title,
+            lambda: writer.count,
+            total=None,
+            mode="off" if out == "-" and progress_mode == "auto" else progress_mode,
+            interval=progress_interval,
+            unit="leads",
+        )
+
+        async def copy() -> None:
+            try:
+                async for record in records:
+                    writer.write(row(record))
+            finally:
+                writer.finish()
+
+        await beside(copy, display.run)
+        return writer.count

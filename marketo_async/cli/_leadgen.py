@@ -25,12 +25,11 @@ from .._errors import MarketoError
 from ..leadgen import DEFAULT_BASE_URL, LEADGEN_RATE_LIMITS, LeadGenClient, LeadGenLead
 from ._bulk import run_bulk
 from ._connect import is_loopback_url
-from ._export import RecordWriter, open_output
+from ._export import export_records
 from ._input import InputError, InputOptions, format_of, read_rows
 from ._options import cli_logging, input_options, progress_options, run_options
 from ._output import ExitCode, fail, stderr_console
-from ._progress import ProgressDisplay
-from ._run import Send, beside
+from ._run import Send
 from ._settings import read_dotenv
 from ._state import CliState
 
@@ -321,26 +320,16 @@ async def _copy_leads(
             pager = client.leads.updated_between(since, end, fields=extra)
         else:
             pager = client.leads.query({}, fields=extra)
-        with open_output(out) as handle:
-            writer = RecordWriter(handle, format=output_format, fields=columns)
-            display = ProgressDisplay(
-                "leadgen leads export",
-                lambda: writer.count,
-                total=None,
-                mode="off" if out == "-" and progress_mode == "auto" else progress_mode,
-                interval=progress_interval,
-                unit="leads",
-            )
-
-            async def copy() -> None:
-                try:
-                    async for lead in pager:
-                        writer.write(_row(lead))
-                finally:
-                    writer.finish()
-
-            await beside(copy, display.run)
-            return writer.count
+        return await export_records(
+            "leadgen leads export",
+            pager,
+            _row,
+            out=out,
+            output_format=output_format,
+            fields=columns,
+            progress_mode=progress_mode,
+            progress_interval=progress_interval,
+        )
 
 
 @leadgen_leads.command("export")

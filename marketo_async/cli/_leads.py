@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,13 +23,12 @@ from ..resources._lead_rules import validate_lead
 from ..resources.leads import SyncAction
 from ._bulk import BulkSpec, Params, Transform, add_bulk_command
 from ._connect import ConnectOptions, open_client
-from ._export import RecordWriter, open_output, read_values, to_mapping
+from ._export import export_records, read_values, to_mapping
 from ._input import format_of
 from ._options import FORMATS, batch_size_option, connection_options, progress_options
 from ._output import ExitCode, fail, stderr_console, stdout_console
 from ._preflight import LeadChecks, check_leads
-from ._progress import ProgressDisplay
-from ._run import Prepare, Send, beside
+from ._run import Prepare, Send
 from ._state import cli_state
 
 __all__ = ["describe", "leads"]
@@ -223,27 +222,16 @@ def _export(
     async def go() -> int:
         async with open_client(connect, cli_state(ctx)) as client:
             pager = _pager(client, fields=list(fields) or None, **sources)
-            with open_output(out) as handle:
-                writer = RecordWriter(handle, format=output_format, fields=fields)
-                display = ProgressDisplay(
-                    "leads export",
-                    lambda: writer.count,
-                    total=None,
-                    mode="off" if out == "-" and progress_mode == "auto" else progress_mode,
-                    interval=progress_interval,
-                    unit="leads",
-                )
-
-                async def copy() -> None:
-                    try:
-                        items: AsyncIterator[Any] = pager.__aiter__()
-                        async for item in items:
-                            writer.write(to_mapping(item))
-                    finally:
-                        writer.finish()
-
-                await beside(copy, display.run)
-                return writer.count
+            return await export_records(
+                "leads export",
+                pager,
+                to_mapping,
+                out=out,
+                output_format=output_format,
+                fields=fields,
+                progress_mode=progress_mode,
+                progress_interval=progress_interval,
+            )
 
     try:
         return anyio.run(go)
