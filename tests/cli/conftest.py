@@ -7,18 +7,19 @@ commands then use ``fake`` (a FakeMarketo the test seeded and inspects afterward
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from marketo_async import RetryPolicy
-from marketo_async.cli import cli
 from marketo_async.cli._state import CliState
 from marketo_async.testing import FakeMarketo
+from tests.cli_runner import isolate, read_report, run_cli
+
+__all__ = ["EXAMPLES", "REPO", "Invoke", "by_row", "read_report", "write_csv", "write_lines"]
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -28,16 +29,7 @@ Invoke = Callable[..., Result]
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No MARKETO_* variable and no ./.env leak in from the machine running the tests."""
-    for name in (
-        "MARKETO_BASE_URL",
-        "MARKETO_MUNCHKIN_ID",
-        "MARKETO_CLIENT_ID",
-        "MARKETO_CLIENT_SECRET",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return isolate(monkeypatch, tmp_path)
 
 
 @pytest.fixture
@@ -48,15 +40,8 @@ def invoke() -> Invoke:
         env: Mapping[str, str] | None = None,
         input: str | None = None,
     ) -> Result:
-        runner = CliRunner()
-        return runner.invoke(
-            cli,
-            [str(arg) for arg in args],
-            obj=CliState(sandbox=fake, client_options={"retry": RetryPolicy.no_wait()}),
-            env=dict(env or {}),
-            input=input,
-            catch_exceptions=False,
-        )
+        state = CliState(sandbox=fake, client_options={"retry": RetryPolicy.no_wait()})
+        return run_cli(state, args, env=env, input=input)
 
     return run
 
@@ -72,10 +57,6 @@ def write_csv(path: Path, rows: Iterable[Mapping[str, Any]], fields: list[str]) 
 def write_lines(path: Path, lines: Iterable[str]) -> Path:
     path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
     return path
-
-
-def read_report(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 def by_row(entries: Iterable[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:

@@ -6,18 +6,19 @@ FakeMarketo a test seeded, so the test can inspect both afterwards.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from marketo_async import RetryPolicy
-from marketo_async.cli import cli
 from marketo_async.cli._leadgen import LeadGenCliState
 from marketo_async.testing import FakeLeadGen, FakeMarketo
+from tests.cli_runner import isolate, read_report, run_cli
+
+__all__ = ["LEADGEN_SECRET", "MARKETO_SECRET", "Migrate", "by_key", "read_report"]
 
 LEADGEN_SECRET = "lg-secret-5d1e-never-print-me"
 MARKETO_SECRET = "mk-secret-88a0-never-print-me"
@@ -27,19 +28,7 @@ Migrate = Callable[..., Result]
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No LEADGEN_*/MARKETO_* variable and no ./.env leak in from the machine."""
-    for name in (
-        "LEADGEN_BASE_URL",
-        "LEADGEN_ACCOUNT_ID",
-        "LEADGEN_SECRET_KEY",
-        "MARKETO_BASE_URL",
-        "MARKETO_MUNCHKIN_ID",
-        "MARKETO_CLIENT_ID",
-        "MARKETO_CLIENT_SECRET",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return isolate(monkeypatch, tmp_path)
 
 
 @pytest.fixture
@@ -58,19 +47,10 @@ def migrate() -> Migrate:
         state = LeadGenCliState(
             sandbox=mk, leadgen=lg, client_options={"retry": RetryPolicy.no_wait()}
         )
-        return CliRunner().invoke(
-            cli,
-            ["migrate", "leadgen-to-marketo", "--sandbox", "--progress", "off"]
-            + [str(arg) for arg in args],
-            obj=state,
-            catch_exceptions=False,
-        )
+        command = ("migrate", "leadgen-to-marketo", "--sandbox", "--progress", "off")
+        return run_cli(state, (*command, *args))
 
     return run
-
-
-def read_report(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 def by_key(lines: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
