@@ -27,7 +27,16 @@ from ._bulk import run_bulk
 from ._connect import is_loopback_url
 from ._export import export_records
 from ._input import InputError, InputOptions, format_of, read_rows
-from ._options import cli_logging, input_options, progress_options, run_options
+from ._options import (
+    cli_logging,
+    env_file_option,
+    input_options,
+    latency_option,
+    progress_options,
+    run_options,
+    seed_option,
+    verbose_option,
+)
 from ._output import ExitCode, fail, stderr_console
 from ._run import Send
 from ._settings import read_dotenv
@@ -80,35 +89,17 @@ def leadgen_connection_options(function: F) -> F:
             "`python -m marketo_async.testing serve-leadgen`.",
         ),
         click.option("--account-id", metavar="ID", help="[env LEADGEN_ACCOUNT_ID]"),
-        click.option(
-            "--env-file",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Dotenv file with LEADGEN_* settings (default: ./.env when present).",
-        ),
+        env_file_option("LEADGEN_*"),
         click.option(
             "--sandbox",
             is_flag=True,
             help="Run against an in-process Lead Gen & CRM emulator (FakeLeadGen) with the "
             "API's limits: 10 calls a second, 50,000 a day.",
         ),
-        click.option(
-            "--sandbox-latency",
-            type=click.FloatRange(min=0.0),
-            default=0.0,
-            show_default=True,
-            metavar="SECONDS",
-            help="Server time per sandbox call.",
-        ),
-        click.option(
-            "--sandbox-seed",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Seed the sandbox: a FakeLeadGen JSON seed file, or a CSV/JSONL of leads.",
-        ),
-        click.option(
-            "-v",
-            "--verbose",
-            count=True,
-            help="-v shows retries and other warnings; -vv each call (the secret key masked).",
+        latency_option("Server time per sandbox call."),
+        seed_option("Seed the sandbox: a FakeLeadGen JSON seed file, or a CSV/JSONL of leads."),
+        verbose_option(
+            "-v shows retries and other warnings; -vv each call (the secret key masked)."
         ),
     ]
 

@@ -45,7 +45,13 @@ from ._connect import resolve as resolve_settings_of
 from ._input import InputRow
 from ._leadgen import LeadGenCliState, LeadGenConnect, open_leadgen
 from ._leadgen import _settings as leadgen_settings
-from ._options import cli_logging, progress_options
+from ._options import (
+    cli_logging,
+    env_file_option,
+    latency_option,
+    progress_options,
+    verbose_option,
+)
 from ._output import ExitCode, fail, stderr_console, stdout_console
 from ._progress import ProgressDisplay
 from ._report import APPLIED, AppliedRows, ReportWriter, RunIdentity, report_entries
@@ -476,11 +482,7 @@ def migrate() -> None:
     "--report names another file). Repeatable.",
 )
 @progress_options
-@click.option(
-    "--env-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Dotenv file with LEADGEN_* and MARKETO_* settings (default: ./.env).",
-)
+@env_file_option("LEADGEN_* and MARKETO_*", default="./.env")
 @click.option(
     "--sandbox",
     is_flag=True,
@@ -493,20 +495,8 @@ def migrate() -> None:
     show_default=True,
     help="Leads in the sandbox's Lead Gen & CRM account.",
 )
-@click.option(
-    "--sandbox-latency",
-    type=click.FloatRange(min=0.0),
-    default=0.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="Server time per sandbox call.",
-)
-@click.option(
-    "-v",
-    "--verbose",
-    count=True,
-    help="-v shows retries and warnings of both clients; -vv each call (secrets masked).",
-)
+@latency_option("Server time per sandbox call.")
+@verbose_option("-v shows retries and warnings of both clients; -vv each call (secrets masked).")
 @click.pass_context
 def leadgen_to_marketo(
     ctx: click.Context,

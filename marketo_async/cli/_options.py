@@ -87,6 +87,39 @@ def _check_rate_limit(ctx: click.Context, param: click.Parameter, value: str | N
     return value
 
 
+def env_file_option(settings: str, *, default: str = "./.env when present") -> Callable[[F], F]:
+    """``--env-file``: a dotenv file holding ``settings`` (``MARKETO_*`` ...)."""
+    return click.option(
+        "--env-file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help=f"Dotenv file with {settings} settings (default: {default}).",
+    )
+
+
+def latency_option(help: str, *, name: str = "--sandbox-latency") -> Callable[[F], F]:
+    """The server time an emulator spends on each call (``--sandbox-latency`` by default)."""
+    return click.option(
+        name,
+        type=click.FloatRange(min=0.0),
+        default=0.0,
+        show_default=True,
+        metavar="SECONDS",
+        help=help,
+    )
+
+
+def seed_option(help: str, *, name: str = "--sandbox-seed") -> Callable[[F], F]:
+    """A file an emulator is seeded from (``--sandbox-seed`` by default)."""
+    return click.option(
+        name, type=click.Path(exists=True, dir_okay=False, path_type=Path), help=help
+    )
+
+
+def verbose_option(help: str) -> Callable[[F], F]:
+    """``-v``/``-vv``: how much of the client's logging to show."""
+    return click.option("-v", "--verbose", count=True, help=help)
+
+
 def connection_options(function: F) -> F:
     """Where to connect. The secret has no flag: MARKETO_CLIENT_SECRET (env or dotenv) only."""
     options = [
@@ -100,11 +133,7 @@ def connection_options(function: F) -> F:
             "--munchkin-id", metavar="ID", help="Instead of --base-url [env MARKETO_MUNCHKIN_ID]."
         ),
         click.option("--client-id", metavar="ID", help="[env MARKETO_CLIENT_ID]"),
-        click.option(
-            "--env-file",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Dotenv file with MARKETO_* settings (default: ./.env when present).",
-        ),
+        env_file_option("MARKETO_*"),
         click.option(
             "--sandbox",
             is_flag=True,
@@ -116,19 +145,8 @@ def connection_options(function: F) -> F:
             show_default=True,
             help="Give the sandbox Marketo's limits: 100 calls/20 s, 10 in flight, 50,000 a day.",
         ),
-        click.option(
-            "--sandbox-latency",
-            type=click.FloatRange(min=0.0),
-            default=0.0,
-            show_default=True,
-            metavar="SECONDS",
-            help="Server time per sandbox call (Marketo takes 0.3-2 s for 300 leads).",
-        ),
-        click.option(
-            "--sandbox-seed",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Seed the sandbox: a FakeMarketo JSON seed file, or a CSV/JSONL of leads.",
-        ),
+        latency_option("Server time per sandbox call (Marketo takes 0.3-2 s for 300 leads)."),
+        seed_option("Seed the sandbox: a FakeMarketo JSON seed file, or a CSV/JSONL of leads."),
         click.option(
             "--concurrency",
             type=click.IntRange(1, 100),
@@ -140,12 +158,7 @@ def connection_options(function: F) -> F:
             callback=_check_rate_limit,
             help="Call budget to keep within [default: 100/20, Marketo's]; 'none' for no limit.",
         ),
-        click.option(
-            "-v",
-            "--verbose",
-            count=True,
-            help="-v shows retries and other warnings of the client; -vv each call.",
-        ),
+        verbose_option("-v shows retries and other warnings of the client; -vv each call."),
     ]
 
     @functools.wraps(function)

@@ -12,6 +12,7 @@ import anyio
 import click
 
 from ._connect import load_leads_into, make_sandbox
+from ._options import latency_option, seed_option
 from ._output import fail
 
 __all__ = ["sandbox"]
@@ -59,11 +60,7 @@ def _os_error_in(exc: BaseException) -> OSError | None:
     help="0 picks a free port (printed).",
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option(
-    "--seed",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A FakeMarketo JSON seed file (leads, lists, programs ...).",
-)
+@seed_option("A FakeMarketo JSON seed file (leads, lists, programs ...).", name="--seed")
 @click.option(
     "--leads",
     "leads_file",
@@ -76,14 +73,7 @@ def _os_error_in(exc: BaseException) -> OSError | None:
     show_default=True,
     help="Enforce Marketo's limits: 100 calls/20 s, 10 in flight, 50,000 a day.",
 )
-@click.option(
-    "--latency",
-    type=click.FloatRange(min=0.0),
-    default=0.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="Server time per call.",
-)
+@latency_option("Server time per call.", name="--latency")
 @click.option(
     "--dump",
     type=click.Path(dir_okay=False, path_type=Path),
