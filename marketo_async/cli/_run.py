@@ -97,7 +97,7 @@ RECORD_SPECIFIC_CODES = frozenset({"1004", "1005", "1007", "1010", "1013", "1015
 
 # Record-level codes no record can avoid (the same for every record whatever it holds).
 SYSTEMIC_RECORD_CODES = {
-    "1006": "drop or rename the column Marketo does not know (its REST field names: "
+    "1006": "drop or rename the column naming no field Marketo knows (lead fields: "
     "`marketo-async describe`)",
     "1025": "pass a program status this program has",
 }
