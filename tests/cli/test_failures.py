@@ -5,6 +5,7 @@ Exit statuses and the absence of tracebacks are checked on the real process.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -178,3 +179,46 @@ def test_every_record_refused_for_its_own_reason_does_not_stop_the_run(
     entries = read_report(report)
     assert Counter(entry["status"] for entry in entries) == {"skipped": 9_000}
     assert {entry["reasons"][0]["code"] for entry in entries} == {"1004"}
+
+
+def test_a_program_status_every_record_is_refused_for_stops_the_process(tmp_path: Path) -> None:
+    # The real process, seeded from a file: 6,000 members, a status the program lacks (1025
+    # for every record of every call).
+    count = 6_000
+    seed = {
+        "leads": [{"id": i, "email": f"m{i}@example.com"} for i in range(1, count + 1)],
+        "programs": [
+            {
+                "id": 2001,
+                "name": "Webinar",
+                "statuses": ["Not in Program", "Invited", "Registered"],
+                "members": [{"leadId": i, "statusName": "Invited"} for i in range(1, count + 1)],
+            }
+        ],
+    }
+    (tmp_path / "seed.json").write_text(json.dumps(seed), encoding="utf-8")
+    ids = write_csv(tmp_path / "ids.csv", [{"id": i} for i in range(1, count + 1)], ["id"])
+    done = _cli(
+        "program-members",
+        "status",
+        "2001",
+        "Atended",
+        ids,
+        "--sandbox",
+        "--sandbox-seed",
+        "seed.json",
+        "--report",
+        "r.jsonl",
+        "--progress",
+        "off",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    (stop,) = [line for line in done.stdout.splitlines() if line.startswith("Stopped early")]
+    assert "[1025] Program status 'Atended' not found" in stop
+    assert "Fix: pass a program status this program has" in stop
+    entries = read_report(tmp_path / "r.jsonl")
+    statuses = Counter(entry["status"] for entry in entries)
+    assert len(entries) == count and set(statuses) == {"skipped", "not_attempted"}
+    assert statuses["skipped"] % 300 == 0 and statuses["skipped"] <= 10 * 300
