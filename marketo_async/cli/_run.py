@@ -93,7 +93,10 @@ def systemic_fix(error: BaseException) -> str | None:
 
 # Record-level reasons about the record itself (its lead is missing or already exists, it is
 # not a member ...): every record of a call having one says nothing about the next call.
-RECORD_SPECIFIC_CODES = frozenset({"1004", "1005", "1007", "1010", "1013", "1015", "1037"})
+# Marketo's, then Lead Gen & CRM's (214 no such lead, 301 exists, 302 nothing changed, 404).
+RECORD_SPECIFIC_CODES = frozenset(
+    {"1004", "1005", "1007", "1010", "1013", "1015", "1037", "214", "301", "302", "404"}
+)
 
 # Record-level codes no record can avoid (the same for every record whatever it holds).
 SYSTEMIC_RECORD_CODES = {

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from marketo_async.cli._run import systemic_record_fix
 from marketo_async.testing import FakeMarketo
 from tests.cli.conftest import Invoke, read_report, write_csv
 
@@ -222,3 +223,21 @@ def test_a_program_status_every_record_is_refused_for_stops_the_process(tmp_path
     statuses = Counter(entry["status"] for entry in entries)
     assert len(entries) == count and set(statuses) == {"skipped", "not_attempted"}
     assert statuses["skipped"] % 300 == 0 and statuses["skipped"] <= 10 * 300
+
+
+@pytest.mark.parametrize(
+    ("reason", "records", "stops"),
+    [
+        (("1006", "Field 'nope' not found"), 1, True),  # no record can avoid it, however few
+        (("1025", "Program status 'X' not found"), 1, True),
+        (("1003", "Field 'statusReason' is not updateable"), 300, True),
+        (("1003", "Field 'statusReason' is not updateable"), 9, False),  # too few to tell
+        *(((code, "about this record"), 300, False) for code in ("1004", "1005", "1007")),
+        *(((code, "about this record"), 300, False) for code in ("1013", "1037", "301")),
+        (("invalid-record", "the run's own check"), 300, False),  # not Marketo's
+    ],
+)
+def test_which_reasons_shared_by_a_whole_call_stop_the_run(
+    reason: tuple[str, str], records: int, stops: bool
+) -> None:
+    assert (systemic_record_fix(reason, records) is not None) is stops
