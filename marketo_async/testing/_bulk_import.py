@@ -69,7 +69,10 @@ def _valid_email(value: str) -> bool:
 
 def _read(content: bytes, delimiter: str) -> tuple[list[str], list[list[str]]]:
     text = content.decode("utf-8-sig", "replace")
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:  # the whole file is refused, as an unreadable one would be
+        raise ApiError("1003", f"Invalid file: {exc}") from None
     if not rows or not any(rows[0]):
         raise ApiError("1003", "Empty file")
     return [name.strip() for name in rows[0]], rows[1:]

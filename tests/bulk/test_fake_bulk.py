@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 from collections.abc import AsyncIterator
@@ -171,3 +172,17 @@ async def test_export_status_changes_once_a_minute_and_the_file_answers_ranges(
     assert part.headers["content-range"] == f"bytes 6-{len(whole.content) - 1}/{len(whole.content)}"
     assert beyond.status_code == 416
     assert fake.bulk.export_bytes_used == len(whole.content)
+
+
+async def test_an_import_file_the_csv_reader_cannot_read_is_refused_not_a_crash(
+    fake: FakeMarketo,
+) -> None:
+    content = b"email,firstName\na@x.com," + b"h" * 200_000 + b"\n"
+    limit = csv.field_size_limit(131_072)  # Python's default, whatever another module set
+    try:
+        async with raw(fake) as http:
+            answer = await _import(http, content)
+    finally:
+        csv.field_size_limit(limit)
+    assert answer["success"] is False
+    assert answer["errors"][0]["code"] == "1003"
