@@ -101,7 +101,10 @@ class ResultRules:
         """What ``entry`` says about its record; no entry at all is ``unknown``."""
         if entry is None:
             return "unknown", None, (reason(NO_RESULT, self._no_result),)
-        status, record_id, reasons = self.read(entry)
+        result = self.read(entry)
+        if self.read is marketo_result:
+            return result  # already checked: a known status, Reason values, a plausible id
+        status, record_id, reasons = result
         # Whatever ``read`` makes of an answer: an id that cannot be one is left out, only
         # Reason values are kept, and a status this library lacks is unknown.
         if not isinstance(reasons, tuple) or not all(isinstance(r, Reason) for r in reasons):

@@ -105,6 +105,9 @@ def _plain_value(value: Any) -> Any:
     return value
 
 
+_JSON_SCALARS: frozenset[type] = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(record: Any) -> Any:
     """A record as a JSON-ready dict (datetimes as ISO-8601); non-mappings pass unchanged.
 
@@ -112,7 +115,11 @@ def _plain(record: Any) -> Any:
     """
     if type(record) is dict:
         for name, value in record.items():
-            if type(name) is not str or isinstance(value, dt.date):
+            if type(name) is not str:
+                break
+            if type(value) in _JSON_SCALARS:  # the usual case: no isinstance walk
+                continue
+            if isinstance(value, dt.date):
                 break
         else:
             return record
