@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from ._call import MAX_RECORDS, Call, Router
-from ._store import Partition, Program, Store, iso
+from ._store import Form, Partition, Program, Store, iso
 from ._wire import ApiError
 
 __all__ = ["DEFAULT_LEAD_FIELDS", "lead_view", "register", "requested_fields"]
@@ -303,36 +303,7 @@ async def submit_form(call: Call) -> dict[str, Any]:
         if program is None:
             raise ApiError("1013", f"Program '{body['programId']}' not found")
     records = call.input(body)
-    plans: list[_Plan] = []
-    for record in records:
-        fields = record.get("leadFormFields") if isinstance(record, dict) else None
-        if not isinstance(fields, dict) or not fields.get("email"):
-            plans.append(
-                _Plan({}, skip=call.skipped("1002", "Missing value for required parameter 'email'"))
-            )
-            continue
-        lead_values = {k: v for k, v in fields.items() if k in store.lead_fields}
-        member_values = {
-            k: v
-            for k, v in fields.items()
-            if k not in store.lead_fields and k in store.member_fields
-        }
-        unknown = next(
-            (k for k in fields if k not in store.lead_fields and k not in store.member_fields), None
-        )
-        outside = next((k for k in fields if form.fields and k not in form.fields), None)
-        if unknown is not None or outside is not None:
-            name = unknown or outside
-            plans.append(_Plan({}, skip=call.skipped("1006", f"Field '{name}' not found")))
-            continue
-        cookie = record.get("cookie")
-        plans.append(
-            _Plan(
-                lead_values,
-                member_fields=member_values,
-                cookie=str(cookie) if cookie and _COOKIE.match(str(cookie)) else None,
-            )
-        )
+    plans = [_form_plan(call, form, record) for record in records]
     _plan_upserts(call, plans, action="createOrUpdate", lookup_field="email", partition=None)
     await call.delay(len(records))
     results = _apply_upserts(call, plans, action="createOrUpdate", partition=None)
@@ -345,6 +316,31 @@ async def submit_form(call: Call) -> dict[str, Any]:
             store.set_member_status(program, lead_id, status)
             program.members[lead_id].fields.update(plan.member_fields)
     return call.ok(results)
+
+
+def _form_plan(call: Call, form: Form, record: Any) -> _Plan:
+    """What one submitted form record does: its lead and member values, or a skip."""
+    store = call.store
+    fields = record.get("leadFormFields") if isinstance(record, dict) else None
+    if not isinstance(fields, dict) or not fields.get("email"):
+        return _Plan({}, skip=call.skipped("1002", "Missing value for required parameter 'email'"))
+    unknown = next(
+        (k for k in fields if k not in store.lead_fields and k not in store.member_fields), None
+    )
+    outside = next((k for k in fields if form.fields and k not in form.fields), None)
+    if unknown is not None or outside is not None:
+        name = unknown or outside
+        return _Plan({}, skip=call.skipped("1006", f"Field '{name}' not found"))
+    cookie = record.get("cookie")
+    return _Plan(
+        {k: v for k, v in fields.items() if k in store.lead_fields},
+        member_fields={
+            k: v
+            for k, v in fields.items()
+            if k not in store.lead_fields and k in store.member_fields
+        },
+        cookie=str(cookie) if cookie and _COOKIE.match(str(cookie)) else None,
+    )
 
 
 # ---- delete, merge, associate ---------------------------------------------------------------

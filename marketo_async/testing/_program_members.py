@@ -77,25 +77,9 @@ async def query(call: Call) -> dict[str, Any]:
             f"allowed {limit:,} for the filter",
         )
     if filter_type == "updatedAt":
-        start = call.date_param("startAt")
-        end = call.date_param("endAt")
-        if start is None or end is None:
-            raise ApiError("701", "startAt and endAt cannot be blank with filterType updatedAt")
-        if end - start > MAX_UPDATED_AT_RANGE or end < start:
-            raise ApiError("1003", "The updatedAt range must be 7 days or fewer")
-        found = [m for m in members if start <= m.updated_at <= end]
+        found = _updated_between(call, members)
     else:
-        if filter_type not in call.store.member_fields:
-            raise ApiError("1006", f"Field '{filter_type}' not found")
-        if filter_type not in _searchable(call):
-            raise ApiError("1011", f"Field '{filter_type}' not supported for filterType")
-        values = call.values("filterValues")
-        if not values:
-            raise ApiError("701", "filterValues cannot be blank")
-        if len(values) > MAX_RECORDS:
-            raise ApiError("1003", f"Too many filterValues: {len(values)}, the limit is 300")
-        wanted = {value.lower() for value in values}
-        found = [m for m in members if _matches(m.values(program).get(filter_type), wanted)]
+        found = _by_field(call, program, members, filter_type)
     if filter_type != "leadId" and len(found) > limit:
         raise ApiError(
             "1003",
@@ -109,6 +93,32 @@ async def query(call: Call) -> dict[str, Any]:
         item["seq"] = seq
         item.update({k: item.pop(k) for k in list(item) if k != "seq"})
     return page
+
+
+def _updated_between(call: Call, members: list[Member]) -> list[Member]:
+    start = call.date_param("startAt")
+    end = call.date_param("endAt")
+    if start is None or end is None:
+        raise ApiError("701", "startAt and endAt cannot be blank with filterType updatedAt")
+    if end - start > MAX_UPDATED_AT_RANGE or end < start:
+        raise ApiError("1003", "The updatedAt range must be 7 days or fewer")
+    return [m for m in members if start <= m.updated_at <= end]
+
+
+def _by_field(
+    call: Call, program: Program, members: list[Member], filter_type: str
+) -> list[Member]:
+    if filter_type not in call.store.member_fields:
+        raise ApiError("1006", f"Field '{filter_type}' not found")
+    if filter_type not in _searchable(call):
+        raise ApiError("1011", f"Field '{filter_type}' not supported for filterType")
+    values = call.values("filterValues")
+    if not values:
+        raise ApiError("701", "filterValues cannot be blank")
+    if len(values) > MAX_RECORDS:
+        raise ApiError("1003", f"Too many filterValues: {len(values)}, the limit is 300")
+    wanted = {value.lower() for value in values}
+    return [m for m in members if _matches(m.values(program).get(filter_type), wanted)]
 
 
 def _member_view(member: Member, program: Program, fields: list[str]) -> dict[str, Any]:
