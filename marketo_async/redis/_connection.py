@@ -166,6 +166,8 @@ class Connection:
         self._down_since: float | None = None
         # When the last outage ended (anyio clock), or None.
         self.recovered_at: float | None = None
+        # When the operation Redis answered last was sent (anyio clock), or None.
+        self._answered_started_at: float | None = None
         self.fallback = fallback
 
     def __repr__(self) -> str:
@@ -187,7 +189,7 @@ class Connection:
         """Run ``script``; raises RedisUnavailableError or SharedLimiterError, no redis error."""
         started_at = anyio.current_time()
         try:
-            return await self._link().run(script, keys, args)
+            answer = await self._link().run(script, keys, args)
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
             detail = self._scrub(f"{type(exc).__name__}: {exc}")
             unavailable = RedisUnavailableError(
@@ -200,6 +202,9 @@ class Connection:
             raise SharedLimiterError(
                 f"Redis at {self.shown_url} refused the {script.name} script ({detail})"
             ) from None
+        # Read by mark_up, which callers call right after this returns (no await between).
+        self._answered_started_at = started_at
+        return answer
 
     async def shared(self, script: Script, keys: Sequence[str], args: Sequence[Arg]) -> Any:
         """Like :meth:`run`, but None when Redis is away and the fallback is local."""
@@ -253,7 +258,13 @@ class Connection:
         )
 
     def mark_up(self) -> None:
-        """Redis answered: one warning that the outage is over, if there was one."""
+        """Redis answered: one warning that the outage is over, if there was one.
+
+        An answer to an operation sent before the outage began (a slow event loop resumes it
+        late) does not end the outage."""
+        sent_at = self._answered_started_at
+        if self._down_since is not None and sent_at is not None and sent_at < self._down_since:
+            return
         if self._down_since is not None:
             now = anyio.current_time()
             logger.warning(

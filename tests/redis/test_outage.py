@@ -14,7 +14,7 @@ import anyio
 import pytest
 
 from marketo_async import RateLimits
-from marketo_async.redis import RedisLimiter, RedisUnavailableError
+from marketo_async.redis import RedisLimiter, RedisUnavailableError, _scripts
 from marketo_async.redis._connection import Connection
 from marketo_async.testing import FakeMarketo
 
@@ -193,4 +193,36 @@ async def test_a_failure_sent_before_redis_came_back_starts_no_second_outage(
     assert connection.is_down()
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert [OUTAGE_STARTED in w for w in warnings] == [True, False, True]
+    assert OUTAGE_OVER in warnings[1]
+
+
+async def test_an_answer_to_an_operation_sent_before_the_outage_does_not_end_it(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.WARNING, logger="marketo_async")
+    connection = Connection(f"redis://127.0.0.1:{free_port()}/0", fallback="local")
+    answer_now = anyio.Event()
+
+    class SlowLink:
+        async def run(self, *_: object) -> str:
+            await answer_now.wait()
+            return "OK"
+
+    monkeypatch.setattr(connection, "_link", SlowLink)
+    script = _scripts.PING
+
+    async def operation() -> None:
+        await connection.run(script, [], [])
+        connection.mark_up()  # as every caller does right after an answer
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(operation)  # sent before the outage, answered (resumed) after it began
+        await anyio.sleep(0.01)
+        connection.mark_down(RedisUnavailableError("cannot reach Redis"))
+        answer_now.set()
+    assert connection.is_down()
+    await operation()  # sent during the outage: Redis really answers again
+    assert not connection.is_down()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert [OUTAGE_STARTED in w for w in warnings] == [True, False]
     assert OUTAGE_OVER in warnings[1]
