@@ -19,9 +19,11 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-from .._batch import BatchReport, OutcomeSequence, RecordOutcome
+import attrs
+
+from .._batch import BatchReport, OutcomeSequence, RecordOutcome, ResultRules
 from .._paging import Pager
 from ._envelope import is_success, object_entries
 from ._paging import MAX_PAGE, date_range_pages, offset_pages, single_page
@@ -56,6 +58,8 @@ if TYPE_CHECKING:
 __all__ = ["DUPLICATE_EMAIL", "Leads"]
 
 logger = logging.getLogger("marketo_async.leadgen")
+
+T = TypeVar("T")
 
 DUPLICATE_EMAIL = "301"  # Lead Gen & CRM: object error "Entry already exists"
 MAX_MEMBERSHIP_LEADS = 100  # Lead Gen & CRM: getLeadListMemberships takes 100 member ids a call
@@ -108,6 +112,29 @@ class Leads:
 
     # ---- writes
 
+    async def _write(
+        self,
+        records: Iterable[T] | AsyncIterable[T],
+        send: Callable[[Sequence[T]], Awaitable[Sequence[Mapping[str, Any]]]],
+        *,
+        results: ResultRules,
+        batch_size: int = MAX_OBJECTS_PER_CALL,
+        lease_scope: str | None = None,
+        **options: Any,
+    ) -> BatchReport:
+        """:func:`run_writes` with this client's calls in flight and, for a write keyed in
+        ``lease_scope``, the fleet's key leases."""
+        if lease_scope is not None:
+            options.update(key_leases=self._key_leases, lease_scope=lease_scope)
+        return await run_writes(
+            records,
+            send,
+            results=results,
+            batch_size=batch_size,
+            max_in_flight=self._max_in_flight,
+            **options,
+        )
+
     async def create(
         self,
         records: Records,
@@ -137,18 +164,16 @@ class Leads:
             )
             return object_entries(result, "creates")
 
-        return await run_writes(
+        return await self._write(
             wired(records, wire_lead),
             send,
             results=CREATED,
             key=email_key,
             validate=validate_create,
             batch_size=batch_size,
-            max_in_flight=self._max_in_flight,
             idempotent=False,
             on_progress=on_progress,
             on_outcome=on_outcome,
-            key_leases=self._key_leases,
             lease_scope="leadgen:leads:email",
             stop=stop,
         )
@@ -177,17 +202,15 @@ class Leads:
             result = await self._call(method, {"objects": list(batch)}, records=len(batch))
             return object_entries(result, "updates")
 
-        return await run_writes(
+        return await self._write(
             wired(records, wire_lead),
             send,
             results=UPDATED if method == "updateLeadsV2" else UPDATED_UNCHECKED,
             key=update_key,
             validate=validate_update,
             batch_size=batch_size,
-            max_in_flight=self._max_in_flight,
             on_progress=on_progress,
             on_outcome=on_outcome,
-            key_leases=self._key_leases,
             lease_scope="leadgen:leads:update",
             stop=stop,
         )
@@ -237,14 +260,7 @@ class Leads:
 
         def forward(outcome: RecordOutcome) -> None:
             index = order[outcome.index]
-            moved = RecordOutcome(
-                index=index,
-                status=outcome.status,
-                id=outcome.id,
-                reasons=outcome.reasons,
-                error=outcome.error,
-                key=outcome.key,
-            )
+            moved = attrs.evolve(outcome, index=index)
             replaced[index] = moved
             if on_outcome is not None:
                 on_outcome(moved)
@@ -294,14 +310,13 @@ class Leads:
             result = await self._call("deleteLeads", {"objects": objects}, records=len(batch))
             return object_entries(result, "deletes")
 
-        return await run_writes(
+        return await self._write(
             ids,
             send,
             results=DELETED,
             key=as_lead_id,
             validate=validate,
             batch_size=batch_size,
-            max_in_flight=self._max_in_flight,
             on_progress=on_progress,
             on_outcome=on_outcome,
             stop=stop,
@@ -327,13 +342,11 @@ class Leads:
             error = None if accepted else {"code": "", "message": "logCalls answered failure"}
             return [{"success": accepted, "error": error} for _ in batch]
 
-        return await run_writes(
+        return await self._write(
             wired(calls, wire_call),
             send,
             results=CREATED,
             validate=bad_value,
-            batch_size=MAX_OBJECTS_PER_CALL,
-            max_in_flight=self._max_in_flight,
             idempotent=False,
         )
 
