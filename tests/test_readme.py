@@ -1,4 +1,7 @@
-"""The README's code runs as pasted: the FakeMarketo test, and the program member query."""
+"""The README: one screen, the two Quickstart commands, and links to every documentation page.
+
+Its Python block and every block of the documentation site run in tests/test_docs.py.
+"""
 
 from __future__ import annotations
 
@@ -12,36 +15,68 @@ import pytest
 
 from marketo_async.testing import FakeMarketo
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+GETTING_STARTED = ROOT / "docs" / "getting-started.md"
+SERVICES = ROOT / "docs" / "guides" / "services.md"
+README_MAX_LINES = 60
 
 
-def _python_block_after(heading: str) -> str:
+def _shell_blocks(path: Path) -> list[str]:
+    return re.findall(r"```sh\n(.*?)```", path.read_text(encoding="utf-8"), re.DOTALL)
+
+
+def _python_blocks(path: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.DOTALL)
+
+
+def test_the_readme_fits_one_screen_with_the_two_quickstart_commands_first() -> None:
     text = README.read_text(encoding="utf-8")
-    section = text[text.index(f"## {heading}\n") :]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert match is not None, f"no python block under {heading!r}"
-    return match.group(1)
+    assert len(text.splitlines()) <= README_MAX_LINES
+    commands = _shell_blocks(README)
+    assert len(commands) == 2
+    assert (
+        "marketo-async leads upsert examples/leads.csv --sandbox --report report.jsonl"
+        in commands[0]
+    )
+    assert commands[1].strip().endswith(".venv/bin/python -m pytest -q")
 
 
-def test_the_fakemarketo_test_runs_as_pasted_into_pytest(tmp_path: Path) -> None:
-    (tmp_path / "test_pasted.py").write_text(
-        _python_block_after("Testing your code with FakeMarketo"), encoding="utf-8"
-    )
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_pasted.py"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    # Once per anyio backend installed (asyncio, and trio here).
-    assert re.search(r"^[12] passed", done.stdout, re.MULTILINE), done.stdout
+def test_getting_started_gives_the_readmes_two_commands_word_for_word() -> None:
+    assert _shell_blocks(GETTING_STARTED)[:2] == _shell_blocks(README)
+
+
+def test_the_readme_links_every_documentation_page_and_each_link_resolves() -> None:
+    text = README.read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(((?:docs/|CHANGELOG)[^)#]*)\)", text)
+    for target in targets:
+        assert (ROOT / target).is_file(), target
+    guides = {f"docs/guides/{page.name}" for page in (ROOT / "docs" / "guides").glob("*.md")}
+    assert guides <= set(targets), guides - set(targets)
+    assert "mkdocs serve" in text
+
+
+def test_the_first_quickstart_command_run_twice_says_in_one_line_what_to_do(
+    tmp_path: Path,
+) -> None:
+    command = [
+        *(sys.executable, "-m", "marketo_async.cli"),
+        *("leads", "upsert", str(ROOT / "examples" / "leads.csv"), "--sandbox"),
+        *("--report", "report.jsonl"),
+    ]
+    first = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert first.returncode == 0, first.stderr
+    again = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert again.returncode == 2
+    assert len(again.stderr.strip().splitlines()) == 1, again.stderr
+    assert "--report" in again.stderr and "Traceback" not in again.stderr
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
-def test_the_program_member_query_in_usage_shows_status_names(anyio_backend: str) -> None:
-    usage = _python_block_after("Usage")
+def test_the_program_member_query_in_the_services_guide_shows_status_names(
+    anyio_backend: str,
+) -> None:
+    usage = next(block for block in _python_blocks(SERVICES) if "program_members.query(" in block)
     call = usage[usage.index("program_members.query(") :]
     assert 'fields=["leadId", "statusName"]' in call[: call.index(")")]
     fake = FakeMarketo()

@@ -108,9 +108,9 @@ def export_windows(date_range: DateRange, argument: str = "date range") -> list[
     Marketo's timestamps have no fraction of a second, so ``[start, end - 1 s]`` is exactly the
     half-open range, and consecutive windows never share a second.
 
-    >>> start = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
-    >>> [(a.day, b.day) for a, b in export_windows((start, start + dt.timedelta(days=45)))]
-    [(1, 31), (1, 14)]
+        >>> start = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+        >>> [(a.day, b.day) for a, b in export_windows((start, start + dt.timedelta(days=45)))]
+        [(1, 31), (1, 14)]
     """
     if not isinstance(date_range, tuple) or len(date_range) != 2:
         raise ValueError(f"{argument} must be a (start, end) tuple of datetimes")

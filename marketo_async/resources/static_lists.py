@@ -184,9 +184,11 @@ class StaticLists(Resource):
     ) -> BatchReport:
         """Add leads to a static list, 300 per call; statuses ``added`` or ``skipped``.
 
-        >>> report = await client.static_lists.add_leads(1001, [318594, 318595])
-        >>> [(o.id, o.status) for o in report.outcomes]
-        [(318594, 'added'), (318595, 'skipped')]
+        Example::
+
+            >>> report = await client.static_lists.add_leads(1001, [318594, 318595])
+            >>> [(o.id, o.status) for o in report.outcomes]
+            [(318594, 'added'), (318595, 'skipped')]
         """
         path = self._members_path(list_id)
         send = _membership(lambda ids: self._api.post(path, params={"id": ids}))

@@ -238,6 +238,9 @@ class FakeMarketo:
         if self._bulk_given:
             # bulk= settings chose the jobs' pace: poll exports as often as their status changes.
             client.bulk_export.poll_interval = self.bulk.settings.status_interval
+            client.bulk_import.poll_interval = min(
+                client.bulk_import.poll_interval, self.bulk.settings.import_seconds
+            )
         return client
 
     # ---- tokens -----------------------------------------------------------------------
