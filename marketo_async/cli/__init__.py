@@ -6,9 +6,11 @@
 Layout: one module per command group, plus the shared parts.
 
 - ``_app``: the root ``cli`` group and ``COMMANDS``, the tuple of groups it offers.
-- ``_leads`` (``leads upsert|delete|export``, ``describe``), ``_lists``,
-  ``_program_members``, ``_config``, ``_sandbox``: the commands.
-- ``_bulk``: :class:`BulkSpec` and ``add_bulk_command``, which turn a spec into a bulk write
+- ``_leads`` (``leads upsert|delete|import|export``, ``describe``), ``_lists``,
+  ``_program_members``, ``_config``, ``_sandbox``, ``_leadgen``, ``_migrate``: the command
+  groups; ``_bulk_api``: the Bulk API commands (imports, exports) the ``leads`` and
+  ``program-members`` groups list, and the ``activities`` group.
+- ``_bulk``: :class:`BulkSpec` and ``bulk_command``, which turn a spec into a bulk write
   command with FILE, ``--report``, ``--resume``, progress and connection options, and the one
   runner (report, signals, summary, exit status) every bulk command shares.
 - ``_options`` (shared click options), ``_output`` (consoles, :class:`ExitCode`, ``fail``),
@@ -16,11 +18,16 @@ Layout: one module per command group, plus the shared parts.
 - ``_input``, ``_report``, ``_run``, ``_progress``, ``_export``, ``_settings``: reading rows,
   the report file, the run engine, the display, writing exports, connection settings.
 
-To add a command group: write ``_<group>.py`` defining a ``@click.group()``; declare bulk
-writes with ``add_bulk_command(group, BulkSpec(...))`` (about ten lines each, see ``_bulk``)
-and other commands with ``@group.command()`` plus ``@connection_options``; then add the group
-to ``COMMANDS`` in ``_app.py``. Fail with ``_output.fail(message)`` (never a traceback for
-anything a user can cause) and exit with an :class:`ExitCode`. Tests go in ``tests/cli/``.
+Commands are registered explicitly, never as a side effect of importing a module. To add a
+command group: write ``_<group>.py``; declare bulk writes with
+``name = bulk_command(BulkSpec(...))`` (about ten lines each, see ``_bulk``) and other commands
+with ``@click.command()`` plus ``@connection_options``; end the module with the group, listing
+its commands: ``@click.group("group", commands=[...])``; then add the group to ``COMMANDS``
+in ``_app.py``. A module imports only the shared parts, or the commands of a module it lists
+(``_leads`` lists ``_bulk_api.leads_import``), never the module whose group lists it:
+``tests/test_imports.py`` refuses any import cycle. Fail with ``_output.fail(message)`` (never
+a traceback for anything a user can cause) and exit with an :class:`ExitCode`. Tests go in
+``tests/cli/``.
 """
 
 from ._app import cli, main

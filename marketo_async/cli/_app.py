@@ -35,8 +35,8 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(CliState)
 
 
-# Every top-level command and group, in the order `--help` lists them. A new command group
-# is a module defining a click group; add it here.
+# Every top-level command and group (click's --help sorts them by name). A new command group
+# is a module ending with its click group, which lists the group's commands; add it here.
 COMMANDS: tuple[click.Command, ...] = (
     leads,
     static_lists,

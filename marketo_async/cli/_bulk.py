@@ -2,9 +2,10 @@
 
 A bulk command reads FILE row by row, turns each row into a record (``prepare``), streams
 the records into one batch write of the client (``send``), writes one report line per row and
-prints a summary. Declaring one takes a spec and a call::
+prints a summary. Declaring one takes a spec and a call; the command group's module then lists
+the command in its group (``@click.group("lists", commands=[lists_add, ...])``)::
 
-    add_bulk_command(group, BulkSpec(
+    lists_add = bulk_command(BulkSpec(
         name="add",
         help="Add to static list LIST_ID the leads whose ids FILE lists.",
         arguments=(click.argument("list_id", type=int),),
@@ -61,7 +62,7 @@ from ._report import AppliedRows, ReportWriter, RunIdentity, load_applied, read_
 from ._run import BulkRun, Prepare, Send, beside, watch_signals
 from ._state import cli_state
 
-__all__ = ["BulkSpec", "Params", "add_bulk_command", "prepare_id", "run_bulk"]
+__all__ = ["BulkSpec", "Params", "bulk_command", "prepare_id", "prepare_keyed_by", "run_bulk"]
 
 # The values of a bulk command's own arguments and options, by parameter name.
 Params = Mapping[str, Any]
@@ -78,6 +79,21 @@ def prepare_id(record: Mapping[str, Any]) -> tuple[Any, Any]:
 
 def _ids(params: Params) -> Prepare:
     return prepare_id
+
+
+def prepare_keyed_by(option: str) -> Callable[[Params], Prepare]:
+    """A record row sent as it is, reported by the value of the field the option ``option``
+    names (``prepare_keyed_by("lookup_field")``: the lead's lookup field)."""
+
+    def prepare_for(params: Params) -> Prepare:
+        field = params[option]
+
+        def prepare(record: Mapping[str, Any]) -> tuple[Any, Any]:
+            return record, record.get(field)
+
+        return prepare
+
+    return prepare_for
 
 
 @attrs.frozen(kw_only=True)
@@ -146,8 +162,8 @@ _yes_option: Decorator = click.option(
 )
 
 
-def add_bulk_command(group: click.Group, spec: BulkSpec) -> click.Command:
-    """Add ``spec`` to ``group`` as a click command; returns the command."""
+def bulk_command(spec: BulkSpec) -> click.Command:
+    """The click command ``spec`` declares (its group's module lists it in the group)."""
     positional: list[str] = []
 
     def callback(ctx: click.Context, /, **values: Any) -> None:
@@ -168,7 +184,7 @@ def add_bulk_command(group: click.Group, spec: BulkSpec) -> click.Command:
                 rows = read_rows(file, options=how)
         except InputError as exc:
             fail(str(exc), ExitCode.USAGE)
-        title = " ".join([str(group.name), spec.name, *(str(values[p]) for p in positional)])
+        title = " ".join([_command_name(ctx), *(str(values[p]) for p in positional)])
         prepare = spec.prepare(values)
         before = None
         if spec.preflight is not None:
@@ -204,7 +220,7 @@ def add_bulk_command(group: click.Group, spec: BulkSpec) -> click.Command:
     ]
     for decorator in reversed(decorators):
         function = decorator(function)
-    command = group.command(spec.name, help=spec.help)(function)
+    command = click.command(spec.name, help=spec.help)(function)
     positional.extend(
         str(param.name)
         for param in command.params

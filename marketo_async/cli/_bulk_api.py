@@ -25,19 +25,24 @@ from ..resources.bulk_export import (
     ExportStats,
 )
 from ..resources.bulk_import import FIRST_POLL_S, ImportProgress
-from ._bulk import BulkSpec, Params, add_bulk_command
+from ._bulk import BulkSpec, Params, bulk_command, prepare_keyed_by
 from ._connect import ConnectOptions, open_client
 from ._export import RecordWriter, open_output, to_mapping
-from ._leads import _prepare_lead, leads
 from ._options import FORMATS, connection_options
 from ._output import fail, stderr_console
-from ._program_members import program_members
 from ._run import Prepare, Send
 from ._state import cli_state
 
 DEFAULT = ParameterSource.DEFAULT
 
-__all__ = ["activities", "bulk_leads_export", "parse_day"]
+__all__ = [
+    "activities",
+    "bulk_leads_export",
+    "leads_import",
+    "parse_day",
+    "program_members_export",
+    "program_members_import",
+]
 
 
 def parse_day(value: str, option: str) -> dt.datetime:
@@ -100,8 +105,7 @@ def _import_leads(client: MarketoClient, params: Params) -> Send:
     )
 
 
-add_bulk_command(
-    leads,
+leads_import = bulk_command(
     BulkSpec(
         name="import",
         help="Import the leads of FILE through Bulk Lead Import: 10 MB files, a few calls "
@@ -110,7 +114,7 @@ add_bulk_command(
         "large files; `leads upsert` reports created/updated and ids per row.",
         reads="records",
         send=_import_leads,
-        prepare=_prepare_lead,
+        prepare=prepare_keyed_by("lookup_field"),
         resume_keys=("lookup_field", "list_id", "partition"),
         options=(
             click.option(
@@ -144,8 +148,7 @@ def _prepare_member(params: Params) -> Prepare:
     return prepare
 
 
-add_bulk_command(
-    program_members,
+program_members_import = bulk_command(
     BulkSpec(
         name="import",
         help="Make the leads of FILE (found or created by email) members of PROGRAM_ID at "
@@ -283,7 +286,7 @@ def _out_options(function: Any) -> Any:
     )(function)
 
 
-@program_members.command("export")
+@click.command("export")
 @click.argument("program_ids", type=int, nargs=-1, required=True)
 @click.option("--fields", multiple=True, required=True, metavar="A,B,...", help="Fields to write.")
 @click.option("--status", "statuses", multiple=True, metavar="NAME", help="Only these statuses.")
@@ -327,12 +330,7 @@ def program_members_export(
     )
 
 
-@click.group("activities")
-def activities() -> None:
-    """Export activities (Bulk Extract)."""
-
-
-@activities.command("export")
+@click.command("export")
 @click.option("--created-since", required=True, metavar="DATE", help="Activities on or after.")
 @click.option("--until", metavar="DATE", help="... and before DATE [default: now].")
 @click.option("--type-ids", metavar="1,12,...", help="Only these activity type ids.")
@@ -370,3 +368,8 @@ def activities_export(
         poll_interval=poll_interval,
         what="activities",
     )
+
+
+@click.group("activities", commands=[activities_export])
+def activities() -> None:
+    """Export activities (Bulk Extract)."""

@@ -14,12 +14,7 @@ from ._settings import VARIABLES
 __all__ = ["config"]
 
 
-@click.group()
-def config() -> None:
-    """Inspect the connection settings."""
-
-
-@config.command("show")
+@click.command("show")
 @connection_options
 def config_show(connect: ConnectOptions) -> None:
     """Show the settings in effect and where each comes from; the secret is masked."""
@@ -35,3 +30,8 @@ def config_show(connect: ConnectOptions) -> None:
     missing = settings.missing()
     if missing:
         out.print("Missing: " + "; ".join(missing), markup=False)
+
+
+@click.group(commands=[config_show])
+def config() -> None:
+    """Inspect the connection settings."""

@@ -200,21 +200,6 @@ def _state(ctx: click.Context) -> CliState | None:
     return ctx.find_object(CliState)
 
 
-@click.group("leadgen")
-def leadgen() -> None:
-    """Lead Gen & CRM (formerly SharpSpring): upsert and export leads.
-
-    Settings: --base-url and --account-id, LEADGEN_* environment variables, or a dotenv file
-    (LEADGEN_ACCOUNT_ID, LEADGEN_SECRET_KEY, LEADGEN_BASE_URL; the secret key is read from
-    the environment or the dotenv file only, and never printed).
-    """
-
-
-@leadgen.group("leads")
-def leadgen_leads() -> None:
-    """Upsert and export Lead Gen & CRM leads."""
-
-
 # --------------------------------------------------------------------------- leads upsert
 
 
@@ -222,7 +207,7 @@ def _prepare(record: Mapping[str, Any]) -> tuple[Any, Any]:
     return record, record.get("emailAddress")
 
 
-@leadgen_leads.command("upsert")
+@click.command("upsert")
 @click.argument(
     "file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path)
 )
@@ -323,7 +308,7 @@ async def _copy_leads(
         )
 
 
-@leadgen_leads.command("export")
+@click.command("export")
 @click.option(
     "--out", default="-", show_default=True, metavar="FILE", help="Output file; - is stdout."
 )
@@ -395,3 +380,21 @@ def leadgen_export(
         raise SystemExit(int(ExitCode.INTERRUPTED)) from None
     where = "stdout" if out == "-" else out
     stderr_console().print(f"Exported {written:,} leads to {where}.", markup=False)
+
+
+# --------------------------------------------------------------------------- the groups
+
+
+@click.group("leads", commands=[leadgen_upsert, leadgen_export])
+def leadgen_leads() -> None:
+    """Upsert and export Lead Gen & CRM leads."""
+
+
+@click.group("leadgen", commands=[leadgen_leads])
+def leadgen() -> None:
+    """Lead Gen & CRM (formerly SharpSpring): upsert and export leads.
+
+    Settings: --base-url and --account-id, LEADGEN_* environment variables, or a dotenv file
+    (LEADGEN_ACCOUNT_ID, LEADGEN_SECRET_KEY, LEADGEN_BASE_URL; the secret key is read from
+    the environment or the dotenv file only, and never printed).
+    """

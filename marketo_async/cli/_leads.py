@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -21,24 +21,20 @@ from ..models import converter
 from ..models.leads import LeadFieldDescription
 from ..resources._lead_rules import validate_lead
 from ..resources.leads import SyncAction
-from ._bulk import BulkSpec, Params, Transform, add_bulk_command
+from ._bulk import BulkSpec, Params, Transform, bulk_command, prepare_keyed_by
+from ._bulk_api import bulk_leads_export, leads_import
 from ._connect import ConnectOptions, open_client
 from ._export import export_records, read_values, to_mapping
 from ._input import format_of
 from ._options import FORMATS, batch_size_option, connection_options, progress_options
 from ._output import ExitCode, fail, stderr_console, stdout_console
 from ._preflight import LeadChecks, check_leads
-from ._run import Prepare, Send
+from ._run import Send
 from ._state import cli_state
 
 __all__ = ["describe", "leads"]
 
 ACTIONS = ("createOrUpdate", "createOnly", "updateOnly", "createDuplicate")
-
-
-@click.group()
-def leads() -> None:
-    """Upsert, delete and export leads."""
 
 
 # --------------------------------------------------------------------------- leads upsert
@@ -49,15 +45,6 @@ def _check_upsert(params: Params) -> None:
         raise click.UsageError("--partition applies only to --action createOnly or createOrUpdate")
     if params["coalesce"] and params["action"] == "createDuplicate":
         raise click.UsageError("--coalesce needs a lookup key; createDuplicate has none")
-
-
-def _prepare_lead(params: Params) -> Prepare:
-    lookup_field = params["lookup_field"]
-
-    def prepare(record: Mapping[str, Any]) -> tuple[Any, Any]:
-        return record, record.get(lookup_field)
-
-    return prepare
 
 
 async def _preflight_upsert(
@@ -123,15 +110,14 @@ async def _settled_sync(
     return report
 
 
-add_bulk_command(
-    leads,
+leads_upsert = bulk_command(
     BulkSpec(
         name="upsert",
         help="Create or update the leads of FILE (CSV with a header row, or JSONL), streamed.\n\n"
         "Empty CSV cells are left out, so they never blank a field in Marketo.",
         reads="records",
         send=_upsert,
-        prepare=_prepare_lead,
+        prepare=prepare_keyed_by("lookup_field"),
         check=_check_upsert,
         resume_keys=("lookup_field",),
         preflight=_preflight_upsert,
@@ -174,8 +160,7 @@ add_bulk_command(
 
 # --------------------------------------------------------------------------- leads delete
 
-add_bulk_command(
-    leads,
+leads_delete = bulk_command(
     BulkSpec(
         name="delete",
         help="Delete the leads whose ids FILE lists (on a terminal it asks first; --yes does not).",
@@ -244,7 +229,7 @@ def _export(
         raise SystemExit(int(ExitCode.INTERRUPTED)) from None
 
 
-@leads.command("export")
+@click.command("export")
 @click.option("--filter-type", metavar="FIELD", help="Search field, e.g. email (with --values).")
 @click.option(
     "--values",
@@ -310,8 +295,6 @@ def leads_export(
     leads come from Bulk Extract: every lead in [since, until) once, in 31-day jobs.
     """
     if updated_since or created_since or via == "bulk":
-        from ._bulk_api import bulk_leads_export
-
         if filter_type is not None or values_file is not None or program_id is not None:
             raise click.UsageError("Bulk Extract takes --updated-since, --created-since or --list")
         bulk_leads_export(
@@ -400,3 +383,11 @@ def describe(ctx: click.Context, as_json: bool, connect: ConnectOptions) -> None
             "yes" if field.rest.read_only else "",
         )
     stdout_console().print(table)
+
+
+# --------------------------------------------------------------------------- the group
+
+
+@click.group(commands=[leads_upsert, leads_delete, leads_import, leads_export])
+def leads() -> None:
+    """Upsert, delete and export leads."""

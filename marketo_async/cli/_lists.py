@@ -5,15 +5,10 @@ from __future__ import annotations
 import click
 
 from .._client import MarketoClient
-from ._bulk import BulkSpec, Params, add_bulk_command
+from ._bulk import BulkSpec, Params, bulk_command
 from ._run import Send
 
 __all__ = ["static_lists"]
-
-
-@click.group("lists")
-def static_lists() -> None:
-    """Add leads to, or remove them from, static lists."""
 
 
 def _membership(verb: str) -> BulkSpec:
@@ -30,5 +25,10 @@ def _membership(verb: str) -> BulkSpec:
     )
 
 
-add_bulk_command(static_lists, _membership("add"))
-add_bulk_command(static_lists, _membership("remove"))
+lists_add = bulk_command(_membership("add"))
+lists_remove = bulk_command(_membership("remove"))
+
+
+@click.group("lists", commands=[lists_add, lists_remove])
+def static_lists() -> None:
+    """Add leads to, or remove them from, static lists."""

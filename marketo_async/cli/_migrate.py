@@ -432,12 +432,7 @@ def _guarded(call: Any) -> Any:
         fail(str(exc))
 
 
-@click.group("migrate")
-def migrate() -> None:
-    """Move records from another system into Marketo, exactly once each."""
-
-
-@migrate.command("leadgen-to-marketo")
+@click.command("leadgen-to-marketo")
 @click.option(
     "--mapping",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -523,3 +518,8 @@ def leadgen_to_marketo(
     )
     with cli_logging(verbose):
         _execute(ctx, options, plan)
+
+
+@click.group("migrate", commands=[leadgen_to_marketo])
+def migrate() -> None:
+    """Move records from another system into Marketo, exactly once each."""

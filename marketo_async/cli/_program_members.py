@@ -1,4 +1,5 @@
-"""``marketo-async program-members status|update``: program statuses and member data."""
+"""``marketo-async program-members status|update|import|export``: program statuses and member
+data (import and export are Bulk API commands, declared in ``_bulk_api``)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,13 @@ from typing import Any
 
 import click
 
-from ._bulk import BulkSpec, add_bulk_command
+from ._bulk import BulkSpec, bulk_command
+from ._bulk_api import program_members_export, program_members_import
 
 __all__ = ["program_members"]
 
 
-@click.group("program-members")
-def program_members() -> None:
-    """Set program statuses and member data."""
-
-
-add_bulk_command(
-    program_members,
+program_members_status = bulk_command(
     BulkSpec(
         name="status",
         help="Set the program status of the leads whose ids FILE lists (making them members).",
@@ -44,8 +40,7 @@ def _prepare_member(record: Mapping[str, Any]) -> tuple[Any, Any]:
     return {**record, "leadId": lead_id}, lead_id
 
 
-add_bulk_command(
-    program_members,
+program_members_update = bulk_command(
     BulkSpec(
         name="update",
         help="Update program member fields from FILE: a leadId column plus the member fields.",
@@ -59,3 +54,16 @@ add_bulk_command(
         ),
     ),
 )
+
+
+@click.group(
+    "program-members",
+    commands=[
+        program_members_status,
+        program_members_update,
+        program_members_import,
+        program_members_export,
+    ],
+)
+def program_members() -> None:
+    """Set program statuses and member data."""

@@ -18,11 +18,6 @@ from ._output import fail
 __all__ = ["sandbox"]
 
 
-@click.group()
-def sandbox() -> None:
-    """A local Marketo emulator (FakeMarketo) to try commands against."""
-
-
 def _dump_state(fake: Any, path: Path) -> None:
     duplicates = [
         {"field": group.field, "key": group.key, "ids": [lead.get("id") for lead in group.leads]}
@@ -51,7 +46,7 @@ def _os_error_in(exc: BaseException) -> OSError | None:
     return None
 
 
-@sandbox.command("serve")
+@click.command("serve")
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
@@ -131,3 +126,8 @@ def sandbox_serve(
         if dump is not None:
             _dump_state(fake, dump)
     click.echo(f"Sandbox stopped ({len(fake.leads):,} leads).")
+
+
+@click.group(commands=[sandbox_serve])
+def sandbox() -> None:
+    """A local Marketo emulator (FakeMarketo) to try commands against."""

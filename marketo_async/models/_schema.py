@@ -1,5 +1,5 @@
-"""What the lead and program member schemas share: a schema field record, and the lookup of a
-description's fields by name."""
+"""What the lead and program member schemas share: a described field, a schema field record,
+and the lookup of a description's fields by name."""
 
 from __future__ import annotations
 
@@ -7,10 +7,19 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-if TYPE_CHECKING:
-    from .leads import DescribedField
+__all__ = ["DescribedField", "DescribedFields", "SchemaField"]
 
-__all__ = ["DescribedFields", "SchemaField"]
+
+@attrs.frozen(kw_only=True)
+class DescribedField:
+    """One field of Describe Lead2 (and of Describe Program Member, which has the same shape)."""
+
+    name: str
+    display_name: str
+    data_type: str
+    length: int | None = None
+    updateable: bool = False
+    crm_managed: bool = False
 
 
 class DescribedFields:

@@ -14,7 +14,7 @@ import attrs
 import cattrs
 
 from ._converter import converter, parse_datetime, strict_converter
-from ._schema import DescribedFields, SchemaField
+from ._schema import DescribedField, DescribedFields, SchemaField
 
 __all__ = [
     "DescribedField",
@@ -188,18 +188,6 @@ class LeadFieldDescription:
     def name(self) -> str | None:
         """The field's REST API name, or None when REST cannot use it."""
         return None if self.rest is None else self.rest.name
-
-
-@attrs.frozen(kw_only=True)
-class DescribedField:
-    """One field of Describe Lead2."""
-
-    name: str
-    display_name: str
-    data_type: str
-    length: int | None = None
-    updateable: bool = False
-    crm_managed: bool = False
 
 
 @attrs.frozen(kw_only=True)

@@ -11,8 +11,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from ._converter import camel_case, converter, strict_converter
-from ._schema import DescribedFields, SchemaField
-from .leads import DescribedField
+from ._schema import DescribedField, DescribedFields, SchemaField
 
 __all__ = [
     "ProgramMember",
