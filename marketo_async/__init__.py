@@ -25,9 +25,13 @@ from ._errors import (
 from ._transport import ClientStats, KeyLeases, Limiter, LocalLimiter, Warning
 from .models import (
     Activity,
+    ActivityType,
+    CustomActivityType,
     DescribedField,
     Folder,
     Lead,
+    LeadChange,
+    LeadChangeField,
     LeadDescription,
     LeadField,
     LeadFieldDescription,
@@ -48,6 +52,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AccessDeniedError",
     "Activity",
+    "ActivityType",
     "AmbiguousWriteError",
     "AuthenticationError",
     "BatchReport",
@@ -55,6 +60,7 @@ __all__ = [
     "ChecksumMismatchError",
     "ClientStats",
     "ConcurrencyLimitError",
+    "CustomActivityType",
     "DailyQuotaExceeded",
     "DescribedField",
     "ErrorDetail",
@@ -62,6 +68,8 @@ __all__ = [
     "Folder",
     "KeyLeases",
     "Lead",
+    "LeadChange",
+    "LeadChangeField",
     "LeadDescription",
     "LeadField",
     "LeadFieldDescription",

@@ -24,6 +24,7 @@ from ._transport import (
 from .resources import Api
 
 if TYPE_CHECKING:
+    from .resources.activities import Activities
     from .resources.bulk_export import BulkExport
     from .resources.bulk_import import BulkImport
     from .resources.lead_fields import LeadFields
@@ -160,6 +161,14 @@ class MarketoClient(ClosingClient):
         from .resources.static_lists import StaticLists
 
         return StaticLists(self._api)
+
+    @functools.cached_property
+    def activities(self) -> Activities:
+        """Activities, lead changes and deleted leads with a resumable cursor; custom
+        activities."""
+        from .resources.activities import Activities
+
+        return Activities(self._api)
 
     @functools.cached_property
     def bulk_import(self) -> BulkImport:

@@ -1,7 +1,15 @@
 """attrs models of Marketo's records and the one cattrs converter."""
 
 from ._converter import converter, format_datetime, parse_datetime, strict_converter
-from .activities import Activity
+from .activities import (
+    Activity,
+    ActivityType,
+    ActivityTypeAttribute,
+    CustomActivityType,
+    CustomActivityTypeAttribute,
+    LeadChange,
+    LeadChangeField,
+)
 from .leads import (
     DescribedField,
     FieldApiAccess,
@@ -21,11 +29,17 @@ from .static_lists import FOLDER_TYPES, Folder, FolderType, StaticList
 __all__ = [
     "FOLDER_TYPES",
     "Activity",
+    "ActivityType",
+    "ActivityTypeAttribute",
+    "CustomActivityType",
+    "CustomActivityTypeAttribute",
     "DescribedField",
     "FieldApiAccess",
     "Folder",
     "FolderType",
     "Lead",
+    "LeadChange",
+    "LeadChangeField",
     "LeadDescription",
     "LeadField",
     "LeadFieldDescription",

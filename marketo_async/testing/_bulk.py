@@ -197,7 +197,8 @@ class Bulk:
         self.imports = JobQueue()
         self.exports = JobQueue(on_finish=self._count_export)
         self.jobs: dict[str, Job] = {}
-        self.activities: list[dict[str, Any]] = []
+        # The instance's activity log (what Bulk Extract of activities reads).
+        self.activities: list[dict[str, Any]] = store.activities.entries
         self.export_bytes_used = 0
         self._seq = itertools.count(1)
         self._batch_ids = itertools.count(1001)
@@ -233,20 +234,16 @@ class Bulk:
         attributes: dict[str, Any] | None = None,
     ) -> str:
         """Record an activity for a lead; returns its marketoGUID."""
-        guid = f"{len(self.activities) + 1:08d}-fake-activity"
-        self.activities.append(
-            {
-                "marketoGUID": guid,
-                "leadId": lead_id,
-                "activityDate": activity_date,
-                "activityTypeId": activity_type_id,
-                "campaignId": campaign_id,
-                "primaryAttributeValueId": primary_attribute_value_id,
-                "primaryAttributeValue": primary_attribute_value,
-                "attributes": dict(attributes or {}),
-            }
+        entry = self.store.activities.record(
+            lead_id,
+            activity_type_id,
+            activity_date=activity_date,
+            primary_attribute_value=primary_attribute_value,
+            primary_attribute_value_id=primary_attribute_value_id,
+            campaign_id=campaign_id,
+            attributes=attributes,
         )
-        return guid
+        return str(entry["marketoGUID"])
 
     # ---- jobs ---------------------------------------------------------------------------
 

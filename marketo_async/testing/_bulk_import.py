@@ -111,7 +111,7 @@ def _lead_row(
         job.details["created"].add(normalised)
     list_id = job.details["list_id"]
     if list_id is not None:
-        store.lists[list_id].members.setdefault(lead_id, store.now())
+        store.add_list_member(store.lists[list_id], lead_id)
     return None, warning
 
 

@@ -16,9 +16,17 @@ import attrs
 import httpx
 
 from .._config import RateLimits
-from . import _bulk_export, _bulk_import, _leads, _program_members, _static_lists
+from . import (
+    _activities,
+    _bulk_export,
+    _bulk_import,
+    _leads,
+    _program_members,
+    _static_lists,
+)
+from ._activity_log import ActivityLog
 from ._bulk import Bulk, BulkSettings
-from ._call import Call, Limits, Router
+from ._call import Call, Limits, Router, parse_date
 from ._faults import Fault, Faults
 from ._fields import register_schema_routes
 from ._limits import UNCOUNTED_CODES, Budget
@@ -188,6 +196,7 @@ class FakeMarketo:
         )
         _program_members.register(self._router)
         _static_lists.register(self._router)
+        _activities.register(self._router)
         self.bulk = Bulk(self.store, bulk)
         self._bulk_given = bulk is not None
         _bulk_import.register(self._router, self.bulk)
@@ -334,7 +343,7 @@ class FakeMarketo:
     def add_to_list(self, list_id: int, lead_ids: Iterable[int]) -> None:
         static_list = self.store.lists[list_id]
         for lead_id in lead_ids:
-            static_list.members.setdefault(lead_id, self.store.now())
+            self.store.add_list_member(static_list, lead_id)
 
     def add_program(
         self,
@@ -381,11 +390,60 @@ class FakeMarketo:
         """A form for Submit Form; ``fields`` limits which fields it accepts (empty: any)."""
         return self.store.add_form(name, fields, form_id=id).id
 
+    @property
+    def activity_log(self) -> ActivityLog:
+        """Every activity of the instance, in the order the activity endpoints page in
+        (``activity_log.entries``; ``activity_log.short_pages(0.3)`` cuts pages short)."""
+        return self.store.activities
+
+    def add_activity(
+        self,
+        lead_id: int,
+        activity_type_id: int,
+        *,
+        activity_date: datetime | str | None = None,
+        primary_attribute_value: str | None = None,
+        primary_attribute_value_id: int | None = None,
+        campaign_id: int | None = None,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Record an activity (now, unless ``activity_date`` says when); returns its id."""
+        moment = parse_date(activity_date) if isinstance(activity_date, str) else activity_date
+        entry = self.store.activities.record(
+            lead_id,
+            activity_type_id,
+            activity_date=moment,
+            primary_attribute_value=primary_attribute_value,
+            primary_attribute_value_id=primary_attribute_value_id,
+            campaign_id=campaign_id,
+            attributes=attributes,
+        )
+        return int(entry["id"])
+
+    def add_custom_activity_type(
+        self,
+        api_name: str,
+        name: str | None = None,
+        *,
+        primary_attribute: str = "name",
+        attributes: Iterable[str] = (),
+        id: int | None = None,
+    ) -> int:
+        """An approved custom activity type (string attributes by API name); returns its id."""
+        return self.store.activities.add_custom_type(
+            api_name,
+            name or api_name,
+            primary_attribute={"apiName": primary_attribute, "name": primary_attribute},
+            attributes=[{"apiName": a, "name": a, "dataType": "string"} for a in attributes],
+            type_id=id,
+        ).id
+
     def seed(self, data: Mapping[str, Any]) -> None:
         """Load a whole instance from one mapping (the JSON seed file format).
 
         Keys: ``leadFields``, ``programMemberFields``, ``partitions``, ``leads``, ``lists``,
-        ``programs``, ``smartCampaigns``, ``forms``; see the README for each shape.
+        ``programs``, ``smartCampaigns``, ``forms``, ``customActivityTypes``, ``activities``;
+        see the README for each shape.
         """
         for field in data.get("leadFields", ()):
             self.add_lead_field(
@@ -433,6 +491,27 @@ class FakeMarketo:
         for item in data.get("forms", ()):
             self.add_form(
                 item.get("name", "Form"), fields=item.get("fields", ()), id=item.get("id")
+            )
+        self._seed_activities(data)
+
+    def _seed_activities(self, data: Mapping[str, Any]) -> None:
+        for item in data.get("customActivityTypes", ()):
+            self.add_custom_activity_type(
+                item["apiName"],
+                item.get("name"),
+                primary_attribute=item.get("primaryAttribute", "name"),
+                attributes=item.get("attributes", ()),
+                id=item.get("id"),
+            )
+        for item in data.get("activities", ()):
+            self.add_activity(
+                int(item["leadId"]),
+                int(item["activityTypeId"]),
+                activity_date=item.get("activityDate"),
+                primary_attribute_value=item.get("primaryAttributeValue"),
+                primary_attribute_value_id=item.get("primaryAttributeValueId"),
+                campaign_id=item.get("campaignId"),
+                attributes=item.get("attributes"),
             )
 
     def seed_file(self, path: str | Path) -> None:

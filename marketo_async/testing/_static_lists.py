@@ -160,7 +160,7 @@ async def add_members(call: Call) -> dict[str, Any]:
         if lead_id is None or lead_id not in call.store.leads:
             results.append(call.skipped("1004", "Lead not found", id=lead_id))
         else:
-            static_list.members.setdefault(lead_id, call.store.now())
+            call.store.add_list_member(static_list, lead_id)
             results.append({"id": lead_id, "status": "added"})
     return call.ok(results)
 
@@ -174,7 +174,7 @@ async def remove_members(call: Call) -> dict[str, Any]:
         lead_id = _as_lead_id(value)
         if lead_id is None or lead_id not in call.store.leads:
             results.append(call.skipped("1004", "Lead not found", id=lead_id))
-        elif static_list.members.pop(lead_id, None) is None:
+        elif not call.store.remove_list_member(static_list, lead_id):
             results.append(call.skipped("1015", "Lead not in list", id=lead_id))
         else:
             results.append({"id": lead_id, "status": "removed"})

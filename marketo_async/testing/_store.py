@@ -9,6 +9,16 @@ from typing import Any
 
 import attrs
 
+from ._activity_log import (
+    ADD_TO_LIST,
+    CHANGE_DATA_VALUE,
+    CHANGE_STATUS_IN_PROGRESSION,
+    DELETE_LEAD,
+    MERGE_LEADS,
+    NEW_LEAD,
+    REMOVE_FROM_LIST,
+    ActivityLog,
+)
 from ._schema import FieldDef, default_lead_fields, default_program_member_fields
 
 __all__ = [
@@ -40,6 +50,23 @@ DEFAULT_SUCCESS_STATUSES = ("Attended", "Engaged", "Influenced")
 DEFAULT_FOLDER = {"id": 13, "type": "Folder"}
 # Lead fields the API manages itself; values sent for them are ignored.
 _SYSTEM_LEAD_FIELDS = frozenset({"id", "createdAt", "updatedAt", "leadPartitionId", "cookies"})
+# What the activity log names as the source of a change made through the API.
+_API_SOURCE = "Web service API"
+
+
+def _text(value: Any) -> str | None:
+    """A value as lead changes show it (text, or None)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _lead_name(lead: Mapping[str, Any]) -> str:
+    """How the activity log names a lead: first and last name, else the email, else the id."""
+    name = " ".join(str(lead[part]) for part in ("firstName", "lastName") if lead.get(part))
+    return name or str(lead.get("email") or lead.get("id"))
 
 
 def iso(moment: datetime) -> str:
@@ -182,6 +209,7 @@ class Store:
         self.smart_campaigns: dict[int, SmartCampaign] = {}
         self.forms: dict[int, Form] = {}
         self.cookies: dict[str, int] = {}  # munchkin cookie -> lead id
+        self.activities = ActivityLog(clock)
         self._index: dict[str, dict[str, set[int]]] = {}
         self._next = {
             "lead": 1,
@@ -267,14 +295,52 @@ class Store:
         self.leads[new_id] = lead
         self._write(lead, values)
         self._reindex(new_id)
+        set_fields = [
+            self._change(name, None, lead[name])
+            for name in values
+            if name not in _SYSTEM_LEAD_FIELDS and lead.get(name) is not None
+        ]
+        self.activities.record(
+            new_id,
+            NEW_LEAD,
+            attributes={"Source Type": _API_SOURCE, "Created Date": stamp[:10]},
+            fields=set_fields,
+        )
         return new_id
 
     def update_lead(self, lead_id: int, values: Mapping[str, Any]) -> None:
         self._unindex(lead_id)
         lead = self.leads[lead_id]
+        before = {name: lead.get(name) for name in values}
         self._write(lead, values)
         lead["updatedAt"] = iso(self.now())
         self._reindex(lead_id)
+        for name, old in before.items():
+            new = lead.get(name)
+            if name not in _SYSTEM_LEAD_FIELDS and new != old:
+                self._record_change(lead_id, name, old, new)
+
+    def _change(self, name: str, old: Any, new: Any) -> dict[str, Any]:
+        definition = self.lead_fields.get(name)
+        field_id = definition.id if definition is not None else None
+        return {"id": field_id, "name": name, "newValue": _text(new), "oldValue": _text(old)}
+
+    def _record_change(self, lead_id: int, name: str, old: Any, new: Any) -> None:
+        """One Change Data Value activity per changed field, as Marketo logs them."""
+        change = self._change(name, old, new)
+        self.activities.record(
+            lead_id,
+            CHANGE_DATA_VALUE,
+            primary_attribute_value=name,
+            primary_attribute_value_id=change["id"],
+            attributes={
+                "New Value": change["newValue"],
+                "Old Value": change["oldValue"],
+                "Reason": _API_SOURCE,
+                "Source": _API_SOURCE,
+            },
+            fields=[change],
+        )
 
     def set_lead_system_field(self, lead_id: int, field: str, value: Any) -> None:
         self._unindex(lead_id)
@@ -290,6 +356,13 @@ class Store:
             lead[name] = None if value == "" else value
 
     def delete_lead(self, lead_id: int) -> None:
+        self.activities.record(
+            lead_id,
+            DELETE_LEAD,
+            primary_attribute_value=_lead_name(self.leads[lead_id]),
+            primary_attribute_value_id=lead_id,
+            attributes={"Remove from CRM": False},
+        )
         self._unindex(lead_id)
         del self.leads[lead_id]
         for static_list in self.lists.values():
@@ -326,6 +399,13 @@ class Store:
             for cookie, owner in list(self.cookies.items()):
                 if owner == loser_id:
                     self.cookies[cookie] = winner_id
+            self.activities.record(
+                winner_id,
+                MERGE_LEADS,
+                primary_attribute_value=_lead_name(winner),
+                primary_attribute_value_id=winner_id,
+                attributes={"Merge IDs": str(loser_id), "Merged in Sales": False},
+            )
             self.delete_lead(loser_id)
             self.update_lead(winner_id, fill)
 
@@ -382,6 +462,30 @@ class Store:
         self.lists[new_id] = static_list
         return static_list
 
+    def add_list_member(self, static_list: StaticList, lead_id: int) -> bool:
+        """Add a lead to a static list (an Add to List activity); False if already there."""
+        if lead_id in static_list.members:
+            return False
+        static_list.members[lead_id] = self.now()
+        self._list_activity(static_list, lead_id, ADD_TO_LIST)
+        return True
+
+    def remove_list_member(self, static_list: StaticList, lead_id: int) -> bool:
+        """Remove a lead from a static list (a Remove from List activity); False if not in it."""
+        if static_list.members.pop(lead_id, None) is None:
+            return False
+        self._list_activity(static_list, lead_id, REMOVE_FROM_LIST)
+        return True
+
+    def _list_activity(self, static_list: StaticList, lead_id: int, type_id: int) -> None:
+        self.activities.record(
+            lead_id,
+            type_id,
+            primary_attribute_value=static_list.name,
+            primary_attribute_value_id=static_list.id,
+            attributes={"Source": _API_SOURCE},
+        )
+
     def list_named(self, name: str) -> StaticList | None:
         return next((s for s in self.lists.values() if s.name == name), None)
 
@@ -427,15 +531,31 @@ class Store:
                 nurture_cadence="norm" if program.engagement else None,
                 stream="Default" if program.engagement else None,
             )
+            self._status_activity(program, lead_id, "Not in Program", status)
             return "created"
         if program.step(member.status) >= program.step(status):
             return "skipped"
+        self._status_activity(program, lead_id, member.status, status)
         member.status = status
         member.updated_at = now
         if success and not member.reached_success:
             member.reached_success = True
             member.reached_success_date = now
         return "updated"
+
+    def _status_activity(self, program: Program, lead_id: int, old: str, new: str) -> None:
+        self.activities.record(
+            lead_id,
+            CHANGE_STATUS_IN_PROGRESSION,
+            primary_attribute_value=program.name,
+            primary_attribute_value_id=program.id,
+            attributes={
+                "Old Status": old,
+                "New Status": new,
+                "Reason": _API_SOURCE,
+                "Success": new in program.success_statuses,
+            },
+        )
 
     def add_smart_campaign(self, name: str, *, campaign_id: int | None = None) -> SmartCampaign:
         new_id = self._new_id("campaign", campaign_id)
