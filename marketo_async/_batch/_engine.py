@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping, Sequence, Sized
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -93,6 +94,7 @@ class _Engine(Generic[T]):
                 self._abandon()
                 raise
             if self._bug is not None:
+                self._account_after_bug(self._bug)
                 raise self._bug
             if self._phase is _Phase.HALTED:
                 await self._give_up()
@@ -175,6 +177,24 @@ class _Engine(Generic[T]):
             Reason(INTERRUPTED, "the run was cancelled while this record's call was in flight"),
         )
         self._recorder.finish_pending("unknown", cut_off)
+
+    def _account_after_bug(self, bug: Exception) -> None:
+        """A bug ended the run: records never sent are ``not_attempted``, never ``unknown``;
+        records whose call went out are ``unknown``. When a hook raised again (it may be the
+        bug itself), the records left have no outcome and the caller accounts for them."""
+        why = f"{type(bug).__name__}: {bug}"
+        unsent = (Reason(INTERRUPTED, f"not sent: the run stopped on an error ({why})"),)
+        cut_off = (
+            Reason(
+                INTERRUPTED,
+                f"the run stopped on an error ({why}) while this record's "
+                "call was in flight; it may have applied",
+            ),
+        )
+        with contextlib.suppress(Exception):  # the first bug is the one raised
+            self._reader.flush()
+            self._drop_unsent(unsent)
+            self._recorder.finish_pending("unknown", cut_off)
 
     def _drop_unsent(self, reasons: tuple[Reason, ...] = ()) -> None:
         for item in self._queue.drain():

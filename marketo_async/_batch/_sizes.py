@@ -13,6 +13,7 @@ __all__ = [
     "json_size",
     "largest_field",
     "size_bound",
+    "unencodable",
     "unsendable",
 ]
 
@@ -27,15 +28,35 @@ _SCALARS: frozenset[type] = frozenset({float, bool, type(None)})
 
 
 def json_size(record: object) -> int:
-    """Bytes ``record`` takes in a JSON body (the default ``size_of``).
+    """Bytes ``record`` takes in a JSON body (the default ``size_of``), as UTF-8.
 
     Raises ``TypeError`` or ``ValueError`` for what JSON cannot carry (bytes, a set, an
-    object, NaN or an infinity): :func:`unsendable` says where.
+    object, NaN or an infinity, text with a lone surrogate): :func:`unsendable` says where.
     """
     if isinstance(record, int):
         return len(str(record))
-    # ensure_ascii (the default) makes len(str) the byte count
-    return len(json.dumps(record, separators=(",", ":"), allow_nan=False))
+    text = json.dumps(record, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    # A lone surrogate ("\ud800" from a JSON escape) raises UnicodeEncodeError here, as it
+    # would when the body is encoded for the wire, after other calls of the run went out.
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+def unencodable(text: str) -> str | None:
+    """Why ``text`` cannot be sent as UTF-8 (a lone surrogate, saying where); None when it can.
+
+    >>> unencodable("ab\ud800")
+    "a lone surrogate '\\ud800' at character 2, which UTF-8 cannot encode"
+    """
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (
+            f"a lone surrogate {text[exc.start]!r} at character {exc.start}, "
+            "which UTF-8 cannot encode"
+        )
+    return None
 
 
 def unsendable(record: object, where: str = "") -> str | None:
@@ -44,9 +65,12 @@ def unsendable(record: object, where: str = "") -> str | None:
     >>> unsendable({"email": "a@x.com", "photo": b"\\x89PNG"})
     "field 'photo' holds bytes, which JSON cannot carry"
     """
-    if record is None or isinstance(record, (str, int)):
-        return None
     name = f"field {where!r}" if where else "the record"
+    if isinstance(record, str):
+        why = unencodable(record)
+        return None if why is None else f"{name} holds {why}"
+    if record is None or isinstance(record, int):
+        return None
     if isinstance(record, float):
         return None if math.isfinite(record) else f"{name} is {record!r}, which JSON cannot carry"
     if isinstance(record, Mapping):
@@ -62,6 +86,9 @@ def _first_unsendable(items: Iterable[tuple[object, object]], where: str, name: 
             inner = f"{where}[{key}]"
         elif isinstance(key, str):
             inner = f"{where}.{key}" if where else key
+            why = unencodable(key)
+            if why is not None:
+                return f"{name} has a field named {key!r} with {why}"
         else:
             return f"{name} has a field named {key!r}; JSON field names are text"
         found = unsendable(value, inner)
@@ -91,7 +118,11 @@ def size_bound(cap: int) -> Callable[[object], int]:
             chars = 2
             for name, value in record.items():
                 kind = type(value)
+                if type(name) is str and not name.isascii():
+                    return json_size(record)  # measured (and checked) exactly
                 if kind is str:
+                    if not value.isascii():
+                        value.encode("utf-8")  # a lone surrogate raises, as on the wire
                     chars += len(name) + len(value) + 6
                 elif (kind is int and -(2**63) <= value < 2**63) or kind in _SCALARS:
                     if kind is float and not math.isfinite(value):

@@ -90,12 +90,13 @@ def encode_params(params: Params | None) -> QueryPairs:
 def _encode_json(body: Any, path: str) -> bytes:
     try:
         text = jsonlib.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        # A lone surrogate raises UnicodeEncodeError (a ValueError) here.
+        return text.encode("utf-8")
     except (TypeError, ValueError) as exc:
         # Never a bare "NaN" on the wire, nor a TypeError from deep inside a batch write.
         raise RequestError(
             f"the request body cannot be sent as JSON ({exc}); nothing was sent", path=path
         ) from None
-    return text.encode("utf-8")
 
 
 def build_request(

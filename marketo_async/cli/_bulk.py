@@ -509,7 +509,15 @@ def _stop_notes(run: BulkRun) -> Iterator[str]:
         )
     elif stopped is not None:
         yield f"Stopped early: {stopped}"
-    if run.stopped_by_error:
+    failure = run.report_failure
+    if failure is not None:
+        yield (
+            f"The report could not be written ({failure.strerror or failure}): it is incomplete; "
+            "rows sent after its last line are counted above but have no line in it. Free the "
+            "space (or name another --report) and check the rows after its last line before "
+            "resuming."
+        )
+    elif run.stopped_by_error:
         yield f"Stopped early, as every later call would fail the same way: {run.stopped_by_error}"
     if run.counts.get("unknown"):
         yield f"{run.counts['unknown']:,} rows may or may not have been applied (status unknown)."
@@ -523,6 +531,8 @@ def _stop_notes(run: BulkRun) -> Iterator[str]:
 def _next_step_notes(run: BulkRun, report: Path | None) -> Iterator[str]:
     if report is not None:
         yield f"Report: {report}"
+        if run.report_failure is not None:
+            return
         if run.stopped_by_error:
             yield f"Once that is fixed, send the rest with: --resume {report}"
         elif not run.ok:

@@ -158,12 +158,19 @@ class ReportWriter:
         self._identity: RunIdentity | None = None  # added to the first line of a new report
         if self.path is not None:
             mode = "a" if append else "w"
-            self._handle = self._stack.enter_context(self.path.open(mode, encoding="utf-8"))
+            # A lone surrogate (a row's key from "\ud800" in JSONL, or undecodable bytes read
+            # with surrogateescape) is written as the JSON escape it came from, never an error.
+            self._handle = self._stack.enter_context(
+                self.path.open(mode, encoding="utf-8", errors="backslashreplace")
+            )
             if self._handle.tell() > 0:
                 self._mend_last_line()
             else:
                 self._identity = identity
         self.lines = 0
+        # The first error writing the report (a full disk, say): no line is written after it.
+        self.failure: OSError | None = None
+        self.lost = 0  # lines not written because of it
 
     def _mend_last_line(self) -> None:
         # A run killed mid-write leaves a partial last line: start ours on a fresh line.
@@ -195,8 +202,13 @@ class ReportWriter:
         reasons: Iterable[tuple[str, str]] = (),
         error: str | None = None,
     ) -> None:
-        """Add the line of one row (buffered until the next :meth:`flush`)."""
+        """Add the line of one row (buffered until the next :meth:`flush`).
+
+        A failure to write (ENOSPC ...) never raises: it is kept in :attr:`failure`, and this
+        line and every later one counted in :attr:`lost`.
+        """
         if self._handle is None:
+            self.lost += self.failure is not None
             return
         entry: dict[str, Any] = {"row": row, "line": line} if line else {"row": row}
         entry["status"] = status
@@ -212,18 +224,34 @@ class ReportWriter:
         if self._identity is not None:
             entry.update(self._identity.to_json())
             self._identity = None
-        self._handle.write(_encode(entry) + "\n")
+        try:
+            self._handle.write(_encode(entry) + "\n")
+        except OSError as exc:
+            self._failed(exc)
+            self.lost += 1
+            return
         self.lines += 1
 
     def flush(self) -> None:
         if self._handle is not None:
-            self._handle.flush()
+            try:
+                self._handle.flush()
+            except OSError as exc:
+                self._failed(exc)
+
+    def _failed(self, error: OSError) -> None:
+        """Stop writing: the lines buffered since the last flush are lost with the file."""
+        if self.failure is None:
+            self.failure = error
+        self._handle = None
+        with contextlib.suppress(OSError):
+            self._stack.close()
 
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.flush()
-            self._handle = None
-        self._stack.close()
+        self.flush()
+        self._handle = None
+        with contextlib.suppress(OSError):
+            self._stack.close()
 
 
 def report_entries(path: str | Path) -> Iterator[dict[str, Any]]:

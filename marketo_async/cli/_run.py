@@ -268,7 +268,8 @@ class BulkRun:
     @property
     def ok(self) -> bool:
         stopped = self.batch_report is not None and self.batch_report.stopped is not None
-        return not (self.not_applied or self.error or self.stopper.requested or stopped)
+        broken = self.report_failure is not None
+        return not (self.not_applied or self.error or self.stopper.requested or stopped or broken)
 
     def _finish(
         self,
@@ -327,9 +328,20 @@ class BulkRun:
         self._call_records += 1
         self._call_reasons.add(reasons[0] if refused else None)
 
+    @property
+    def report_failure(self) -> OSError | None:
+        """Why the report could not be written (a full disk ...), or None."""
+        return self._report.failure
+
     def _on_progress(self, done: int, total: int | None) -> None:
         # Called after each call's results: the report's lines for that call reach the disk.
         self._report.flush()
+        failure = self._report.failure
+        if failure is not None and not self.stopper.requested:
+            # Rows sent from now on could not be told apart from rows never sent: send no more.
+            self.stopper.stop_feeding(
+                f"the report could not be written ({failure.strerror or failure})"
+            )
         reasons, records = self._call_reasons, self._call_records
         self._call_reasons, self._call_records = set(), 0
         if len(reasons) != 1 or self.stopper.requested:

@@ -14,6 +14,7 @@ the bare endpoint. Errors are raised outside ``except`` blocks so that no httpx 
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -22,7 +23,7 @@ import anyio
 import httpx
 
 from .._config import RateLimits, RetryPolicy
-from .._errors import MarketoError
+from .._errors import MarketoError, RequestError
 from .._transport import (
     ClientStats,
     Decision,
@@ -202,12 +203,30 @@ class LeadGenTransport:
             attempt, decide=decide_and_pause, policy=self.retry, on_retry=on_retry
         )
 
+    def _request(self, method: str, params: Mapping[str, Any], call_id: str) -> httpx.Request:
+        envelope = {"method": method, "params": params, "id": call_id}
+        try:
+            content = json.dumps(
+                envelope, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+            )
+            body = content.encode("utf-8")  # a lone surrogate raises UnicodeEncodeError here
+        except (TypeError, ValueError) as exc:
+            # Never an exception from the JSON encoder out of a batch write whose other
+            # calls went out: the call is refused whole, and nothing of it was sent.
+            raise RequestError(
+                f"the request body cannot be sent as JSON ({exc}); nothing was sent", path=method
+            ) from None
+        return self._http.build_request(
+            "POST",
+            self.base_url,
+            content=body,
+            headers={"Content-Type": "application/json"},
+        )
+
     async def _send_once(
         self, method: str, params: Mapping[str, Any], call_id: str, records: int
     ) -> Any:
-        request = self._http.build_request(
-            "POST", self.base_url, json={"method": method, "params": params, "id": call_id}
-        )
+        request = self._request(method, params, call_id)
         failure: type[httpx.HTTPError] | None = None  # the kind only: no request kept
         quota: QuotaExhausted | None = None
         queued()  # a batch write may still call this call off until departing()
