@@ -29,8 +29,9 @@ from ._input import format_of
 from ._options import FORMATS, batch_size_option, connection_options, progress_options
 from ._output import ExitCode, fail, stderr_console, stdout_console
 from ._preflight import LeadChecks, check_leads
-from ._run import Send
+from ._run import Refused, Send
 from ._state import cli_state
+from ._typed import TypeMismatch, typed_record
 
 __all__ = ["describe", "leads"]
 
@@ -58,10 +59,18 @@ async def _preflight_upsert(
         drop_unknown=params["drop_unknown_fields"],
     )
     await check_leads(client, checks)
-    if not checks.dropped:
-        return None
     dropped = checks.dropped
-    return lambda record: {name: value for name, value in record.items() if name not in dropped}
+    typed = typed_record(checks.types)
+    lookup_field = params["lookup_field"]
+
+    def transform(record: dict[str, Any]) -> dict[str, Any]:
+        kept = {name: value for name, value in record.items() if name not in dropped}
+        try:
+            return typed(kept)
+        except TypeMismatch as exc:  # the row fails alone, before any call, naming the field
+            raise Refused(str(exc), key=record.get(lookup_field)) from None
+
+    return transform
 
 
 def _upsert(client: MarketoClient, params: Params) -> Send:

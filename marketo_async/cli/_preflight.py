@@ -31,6 +31,7 @@ class LeadChecks:
     partition: str | None = None
     drop_unknown: bool = False
     dropped: frozenset[str] = frozenset()
+    types: dict[str, str] = attrs.Factory(dict)  # each field's dataType, from describe
 
 
 def _closest(name: str, names: Collection[str]) -> str:
@@ -49,6 +50,7 @@ async def check_leads(client: MarketoClient, checks: LeadChecks) -> None:
     """Raise :class:`PreflightError` naming every problem; fills ``checks.dropped``."""
     description = await client.leads.describe2()
     fields = {field.name for field in description.fields}
+    checks.types = {field.name: field.data_type for field in description.fields}
     searchable = {entry[0] for entry in description.searchable_fields if len(entry) == 1}
     problems: list[str] = []
     if checks.lookup_field is not None and checks.lookup_field not in searchable:

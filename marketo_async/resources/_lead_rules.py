@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ._arguments import ID_RANGE, id_or_none
 from ._base import RecordRules
 
 __all__ = ["lead_key", "lead_rules", "lookup_key", "validate_lead"]
@@ -54,10 +55,24 @@ def lead_key(lookup_field: str) -> Callable[[Any], str | int | None]:
     return key
 
 
-def _is_integer(value: object) -> bool:
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())
+# No Marketo lead field holds an integer beyond 64 bits (integer fields hold 32).
+_MAX_INTEGER = 2**63
+
+
+def _container(record: Mapping[str, Any]) -> str | None:
+    """The first field holding a list or an object, or an integer no field can hold."""
+    for name, value in record.items():
+        kind = type(value)
+        if kind is str or kind is bool or value is None or kind is float:
+            continue
+        if isinstance(value, (Mapping, list, tuple, set)):
+            return (
+                f"field {name!r} holds a {type(value).__name__}; every lead field takes one "
+                "value (text, a number, a boolean or a date)"
+            )
+        if isinstance(value, int) and not -_MAX_INTEGER <= value < _MAX_INTEGER:
+            return f"field {name!r} holds {value}, beyond any number a lead field can hold"
+    return None
 
 
 def validate_lead(action: str, lookup_field: str) -> Callable[[int, Any], str | None]:
@@ -83,14 +98,15 @@ def validate_lead(action: str, lookup_field: str) -> Callable[[int, Any], str | 
                 "Marketo accepts ASCII email addresses only"
             )
         lead_id = record.get("id")
-        if keyed and lookup_field == "id" and not _is_integer(lead_id):
-            return f"record {index}: field 'id' must be an integer lead id, not {lead_id!r}"
         if lead_id is not None and action != "updateOnly":
             return (
                 f"record {index}: field 'id' is allowed only with action 'updateOnly', "
                 f"not {action!r} (Marketo answers 1003)"
             )
-        return None
+        if lead_id is not None and id_or_none(lead_id) is None:
+            return f"record {index}: field 'id' must be {ID_RANGE}, not {lead_id!r}"
+        problem = _container(record)
+        return None if problem is None else f"record {index}: {problem}"
 
     return validate
 

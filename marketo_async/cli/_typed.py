@@ -1,0 +1,150 @@
+"""CSV cells (and JSONL values) as the type Describe Lead2 gives their field.
+
+A CSV cell is text; Marketo wants an integer field's value as a JSON number (a strict server
+answers 1004 for the lead id ``"1005"`` sent as text). Each value is converted to its field's
+type, and a value that does not fit (``2**70`` for an integer, ``n/a`` for a score,
+``31/02/1990`` for a date, a list or an object for any lead field) refuses its row, naming
+the field, before any call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..resources._arguments import ID_RANGE, id_or_none
+
+__all__ = ["TypeMismatch", "typed_record"]
+
+# Marketo: integer fields hold signed 32-bit values; lead ids are positive.
+_MIN_INTEGER, _MAX_INTEGER = -(2**31), 2**31 - 1
+_TRUE = frozenset({"true", "1", "yes", "y"})
+_FALSE = frozenset({"false", "0", "no", "n"})
+_INTEGER_TYPES = frozenset({"integer", "score"})
+_NUMBER_TYPES = frozenset({"float", "currency", "percent"})
+
+
+class TypeMismatch(ValueError):
+    """A value its field's type cannot hold; the message names the field."""
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError
+        value = int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        value = int(text) if text.lstrip("+-").isdigit() else _integer(float(text))
+    if not isinstance(value, int) or not _MIN_INTEGER <= value <= _MAX_INTEGER:
+        raise ValueError
+    return value
+
+
+def _number(value: Any) -> float | int:
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int):
+        return value
+    number = float(value.strip() if isinstance(value, str) else value)
+    if not math.isfinite(number):
+        raise ValueError
+    return number
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        folded = value.strip().casefold()
+        if folded in _TRUE:
+            return True
+        if folded in _FALSE:
+            return False
+    raise ValueError
+
+
+def _date(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError
+    text = value.strip()
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        return dt.datetime.fromisoformat(text).date().isoformat()
+
+
+def _datetime(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError
+    text = value.strip()
+    dt.datetime.fromisoformat(text)  # checked only: the text (and its zone, or none) is kept
+    return text
+
+
+_CONVERT: dict[str, Callable[[Any], Any]] = {
+    **dict.fromkeys(_INTEGER_TYPES, _integer),
+    **dict.fromkeys(_NUMBER_TYPES, _number),
+    "boolean": _boolean,
+    "date": _date,
+    "datetime": _datetime,
+}
+
+_WANTED = {
+    "integer": f"an integer from {_MIN_INTEGER:,} to {_MAX_INTEGER:,}",
+    "float": "a finite number",
+    "boolean": "true or false (also 1/0, yes/no)",
+    "date": "a date as YYYY-MM-DD",
+    "datetime": "an ISO 8601 date and time (2024-05-01T09:30:00Z)",
+}
+
+
+def _wanted(data_type: str) -> str:
+    if data_type in _INTEGER_TYPES:
+        return _WANTED["integer"]
+    if data_type in _NUMBER_TYPES:
+        return _WANTED["float"]
+    return _WANTED.get(data_type, data_type)
+
+
+def _convert(name: str, value: Any, data_type: str | None) -> Any:
+    if isinstance(value, (Mapping, list, tuple, set)):
+        raise TypeMismatch(
+            f"field {name!r} holds a {type(value).__name__}; a lead field takes one value"
+        )
+    if name == "id" and value is not None:
+        lead_id = id_or_none(value)
+        if lead_id is None:
+            raise TypeMismatch(f"field 'id' must be {ID_RANGE}, not {value!r}")
+        return lead_id
+    convert = _CONVERT.get(data_type or "")
+    if convert is None or value is None:
+        return value
+    try:
+        return convert(value)
+    except (ValueError, TypeError, OverflowError):
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        raise TypeMismatch(
+            f"field {name!r} is {data_type}: {shown} is not {_wanted(data_type or '')}"
+        ) from None
+
+
+def typed_record(types: Mapping[str, str]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A record with each value converted to its field's type (``types``: field name to
+    Describe Lead2 ``dataType``); raises :class:`TypeMismatch` naming the first field that
+    does not fit.
+
+    >>> typed_record({"id": "integer"})({"id": "1005", "city": "Oslo"})
+    {'id': 1005, 'city': 'Oslo'}
+    """
+
+    def typed(record: dict[str, Any]) -> dict[str, Any]:
+        return {name: _convert(name, value, types.get(name)) for name, value in record.items()}
+
+    return typed
