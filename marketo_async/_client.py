@@ -7,7 +7,7 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import httpx
 
@@ -24,14 +24,19 @@ from ._transport import (
 from .resources import Api
 
 if TYPE_CHECKING:
+    from .models.usage import Usage
     from .resources.activities import Activities
     from .resources.bulk_export import BulkExport
     from .resources.bulk_import import BulkImport
+    from .resources.campaigns import Campaigns
     from .resources.lead_fields import LeadFields
     from .resources.leads import Leads
     from .resources.program_member_fields import ProgramMemberFields
     from .resources.program_members import ProgramMembers
+    from .resources.programs import Programs
+    from .resources.smart_lists import SmartLists
     from .resources.static_lists import StaticLists
+    from .resources.usage import UsageStats
 
 __all__ = ["MarketoClient"]
 
@@ -146,7 +151,7 @@ class MarketoClient(ClosingClient):
         """Program members: describe, query, status and data sync, delete."""
         from .resources.program_members import ProgramMembers
 
-        return ProgramMembers(self._api)
+        return ProgramMembers(self._api, self.programs)
 
     @functools.cached_property
     def program_member_fields(self) -> ProgramMemberFields:
@@ -169,6 +174,52 @@ class MarketoClient(ClosingClient):
         from .resources.activities import Activities
 
         return Activities(self._api)
+
+    @functools.cached_property
+    def campaigns(self) -> Campaigns:
+        """Smart campaigns: get, find by name, list, trigger for leads, schedule."""
+        from .resources.campaigns import Campaigns
+
+        return Campaigns(self._api)
+
+    @functools.cached_property
+    def programs(self) -> Programs:
+        """Programs: get, find by name, list, and their channel's progression statuses."""
+        from .resources.programs import Programs
+
+        return Programs(self._api)
+
+    @functools.cached_property
+    def smart_lists(self) -> SmartLists:
+        """Smart lists: get, find by name, list."""
+        from .resources.smart_lists import SmartLists
+
+        return SmartLists(self._api)
+
+    @functools.cached_property
+    def _usage_stats(self) -> UsageStats:
+        from .resources.usage import UsageStats
+
+        return UsageStats(self._api)
+
+    @overload
+    async def usage(self, *, last_7_days: Literal[False] = False) -> Usage: ...
+    @overload
+    async def usage(self, *, last_7_days: Literal[True]) -> list[Usage]: ...
+    async def usage(self, *, last_7_days: bool = False) -> Usage | list[Usage]:
+        """The instance's API calls today, every integration counted (``Usage``: date, total,
+        by_user); with ``last_7_days=True`` one ``Usage`` per day, oldest first.
+
+        >>> usage = await client.usage()
+        >>> client.rate_limits.daily_quota - usage.total   # calls left today
+        """
+        if last_7_days:
+            return await self._usage_stats.last_7_days()
+        return await self._usage_stats.today()
+
+    async def error_counts(self) -> dict[str, int]:
+        """Today's API errors on the instance, by Marketo error code (``{"606": 3}``)."""
+        return await self._usage_stats.error_counts()
 
     @functools.cached_property
     def bulk_import(self) -> BulkImport:

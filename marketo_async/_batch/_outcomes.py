@@ -37,6 +37,7 @@ Status = Literal[
     "skipped",
     "memberof",
     "notmemberof",
+    "triggered",  # a campaign trigger's call carrying this lead was accepted
     # the library's
     "failed",  # refused (locally or by Marketo) as a whole call; nothing applied
     "not_attempted",  # never sent (a 607, stop(), cancelled, no fleet key lease)
@@ -46,7 +47,7 @@ Status = Literal[
     "not_applied",  # was unknown; reading it back showed it did not apply (leads.settle)
 ]
 STATUSES: tuple[Status, ...] = get_args(Status)
-MARKETO_STATUSES: frozenset[Status] = frozenset(STATUSES[:8])
+MARKETO_STATUSES: frozenset[Status] = frozenset(STATUSES[: STATUSES.index("failed")])
 NOT_APPLIED_STATUSES: frozenset[Status] = frozenset(
     {"skipped", "failed", "not_attempted", "unknown", "not_applied"}
 )

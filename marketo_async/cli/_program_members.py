@@ -3,20 +3,36 @@ data (import and export are Bulk API commands, declared in ``_bulk_api``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ._bulk import BulkSpec, bulk_command
+from ._bulk import BulkSpec, Transform, bulk_command
 from ._bulk_api import program_members_export, program_members_import
+from ._preflight import PreflightError
+
+if TYPE_CHECKING:
+    from .._client import MarketoClient
 
 __all__ = ["program_members"]
+
+
+async def _known_status(
+    client: MarketoClient, values: Mapping[str, Any], columns: Sequence[str]
+) -> Transform | None:
+    """A status the program's channel lacks is refused before any row is sent."""
+    try:
+        await client.programs.check_status(values["program_id"], values["status"])
+    except ValueError as error:
+        raise PreflightError(str(error)) from None
+    return None
 
 
 program_members_status = bulk_command(
     BulkSpec(
         name="status",
+        preflight=_known_status,
         help="Set the program status of the leads whose ids FILE lists (making them members).",
         arguments=(click.argument("program_id", type=int), click.argument("status")),
         send=lambda client, params: (

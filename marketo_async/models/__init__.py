@@ -10,6 +10,7 @@ from .activities import (
     LeadChange,
     LeadChangeField,
 )
+from .campaigns import Program, ProgramStatus, SmartCampaign, SmartList
 from .leads import (
     DescribedField,
     FieldApiAccess,
@@ -25,6 +26,7 @@ from .leads import (
 )
 from .program_members import ProgramMember, ProgramMemberDescription, ProgramMemberField
 from .static_lists import FOLDER_TYPES, Folder, FolderType, StaticList
+from .usage import Usage
 
 __all__ = [
     "FOLDER_TYPES",
@@ -45,12 +47,17 @@ __all__ = [
     "LeadFieldDescription",
     "ListMembership",
     "Partition",
+    "Program",
     "ProgramMember",
     "ProgramMemberDescription",
     "ProgramMemberField",
     "ProgramMembership",
+    "ProgramStatus",
+    "SmartCampaign",
     "SmartCampaignMembership",
+    "SmartList",
     "StaticList",
+    "Usage",
     "VisitorData",
     "converter",
     "format_datetime",

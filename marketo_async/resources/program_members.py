@@ -34,7 +34,8 @@ from ._arguments import (
     id_or_none,
     positive_id,
 )
-from ._base import Hooks, RecordRules, Resource, after_resend
+from ._base import Api, Hooks, RecordRules, Resource, after_resend
+from .programs import Programs
 
 __all__ = ["MAX_FILTER_VALUES", "MAX_UPDATED_AT_WINDOW", "ProgramMembers", "updated_at_windows"]
 
@@ -133,6 +134,11 @@ class ProgramMembers(Resource):
     ...     print(member.lead_id, member.membership_date)
     """
 
+    def __init__(self, api: Api, programs: Programs | None = None) -> None:
+        super().__init__(api)
+        # Where set_status learns a program's valid statuses before any write.
+        self._programs = programs
+
     async def describe(self) -> ProgramMemberDescription:
         """The program member object: its fields, which are searchable and which updateable."""
         path = "/rest/v1/programs/members/describe.json"
@@ -220,13 +226,18 @@ class ProgramMembers(Resource):
         """Put leads at ``status_name`` in a program, adding them as members when needed.
 
         Statuses are ``created``, ``updated`` or ``skipped`` (1037: already at or past that
-        status; 1025: no such status for the program's channel), 300 leads per call.
+        status), 300 leads per call. A ``status_name`` that is not one of the program's
+        channel statuses (``programs.statuses``) raises ``ValueError`` naming the valid ones
+        before any write.
 
         >>> report = await client.program_members.set_status(1044, "Influenced", [1800, 1801])
         """
         program = positive_id(program_id, "program_id")
         if not isinstance(status_name, str) or not status_name.strip():
             raise ValueError(f"status_name must be a program status name, not {status_name!r}")
+        if self._programs is not None:
+            # Marketo would refuse every lead with 1025; one read refuses the run instead.
+            await self._programs.check_status(program, status_name)
         path = f"/rest/v1/programs/{program}/members/status.json"
 
         async def send(batch: Sequence[LeadId]) -> list[Mapping[str, Any]]:

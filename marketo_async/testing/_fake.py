@@ -20,9 +20,11 @@ from . import (
     _activities,
     _bulk_export,
     _bulk_import,
+    _campaigns,
     _leads,
     _program_members,
     _static_lists,
+    _usage,
 )
 from ._activity_log import ActivityLog
 from ._bulk import Bulk, BulkSettings
@@ -32,7 +34,7 @@ from ._fields import register_schema_routes
 from ._limits import UNCOUNTED_CODES, Budget
 from ._schema import FIELD_DATA_TYPES, FieldDef
 from ._stats import CallRecord, Stats
-from ._store import DuplicateGroup, Store
+from ._store import CampaignRun, DuplicateGroup, Store
 from ._wire import (
     ApiError,
     DropConnection,
@@ -197,6 +199,14 @@ class FakeMarketo:
         _program_members.register(self._router)
         _static_lists.register(self._router)
         _activities.register(self._router)
+        _campaigns.register(self._router)
+        self.usage = _usage.UsageBook(
+            clock=self.store.now,
+            own_calls=lambda: self._budget.used_today,
+            own_user=api_user,
+            errors=lambda: self.stats.errors,
+        )
+        _usage.register(self._router, self.usage)
         self.bulk = Bulk(self.store, bulk)
         self._bulk_given = bulk is not None
         _bulk_import.register(self._router, self.bulk)
@@ -222,14 +232,33 @@ class FakeMarketo:
 
     @rate_limits.setter
     def rate_limits(self, value: RateLimits | None) -> None:
-        in_flight = self._budget.in_flight
+        old = self._budget
         self._rate_limits = value
         self._budget = Budget.from_rate_limits(value)
-        self._budget.in_flight = in_flight
+        self._budget.in_flight = old.in_flight
+        self._budget.other_calls_today = old.other_calls_today
+
+    @property
+    def other_integration_calls(self) -> int:
+        """Today's calls by another integration on this instance: ``stats/usage`` counts them
+        and they spend the daily quota (607) like this client's own calls.
+
+        >>> fake = FakeMarketo(rate_limits=RateLimits(daily_quota=50_000))
+        >>> fake.other_integration_calls = 49_990   # ten calls left today
+        """
+        return self.usage.other_calls
+
+    @other_integration_calls.setter
+    def other_integration_calls(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"other_integration_calls must be a count, not {value!r}")
+        self.usage.other_calls = value
+        self._budget.other_calls_today = value
 
     def reset_daily_quota(self) -> None:
         """What Marketo does at midnight US Central time (the export quota resets too)."""
         self._budget.reset_daily_quota()
+        self.usage.new_day()
         self.bulk.reset_export_quota()
 
     def client(self, **kwargs: Any) -> MarketoClient:
@@ -353,14 +382,40 @@ class FakeMarketo:
         statuses: Iterable[str] | None = None,
         success_statuses: Iterable[str] | None = None,
         engagement: bool = False,
+        channel: str | None = None,
     ) -> int:
-        """Create a program (statuses lowest step first); returns its id."""
+        """Create a program (statuses lowest step first); returns its id.
+
+        ``channel`` names the channel whose statuses it uses (an existing one's statuses when
+        ``statuses`` is not given); by default "Online Advertising" with the default statuses,
+        or a channel of its own for statuses of its own.
+        """
         return self.store.add_program(
             name,
             statuses=statuses,
             success_statuses=success_statuses,
             engagement=engagement,
             program_id=id,
+            channel=channel,
+        ).id
+
+    def add_channel(
+        self, name: str, statuses: Iterable[str], *, success_statuses: Iterable[str] = ()
+    ) -> None:
+        """A channel and its progression statuses, lowest step first."""
+        self.store.add_channel(name, statuses, success_statuses)
+
+    def add_smart_list(
+        self,
+        name: str,
+        *,
+        id: int | None = None,
+        folder: Mapping[str, Any] | None = None,
+        description: str = "",
+    ) -> int:
+        """A smart list (metadata only); returns its id."""
+        return self.store.add_smart_list(
+            name, folder=folder, description=description, smart_list_id=id
         ).id
 
     def add_program_member(
@@ -376,9 +431,30 @@ class FakeMarketo:
         program.members[lead_id].fields.update(fields)
 
     def add_smart_campaign(
-        self, name: str, *, lead_ids: Iterable[int] = (), id: int | None = None
+        self,
+        name: str,
+        *,
+        lead_ids: Iterable[int] = (),
+        id: int | None = None,
+        type: str = "trigger",
+        active: bool = True,
+        requestable: bool = True,
+        program_id: int | None = None,
     ) -> int:
-        campaign = self.store.add_smart_campaign(name, campaign_id=id)
+        """A smart campaign; returns its id.
+
+        A ``trigger`` campaign can be requested (``campaigns.trigger``) when it is ``active``
+        and ``requestable`` (has a "Campaign is Requested" trigger from Web Service API); a
+        ``batch`` campaign can only be scheduled. ``lead_ids`` are already members.
+        """
+        campaign = self.store.add_smart_campaign(
+            name,
+            campaign_id=id,
+            type=type,
+            active=active,
+            requested_trigger=requestable,
+            program_id=program_id,
+        )
         now = self.store.now()
         for lead_id in lead_ids:
             campaign.members[lead_id] = (now, now)
@@ -441,9 +517,9 @@ class FakeMarketo:
     def seed(self, data: Mapping[str, Any]) -> None:
         """Load a whole instance from one mapping (the JSON seed file format).
 
-        Keys: ``leadFields``, ``programMemberFields``, ``partitions``, ``leads``, ``lists``,
-        ``programs``, ``smartCampaigns``, ``forms``, ``customActivityTypes``, ``activities``;
-        see the README for each shape.
+        Keys: ``leadFields``, ``programMemberFields``, ``channels``, ``partitions``, ``leads``,
+        ``lists``, ``programs``, ``smartCampaigns``, ``smartLists``, ``forms``,
+        ``customActivityTypes``, ``activities``; see the README for each shape.
         """
         for field in data.get("leadFields", ()):
             self.add_lead_field(
@@ -457,6 +533,12 @@ class FakeMarketo:
                 field["name"],
                 field.get("dataType", "string"),
                 display_name=field.get("displayName"),
+            )
+        for channel in data.get("channels", ()):
+            self.add_channel(
+                channel["name"],
+                channel["statuses"],
+                success_statuses=channel.get("successStatuses", ()),
             )
         for partition in data.get("partitions", ()):
             self.add_partition(partition["name"], partition.get("description", ""))
@@ -478,6 +560,7 @@ class FakeMarketo:
                 statuses=item.get("statuses"),
                 success_statuses=item.get("successStatuses"),
                 engagement=bool(item.get("engagement", False)),
+                channel=item.get("channel"),
             )
             for member in item.get("members", ()):
                 member = dict(member)
@@ -486,8 +569,16 @@ class FakeMarketo:
                 )
         for item in data.get("smartCampaigns", ()):
             self.add_smart_campaign(
-                item["name"], lead_ids=item.get("leadIds", ()), id=item.get("id")
+                item["name"],
+                lead_ids=item.get("leadIds", ()),
+                id=item.get("id"),
+                type=item.get("type", "trigger"),
+                active=bool(item.get("active", True)),
+                requestable=bool(item.get("requestable", True)),
+                program_id=item.get("programId"),
             )
+        for item in data.get("smartLists", ()):
+            self.add_smart_list(item["name"], id=item.get("id"), folder=item.get("folder"))
         for item in data.get("forms", ()):
             self.add_form(
                 item.get("name", "Form"), fields=item.get("fields", ()), id=item.get("id")
@@ -538,6 +629,11 @@ class FakeMarketo:
     def program_members(self, program_id: int) -> dict[int, str]:
         """Lead id -> status name of every member of a program."""
         return {m.lead_id: m.status for m in self.store.programs[program_id].members.values()}
+
+    def campaign_runs(self, campaign_id: int) -> list[CampaignRun]:
+        """Every accepted trigger and schedule of a campaign, in order: ``kind``, ``lead_ids``,
+        ``tokens``, ``run_at``, ``clone_to_program_name``."""
+        return list(self.store.smart_campaigns[campaign_id].runs)
 
     def duplicates(self, field: str = "email") -> list[DuplicateGroup]:
         """Groups of two or more leads sharing a value of ``field`` (emails case-insensitively)."""

@@ -39,6 +39,8 @@ class Budget:
         self._arrivals: deque[float] = deque()
         self.in_flight = 0
         self.used_today = 0
+        # Today's calls by other integrations: they spend the same daily quota.
+        self.other_calls_today = 0
 
     @classmethod
     def from_rate_limits(cls, limits: RateLimits | None) -> Budget:
@@ -56,7 +58,10 @@ class Budget:
         now = anyio.current_time()
         while self._arrivals and self._arrivals[0] <= now - self.period:
             self._arrivals.popleft()
-        over_quota = self.daily_quota is not None and self.used_today >= self.daily_quota
+        over_quota = (
+            self.daily_quota is not None
+            and self.used_today + self.other_calls_today >= self.daily_quota
+        )
         over_rate = self.calls is not None and len(self._arrivals) >= self.calls
         busy = self.concurrency is not None and self.in_flight >= self.concurrency
         self._arrivals.append(now)
@@ -83,3 +88,4 @@ class Budget:
 
     def reset_daily_quota(self) -> None:
         self.used_today = 0
+        self.other_calls_today = 0

@@ -23,12 +23,15 @@ from ._schema import FieldDef, default_lead_fields, default_program_member_field
 
 __all__ = [
     "DEFAULT_PROGRAM_STATUSES",
+    "CampaignRun",
+    "Channel",
     "DuplicateGroup",
     "Form",
     "Member",
     "Partition",
     "Program",
     "SmartCampaign",
+    "SmartList",
     "StaticList",
     "Store",
     "asset_date",
@@ -47,6 +50,8 @@ DEFAULT_PROGRAM_STATUSES = (
     "Influenced",
 )
 DEFAULT_SUCCESS_STATUSES = ("Attended", "Engaged", "Influenced")
+# The channel of programs made without statuses of their own.
+DEFAULT_CHANNEL = "Online Advertising"
 DEFAULT_FOLDER = {"id": 13, "type": "Folder"}
 # Lead fields the API manages itself; values sent for them are ignored.
 _SYSTEM_LEAD_FIELDS = frozenset({"id", "createdAt", "updatedAt", "leadPartitionId", "cookies"})
@@ -161,9 +166,22 @@ class Program:
     success_statuses: list[str]
     engagement: bool = False
     members: dict[int, Member] = attrs.Factory(dict)
+    channel: str = "Online Advertising"
+    created_at: datetime | None = None
 
     def step(self, status: str) -> int:
         return self.statuses.index(status)
+
+
+@attrs.frozen
+class CampaignRun:
+    """One accepted Request Campaign (``trigger``) or Schedule Campaign call, as recorded."""
+
+    kind: str  # "trigger" or "schedule"
+    lead_ids: tuple[int, ...] = ()
+    tokens: dict[str, str] = attrs.Factory(dict)
+    run_at: datetime | None = None
+    clone_to_program_name: str | None = None
 
 
 @attrs.define
@@ -171,6 +189,38 @@ class SmartCampaign:
     id: int
     name: str
     members: dict[int, tuple[datetime, datetime]] = attrs.Factory(dict)
+    # "trigger" (requested through the API when requestable) or "batch" (scheduled).
+    type: str = "trigger"
+    active: bool = True
+    # Has a "Campaign is Requested" trigger whose source is Web Service API.
+    requested_trigger: bool = True
+    program_id: int | None = None
+    description: str = ""
+    created_at: datetime | None = None
+    runs: list[CampaignRun] = attrs.Factory(list)
+
+    @property
+    def requestable(self) -> bool:
+        return self.type == "trigger" and self.active and self.requested_trigger
+
+
+@attrs.define
+class Channel:
+    """A channel: the progression statuses programs of that channel share."""
+
+    id: int
+    name: str
+    statuses: list[str]
+    success_statuses: list[str]
+
+
+@attrs.define
+class SmartList:
+    id: int
+    name: str
+    folder: dict[str, Any]
+    created_at: datetime
+    description: str = ""
 
 
 @attrs.define
@@ -207,6 +257,8 @@ class Store:
         self.lists: dict[int, StaticList] = {}
         self.programs: dict[int, Program] = {}
         self.smart_campaigns: dict[int, SmartCampaign] = {}
+        self.channels: dict[str, Channel] = {}
+        self.smart_lists: dict[int, SmartList] = {}
         self.forms: dict[int, Form] = {}
         self.cookies: dict[str, int] = {}  # munchkin cookie -> lead id
         self.activities = ActivityLog(clock)
@@ -216,6 +268,8 @@ class Store:
             "list": 1001,
             "program": 1001,
             "campaign": 1001,
+            "channel": 1,
+            "smartlist": 1001,
             "form": 1001,
             "partition": 2,
         }
@@ -497,19 +551,59 @@ class Store:
         success_statuses: Iterable[str] | None = None,
         engagement: bool = False,
         program_id: int | None = None,
+        channel: str | None = None,
     ) -> Program:
+        found = self.channels.get(channel) if channel is not None else None
+        if found is not None and statuses is None:
+            statuses, success_statuses = found.statuses, found.success_statuses
+        status_list = list(statuses or DEFAULT_PROGRAM_STATUSES)
+        success_list = list(
+            success_statuses if success_statuses is not None else DEFAULT_SUCCESS_STATUSES
+        )
+        if channel is None:
+            channel = DEFAULT_CHANNEL if statuses is None else f"{name} channel"
+        self.add_channel(channel, status_list, success_list)
         new_id = self._new_id("program", program_id)
         program = Program(
             id=new_id,
             name=name,
-            statuses=list(statuses or DEFAULT_PROGRAM_STATUSES),
-            success_statuses=list(
-                success_statuses if success_statuses is not None else DEFAULT_SUCCESS_STATUSES
-            ),
+            statuses=status_list,
+            success_statuses=success_list,
             engagement=engagement,
+            channel=channel,
+            created_at=self.now(),
         )
         self.programs[new_id] = program
         return program
+
+    def add_channel(
+        self, name: str, statuses: Iterable[str], success_statuses: Iterable[str] = ()
+    ) -> Channel:
+        """A channel and its statuses (lowest step first); the same again is the same one."""
+        status_list, success_list = list(statuses), list(success_statuses)
+        found = self.channels.get(name)
+        if found is not None:
+            if found.statuses != status_list:
+                raise ValueError(f"channel {name!r} already has statuses {found.statuses}")
+            return found
+        channel = Channel(self._new_id("channel"), name, status_list, success_list)
+        self.channels[name] = channel
+        return channel
+
+    def add_smart_list(
+        self,
+        name: str,
+        *,
+        folder: Mapping[str, Any] | None = None,
+        description: str = "",
+        smart_list_id: int | None = None,
+    ) -> SmartList:
+        new_id = self._new_id("smartlist", smart_list_id)
+        smart_list = SmartList(
+            new_id, name, dict(folder or DEFAULT_FOLDER), self.now(), description
+        )
+        self.smart_lists[new_id] = smart_list
+        return smart_list
 
     def program_named(self, name: str) -> Program | None:
         return next((p for p in self.programs.values() if p.name == name), None)
@@ -557,9 +651,30 @@ class Store:
             },
         )
 
-    def add_smart_campaign(self, name: str, *, campaign_id: int | None = None) -> SmartCampaign:
+    def add_smart_campaign(
+        self,
+        name: str,
+        *,
+        campaign_id: int | None = None,
+        type: str = "trigger",
+        active: bool = True,
+        requested_trigger: bool = True,
+        program_id: int | None = None,
+        description: str = "",
+    ) -> SmartCampaign:
+        if type not in ("trigger", "batch"):
+            raise ValueError(f"a smart campaign's type is 'trigger' or 'batch', not {type!r}")
         new_id = self._new_id("campaign", campaign_id)
-        campaign = SmartCampaign(id=new_id, name=name)
+        campaign = SmartCampaign(
+            id=new_id,
+            name=name,
+            type=type,
+            active=active,
+            requested_trigger=requested_trigger and type == "trigger",
+            program_id=program_id,
+            description=description,
+            created_at=self.now(),
+        )
         self.smart_campaigns[new_id] = campaign
         return campaign
 

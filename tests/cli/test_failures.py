@@ -182,17 +182,17 @@ def test_every_record_refused_for_its_own_reason_does_not_stop_the_run(
     assert {entry["reasons"][0]["code"] for entry in entries} == {"1004"}
 
 
-def test_a_program_status_every_record_is_refused_for_stops_the_process(tmp_path: Path) -> None:
-    # The real process, seeded from a file: 6,000 members, a status the program lacks (1025
-    # for every record of every call).
-    count = 6_000
+def test_a_status_the_program_lacks_is_refused_before_any_row_is_sent(tmp_path: Path) -> None:
+    # The real process, seeded from a file: a status the program's channel lacks would be
+    # refused (1025) for every record; the channel's statuses are read first instead.
+    count = 600
     seed = {
         "leads": [{"id": i, "email": f"m{i}@example.com"} for i in range(1, count + 1)],
         "programs": [
             {
                 "id": 2001,
                 "name": "Webinar",
-                "statuses": ["Not in Program", "Invited", "Registered"],
+                "statuses": ["Not in Program", "Invited", "Registered", "Attended"],
                 "members": [{"leadId": i, "statusName": "Invited"} for i in range(1, count + 1)],
             }
         ],
@@ -214,15 +214,14 @@ def test_a_program_status_every_record_is_refused_for_stops_the_process(tmp_path
         "off",
         cwd=tmp_path,
     )
-    assert done.returncode == 1, done.stderr
+    assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
-    (stop,) = [line for line in done.stdout.splitlines() if line.startswith("Stopped early")]
-    assert "[1025] Program status 'Atended' not found" in stop
-    assert "Fix: pass a program status this program has" in stop
-    entries = read_report(tmp_path / "r.jsonl")
-    statuses = Counter(entry["status"] for entry in entries)
-    assert len(entries) == count and set(statuses) == {"skipped", "not_attempted"}
-    assert statuses["skipped"] % 300 == 0 and statuses["skipped"] <= 10 * 300
+    assert "nothing was sent" in done.stderr
+    assert "'Atended' is not a status of program 2001" in done.stderr
+    assert "'Not in Program', 'Invited', 'Registered', 'Attended'" in done.stderr
+    assert "Did you mean 'Attended'?" in done.stderr
+    report = tmp_path / "r.jsonl"
+    assert not report.exists() or read_report(report) == []
 
 
 @pytest.mark.parametrize(

@@ -266,7 +266,19 @@ async def test_updated_between_keeps_the_offset(router: respx.Router, members: A
 # ---- writes --------------------------------------------------------------------------------
 
 
+def _program_with_channel(router: respx.Router, program_id: int, statuses: list[str]) -> None:
+    """The asset API's program and channel reads set_status checks the status against."""
+    router.get(f"/rest/asset/v1/program/{program_id}.json").respond(
+        json=ok([{"id": program_id, "name": "Webinar", "channel": "Webinar"}], errors=[])
+    )
+    progression = [{"name": name, "step": step} for step, name in enumerate(statuses)]
+    router.get("/rest/asset/v1/channel/byName.json", params={"name": "Webinar"}).respond(
+        json=ok([{"id": 3, "name": "Webinar", "progressionStatuses": progression}])
+    )
+
+
 async def test_set_status_posts_json_and_keeps_1037(router: respx.Router, members: Any) -> None:
+    _program_with_channel(router, 1044, ["Member", "Registered", "Influenced"])
     route = router.post("/rest/v1/programs/1044/members/status.json").respond(
         json=ok(STATUS_RESULT, requestId="14b2d#17916378ec5")
     )

@@ -1,0 +1,84 @@
+"""Smart campaigns, programs and their channels' statuses, smart lists (asset API)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+
+from .static_lists import Folder
+
+__all__ = ["Program", "ProgramStatus", "SmartCampaign", "SmartList"]
+
+
+@attrs.frozen(kw_only=True)
+class SmartCampaign:
+    """A smart campaign (asset API).
+
+    ``is_requestable``: active, with a "Campaign is Requested" trigger whose source is Web
+    Service API; only such a campaign can be triggered (``campaigns.trigger``).
+    ``type``: ``batch`` (filters only: scheduled, never requested), ``trigger`` or ``default``.
+    """
+
+    id: int
+    name: str
+    is_active: bool = False
+    is_requestable: bool = False
+    program_id: int | None = attrs.field(default=None, metadata={"wire": "parentProgramId"})
+    type: str | None = None
+    status: str | None = None
+    description: str | None = None
+    is_system: bool = False
+    smart_list_id: int | None = None
+    flow_id: int | None = None
+    folder: Folder | None = None
+    workspace: str | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    computed_url: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Program:
+    """A program (asset API). ``channel`` names the channel whose progression statuses its
+    members move through (``programs.statuses``)."""
+
+    id: int
+    name: str
+    type: str | None = None
+    channel: str | None = None
+    status: str | None = None
+    description: str | None = None
+    folder: Folder | None = None
+    workspace: str | None = None
+    url: str | None = None
+    sfdc_id: str | None = None
+    sfdc_name: str | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ProgramStatus:
+    """One progression status of a channel: its name, step, and whether it is a success."""
+
+    name: str
+    step: int
+    success: bool = False
+    hidden: bool = False
+    type: str | None = None
+    description: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SmartList:
+    """A smart list (asset API): metadata only (rules are not read)."""
+
+    id: int
+    name: str
+    description: str | None = None
+    folder: Folder | None = None
+    workspace: str | None = None
+    url: str | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
