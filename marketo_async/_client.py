@@ -16,6 +16,7 @@ from ._config import RateLimits, RetryPolicy
 from ._transport import (
     ClientStats,
     FileTransfers,
+    Jobs,
     Limiter,
     LocalLimiter,
     MarketoTransport,
@@ -226,14 +227,14 @@ class MarketoClient(ClosingClient):
         """Bulk Lead Import and Bulk Program Member Import: any size of input, one report."""
         from .resources.bulk_import import BulkImport
 
-        return BulkImport(self._api, FileTransfers(self._transport))
+        return BulkImport(self._api, FileTransfers(self._transport), Jobs(self.retry))
 
     @functools.cached_property
     def bulk_export(self) -> BulkExport:
         """Bulk Extract of leads, program members and activities, as typed rows."""
         from .resources.bulk_export import BulkExport
 
-        return BulkExport(self._api, FileTransfers(self._transport))
+        return BulkExport(self._api, FileTransfers(self._transport), Jobs(self.retry))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> MarketoClient:

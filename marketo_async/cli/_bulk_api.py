@@ -89,7 +89,8 @@ _import_poll_option = click.option(
     type=click.FloatRange(min=0.0),
     default=FIRST_POLL_S,
     show_default=True,
-    help="Seconds before a job's first status check (then doubling, to 30).",
+    help="Fewest seconds between a job's status checks (Marketo suggests 5 to 30); later "
+    "checks go where the job should finish.",
 )
 
 

@@ -1,8 +1,8 @@
-"""What bulk import and bulk extract share: queue room, patient polling, job files on disk.
+"""What bulk import and bulk extract share: queue room and job files on disk.
 
 Marketo holds at most 10 jobs per bulk queue (2 running). A client keeps its own count of the
 jobs it holds, so it never sends the 11th; room taken by other users shows up as 1016 or 1029,
-and is waited out instead of failing the run.
+and is waited out by the transport (``_transport._jobs``), which also follows each job.
 """
 
 from __future__ import annotations
@@ -10,13 +10,10 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import anyio
-
-from .._errors import LimitError, MarketoError
 
 if TYPE_CHECKING:
     from .._transport import FileTransfers
@@ -28,15 +25,10 @@ __all__ = [
     "download_to",
     "hash_file",
     "job_file",
-    "retry_while_full",
 ]
-
-T = TypeVar("T")
 
 # Marketo: 10 jobs per bulk queue, running ones included (1016 / 1029 beyond).
 QUEUE_CAPACITY = 10
-# How long to keep waiting for room that other users of the instance hold.
-QUEUE_WAIT_LIMIT_S = 6 * 3600.0
 
 
 class QueueRoom:
@@ -60,33 +52,6 @@ class QueueRoom:
         if self._freed is not None:
             self._freed.set()
             self._freed = None
-
-
-async def retry_while_full(
-    operation: Callable[[], Awaitable[T]],
-    *,
-    full: Callable[[MarketoError], bool],
-    wait_s: float,
-    what: str,
-) -> T:
-    """Run ``operation``; while Marketo says the queue is full, wait ``wait_s`` and run it again."""
-    waited = 0.0
-    while True:
-        try:
-            return await operation()
-        except MarketoError as error:
-            if not full(error):
-                raise
-            if waited >= QUEUE_WAIT_LIMIT_S:
-                raise LimitError(
-                    f"{what}: Marketo's bulk queue stayed full for {waited / 3600:.1f} h "
-                    f"({error.code} {error.message})",
-                    code=error.code,
-                    request_id=error.request_id,
-                    path=error.path,
-                ) from error
-        await anyio.sleep(wait_s)
-        waited += wait_s
 
 
 def job_file(prefix: str, suffix: str = ".csv") -> Path:

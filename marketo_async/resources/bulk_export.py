@@ -31,16 +31,17 @@ import anyio.lowlevel
 import attrs
 
 from .._errors import BulkJobError, ChecksumMismatchError, ExportQuotaExceeded, MarketoError
+from .._transport._jobs import EXPORT_PACE, JobCheck, JobPace
 from ..models._converter import converter, format_datetime, parse_datetime
 from ..models.activities import Activity
 from ..models.leads import Lead
 from ..models.program_members import ProgramMember
 from ._arguments import check_field_name, positive_id, unique_ids
 from ._base import Api, Resource
-from ._bulk_jobs import QueueRoom, download_to, hash_file, job_file, retry_while_full
+from ._bulk_jobs import QueueRoom, download_to, hash_file, job_file
 
 if TYPE_CHECKING:
-    from .._transport import FileTransfers
+    from .._transport import FileTransfers, Jobs
 
 __all__ = [
     "ACTIVITY_FIELDS",
@@ -63,7 +64,7 @@ EXPORT_PATHS = (LEADS_PATH, MEMBERS_PATH, ACTIVITIES_PATH)
 MAX_WINDOW = dt.timedelta(days=31)
 ONE_SECOND = dt.timedelta(seconds=1)
 # Marketo: an export's status changes at most once a minute; polling faster only spends calls.
-EXPORT_POLL_INTERVAL_S = 60.0
+EXPORT_POLL_INTERVAL_S = EXPORT_PACE.min_interval
 # Marketo: two exports are processed at a time.
 RUNNING_EXPORTS = 2
 # Marketo: 500 MB of export files a day by default (more can be bought).
@@ -210,7 +211,6 @@ class _Job:
     number: int
     export_id: str
     queued_at: float
-    next_poll: float
     view: dict[str, Any] = attrs.Factory(dict)
     holding: bool = True
 
@@ -301,55 +301,49 @@ class ExportRows(Generic[T]):
         self._state(f"job {number} of {len(self._spec.bodies)} created")
         await owner.queue.take()
         try:
-            await retry_while_full(
+            await owner._jobs.while_full(
                 lambda: self._enqueue(export_id),
                 full=_queue_full,
-                wait_s=owner.poll_interval,
+                pace=owner.pace,
                 what=f"enqueue export {export_id}",
             )
         except BaseException:
             owner.queue.give_back()
             raise
-        now = anyio.current_time()
         self._state(f"job {number} of {len(self._spec.bodies)} queued")
-        return _Job(
-            number=number, export_id=export_id, queued_at=now, next_poll=now + owner.poll_interval
-        )
+        return _Job(number=number, export_id=export_id, queued_at=anyio.current_time())
 
     async def _enqueue(self, export_id: str) -> None:
         try:
             await self._owner._api.post(f"{self._spec.path}/{export_id}/enqueue.json")
         except MarketoError as error:
             if error.code != "1029" or "already queued" not in error.message.lower():
-                # a full queue is waited out by retry_while_full; a spent quota is final
+                # a full queue is waited out by Jobs.while_full; a spent quota is final
                 raise _as_quota_error(error) from error
 
     async def _wait(self, job: _Job) -> None:
-        """Poll until the job completed: at most once per poll interval (its status lag)."""
-        while True:
-            delay = job.next_poll - anyio.current_time()
-            if delay > 0:
-                await anyio.sleep(delay)
-            job.next_poll = max(job.next_poll, anyio.current_time()) + self._owner.poll_interval
-            body = await self._owner._api.get(f"{self._spec.path}/{job.export_id}/status.json")
+        """Follow the job until it completed (on the transport's job schedule)."""
+        status_path = f"{self._spec.path}/{job.export_id}/status.json"
+        processing = f"job {job.number} of {len(self._spec.bodies)} processing"
+
+        async def check() -> dict[str, Any]:
+            view: dict[str, Any] = (await self._owner._api.get(status_path))["result"][0]
             self.stats.polls += 1
-            view = body["result"][0]
-            status = str(view.get("status"))
-            if status == "Completed":
-                job.view = view
-                self._release(job)
-                self._owner.quota.add(int(view.get("fileSize") or 0))
-                return
-            if status in {"Failed", "Cancelled", "Canceled"}:
-                self._release(job)
-                reason = view.get("errorMsg") or "no reason given"
-                raise BulkJobError(
-                    f"export {job.export_id} {status.lower()}: {reason}",
-                    path=f"{self._spec.path}/{job.export_id}/status.json",
-                )
-            processing = f"job {job.number} of {len(self._spec.bodies)} processing"
-            if status == "Processing" and self.stats.states[-1:] != [processing]:
+            if view.get("status") == "Processing" and self.stats.states[-1:] != [processing]:
                 self._state(processing)
+            return view
+
+        view = await self._owner._jobs.follow(
+            check, export_check, pace=self._owner.pace, started=job.queued_at
+        )
+        status = str(view.get("status"))
+        self._release(job)
+        if status == "Completed":
+            job.view = view
+            self._owner.quota.add(int(view.get("fileSize") or 0))
+            return
+        reason = view.get("errorMsg") or "no reason given"
+        raise BulkJobError(f"export {job.export_id} {status.lower()}: {reason}", path=status_path)
 
     def _release(self, job: _Job) -> None:
         if job.holding:
@@ -417,6 +411,15 @@ def _as_quota_error(error: MarketoError) -> MarketoError:
     return error
 
 
+def export_check(view: Mapping[str, Any]) -> JobCheck:
+    """An export's status as the job schedule reads it (Completed, Failed, Cancelled end it)."""
+    state = view.get("status")
+    return JobCheck(
+        over=state in {"Completed", "Failed", "Cancelled", "Canceled"},
+        running=state == "Processing",
+    )
+
+
 def _queue_full(error: MarketoError) -> bool:
     return error.code == "1029" and "quota" not in error.message.lower()
 
@@ -448,16 +451,26 @@ def _member(row: Mapping[str, Any]) -> ProgramMember:
 class BulkExport(Resource):
     """Bulk Extract: leads, program members and activities, as typed rows.
 
-    ``poll_interval`` (seconds) is how often a job's status is asked for; ``queue`` counts the
-    jobs this client holds in Marketo's export queue; ``quota`` tracks the day's volume.
+    A job's status is asked no sooner than ``poll_interval`` seconds after the last check
+    (its status changes once a minute) and no later than ``max_poll_interval``; ``queue``
+    counts the jobs this client holds in Marketo's export queue; ``quota`` tracks the day's
+    volume.
     """
 
-    def __init__(self, api: Api, files: FileTransfers) -> None:
+    def __init__(self, api: Api, files: FileTransfers, jobs: Jobs) -> None:
         super().__init__(api)
         self._files = files
+        self._jobs = jobs
         self.poll_interval = EXPORT_POLL_INTERVAL_S
+        self.max_poll_interval = EXPORT_PACE.max_interval
         self.queue = QueueRoom()
         self.quota = ExportQuota(api)
+
+    @property
+    def pace(self) -> JobPace:
+        """The status rates exports follow (from ``poll_interval`` and ``max_poll_interval``)."""
+        slowest = max(self.poll_interval, self.max_poll_interval)
+        return attrs.evolve(EXPORT_PACE, min_interval=self.poll_interval, max_interval=slowest)
 
     def _rows(
         self,

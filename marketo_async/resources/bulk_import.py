@@ -2,8 +2,9 @@
 
 Input of any size (a CSV path, an iterable or an async iterable of records) is streamed into
 CSV files under Marketo's 10 MB limit, each submitted as one import job within the queue's
-room (never a 1016 the client caused; one caused by other users is waited out), polled at a
-patient interval, and mapped back: the failures and warnings files are joined to the rows
+room (never a 1016 the client caused; one caused by other users is waited out), followed on
+the transport's job schedule (where the job should finish, within Marketo's 5-30 s status
+rates), and mapped back: the failures and warnings files are joined to the rows
 that were sent, so the :class:`BatchReport` has one outcome per input row, in input order:
 
 - ``imported``: Marketo applied the row (created or updated: the bulk API does not say which);
@@ -42,13 +43,14 @@ import attrs
 
 from .._batch import LOCAL_VALIDATION, BatchReport, Reason, Recorder, Status
 from .._errors import AmbiguousWriteError, MarketoError
+from .._transport._jobs import IMPORT_PACE, JobCheck, JobPace
 from ._arguments import OutcomeHook, Progress, StopHook, check_field_name, positive_id
 from ._base import Api, Resource
-from ._bulk_jobs import QueueRoom, download_to, job_file, retry_while_full
+from ._bulk_jobs import QueueRoom, download_to, job_file
 from ._lead_rules import lookup_key
 
 if TYPE_CHECKING:
-    from .._transport import FileTransfers
+    from .._transport import FileTransfers, Jobs
 
 __all__ = ["MAX_IMPORT_FILE_BYTES", "BulkImport", "ImportProgress"]
 
@@ -56,9 +58,9 @@ logger = logging.getLogger("marketo_async")
 
 # Marketo: an import file must be under 10 MB; the multipart envelope is not counted.
 MAX_IMPORT_FILE_BYTES = 10_000_000
-# Marketo's docs suggest polling an import every 5 to 30 s; start at 5 and back off to 30.
-FIRST_POLL_S = 5.0
-MAX_POLL_S = 30.0
+# Marketo's docs suggest polling an import every 5 to 30 s.
+FIRST_POLL_S = IMPORT_PACE.min_interval
+MAX_POLL_S = IMPORT_PACE.max_interval
 # Status codes (Reason.code) of rows Marketo rejected or warned about in its files.
 IMPORT_FAILURE = "import-failure"
 IMPORT_WARNING = "import-warning"
@@ -88,6 +90,7 @@ class _File:
     number: int
     path: Path
     header: list[str]
+    columns: frozenset[str] = attrs.field(init=False)
     stream: BinaryIO | None = None
     indices: list[int] = attrs.Factory(list)
     keys: set[str | int] = attrs.Factory(set)
@@ -95,6 +98,9 @@ class _File:
     sending: bool = False  # the upload began: from here on, rows are never not_attempted
     finished: bool = False  # every row has its outcome
     done: anyio.Event = attrs.Factory(anyio.Event)
+
+    def __attrs_post_init__(self) -> None:
+        self.columns = frozenset(self.header)
 
     def close(self) -> None:
         if self.stream is not None:
@@ -176,6 +182,7 @@ class _Run:
         self._progress = hooks.progress
         self._open: _File | None = None
         self._writer_buffer = io.StringIO()
+        self._writer = csv.writer(self._writer_buffer, lineterminator="\n")
         self._in_flight: deque[_File] = deque()
         self._numbers = 0
         self._last_header: list[str] = []
@@ -207,9 +214,9 @@ class _Run:
     def _refuse(self, index: int, message: str) -> None:
         self._finish(index, "failed", reasons=(Reason(LOCAL_VALIDATION, message),))
 
-    def _check(self, index: int, record: Mapping[str, Any]) -> str | None:
+    def _check(self, index: int, record: Mapping[str, Any], key: Any) -> str | None:
         field = self.target.lookup_field
-        if lookup_key(record, field) is None:
+        if key is None:
             return f"record {index}: no value for lookup field {field!r}"
         email = record.get("email")
         if isinstance(email, str) and not email.isascii():
@@ -217,13 +224,15 @@ class _Run:
                 f"record {index}: field 'email' has non-ASCII characters ({email!r}); "
                 "Marketo accepts ASCII email addresses only"
             )
-        if field == "id" and not isinstance(lookup_key(record, "id"), int):
+        if field == "id" and not isinstance(key, int):
             return f"record {index}: field 'id' must be an integer lead id"
+        known = self.known
         for name, value in record.items():
-            problem = _cell_problem(str(name), value)
+            plain = type(value) is str and len(value) <= MAX_CELL_CHARS and "\x00" not in value
+            problem = None if plain else _cell_problem(str(name), value)
             if problem is not None:
                 return f"record {index}: {problem}"
-            if name not in self.known and _text(value) != "":
+            if name not in known and _text(value) != "":
                 return (
                     f"record {index}: field {name!r} is not a field Marketo knows "
                     "(not in describe); import it after creating the field"
@@ -238,21 +247,25 @@ class _Run:
         if isinstance(record, _Unreadable):
             self._refuse(index, f"record {index}: {record.reason}")
             return
-        refusal = self._check(index, record)
-        if refusal is not None:
-            self._refuse(index, refusal)
+        key = lookup_key(record, self.target.lookup_field)
+        refusal = self._check(index, record, key)
+        if refusal is not None or key is None:
+            self._refuse(index, refusal or "")
             return
-        columns = [name for name in record if name in self.known]
         current = self._open
-        if current is not None and not set(columns) <= set(current.header):
+        if (
+            current is not None
+            and not current.columns.issuperset(record.keys())
+            and not current.columns.issuperset(self._columns(record))
+        ):
             await self._seal()  # a column the file lacks: the next file adds it
             current = None
-        line = self._line(record, columns if current is None else current.header)
+        line = b"" if current is None else self._line(record, current.header)
         if current is not None and current.size + len(line) > self.owner.max_file_bytes:
             await self._seal()
             current = None
         if current is None:
-            current = await self._start_file(columns)
+            current = await self._start_file(self._columns(record))
             line = self._line(record, current.header)
         if current.size + len(line) > self.owner.max_file_bytes:
             self._refuse(index, f"record {index}: too large for one import file")
@@ -261,17 +274,17 @@ class _Run:
         current.stream.write(line)
         current.size += len(line)
         current.indices.append(index)
-        key = lookup_key(record, self.target.lookup_field)
-        if key is not None:
-            current.keys.add(key)
+        current.keys.add(key)
+
+    def _columns(self, record: Mapping[str, Any]) -> list[str]:
+        return [name for name in record if name in self.known]
 
     def _line(self, record: Mapping[str, Any], header: list[str]) -> bytes:
         buffer = self._writer_buffer
         buffer.seek(0)
         buffer.truncate()
-        csv.writer(buffer, lineterminator="\n").writerow(
-            [_text(record.get(name)) for name in header]
-        )
+        cells = [record.get(name) for name in header]
+        self._writer.writerow([v if type(v) is str else _text(v) for v in cells])
         return buffer.getvalue().encode("utf-8")
 
     async def _start_file(self, columns: list[str]) -> _File:
@@ -372,10 +385,10 @@ class _Run:
                 records=len(file.indices),
             )
 
-        body = await retry_while_full(
+        body = await self.owner._jobs.while_full(
             upload,
             full=lambda error: error.code == "1016",
-            wait_s=self.owner.max_poll_interval,
+            pace=self.owner.pace,
             what=f"import file {file.number}",
         )
         self.state.files_sent += 1
@@ -384,22 +397,22 @@ class _Run:
         return int(body["result"][0]["batchId"])
 
     async def _follow(self, file: _File, batch_id: int) -> None:
-        wait = self.owner.poll_interval
-        while True:
-            await anyio.sleep(wait)
-            wait = min(wait * 2, max(self.owner.max_poll_interval, self.owner.poll_interval))
-            path = self.target.status_path.format(batch=batch_id)
-            status = (await self.owner._api.get(path))["result"][0]
-            state = str(status.get("status", ""))
-            if state == "Complete":
-                await self._join(file, batch_id, status)
-                return
-            if state == "Failed":
-                message = str(status.get("message") or "the import job failed")
-                self._finish_all(file, "failed", reasons=(Reason(IMPORT_FAILED, message),))
-                return
-            if state == "Importing" and self.state.state != "importing":
+        path = self.target.status_path.format(batch=batch_id)
+
+        async def check() -> dict[str, Any]:
+            status: dict[str, Any] = (await self.owner._api.get(path))["result"][0]
+            if status.get("status") == "Importing" and self.state.state != "importing":
                 self._report("importing")
+            return status
+
+        status = await self.owner._jobs.follow(
+            check, import_check, pace=self.owner.pace, rows=len(file.indices)
+        )
+        if status.get("status") == "Complete":
+            await self._join(file, batch_id, status)
+            return
+        message = str(status.get("message") or "the import job failed")
+        self._finish_all(file, "failed", reasons=(Reason(IMPORT_FAILED, message),))
 
     def _finish_all(
         self,
@@ -412,8 +425,8 @@ class _Run:
         if file.finished:
             return
         file.finished = True
-        for index in file.indices:
-            self._finish(index, status, error=error, reasons=reasons)
+        for first, last in _runs(file.indices):
+            self.recorder.finish(first, last, status, reasons=reasons, error=error)
         self.state.rows_done += len(file.indices)
 
     # ---- joining the answer files ----------------------------------------------------------
@@ -441,6 +454,10 @@ class _Run:
         warnings = await self._answers(
             batch_id, "warnings", int(status.get("numOfRowsWithWarning") or 0)
         )
+        if not failures.lines and not warnings.lines and not status.get("numOfRowsFailed"):
+            self._finish_all(file, IMPORTED)  # no row to match: every row imported
+            self._report("complete")
+            return
         with file.path.open("r", encoding="utf-8", newline="") as stream:
             reader = csv.reader(stream)
             next(reader)
@@ -469,6 +486,30 @@ class _Run:
 
 
 Verdict = tuple[Status, tuple[Reason, ...]]
+
+
+def _runs(indices: list[int]) -> Iterator[tuple[int, int]]:
+    """``indices`` (ascending) as runs of consecutive numbers: (first, last) each."""
+    first = last = -2
+    for index in indices:
+        if index != last + 1:
+            if first >= 0:
+                yield first, last
+            first = index
+        last = index
+    if first >= 0:
+        yield first, last
+
+
+def import_check(status: Mapping[str, Any]) -> JobCheck:
+    """An import's status as the job schedule reads it (Complete and Failed end it)."""
+    state = status.get("status")
+    processed = status.get("numOfLeadsProcessed")
+    return JobCheck(
+        over=state in {"Complete", "Failed"},
+        running=state == "Importing",
+        processed=processed if isinstance(processed, int) else None,
+    )
 
 
 def _verdicts(
@@ -576,18 +617,25 @@ class BulkImport(Resource):
     """Bulk Lead Import and Bulk Program Member Import: any size of input, one report.
 
     ``queue`` counts the jobs this client holds in Marketo's import queue (at most 10);
-    ``max_file_bytes`` is the size each file is kept under (10 MB); a job's status is first
-    asked ``poll_interval`` seconds after it was queued, then at doubling intervals up to
-    ``max_poll_interval``.
+    ``max_file_bytes`` is the size each file is kept under (10 MB); a job's status is asked
+    no sooner than ``poll_interval`` seconds after the last check and no later than
+    ``max_poll_interval``, where the job should finish (see ``_transport._jobs``).
     """
 
-    def __init__(self, api: Api, files: FileTransfers) -> None:
+    def __init__(self, api: Api, files: FileTransfers, jobs: Jobs) -> None:
         super().__init__(api)
         self._files = files
+        self._jobs = jobs
         self.queue = QueueRoom()
         self.max_file_bytes = MAX_IMPORT_FILE_BYTES
         self.poll_interval = FIRST_POLL_S
         self.max_poll_interval = MAX_POLL_S
+
+    @property
+    def pace(self) -> JobPace:
+        """The status rates imports follow (from ``poll_interval`` and ``max_poll_interval``)."""
+        slowest = max(self.poll_interval, self.max_poll_interval)
+        return attrs.evolve(IMPORT_PACE, min_interval=self.poll_interval, max_interval=slowest)
 
     async def _fields(self, path: str) -> set[str]:
         body = await self._api.get(path)

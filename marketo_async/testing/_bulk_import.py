@@ -273,6 +273,10 @@ def _status_view(job: Job, now: float) -> dict[str, Any]:
     outcome: _Outcome | None = job.details.get("outcome")
     done = state == "Complete" and outcome is not None
     processed = outcome.processed if done and outcome else 0
+    if state == "Importing" and outcome is not None and job.started_at is not None:
+        # Marketo counts the rows as it goes: here, evenly over the job's run
+        share = (now - job.started_at) / job.duration if job.duration > 0 else 1.0
+        processed = int(outcome.processed * min(share, 1.0))
     failed = len(outcome.failures) if done and outcome else 0
     warned = len(outcome.warnings) if done and outcome else 0
     view.update(numOfLeadsProcessed=processed, numOfRowsFailed=failed, numOfRowsWithWarning=warned)
