@@ -150,14 +150,14 @@ async def test_a_queue_full_for_six_hours_ends_the_wait_with_a_limit_error() -> 
 
 
 @pytest.mark.anyio
-async def test_a_100000_row_import_is_seen_done_with_no_more_checks_than_a_5_s_poller() -> None:
+async def test_an_import_is_seen_done_with_no_more_checks_than_a_5_s_poller() -> None:
     fake = FakeMarketo()
-    rows = [{"email": f"r{i}@example.com"} for i in range(100_000)]
+    rows = [{"email": f"r{i}@example.com"} for i in range(20_000)]
     async with fake.client(retry=RetryPolicy.no_wait()) as client:
         report = await client.bulk_import.leads(rows)
-    assert report.counts == {"imported": 100_000}
+    assert report.counts == {"imported": 20_000}
     (job,) = [j for j in fake.bulk.jobs.values() if j.kind == "lead import"]
-    assert job.duration == pytest.approx(10.0)
+    assert job.duration == pytest.approx(6.0)
     checks = [r.start for r in fake.stats.timeline if r.path.startswith("/bulk/v1/leads/batch/")]
     assert job.finished_at is not None
     fixed_poller = math.ceil((job.finished_at - job.queued_at) / 5.0)  # type: ignore[operator]
