@@ -291,7 +291,7 @@ def _open_report(
             ExitCode.USAGE,
         )
     try:
-        return writer(path, append=append, identity=identity)
+        return writer(path, append=append, identity=identity, also_lock=resume)
     except OSError as exc:
         raise click.FileError(str(path), hint=exc.strerror or str(exc)) from None
 

@@ -21,10 +21,12 @@ from typing import IO, Any
 import attrs
 
 from .._batch import NOT_APPLIED_STATUSES, STATUSES
+from ._lock import ReportBusy, ReportLock
 
 __all__ = [
     "APPLIED",
     "AppliedRows",
+    "ReportBusy",
     "ReportWriter",
     "RunIdentity",
     "load_applied",
@@ -142,7 +144,10 @@ class ReportWriter:
 
     ``ReportWriter(None)`` writes nothing (no ``--report``), so callers need no branches.
     ``append=False`` starts the file afresh; a resumed run appends to its report. A new
-    report's first line also carries ``identity``.
+    report's first line also carries ``identity``. The report is locked from here to
+    :meth:`close` (:class:`ReportBusy` names the pid of a run holding it; ``also_lock``: the
+    other reports a resumed run reads), and the file is created at the first line only,
+    so a run refused before sending leaves no empty report behind.
     """
 
     def __init__(
@@ -151,26 +156,48 @@ class ReportWriter:
         *,
         append: bool = True,
         identity: RunIdentity | None = None,
+        also_lock: Iterable[Path] = (),
     ) -> None:
         self.path = Path(path) if path is not None else None
         self._stack = contextlib.ExitStack()
         self._handle: IO[str] | None = None
-        self._identity: RunIdentity | None = None  # added to the first line of a new report
-        if self.path is not None:
-            mode = "a" if append else "w"
-            # A lone surrogate (a row's key from "\ud800" in JSONL, or undecodable bytes read
-            # with surrogateescape) is written as the JSON escape it came from, never an error.
-            self._handle = self._stack.enter_context(
-                self.path.open(mode, encoding="utf-8", errors="backslashreplace")
-            )
-            if self._handle.tell() > 0:
-                self._mend_last_line()
-            else:
-                self._identity = identity
+        self._mode = "a" if append else "w"
+        self._identity: RunIdentity | None = identity  # added to the first line of a new report
+        self._opened = False
         self.lines = 0
         # The first error writing the report (a full disk, say): no line is written after it.
         self.failure: OSError | None = None
         self.lost = 0  # lines not written because of it
+        try:
+            if self.path is not None:
+                self._stack.enter_context(ReportLock(self.path))
+            for other in also_lock:
+                if self.path is None or other.resolve() != self.path.resolve():
+                    self._stack.enter_context(ReportLock(other, role="--resume"))
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def _open(self) -> IO[str] | None:
+        """The report's handle, opened at its first line."""
+        if self._opened or self.path is None:
+            return self._handle
+        self._opened = True
+        try:
+            # A lone surrogate (a row's key from "\ud800" in JSONL, or undecodable bytes read
+            # with surrogateescape) is written as the JSON escape it came from, never an error.
+            handle = self._stack.enter_context(
+                self.path.open(self._mode, encoding="utf-8", errors="backslashreplace")
+            )
+            if handle.tell() > 0:
+                self._identity = None
+                self._handle = handle
+                self._mend_last_line()
+        except OSError as exc:
+            self._failed(exc)
+            return None
+        self._handle = handle
+        return handle
 
     def _mend_last_line(self) -> None:
         # A run killed mid-write leaves a partial last line: start ours on a fresh line.
@@ -207,7 +234,8 @@ class ReportWriter:
         A failure to write (ENOSPC ...) never raises: it is kept in :attr:`failure`, and this
         line and every later one counted in :attr:`lost`.
         """
-        if self._handle is None:
+        handle = self._open()
+        if handle is None:
             self.lost += self.failure is not None
             return
         entry: dict[str, Any] = {"row": row, "line": line} if line else {"row": row}
@@ -225,7 +253,7 @@ class ReportWriter:
             entry.update(self._identity.to_json())
             self._identity = None
         try:
-            self._handle.write(_encode(entry) + "\n")
+            handle.write(_encode(entry) + "\n")
         except OSError as exc:
             self._failed(exc)
             self.lost += 1
@@ -243,9 +271,10 @@ class ReportWriter:
         """Stop writing: the lines buffered since the last flush are lost with the file."""
         if self.failure is None:
             self.failure = error
-        self._handle = None
-        with contextlib.suppress(OSError):
-            self._stack.close()
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            with contextlib.suppress(OSError):
+                handle.close()  # the lock is kept until close(): the run is still going
 
     def close(self) -> None:
         self.flush()
