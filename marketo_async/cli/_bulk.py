@@ -59,7 +59,7 @@ from ._output import ExitCode, fail, stderr_console, stdout_console
 from ._preflight import PreflightError
 from ._progress import ProgressDisplay
 from ._report import AppliedRows, ReportWriter, RunIdentity, load_applied, read_identity
-from ._run import BulkRun, Prepare, Send, beside, watch_signals
+from ._run import BulkRun, EarlierAttempts, Prepare, Send, beside, watch_signals
 from ._state import cli_state
 
 __all__ = ["BulkSpec", "Params", "bulk_command", "prepare_id", "prepare_keyed_by", "run_bulk"]
@@ -126,6 +126,8 @@ class BulkSpec:
     preflight: Preflight | None = None
     # The client library's own check of a record (for --dry-run): why it would be refused.
     validate: Callable[[Params], Callable[[int, Any], str | None]] | None = None
+    # How a resume treats rows an earlier run may have sent (None: they are sent again).
+    earlier: Callable[[Params], EarlierAttempts] | None = None
 
 
 _dry_run_option: Decorator = click.option(
@@ -202,6 +204,7 @@ def bulk_command(spec: BulkSpec) -> click.Command:
             before=before,
             connect=connect,
             settings={name: values[name] for name in (*positional, *spec.resume_keys)},
+            earlier=spec.earlier(values) if spec.earlier is not None else None,
             **run,
         )
 
@@ -257,19 +260,25 @@ def _check_resumable(resume: tuple[Path, ...], identity: RunIdentity) -> None:
             )
 
 
-def _resume_from(resume: tuple[Path, ...]) -> AppliedRows | None:
+# What a resume does with rows left unknown, unless the command says otherwise.
+RESENT_NOTE = "they are sent again: harmless for upserts by lookup field, list and program changes"
+
+
+def _resume_from(
+    resume: tuple[Path, ...], earlier: EarlierAttempts | None = None
+) -> AppliedRows | None:
     err = stderr_console()
-    for earlier in resume:
-        if not earlier.exists():
-            err.print(f"note: {earlier} does not exist yet: nothing to skip.", markup=False)
+    for path in resume:
+        if not path.exists():
+            err.print(f"note: {path} does not exist yet: nothing to skip.", markup=False)
     applied = load_applied(*resume) if resume else None
     if applied is not None and len(applied):
         err.print(f"Resuming: {len(applied):,} rows already applied are skipped.", markup=False)
     if applied is not None and applied.unknown:
+        note = earlier.note if earlier is not None else RESENT_NOTE
         err.print(
-            f"Note: {applied.unknown:,} rows were left 'unknown' (their call may have applied) "
-            "and are sent again: harmless for upserts by lookup field, list and program "
-            "changes; with createDuplicate, check Marketo for them first.",
+            f"Note: {applied.unknown:,} rows were left 'unknown' (their call may have "
+            f"applied): {note}.",
             markup=False,
         )
     return applied
@@ -317,6 +326,7 @@ def run_bulk(
     open_target: Callable[[], AbstractAsyncContextManager[Any]] | None = None,
     settings: Mapping[str, Any] | None = None,
     before: Callable[[Any], Awaitable[None]] | None = None,
+    earlier: EarlierAttempts | None = None,
 ) -> None:
     """Run one bulk command end to end and exit with its status.
 
@@ -328,7 +338,7 @@ def run_bulk(
     identity = RunIdentity.of(_command_name(ctx), settings or {}, path)
     _check_resumable(resume, identity)
     writer = _open_report(report, resume, identity)
-    applied = _resume_from(resume)
+    applied = _resume_from(resume, earlier)
     err = stderr_console()
 
     def target() -> AbstractAsyncContextManager[Any]:
@@ -341,7 +351,18 @@ def run_bulk(
         async with target() as client:
             if before is not None:
                 await before(client)  # PreflightError: nothing is sent
-            run = BulkRun(rows, send(client), prepare=prepare, report=writer, applied=applied)
+            confirm = None
+            if earlier is not None and earlier.confirm is not None and applied is not None:
+                confirm = earlier.confirm(client)
+            run = BulkRun(
+                rows,
+                send(client),
+                prepare=prepare,
+                report=writer,
+                applied=applied,
+                earlier=earlier if applied is not None else None,
+                confirm=confirm,
+            )
             display = ProgressDisplay(
                 title,
                 lambda: run.done,

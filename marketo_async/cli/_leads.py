@@ -5,21 +5,23 @@ from __future__ import annotations
 import functools
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
 import anyio
+import attrs
 import click
 from rich import box
 from rich.table import Table
 
-from .._batch import BatchReport, RecordOutcome
+from .._batch import BatchReport, Reason, RecordOutcome
 from .._client import MarketoClient
 from .._errors import MarketoError
 from ..models import converter
-from ..models.leads import LeadFieldDescription
+from ..models.leads import Lead, LeadFieldDescription
 from ..resources._lead_rules import validate_lead
+from ..resources._settle import read_back
 from ..resources.leads import SyncAction
 from ._bulk import BulkSpec, Params, Transform, bulk_command, prepare_keyed_by
 from ._bulk_api import bulk_leads_export, leads_import
@@ -29,7 +31,7 @@ from ._input import format_of
 from ._options import FORMATS, batch_size_option, connection_options, progress_options
 from ._output import ExitCode, fail, stderr_console, stdout_console
 from ._preflight import LeadChecks, check_leads
-from ._run import Refused, Send
+from ._run import EARLIER_RUN, EarlierAttempts, Refused, Send
 from ._state import cli_state
 from ._typed import TypeMismatch, typed_record
 
@@ -119,6 +121,53 @@ async def _settled_sync(
     return report
 
 
+def _earlier_upsert(params: Params) -> EarlierAttempts:
+    """What a resumed upsert does with rows an earlier run may have applied, by action."""
+    action, lookup_field = params["action"], params["lookup_field"]
+    if action == "createOnly":
+        return EarlierAttempts(
+            note="they are sent again; a 'lead already exists' (1005) answer to one is checked "
+            "by reading the lead back, and a lead holding every value sent is reported created "
+            "(the earlier call created it), not skipped",
+            evidence={"1005": "created"},
+            confirm=lambda client: functools.partial(_confirm_created, client, lookup_field),
+        )
+    if action == "createDuplicate":
+        return EarlierAttempts(
+            note="createDuplicate makes a new lead at every send, so they are NOT sent again "
+            "and stay unknown: check Marketo for them before sending them yourself",
+            resend=False,
+        )
+    return EarlierAttempts(
+        note=f"they are sent again: harmless, {action} by lookup field applies a row once"
+    )
+
+
+async def _confirm_created(
+    client: MarketoClient, lookup_field: str, held: Sequence[tuple[Any, RecordOutcome]]
+) -> list[RecordOutcome]:
+    """Rows a resend found existing (1005): ``created`` when the lead holds every value sent
+    (an earlier run's call made it), else skipped as answered (the lead was there before)."""
+
+    async def read(field: str, keys: Sequence[str | int], fields: Sequence[str]) -> list[Lead]:
+        return await client.leads.by_filter(field, keys, fields=list(fields)).collect()
+
+    records = [record if isinstance(record, Mapping) else {} for record, _ in held]
+    verdicts = await read_back(records, read, action="createOnly", lookup_field=lookup_field)
+    confirmed: list[RecordOutcome] = []
+    for (_, outcome), (status, lead_id, why) in zip(held, verdicts, strict=True):
+        if status == "created":
+            note = Reason(
+                EARLIER_RUN,
+                f"an earlier run's call created lead {lead_id} (its answer was lost): sent "
+                f"again it was answered 1005, and {why.message.removeprefix('read back: ')}",
+            )
+            confirmed.append(attrs.evolve(outcome, status="created", id=lead_id, reasons=(note,)))
+        else:
+            confirmed.append(attrs.evolve(outcome, reasons=(*outcome.reasons, why)))
+    return confirmed
+
+
 leads_upsert = bulk_command(
     BulkSpec(
         name="upsert",
@@ -131,6 +180,7 @@ leads_upsert = bulk_command(
         resume_keys=("lookup_field",),
         preflight=_preflight_upsert,
         validate=lambda params: validate_lead(params["action"], params["lookup_field"]),
+        earlier=_earlier_upsert,
         options=(
             click.option(
                 "--action", type=click.Choice(ACTIONS), default="createOrUpdate", show_default=True
@@ -178,6 +228,11 @@ leads_delete = bulk_command(
             lambda ids, **hooks: client.leads.delete(ids, batch_size=params["batch_size"], **hooks)
         ),
         options=(batch_size_option,),
+        earlier=lambda params: EarlierAttempts(
+            note="they are sent again; a lead an earlier call deleted is answered 1004 and "
+            "reported deleted",
+            evidence={"1004": "deleted"},
+        ),
     ),
 )
 

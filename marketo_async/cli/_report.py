@@ -296,8 +296,13 @@ def report_entries(path: str | Path) -> Iterator[dict[str, Any]]:
                 yield entry
 
 
+# How far past its last reported row a run may have had calls out (the batch engine reads
+# ahead at most 4 calls of 300 records per call slot, 10 slots).
+MAX_ROWS_AHEAD = 4 * 300 * 10
+
 _APPLIED = 1
 _UNKNOWN = 2
+_SETTLED = 3  # a line that says the row did not apply (failed, skipped, not_attempted ...)
 
 
 def _key_hash(key: Any) -> int:
@@ -318,6 +323,7 @@ class AppliedRows:
         self._state = bytearray()
         self._lines = array.array("l")
         self._keys = array.array("q")
+        self._last = 0  # the last row any line is about
         self.count = 0
 
     def _grow(self, row: int) -> None:
@@ -328,6 +334,7 @@ class AppliedRows:
             self._keys.frombytes(bytes(more * self._keys.itemsize))
 
     def _remember(self, row: int, line: int, key: Any) -> None:
+        self._last = max(self._last, row)
         self._lines[row] = line
         self._keys[row] = _key_hash(key)
 
@@ -339,19 +346,46 @@ class AppliedRows:
             self._remember(row, line, key)
 
     def add_unknown(self, row: int, *, line: int = 0, key: Any = None) -> None:
-        """A row whose earlier call may or may not have applied (unless another line says so)."""
+        """A row whose earlier call may or may not have applied (unless another line says so:
+        a later line saying it was not sent, or refused, does not undo the earlier call)."""
         self._grow(row)
-        if self._state[row] == 0:
+        if self._state[row] in (0, _SETTLED):
             self._state[row] = _UNKNOWN
             self._remember(row, line, key)
+
+    def add_settled(self, row: int, *, line: int = 0, key: Any = None) -> None:
+        """A row an earlier run reported as not applied (its call was refused, or never sent)."""
+        self._grow(row)
+        if self._state[row] == 0:
+            self._state[row] = _SETTLED
+            self._remember(row, line, key)
+
+    def _same_row(self, row: int, line: int, key: Any) -> bool:
+        if self._lines[row] and line and self._lines[row] != line:
+            return False
+        return not self._keys[row] or self._keys[row] == _key_hash(key)
+
+    def was_unknown(self, row: int, line: int, key: Any) -> bool:
+        """An earlier run left this row ``unknown``: its call may have applied."""
+        return (
+            0 <= row < len(self._state)
+            and self._state[row] == _UNKNOWN
+            and self._same_row(row, line, key)
+        )
+
+    def maybe_sent(self, row: int, line: int, key: Any) -> bool:
+        """Could an earlier run have sent this row? Yes when it left it ``unknown``, and when
+        its report has no line for it at all (a run killed with its call in flight)."""
+        if not 0 <= row < len(self._state) or self._state[row] == 0:
+            # Without a line: sent only if the run got that far (it reads ahead of its calls).
+            return self._last > 0 and row <= self._last + MAX_ROWS_AHEAD
+        return self.was_unknown(row, line, key)
 
     def matches(self, row: int, line: int, key: Any) -> bool:
         """True when an earlier run applied this row: same row, line (if recorded), key."""
         if row not in self:
             return False
-        if self._lines[row] and line and self._lines[row] != line:
-            return False
-        return not self._keys[row] or self._keys[row] == _key_hash(key)
+        return self._same_row(row, line, key)
 
     @property
     def unknown(self) -> int:
@@ -382,6 +416,8 @@ def load_applied(*paths: str | Path) -> AppliedRows:
                     applied.add(entry["row"], line=line, key=key)
                 elif status == "unknown":
                     applied.add_unknown(entry["row"], line=line, key=key)
+                else:
+                    applied.add_settled(entry["row"], line=line, key=key)
     return applied
 
 

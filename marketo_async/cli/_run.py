@@ -23,13 +23,22 @@ from __future__ import annotations
 import re
 import signal
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from typing import Any, TypeVar
 
 import anyio
 import anyio.lowlevel
+import attrs
 
-from .._batch import NOT_APPLIED_STATUSES, BatchReport, RecordOutcome
+from .._batch import NOT_APPLIED_STATUSES, BatchReport, Reason, RecordOutcome, Status
 from .._errors import (
     AccessDeniedError,
     AuthenticationError,
@@ -42,10 +51,13 @@ from ._report import AppliedRows, ReportWriter
 
 __all__ = [
     "BAD_INPUT",
+    "EARLIER_RUN",
     "INTERRUPTED",
     "INVALID_RECORD",
     "STOPPED",
     "BulkRun",
+    "Confirm",
+    "EarlierAttempts",
     "Prepare",
     "Refused",
     "Send",
@@ -153,6 +165,29 @@ Send = Callable[..., Awaitable[BatchReport]]
 # A row's record -> (what to send, the key shown in the report); ValueError refuses the row.
 Prepare = Callable[[Mapping[str, Any]], "tuple[Any, Any]"]
 
+# Rows a resend answered with an evidence code, with what was sent -> their outcomes now.
+Confirm = Callable[[Sequence[tuple[Any, RecordOutcome]]], Awaitable[Sequence[RecordOutcome]]]
+
+EARLIER_RUN = "earlier-run"  # Reason.code of an outcome decided by what an earlier run did
+
+
+@attrs.frozen(kw_only=True)
+class EarlierAttempts:
+    """How a resumed run treats the rows an earlier run may have sent: left ``unknown``, or
+    with no line at all (the run was killed while their call was out).
+
+    ``note`` is what the resume note says of them. ``resend=False`` never sends a row left
+    ``unknown`` again (createDuplicate: each send makes a lead): it stays ``unknown``.
+    ``evidence`` maps a code that a resend may be answered with when the first attempt
+    applied (1005 for createOnly, 1004 for a delete) to the status it stands for; with
+    ``confirm`` such rows are checked (the lead read back) before being reported that way.
+    """
+
+    note: str
+    resend: bool = True
+    evidence: Mapping[str, Status] = attrs.field(factory=dict)
+    confirm: Callable[[Any], Confirm] | None = None  # given the client
+
 
 class Stopper:
     """Counts stop requests: the first stops feeding input, the second cancels the run."""
@@ -225,8 +260,16 @@ class BulkRun:
         report: ReportWriter,
         applied: AppliedRows | None = None,
         stopper: Stopper | None = None,
+        earlier: EarlierAttempts | None = None,
+        confirm: Confirm | None = None,
     ) -> None:
         self._rows = rows
+        self._earlier = earlier
+        self._confirm = confirm
+        # Records fed that an earlier run may have sent (index -> payload), and the outcomes
+        # held back until checked: a resend answered "already exists" may be its own echo.
+        self._maybe_sent: dict[int, Any] = {}
+        self._held: list[tuple[int, InputRow, Any, Any, RecordOutcome]] = []
         self._send = send
         self._prepare = prepare
         self._report = report
@@ -303,6 +346,21 @@ class BulkRun:
         if pending is None:
             return  # not one of ours (cannot happen unless the engine misnumbers)
         item, key = pending
+        payload = self._maybe_sent.pop(outcome.index, _NOTHING)
+        if payload is not _NOTHING and self._is_evidence(outcome):
+            self._held.append((outcome.index, item, key, payload, outcome))
+            self._note_for_the_call("held", (), None)
+            return
+        self._report_outcome(item, key, outcome)
+
+    def _is_evidence(self, outcome: RecordOutcome) -> bool:
+        """Is this answer to a resend what the earlier run's applied call would cause?"""
+        earlier = self._earlier
+        if earlier is None or outcome.status != "skipped":
+            return False
+        return any(reason.code in earlier.evidence for reason in outcome.reasons)
+
+    def _report_outcome(self, item: InputRow, key: Any, outcome: RecordOutcome) -> None:
         # The engine's own messages name its record index; the report line has the row.
         prefix = f"record {outcome.index}: "
         reasons = tuple(
@@ -368,10 +426,18 @@ class BulkRun:
         except ValueError as exc:
             self._refuse(item, exc)
             return None
-        if self._applied is not None and self._applied.matches(item.row, item.line, key):
+        applied = self._applied
+        if applied is not None and applied.matches(item.row, item.line, key):
             self.resumed += 1
             self.done += 1
             return None
+        if applied is not None and self._earlier is not None:
+            if not self._earlier.resend and applied.was_unknown(item.row, item.line, key):
+                why = (EARLIER_RUN, f"not sent again: {self._earlier.note}")
+                self._finish(item, "unknown", key=key, reasons=(why,))
+                return None
+            if applied.maybe_sent(item.row, item.line, key):
+                self._maybe_sent[self._fed] = payload
         return payload, key
 
     async def _next_row(self) -> InputRow | None:
@@ -429,10 +495,32 @@ class BulkRun:
                 except Exception as exc:  # reported by the caller; the rows are accounted for
                     self.error = exc
             self.cancelled = scope.cancelled_caught
+            if self._held and not self.cancelled:
+                with anyio.CancelScope() as scope:
+                    self.stopper.attach(scope)  # a second Ctrl-C cancels the read-back too
+                    await self._settle_held()
             with anyio.CancelScope(shield=True):
                 await self._account_for_the_rest()
         finally:
             self._report.flush()
+
+    async def _settle_held(self) -> None:
+        """Decide the rows whose resend was answered as if the earlier run had applied them."""
+        earlier, held = self._earlier, self._held
+        assert earlier is not None
+        outcomes = [outcome for *_, outcome in held]
+        if self._confirm is not None:
+            try:
+                outcomes = list(await self._confirm([(payload, o) for *_, payload, o in held]))
+            except MarketoError as error:
+                note = Reason(EARLIER_RUN, f"could not check it against the earlier run ({error})")
+                outcomes = [attrs.evolve(o, reasons=(*o.reasons, note)) for o in outcomes]
+        else:
+            outcomes = [_as_evidence(outcome, earlier.evidence) for outcome in outcomes]
+        self._held = []
+        for (_, item, key, _, _), outcome in zip(held, outcomes, strict=True):
+            self._report_outcome(item, key, outcome)
+        self._report.flush()
 
     def _why_not_attempted(self) -> tuple[tuple[str, str], ...]:
         if self.stopper.reason is not None:
@@ -443,6 +531,9 @@ class BulkRun:
 
     async def _account_for_the_rest(self) -> None:
         # Handed to the engine but without an outcome: the run was cancelled or failed.
+        held, self._held = self._held, []
+        for _, item, key, _, outcome in held:
+            self._report_outcome(item, key, outcome)
         why = "the run was cancelled" if self.cancelled else "the run stopped with an error"
         for index in sorted(self._pending):
             item, key = self._pending[index]
@@ -471,6 +562,20 @@ class BulkRun:
                 self._finish(item, "not_attempted", reasons=self._why_not_attempted())
             if skipped % _CHECKPOINT_EVERY == 0:
                 await anyio.lowlevel.checkpoint()
+
+
+_NOTHING = object()
+
+
+def _as_evidence(outcome: RecordOutcome, evidence: Mapping[str, Status]) -> RecordOutcome:
+    """A resend's answer that only the earlier run's applied call explains, as that status."""
+    code = next(reason.code for reason in outcome.reasons if reason.code in evidence)
+    note = Reason(
+        EARLIER_RUN,
+        f"an earlier run's call for this row applied it (its answer was lost); sent again, "
+        f"it was answered {code}",
+    )
+    return attrs.evolve(outcome, status=evidence[code], reasons=(*outcome.reasons, note))
 
 
 async def beside(

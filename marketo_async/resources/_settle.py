@@ -20,7 +20,7 @@ from ..models.leads import Lead
 from ._arguments import FIELD_NAME
 from ._lead_rules import lookup_key
 
-__all__ = ["READ_BACK", "settle_report"]
+__all__ = ["READ_BACK", "read_back", "settle_report"]
 
 READ_BACK = "read-back"  # Reason.code of an outcome settled by reading the lead back
 # Marketo: filterValues holds at most 300 values per call.
@@ -94,6 +94,42 @@ async def settle_report(
             status, lead_id, why = _verdict(write, by_key.get(write.key, []), action, lookup_field)
             _change(changes, report, write, status, lead_id, why)
     return report.amended(changes)
+
+
+async def read_back(
+    records: Sequence[Mapping[str, Any]], read: ReadLeads, *, action: str, lookup_field: str
+) -> list[tuple[Status, int | None, Reason]]:
+    """What reading each record's lead back says of it: ``created``/``updated`` (the lead
+    holds every value sent, with its id), ``not_applied``, or ``unknown`` (no key, two leads,
+    or the read failed); one filtered read per 300 keys."""
+    verdicts: list[tuple[Status, int | None, Reason]] = [
+        ("unknown", None, Reason(READ_BACK, f"no {lookup_field} to read the lead back by"))
+    ] * len(records)
+    writes: list[tuple[int, _Unknown]] = []
+    for position, record in enumerate(records):
+        key = lookup_key(record, lookup_field)
+        if key is not None:
+            writes.append((position, _Unknown([position], key, dict(record))))
+    for start in range(0, len(writes), KEYS_PER_READ):
+        chunk = writes[start : start + KEYS_PER_READ]
+        fields = sorted(
+            {name for _, write in chunk for name in write.values if FIELD_NAME.fullmatch(name)}
+            | {lookup_field, *_ALWAYS}
+        )
+        try:
+            found = await read(lookup_field, [write.key for _, write in chunk], fields)
+        except MarketoError as error:
+            note = Reason(READ_BACK, f"could not read the lead back ({error})")
+            for position, _ in chunk:
+                verdicts[position] = ("unknown", None, note)
+            continue
+        by_key: dict[str | int | None, list[Lead]] = {}
+        for lead in found:
+            by_key.setdefault(lookup_key(lead, lookup_field), []).append(lead)
+        for position, write in chunk:
+            leads = by_key.get(write.key, [])
+            verdicts[position] = _verdict(write, leads, action, lookup_field)
+    return verdicts
 
 
 def _change(
