@@ -1,6 +1,6 @@
 """marketo_async: an async, high-throughput client for the Marketo Engage REST API."""
 
-from ._batch import BatchReport, Reason, RecordOutcome, Status, run_batches
+from ._batch import BatchReport, Reason, RecordOutcome, Status, WriteOptions, run_batches
 from ._client import MarketoClient
 from ._config import RateLimits, RetryPolicy
 from ._errors import (
@@ -100,6 +100,7 @@ __all__ = [
     "TransientError",
     "VisitorData",
     "Warning",
+    "WriteOptions",
     "__version__",
     "run_batches",
 ]

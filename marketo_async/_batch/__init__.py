@@ -1,10 +1,11 @@
 """The batch engine: any-size writes sent as API-sized calls, one outcome per input record.
 
 Every write that takes many records (``leads.sync``, ``static_lists.add_leads``, ...) hands its
-input and a one-call ``send`` to :func:`run_batches`, which streams the input (list, iterable
-or async iterable) through a bounded look-ahead, sends calls of at most ``batch_size``
-records and ``max_body_bytes`` of JSON, keeps up to ``max_in_flight`` of them running, and
-returns a :class:`BatchReport`.
+input, a one-call ``send`` and the caller's :class:`WriteOptions` (hooks, batch size; one
+value, made by the public method and passed down unchanged) to :func:`run_batches`, which
+streams the input (list, iterable or async iterable) through a bounded look-ahead, sends
+calls of at most ``batch_size`` records and ``max_body_bytes`` of JSON, keeps up to
+``max_in_flight`` of them running, and returns a :class:`BatchReport`.
 
 Invariants, however the run ends (done, 607, ``stop()``, cancelled, a bug in ``send``):
 
@@ -32,11 +33,14 @@ The modules, one concern each:
 - ``_queue``: the keyed look-ahead (synchronous; owners, waiting records, urgency);
 - ``_reader``: the input read on demand, validated and coalesced;
 - ``_leases``: keys shared with other processes;
-- ``_options`` and ``_engine``: the options checked once, and the run loop.
+- ``_options`` and ``_engine``: the caller's options, every option checked once, and the
+  run loop;
+- ``_held``: values held by record index until the record's outcome is known.
 """
 
 from ._engine import Send, run_batches
-from ._options import BatchOptions
+from ._held import Held
+from ._options import BatchOptions, OutcomeHook, Progress, StopHook, WriteOptions
 from ._outcomes import (
     INTERRUPTED,
     LOCAL_VALIDATION,
@@ -76,13 +80,18 @@ __all__ = [
     "BatchOptions",
     "BatchReport",
     "EntryResult",
+    "Held",
+    "OutcomeHook",
     "OutcomeSequence",
+    "Progress",
     "Reason",
     "RecordOutcome",
     "Recorder",
     "ResultRules",
     "Send",
     "Status",
+    "StopHook",
+    "WriteOptions",
     "json_size",
     "marketo_result",
     "reasons_of",

@@ -14,7 +14,7 @@ import anyio.lowlevel
 from .._errors import AmbiguousWriteError, DailyQuotaExceeded, MarketoError
 from .._transport._gate import CURRENT_GATE, CallNotSent, SendGate
 from ._leases import LeaseGate
-from ._options import BatchOptions, Key
+from ._options import BatchOptions, Key, WriteOptions
 from ._outcomes import (
     INTERRUPTED,
     LOCAL_VALIDATION,
@@ -22,14 +22,13 @@ from ._outcomes import (
     UNEXPECTED_ANSWER,
     BatchReport,
     Reason,
-    RecordOutcome,
     Status,
 )
 from ._queue import Item, KeyedQueue
 from ._reader import Reader
 from ._recorder import Recorder
 from ._results import MARKETO_RESULTS, EntryResult, ResultRules
-from ._sizes import ENVELOPE_BYTES, MAX_BATCH_SIZE, MAX_BODY_BYTES, largest_field, unsendable
+from ._sizes import ENVELOPE_BYTES, MAX_BODY_BYTES, largest_field, unsendable
 
 if TYPE_CHECKING:
     from .._transport import KeyLeases
@@ -63,11 +62,8 @@ class _Engine(Generic[T]):
     ) -> None:
         self._send = send
         self._options = options
-        self._recorder = Recorder(
-            total=len(records) if isinstance(records, Sized) else None,
-            on_progress=options.on_progress,
-            on_outcome=options.on_outcome,
-        )
+        total = len(records) if isinstance(records, Sized) else None
+        self._recorder = Recorder(options.write, total=total)
         self._reader = Reader(records, options, self._recorder, self._admit)
         self._queue: KeyedQueue[T] = KeyedQueue()
         self._gate = (
@@ -142,7 +138,7 @@ class _Engine(Generic[T]):
         self._hold_unsent()
 
     async def _wait_for_a_return(self) -> None:
-        if self._options.stop is None:
+        if self._options.write.stop is None:
             await self._returned.wait()
             return
         # stop() is asked, never announced: look again soon even if no call returns.
@@ -157,7 +153,7 @@ class _Engine(Generic[T]):
 
     def _may_send(self) -> bool:
         """May a new call start? Not after a 607, nor once ``stop()`` answered True."""
-        stop = self._options.stop
+        stop = self._options.write.stop
         if self._phase is _Phase.SENDING and stop is not None and stop():
             self._phase = _Phase.HALTED
         return self._phase is _Phase.SENDING
@@ -219,30 +215,12 @@ class _Engine(Generic[T]):
         if self._phase is _Phase.GIVING_UP:
             self._finish(item, "not_attempted")
             return
-        options = self._options
-        try:
-            item.size = options.record_size(item.record) + 1  # +1: the comma between records
-        except (TypeError, ValueError) as exc:
-            why = unsendable(item.record) or f"it cannot be sent as JSON ({exc})"
-            self._refuse(item, f"record {item.first}: {why}")
-            return
-        if item.size + ENVELOPE_BYTES > options.max_body_bytes:
-            largest = largest_field(item.record)
-            detail = (
-                f"; its largest field is {largest[0]!r} ({largest[1]:,} bytes)" if largest else ""
-            )
-            self._refuse(
-                item,
-                f"record {item.first}: {item.size:,} bytes of JSON is more than one call "
-                f"may carry ({options.max_body_bytes:,} bytes; Marketo answers 413){detail}",
-            )
-            return
-        self._queue.add(item)
-
-    def _refuse(self, item: Item[T], message: str) -> None:
-        """A record that cannot be sent at all: failed before any call, naming why."""
-        refused = (Reason(LOCAL_VALIDATION, message),)
-        self._recorder.finish(item.first, item.last, "failed", reasons=refused)
+        why = _sized(item, self._options)
+        if why is None:
+            self._queue.add(item)
+        else:  # it cannot be sent at all: failed before any call, naming why
+            refused = (Reason(LOCAL_VALIDATION, why),)
+            self._recorder.finish(item.first, item.last, "failed", reasons=refused)
 
     def _next_call(self, *, force: bool) -> list[Item[T]] | None:
         """The next call's items, or None when the ready ones should wait for more.
@@ -294,7 +272,7 @@ class _Engine(Generic[T]):
         self._returned.set()
 
     async def _send_batch(self, batch: Sequence[Item[T]]) -> None:
-        gate = SendGate(self._options.stop)
+        gate = SendGate(self._options.write.stop)
         CURRENT_GATE.set(gate)  # this call's own task: the transport finds it there
         waiting = anyio.CancelScope()
         self._calls[id(gate)] = (gate, waiting)
@@ -383,44 +361,59 @@ class _Engine(Generic[T]):
         )
 
 
+def _sized(item: Item[T], options: BatchOptions[T]) -> str | None:
+    """Set ``item.size``; or say why the record cannot be sent in any call."""
+    try:
+        item.size = options.record_size(item.record) + 1  # +1: the comma between records
+    except (TypeError, ValueError) as exc:
+        why = unsendable(item.record) or f"it cannot be sent as JSON ({exc})"
+        return f"record {item.first}: {why}"
+    if item.size + ENVELOPE_BYTES <= options.max_body_bytes:
+        return None
+    largest = largest_field(item.record)
+    detail = f"; its largest field is {largest[0]!r} ({largest[1]:,} bytes)" if largest else ""
+    return (
+        f"record {item.first}: {item.size:,} bytes of JSON is more than one call "
+        f"may carry ({options.max_body_bytes:,} bytes; Marketo answers 413){detail}"
+    )
+
+
 async def run_batches(
     records: Iterable[T] | AsyncIterable[T],
     send: Send[T],
+    options: WriteOptions | None = None,
     *,
     key: Callable[[T], Key] | None = None,
     validate: Callable[[int, T], str | None] | None = None,
-    batch_size: int = MAX_BATCH_SIZE,
     max_body_bytes: int = MAX_BODY_BYTES,
     size_of: Callable[[T], int] | None = None,
     max_in_flight: int = 10,
     max_buffered: int | None = None,
     idempotent: bool = True,
-    coalesce: bool = False,
     merge: Callable[[T, T], T] | None = None,
-    on_progress: Callable[[int, int | None], None] | None = None,
-    on_outcome: Callable[[RecordOutcome], None] | None = None,
     key_leases: KeyLeases | None = None,
     lease_scope: str = "records",
-    stop: Callable[[], bool] | None = None,
     results: ResultRules = MARKETO_RESULTS,
 ) -> BatchReport:
     """Send ``records`` through ``send`` in API-sized calls; one outcome per record.
 
-    ``send`` makes one API call with up to ``batch_size`` records and returns the API's
-    ``result[]`` (for Marketo: entries with ``status``, ``id``, ``reasons``, optional ``seq``).
+    ``send`` makes one API call with up to ``options.batch_size`` records (by default the
+    API's limit) and returns the API's ``result[]`` (for Marketo: entries with ``status``,
+    ``id``, ``reasons``, optional ``seq``). ``options`` is the caller's
+    :class:`WriteOptions`, handed down unchanged from the public write method.
     ``key`` gives a record's normalised lookup key: records sharing a key never share a call
     nor overlap in flight, and go in input order. ``validate(index, record)`` refuses a
-    record before it is sent (it returns why). ``coalesce`` merges consecutive same-key
-    records into one (``merge``, by default later values win).
+    record before it is sent (it returns why). ``options.coalesce`` merges consecutive
+    same-key records into one (``merge``, by default later values win).
     ``idempotent`` says whether sending a record twice is harmless; it shapes the advice for
     records whose call may have applied (status ``unknown``).
-    ``on_progress(done, total_or_None)`` is called as records finish; ``on_outcome(outcome)``
-    once per input record as soon as its outcome is known (not in input order), e.g. to
-    stream a report to disk. ``key_leases`` (a fleet-wide :class:`KeyLeases`, e.g.
-    ``RedisLimiter.key_leases``) extends the same-key rule to every process sharing it;
-    ``lease_scope`` names the key space (``"leads:email"``).
-    ``stop()`` is asked before each call: once it answers True no new call starts, calls in
-    flight finish, and every record not sent is ``not_attempted`` (a clean Ctrl-C).
+    ``options.on_progress(done, total_or_None)`` is called as records finish;
+    ``options.on_outcome(outcome)`` once per input record as soon as its outcome is known
+    (not in input order), e.g. to stream a report to disk. ``key_leases`` (a fleet-wide
+    :class:`KeyLeases`, e.g. ``RedisLimiter.key_leases``) extends the same-key rule to every
+    process sharing it; ``lease_scope`` names the key space (``"leads:email"``).
+    ``options.stop()`` is asked before each call: once it answers True no new call starts,
+    calls in flight finish, and every record not sent is ``not_attempted`` (a clean Ctrl-C).
     Cancelling the run instead gives records not sent ``not_attempted`` and records whose
     call was cut off ``unknown`` (reason ``interrupted``), through ``on_outcome`` (the
     report is never returned). With a collection as input (a list, say) that is every
@@ -429,25 +422,22 @@ async def run_batches(
     ``results`` says how the API answers (see :class:`ResultRules`; Marketo's by default).
 
     >>> report = await run_batches(
-    ...     rows, send_sync_leads, key=lambda row: row["email"].strip().casefold(),
+    ...     rows, send_sync_leads, WriteOptions(on_progress=show),
+    ...     key=lambda row: row["email"].strip().casefold(),
     ... )
     """
-    options: BatchOptions[T] = BatchOptions(
+    batch_options: BatchOptions[T] = BatchOptions(
+        write=WriteOptions() if options is None else options,
         key=key,
         validate=validate,
-        batch_size=batch_size,
         max_body_bytes=max_body_bytes,
         size_of=size_of,
         max_in_flight=max_in_flight,
         max_buffered=max_buffered,
         idempotent=idempotent,
-        coalesce=coalesce,
         merge=merge,
-        on_progress=on_progress,
-        on_outcome=on_outcome,
         key_leases=key_leases,
         lease_scope=lease_scope,
-        stop=stop,
         results=results,
     )
-    return await _Engine(records, send, options).run()
+    return await _Engine(records, send, batch_options).run()

@@ -38,7 +38,7 @@ class Reader(Generic[T]):
         self._collection = isinstance(records, Sized) and not isinstance(records, AsyncIterable)
         self._validate = options.validate
         self._key = options.key
-        self._coalesce = options.coalesce
+        self._coalesce = options.write.coalesce
         self._merge = options.merge_records
         self._recorder = recorder
         self._admit = admit

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from .._errors import MarketoError
 from ._columns import OutcomeColumns
-from ._outcomes import BatchReport, Reason, RecordOutcome, Status
+from ._options import WriteOptions
+from ._outcomes import BatchReport, Reason, Status
 
 __all__ = ["Recorder"]
 
@@ -14,25 +13,20 @@ __all__ = ["Recorder"]
 class Recorder:
     """The outcomes of one run, as they become known.
 
-    ``on_outcome(outcome)`` hears each record once, as soon as its outcome is known;
-    ``on_progress(done, total_or_None)`` hears the count whenever it changed.
+    Of the caller's ``hooks``, ``on_outcome(outcome)`` hears each record once, as soon as
+    its outcome is known; ``on_progress(done, total_or_None)`` hears the count whenever it
+    changed.
     """
 
-    def __init__(
-        self,
-        *,
-        total: int | None,
-        on_progress: Callable[[int, int | None], None] | None,
-        on_outcome: Callable[[RecordOutcome], None] | None,
-    ) -> None:
+    def __init__(self, hooks: WriteOptions, *, total: int | None) -> None:
         self.outcomes = OutcomeColumns(on_finish=self._finished)
         # Records first..last (one call carried them as one) have this outcome.
         self.finish = self.outcomes.finish
         # A record was read: its index (it has no outcome yet).
         self.add = self.outcomes.add_pending
         self._total = total
-        self._on_progress = on_progress
-        self._on_outcome = on_outcome
+        self._on_progress = hooks.on_progress
+        self._on_outcome = hooks.on_outcome
         self._done = 0
         self._reported_done = -1
 

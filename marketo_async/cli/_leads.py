@@ -15,7 +15,7 @@ import click
 from rich import box
 from rich.table import Table
 
-from .._batch import BatchReport, Reason, RecordOutcome
+from .._batch import BatchReport, Held, Reason, RecordOutcome
 from .._client import MarketoClient
 from .._errors import MarketoError
 from ..models import converter
@@ -94,18 +94,18 @@ async def _settled_sync(
 ) -> BatchReport:
     """``--settle``: rows whose result is unknown are read back at the end, and reported
     (one line each, as ever) with what the read found."""
-    held: dict[int, RecordOutcome] = {}
+    held: Held[RecordOutcome] = Held()
 
     def hear(outcome: RecordOutcome) -> None:
         if outcome.status == "unknown":
-            held[outcome.index] = outcome
+            held.hold(outcome.index, outcome)
         else:
             on_outcome(outcome)
 
     try:
         report = await sync(records, on_outcome=hear, settle_unknown=True, **hooks)
     except BaseException:
-        for outcome in held.values():
+        for outcome in held.release_all():
             on_outcome(outcome)
         raise
     for index in held:

@@ -38,7 +38,7 @@ import anyio
 import anyio.lowlevel
 import attrs
 
-from .._batch import NOT_APPLIED_STATUSES, BatchReport, Reason, RecordOutcome, Status
+from .._batch import NOT_APPLIED_STATUSES, BatchReport, Held, Reason, RecordOutcome, Status
 from .._errors import (
     AccessDeniedError,
     AuthenticationError,
@@ -266,10 +266,9 @@ class BulkRun:
         self._rows = rows
         self._earlier = earlier
         self._confirm = confirm
-        # Records fed that an earlier run may have sent (index -> payload), and the outcomes
-        # held back until checked: a resend answered "already exists" may be its own echo.
-        self._maybe_sent: dict[int, Any] = {}
-        self._held: list[tuple[int, InputRow, Any, Any, RecordOutcome]] = []
+        # Outcomes of records an earlier run may have sent, held back until checked: a resend
+        # answered "already exists" may be its own echo.
+        self._held: Held[tuple[InputRow, Any, Any, RecordOutcome]] = Held()
         self._send = send
         self._prepare = prepare
         self._report = report
@@ -284,8 +283,9 @@ class BulkRun:
         self.batch_report: BatchReport | None = None
         self.error: Exception | None = None
         self.cancelled = False
-        self._pending: dict[int, tuple[InputRow, Any]] = {}
-        self._fed = 0
+        # The rows handed to the write, by record index, until their outcome arrives: each
+        # with its key and, when an earlier run may have sent it, the payload (else _NOTHING).
+        self._pending: Held[tuple[InputRow, Any, Any]] = Held()
         # The last call's records (outcomes since the last progress) and the one reason each
         # was refused with (None: applied, or not refused with exactly one reason).
         self._call_records = 0
@@ -342,13 +342,12 @@ class BulkRun:
                 self.why_not[why] += 1
 
     def _on_outcome(self, outcome: RecordOutcome) -> None:
-        pending = self._pending.pop(outcome.index, None)
+        pending = self._pending.release(outcome.index)
         if pending is None:
             return  # not one of ours (cannot happen unless the engine misnumbers)
-        item, key = pending
-        payload = self._maybe_sent.pop(outcome.index, _NOTHING)
+        item, key, payload = pending
         if payload is not _NOTHING and self._is_evidence(outcome):
-            self._held.append((outcome.index, item, key, payload, outcome))
+            self._held.hold(outcome.index, (item, key, payload, outcome))
             self._note_for_the_call("held", (), None)
             return
         self._report_outcome(item, key, outcome)
@@ -415,9 +414,11 @@ class BulkRun:
 
     # ---- feeding
 
-    def _read(self, item: InputRow) -> tuple[Any, Any] | None:
-        """``(payload, key)`` of a row to send; None when the row is settled here (already
-        applied by an earlier run, unreadable, or refused by the command's checks)."""
+    def _read(self, item: InputRow) -> tuple[Any, Any, Any] | None:
+        """``(payload, key, maybe_sent)`` of a row to send (``maybe_sent``: the payload again
+        when an earlier run may have sent it, else _NOTHING); None when the row is settled
+        here (already applied by an earlier run, unreadable, or refused by the command's
+        checks)."""
         if item.record is None:
             self._finish(item, "failed", reasons=((BAD_INPUT, item.error or "unreadable"),))
             return None
@@ -437,8 +438,8 @@ class BulkRun:
                 self._finish(item, "unknown", key=key, reasons=(why,))
                 return None
             if applied.maybe_sent(item.row, item.line, key):
-                self._maybe_sent[self._fed] = payload
-        return payload, key
+                return payload, key, payload
+        return payload, key, _NOTHING
 
     async def _next_row(self) -> InputRow | None:
         if isinstance(self._rows, AsyncIterator):
@@ -465,9 +466,8 @@ class BulkRun:
                 if settled % _CHECKPOINT_EVERY == 0:
                     await anyio.lowlevel.checkpoint()
                 continue
-            payload, key = read
-            self._pending[self._fed] = (item, key)
-            self._fed += 1
+            payload, key, maybe_sent = read
+            self._pending.keep((item, key, maybe_sent))
             yield payload
 
     def _applied_before(self, item: InputRow) -> bool:
@@ -506,7 +506,7 @@ class BulkRun:
 
     async def _settle_held(self) -> None:
         """Decide the rows whose resend was answered as if the earlier run had applied them."""
-        earlier, held = self._earlier, self._held
+        earlier, held = self._earlier, self._held.release_all()
         assert earlier is not None
         outcomes = [outcome for *_, outcome in held]
         if self._confirm is not None:
@@ -517,8 +517,7 @@ class BulkRun:
                 outcomes = [attrs.evolve(o, reasons=(*o.reasons, note)) for o in outcomes]
         else:
             outcomes = [_as_evidence(outcome, earlier.evidence) for outcome in outcomes]
-        self._held = []
-        for (_, item, key, _, _), outcome in zip(held, outcomes, strict=True):
+        for (item, key, _, _), outcome in zip(held, outcomes, strict=True):
             self._report_outcome(item, key, outcome)
         self._report.flush()
 
@@ -531,12 +530,10 @@ class BulkRun:
 
     async def _account_for_the_rest(self) -> None:
         # Handed to the engine but without an outcome: the run was cancelled or failed.
-        held, self._held = self._held, []
-        for _, item, key, _, outcome in held:
+        for item, key, _, outcome in self._held.release_all():
             self._report_outcome(item, key, outcome)
         why = "the run was cancelled" if self.cancelled else "the run stopped with an error"
-        for index in sorted(self._pending):
-            item, key = self._pending[index]
+        for item, key, _ in self._pending.release_all():
             self._finish(
                 item,
                 "unknown",
@@ -548,7 +545,6 @@ class BulkRun:
                     ),
                 ),
             )
-        self._pending.clear()
         # Never read: the run was stopped (or failed) before it got to them.
         if not (self.stopper.requested or self.error is not None or self.cancelled):
             return

@@ -7,17 +7,13 @@ An answer lists one ``{success, error, id}`` per object sent, in input order (th
 from __future__ import annotations
 
 from collections.abc import (
-    AsyncIterable,
-    Awaitable,
     Callable,
     Collection,
-    Iterable,
     Mapping,
-    Sequence,
 )
 from typing import Any, TypeVar
 
-from .._batch import BatchReport, EntryResult, Reason, ResultRules, Status, run_batches
+from .._batch import EntryResult, Reason, ResultRules, Status
 from ._envelope import read_entry
 
 __all__ = [
@@ -29,7 +25,6 @@ __all__ = [
     "UPDATED",
     "UPDATED_UNCHECKED",
     "result_rules",
-    "run_writes",
 ]
 
 T = TypeVar("T")
@@ -55,20 +50,6 @@ def result_rules(
     return ResultRules(
         max_records=MAX_OBJECTS_PER_CALL, match_by="position", read=read, api=API_NAME
     )
-
-
-async def run_writes(
-    records: Iterable[T] | AsyncIterable[T],
-    send: Callable[[Sequence[T]], Awaitable[Sequence[Mapping[str, Any]]]],
-    *,
-    results: ResultRules,
-    batch_size: int,
-    **options: Any,
-) -> BatchReport:
-    """:func:`run_batches` with the API's limit per call checked first."""
-    if not 1 <= batch_size <= MAX_OBJECTS_PER_CALL:
-        raise ValueError(f"batch_size must be 1 to {MAX_OBJECTS_PER_CALL} (the API's limit)")
-    return await run_batches(records, send, results=results, batch_size=batch_size, **options)
 
 
 # Reason.code of an updateLeads success the API cannot vouch for (it says success for leads

@@ -8,7 +8,7 @@ pagers (``await`` for the first page, ``async for`` for every record).
 from __future__ import annotations
 
 import datetime as dt
-import itertools
+import functools
 import logging
 from collections.abc import (
     AsyncIterable,
@@ -23,7 +23,18 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import attrs
 
-from .._batch import BatchReport, OutcomeSequence, RecordOutcome, ResultRules
+from .._batch import (
+    BatchReport,
+    Held,
+    OutcomeHook,
+    OutcomeSequence,
+    Progress,
+    RecordOutcome,
+    ResultRules,
+    StopHook,
+    WriteOptions,
+    run_batches,
+)
 from .._paging import Pager
 from ._envelope import is_success, object_entries
 from ._paging import MAX_PAGE, date_range_pages, offset_pages, single_page
@@ -48,7 +59,6 @@ from ._writes import (
     MAX_OBJECTS_PER_CALL,
     UPDATED,
     UPDATED_UNCHECKED,
-    run_writes,
 )
 from .models import TIMESTAMP_FORMAT, LeadGenEvent, LeadGenField, LeadGenLead
 
@@ -65,15 +75,26 @@ DUPLICATE_EMAIL = "301"  # Lead Gen & CRM: object error "Entry already exists"
 MAX_MEMBERSHIP_LEADS = 100  # Lead Gen & CRM: getLeadListMemberships takes 100 member ids a call
 
 Records = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
-Progress = Callable[[int, int | None], None]
-OutcomeHook = Callable[[RecordOutcome], None]
-StopHook = Callable[[], bool]
 
 
 class Call(Protocol):
     def __call__(
         self, method: str, params: Mapping[str, Any], *, idempotent: bool = ..., records: int = ...
     ) -> Awaitable[Any]: ...
+
+
+# One write call: ``send(call, batch)`` -> the answer's entries, one per object sent.
+_Send = Callable[["Call", Sequence[T]], Awaitable[Sequence[Mapping[str, Any]]]]
+
+
+def _objects_sender(method: str, listed_as: str) -> _Send[Mapping[str, Any]]:
+    """A ``send`` calling ``method`` with the batch as ``objects``; entries under ``listed_as``."""
+
+    async def send(call: Call, batch: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        result = await call(method, {"objects": list(batch)}, records=len(batch))
+        return object_entries(result, listed_as)
+
+    return send
 
 
 # ------------------------------------------------------------------------------- upsert
@@ -115,24 +136,34 @@ class Leads:
     async def _write(
         self,
         records: Iterable[T] | AsyncIterable[T],
-        send: Callable[[Sequence[T]], Awaitable[Sequence[Mapping[str, Any]]]],
+        send: _Send[T],
+        options: WriteOptions,
         *,
         results: ResultRules,
-        batch_size: int = MAX_OBJECTS_PER_CALL,
+        key: Callable[[T], str | int | None] | None = None,
+        validate: Callable[[int, T], str | None] | None = None,
+        idempotent: bool = True,
         lease_scope: str | None = None,
-        **options: Any,
     ) -> BatchReport:
-        """:func:`run_writes` with this client's calls in flight and, for a write keyed in
-        ``lease_scope``, the fleet's key leases."""
-        if lease_scope is not None:
-            options.update(key_leases=self._key_leases, lease_scope=lease_scope)
-        return await run_writes(
+        """``records`` through the batch engine with the caller's ``options`` as they are.
+
+        ``send(call, batch)`` makes one call through ``call``: this client's, resending after
+        an ambiguous failure only when ``idempotent`` (decided here, once, for the calls and
+        the report). The client's calls in flight and, for a write keyed in ``lease_scope``,
+        the fleet's key leases apply.
+        """
+        call = functools.partial(self._call, idempotent=idempotent)
+        return await run_batches(
             records,
-            send,
+            functools.partial(send, call),
+            options,
+            key=key,
+            validate=validate,
             results=results,
-            batch_size=batch_size,
+            idempotent=idempotent,
             max_in_flight=self._max_in_flight,
-            **options,
+            key_leases=None if lease_scope is None else self._key_leases,
+            lease_scope=lease_scope or "records",
         )
 
     async def create(
@@ -154,28 +185,21 @@ class Leads:
         >>> report.outcomes[0].status, report.outcomes[0].id
         ('created', 58305)
         """
+        options = WriteOptions(
+            on_progress=on_progress, on_outcome=on_outcome, stop=stop, batch_size=batch_size
+        )
+        return await self._create(records, options)
 
-        async def send(batch: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-            result = await self._call(
-                "createLeads",
-                {"objects": list(batch)},
-                idempotent=False,
-                records=len(batch),
-            )
-            return object_entries(result, "creates")
-
+    async def _create(self, records: Records, options: WriteOptions) -> BatchReport:
         return await self._write(
             wired(records, wire_lead),
-            send,
+            _objects_sender("createLeads", "creates"),
+            options,
             results=CREATED,
             key=email_key,
             validate=validate_create,
-            batch_size=batch_size,
             idempotent=False,
-            on_progress=on_progress,
-            on_outcome=on_outcome,
             lease_scope="leadgen:leads:email",
-            stop=stop,
         )
 
     async def update(
@@ -197,22 +221,22 @@ class Leads:
         """
         if method not in ("updateLeadsV2", "updateLeads"):
             raise ValueError(f"method must be 'updateLeadsV2' or 'updateLeads', not {method!r}")
+        options = WriteOptions(
+            on_progress=on_progress, on_outcome=on_outcome, stop=stop, batch_size=batch_size
+        )
+        return await self._update(records, options, method)
 
-        async def send(batch: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-            result = await self._call(method, {"objects": list(batch)}, records=len(batch))
-            return object_entries(result, "updates")
-
+    async def _update(
+        self, records: Records, options: WriteOptions, method: str = "updateLeadsV2"
+    ) -> BatchReport:
         return await self._write(
             wired(records, wire_lead),
-            send,
+            _objects_sender(method, "updates"),
+            options,
             results=UPDATED if method == "updateLeadsV2" else UPDATED_UNCHECKED,
             key=update_key,
             validate=validate_update,
-            batch_size=batch_size,
-            on_progress=on_progress,
-            on_outcome=on_outcome,
             lease_scope="leadgen:leads:update",
-            stop=stop,
         )
 
     async def upsert(
@@ -229,33 +253,26 @@ class Leads:
         Outcomes are ``created`` or ``updated`` when applied. Records with one email are
         applied in input order, so the last one's values win.
         """
-        existing: dict[int, Mapping[str, Any]] = {}
-        # Records read and not finished yet (the engine numbers records in reading order).
-        pending: dict[int, Mapping[str, Any]] = {}
-
-        numbers = itertools.count()
-
-        def remember(record: Mapping[str, Any]) -> Mapping[str, Any]:
-            pending[next(numbers)] = record
-            return record
+        options = WriteOptions(
+            on_progress=on_progress, on_outcome=on_outcome, stop=stop, batch_size=batch_size
+        )
+        # Records read and not finished yet, then those whose email already existed.
+        pending: Held[Mapping[str, Any]] = Held()
+        existing: Held[Mapping[str, Any]] = Held()
 
         def route(outcome: RecordOutcome) -> None:
-            record = pending.pop(outcome.index)
-            if _is_duplicate(outcome):
-                existing[outcome.index] = record
+            record = pending.release(outcome.index)
+            if _is_duplicate(outcome) and record is not None:
+                existing.hold(outcome.index, record)
             elif on_outcome is not None:
                 on_outcome(outcome)
 
-        created = await self.create(
-            _remembering(records, remember),
-            batch_size=batch_size,
-            on_progress=on_progress,
-            on_outcome=route,
-            stop=stop,
+        created = await self._create(
+            _remembering(records, pending.keep), attrs.evolve(options, on_outcome=route)
         )
         if not existing:
             return created
-        order = sorted(existing)
+        order = list(existing)
         replaced: dict[int, RecordOutcome] = {}
 
         def forward(outcome: RecordOutcome) -> None:
@@ -266,13 +283,13 @@ class Leads:
                 on_outcome(moved)
 
         stopped = created.stopped
-        updates = [{k: v for k, v in existing[i].items() if k != "id"} for i in order]
-        updated = await self.update(
-            updates,
-            batch_size=batch_size,
+        updates = [{k: v for k, v in record.items() if k != "id"} for record in existing.values()]
+        second = WriteOptions(
             on_outcome=forward,
             stop=(lambda: stopped is not None) if stop is None else stop,
+            batch_size=batch_size,
         )
+        updated = await self._update(updates, second)
         outcomes = _Upserted(created.outcomes, replaced)
         counts: dict[str, int] = {}
         failed = []
@@ -305,21 +322,16 @@ class Leads:
                 return f"record {index}: a lead id must be a positive integer, not {value!r}"
             return None
 
-        async def send(batch: Sequence[int | str]) -> list[Mapping[str, Any]]:
+        async def send(call: Call, batch: Sequence[int | str]) -> list[Mapping[str, Any]]:
             objects = [{"id": as_lead_id(value)} for value in batch]
-            result = await self._call("deleteLeads", {"objects": objects}, records=len(batch))
+            result = await call("deleteLeads", {"objects": objects}, records=len(batch))
             return object_entries(result, "deletes")
 
+        options = WriteOptions(
+            on_progress=on_progress, on_outcome=on_outcome, stop=stop, batch_size=batch_size
+        )
         return await self._write(
-            ids,
-            send,
-            results=DELETED,
-            key=as_lead_id,
-            validate=validate,
-            batch_size=batch_size,
-            on_progress=on_progress,
-            on_outcome=on_outcome,
-            stop=stop,
+            ids, send, options, results=DELETED, key=as_lead_id, validate=validate
         )
 
     async def log_calls(
@@ -330,10 +342,8 @@ class Leads:
         Each call is ``created`` when the API accepted its batch.
         """
 
-        async def send(batch: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-            result = await self._call(
-                "logCalls", {"objects": list(batch)}, idempotent=False, records=len(batch)
-            )
+        async def send(call: Call, batch: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+            result = await call("logCalls", {"objects": list(batch)}, records=len(batch))
             listed = object_entries(result, "creates")
             if listed:
                 return listed
@@ -345,6 +355,7 @@ class Leads:
         return await self._write(
             wired(calls, wire_call),
             send,
+            WriteOptions(),
             results=CREATED,
             validate=bad_value,
             idempotent=False,

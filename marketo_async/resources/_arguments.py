@@ -9,7 +9,7 @@ import re
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import Any
 
-from .._batch import RecordOutcome
+from .._batch import OutcomeHook, Progress, StopHook
 from .._paging import MAX_BATCH_SIZE
 
 __all__ = [
@@ -37,9 +37,6 @@ __all__ = [
 LeadId = int | str  # a string of digits (a CSV cell) is accepted too
 LeadIds = Iterable[LeadId] | AsyncIterable[LeadId]
 FieldNames = str | Iterable[str] | None
-Progress = Callable[[int, int | None], None]
-OutcomeHook = Callable[[RecordOutcome], None]
-StopHook = Callable[[], bool]  # asked before each call; True: start no new call
 
 # Marketo: ids are positive 32-bit integers.
 MAX_ID = 2**31 - 1

@@ -1,8 +1,10 @@
 """What a resource is handed by the client: bound request helpers, and nothing else.
 
 A resource method checks its arguments and returns one helper call: ``get``/``post``/``delete``
-for one call, :meth:`Api.write_one` for a one-record write, :meth:`Api.write_batches` for a
-write of many records, :meth:`Api.pages` and :meth:`Api.chained_pages` for reads.
+for one call, :meth:`Api.write_one` for a one-record write, :meth:`Api.write_input` (or
+:meth:`Api.write_batches` with its own ``send``) for a write of many records, handed the
+caller's :class:`WriteOptions` unchanged, :meth:`Api.pages` and :meth:`Api.chained_pages`
+for reads.
 """
 
 from __future__ import annotations
@@ -23,13 +25,13 @@ import attrs
 
 from .._batch import (
     MARKETO_RESULTS,
-    MAX_BATCH_SIZE,
     RESENT,
     BatchReport,
     RecordOutcome,
     ResultRules,
     Send,
     Status,
+    WriteOptions,
     run_batches,
 )
 from .._errors import TooManyResultsError, retitled
@@ -41,7 +43,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Api",
-    "Hooks",
     "RecordRules",
     "RequestFn",
     "Resource",
@@ -139,15 +140,6 @@ class RecordRules(Generic[T]):
 
 
 @attrs.frozen
-class Hooks:
-    """The caller's hooks of one batch write (see :func:`run_batches`)."""
-
-    on_progress: Callable[[int, int | None], None] | None = None
-    on_outcome: Callable[[RecordOutcome], None] | None = None
-    stop: Callable[[], bool] | None = None
-
-
-@attrs.frozen
 class Api:
     """Bound helpers over the client's transport (limits, retries and auth happen below)."""
 
@@ -203,35 +195,51 @@ class Api:
 
         return send
 
+    async def write_input(
+        self,
+        records: Iterable[T] | AsyncIterable[T],
+        path: str,
+        rules: RecordRules[T],
+        options: WriteOptions,
+        *,
+        body: Mapping[str, Any] | None = None,
+        idempotent: bool = True,
+        evidence: Mapping[str, Status] | None = None,
+        max_in_flight: int | None = None,
+    ) -> BatchReport:
+        """:meth:`write_batches` of calls POSTing ``body`` with the batch as ``input`` to
+        ``path`` (see :meth:`input_sender`); ``idempotent`` rules both the resends and the
+        report's advice."""
+        send = self.input_sender(path, body, idempotent=idempotent, evidence=evidence)
+        return await self.write_batches(
+            records, send, rules, options, idempotent=idempotent, max_in_flight=max_in_flight
+        )
+
     async def write_batches(
         self,
         records: Iterable[T] | AsyncIterable[T],
         send: Send[T],
         rules: RecordRules[T],
+        options: WriteOptions,
         *,
-        hooks: Hooks,
-        batch_size: int = MAX_BATCH_SIZE,
-        max_in_flight: int | None = None,
         idempotent: bool = True,
-        coalesce: bool = False,
+        max_in_flight: int | None = None,
     ) -> BatchReport:
-        """``records`` through the batch engine under ``rules``, with the caller's ``hooks``,
-        as many calls in flight as the transport allows (or ``max_in_flight``), and the
-        fleet's key leases (when the limiter offers them) for rules with a lease scope."""
+        """``records`` through the batch engine under ``rules``, with the caller's
+        ``options`` as they are, as many calls in flight as the transport allows (or
+        ``max_in_flight``), and the fleet's key leases (when the limiter offers them) for
+        rules with a lease scope. ``idempotent``: may a record be sent twice (the advice for
+        ``unknown`` records; ``send`` itself must agree)."""
         leases = self.key_leases if rules.lease_scope is not None else None
         return await run_batches(
             records,
             send,
+            options,
             key=rules.key,
             validate=rules.validate,
             results=rules.results,
-            batch_size=batch_size,
             max_in_flight=self.max_in_flight if max_in_flight is None else max_in_flight,
             idempotent=idempotent,
-            coalesce=coalesce,
-            on_progress=hooks.on_progress,
-            on_outcome=hooks.on_outcome,
-            stop=hooks.stop,
             key_leases=leases,
             lease_scope=rules.lease_scope or "records",
         )

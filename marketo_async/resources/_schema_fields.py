@@ -7,17 +7,17 @@ field model and limits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
-from .._batch import BatchReport, RecordOutcome
+from .._batch import BatchReport, OutcomeHook, Progress, RecordOutcome, StopHook, WriteOptions
 from .._errors import MarketoError
 from .._paging import Pager
 from ..models._converter import converter
 from ._arguments import FIELD_NAME, check_batch_size, check_field_name
-from ._base import Hooks, RecordRules, Resource
+from ._base import RecordRules, Resource
 
 __all__ = [
     "FIELD_DATA_TYPES",
@@ -210,9 +210,9 @@ class SchemaFields(Resource, Generic[FieldT]):
         self,
         fields: Iterable[NewField | Mapping[str, Any]],
         *,
-        on_progress: Callable[[int, int | None], None] | None = None,
-        on_outcome: Callable[[RecordOutcome], None] | None = None,
-        stop: Callable[[], bool] | None = None,
+        on_progress: Progress | None = None,
+        on_outcome: OutcomeHook | None = None,
+        stop: StopHook | None = None,
     ) -> BatchReport:
         """Create custom fields: each ``created``, or ``skipped`` with Marketo's reasons.
 
@@ -228,12 +228,17 @@ class SchemaFields(Resource, Generic[FieldT]):
                 f"most {limit} custom fields"
             )
 
-        return await self._api.write_batches(
-            records,
-            self._api.input_sender(f"{self._fields_path}.json"),
-            RecordRules(),
-            hooks=Hooks(on_progress, on_outcome, stop),
+        options = WriteOptions(
+            on_progress=on_progress,
+            on_outcome=on_outcome,
+            stop=stop,
             batch_size=self._new_fields_per_call,
+        )
+        return await self._api.write_input(
+            records,
+            f"{self._fields_path}.json",
+            RecordRules(),
+            options,
             max_in_flight=1,  # schema writes are few; one at a time keeps names unique
         )
 

@@ -41,7 +41,7 @@ import anyio
 import anyio.lowlevel
 import attrs
 
-from .._batch import LOCAL_VALIDATION, BatchReport, Reason, Recorder, Status
+from .._batch import LOCAL_VALIDATION, BatchReport, Reason, Recorder, Status, WriteOptions
 from .._errors import AmbiguousWriteError, MarketoError
 from .._transport._jobs import IMPORT_PACE, JobCheck, JobPace
 from ._arguments import OutcomeHook, Progress, StopHook, check_field_name, positive_id
@@ -174,9 +174,8 @@ class _Run:
         self._halted = False
         self.target = target
         self.known = known_fields
-        self.recorder = Recorder(
-            total=None, on_progress=hooks.on_progress, on_outcome=hooks.on_outcome
-        )
+        hears = WriteOptions(on_progress=hooks.on_progress, on_outcome=hooks.on_outcome)
+        self.recorder = Recorder(hears, total=None)
         self.outcomes = self.recorder.outcomes
         self.state = ImportProgress()
         self._progress = hooks.progress

@@ -8,7 +8,6 @@ Writes of many records go through the batch engine and return a :class:`BatchRep
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -22,7 +21,9 @@ from collections.abc import (
 from typing import Any, Literal, TypeVar
 from urllib.parse import unquote
 
-from .._batch import MAX_BATCH_SIZE, BatchReport, RecordOutcome
+import attrs
+
+from .._batch import MAX_BATCH_SIZE, BatchReport, Held, RecordOutcome, WriteOptions
 from .._errors import MarketoError, TooManyResultsError
 from .._paging import Pager
 from ..models._converter import converter, format_datetime
@@ -51,7 +52,7 @@ from ._arguments import (
     positive_id,
     unique_ids,
 )
-from ._base import Hooks, RecordRules, Resource, after_resend, results_of
+from ._base import RecordRules, Resource, after_resend, results_of
 from ._lead_rules import lead_rules
 from ._settle import settle_report, unknown_records
 
@@ -160,27 +161,20 @@ async def _close(iterator: object) -> None:
 
 
 def _keeping_unknown(
-    kept: dict[int, Any], on_outcome: OutcomeHook | None
-) -> tuple[Callable[[Any], Any], OutcomeHook]:
-    """A record converter that keeps each record read, and an ``on_outcome`` that lets go of
-    those that did not end ``unknown``: what is kept is the look-ahead and the unknown ones.
-
-    The engine reads records one after another, so the n-th record converted is record n.
-    """
-    counter = itertools.count()
-
-    def convert(record: Any) -> Any:
-        plain = _plain(record)
-        kept[next(counter)] = plain
-        return plain
+    kept: Held[Any], options: WriteOptions
+) -> tuple[Callable[[Any], Any], WriteOptions]:
+    """A record converter that keeps each record read, and ``options`` whose ``on_outcome``
+    lets go of those that did not end ``unknown``: what is kept is the look-ahead and the
+    unknown ones."""
+    on_outcome = options.on_outcome
 
     def heard(outcome: RecordOutcome) -> None:
         if outcome.status != "unknown":
-            kept.pop(outcome.index, None)
+            kept.release(outcome.index)
         if on_outcome is not None:
             on_outcome(outcome)
 
-    return convert, heard
+    return (lambda record: kept.keep(_plain(record))), attrs.evolve(options, on_outcome=heard)
 
 
 def _converted(
@@ -433,21 +427,26 @@ class Leads(Resource):
             body["asyncProcessing"] = True
         if action == "createDuplicate" and coalesce:
             raise ValueError("coalesce=True needs a lookup key; createDuplicate has none")
-        # createOnly and createDuplicate are never resent after a failure that may have
-        # applied: a resent createOnly answers 1005 for the lead its first send created.
-        resend_safe = action in _RESEND_SAFE_ACTIONS
-        kept: dict[int, Any] = {}
+        options = WriteOptions(
+            on_progress=on_progress,
+            on_outcome=on_outcome,
+            stop=stop,
+            batch_size=batch_size,
+            coalesce=coalesce,
+        )
+        kept: Held[Any] = Held()
         convert: Callable[[Any], Any] = _plain
         if settle_unknown:
-            convert, on_outcome = _keeping_unknown(kept, on_outcome)
-        report = await self._api.write_batches(
+            convert, options = _keeping_unknown(kept, options)
+        report = await self._api.write_input(
             _converted(records, convert, "records"),
-            self._api.input_sender("/rest/v1/leads.json", body, idempotent=resend_safe),
+            "/rest/v1/leads.json",
             lead_rules(action, lookup_field),
-            hooks=Hooks(on_progress, on_outcome, stop),
-            batch_size=batch_size,
-            idempotent=resend_safe,
-            coalesce=coalesce,
+            options,
+            body=body,
+            # createOnly and createDuplicate are never resent after a failure that may have
+            # applied: a resent createOnly answers 1005 for the lead its first send created.
+            idempotent=action in _RESEND_SAFE_ACTIONS,
         )
         if not settle_unknown or not report.counts.get("unknown"):
             return report
@@ -531,15 +530,20 @@ class Leads(Resource):
             if value is not None:
                 body[name] = non_empty_text(value, argument)
 
-        path = "/rest/v1/leads/push.json"
-        return await self._api.write_batches(
-            _converted(records, _plain, "records"),
-            self._api.input_sender(path, body, idempotent=False),
-            lead_rules("createOrUpdate", lookup_field),
-            hooks=Hooks(on_progress, on_outcome, stop),
+        options = WriteOptions(
+            on_progress=on_progress,
+            on_outcome=on_outcome,
+            stop=stop,
             batch_size=batch_size,
-            idempotent=False,  # each push logs an activity
             coalesce=coalesce,
+        )
+        return await self._api.write_input(
+            _converted(records, _plain, "records"),
+            "/rest/v1/leads/push.json",
+            lead_rules("createOrUpdate", lookup_field),
+            options,
+            body=body,
+            idempotent=False,  # each push logs an activity
         )
 
     async def delete(
@@ -563,12 +567,14 @@ class Leads(Resource):
             answer = await self._api.post("/rest/v1/leads/delete.json", json={"input": records})
             return after_resend(answer, evidence={LEAD_NOT_FOUND: "deleted"})
 
+        options = WriteOptions(
+            on_progress=on_progress, on_outcome=on_outcome, stop=stop, batch_size=batch_size
+        )
         return await self._api.write_batches(
             _converted(ids, lambda value: {"id": value}, "ids"),
             send,
             RecordRules(validate=check_id_field("id")),
-            hooks=Hooks(on_progress, on_outcome, stop),
-            batch_size=batch_size,
+            options,
         )
 
     async def update_partitions(
@@ -593,12 +599,12 @@ class Leads(Resource):
             name = non_empty_text(pair[1], f"assignments[{index}] partition name")
             records.append({"id": pair[0], "partitionName": name})
 
-        return await self._api.write_batches(
+        return await self._api.write_input(
             records,
-            self._api.input_sender("/rest/v1/leads/partitions.json"),
+            "/rest/v1/leads/partitions.json",
             # One lead's moves stay in order.
             RecordRules(key=lambda record: id_or_none(record["id"]), validate=check_id_field("id")),
-            hooks=Hooks(on_progress, on_outcome, stop),
+            WriteOptions(on_progress=on_progress, on_outcome=on_outcome, stop=stop),
         )
 
     # ---- one-call writes

@@ -12,7 +12,7 @@ from collections.abc import (
 )
 from typing import Any, TypeVar
 
-from .._batch import BatchReport, ResultRules
+from .._batch import BatchReport, ResultRules, WriteOptions
 from .._errors import MarketoError, TooManyResultsError
 from .._paging import Pager
 from ..models import converter, format_datetime
@@ -34,7 +34,7 @@ from ._arguments import (
     id_or_none,
     positive_id,
 )
-from ._base import Api, Hooks, RecordRules, Resource, after_resend
+from ._base import Api, RecordRules, Resource, after_resend
 from .programs import Programs
 
 __all__ = ["MAX_FILTER_VALUES", "MAX_UPDATED_AT_WINDOW", "ProgramMembers", "updated_at_windows"]
@@ -245,8 +245,8 @@ class ProgramMembers(Resource):
             body = {"statusName": status_name, "input": rows}
             return after_resend(await self._api.post(path, json=body))
 
-        hooks = Hooks(on_progress, on_outcome, stop)
-        return await self._api.write_batches(lead_ids, send, _MEMBER_IDS, hooks=hooks)
+        options = WriteOptions(on_progress=on_progress, on_outcome=on_outcome, stop=stop)
+        return await self._api.write_batches(lead_ids, send, _MEMBER_IDS, options)
 
     async def update_data(
         self,
@@ -273,8 +273,8 @@ class ProgramMembers(Resource):
             rows = [{**record, "leadId": _member_key(record)} for record in batch]
             return after_resend(await self._api.post(path, json={"input": rows}))
 
-        hooks = Hooks(on_progress, on_outcome, stop)
-        return await self._api.write_batches(records, send, _MEMBER_DATA, hooks=hooks)
+        options = WriteOptions(on_progress=on_progress, on_outcome=on_outcome, stop=stop)
+        return await self._api.write_batches(records, send, _MEMBER_DATA, options)
 
     async def delete(
         self,
@@ -294,8 +294,8 @@ class ProgramMembers(Resource):
             # 1037 (not in program) to a resend after an ambiguous failure: the first removed it.
             return after_resend(answer, evidence={NOT_IN_PROGRAM: "deleted"})
 
-        hooks = Hooks(on_progress, on_outcome, stop)
-        return await self._api.write_batches(lead_ids, send, _MEMBER_IDS, hooks=hooks)
+        options = WriteOptions(on_progress=on_progress, on_outcome=on_outcome, stop=stop)
+        return await self._api.write_batches(lead_ids, send, _MEMBER_IDS, options)
 
     # ---- helpers ------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from .._batch import BatchReport, ResultRules, Send, Status
+from .._batch import BatchReport, ResultRules, Send, Status, WriteOptions
 from .._errors import MarketoError, NotFoundError, RequestError
 from .._paging import MAX_ASSET_PAGE, Pager, offset_pages
 from ..models import converter, format_datetime
@@ -27,7 +27,7 @@ from ._arguments import (
     non_empty_text,
     positive_id,
 )
-from ._base import Hooks, RecordRules, Resource, after_resend
+from ._base import RecordRules, Resource, after_resend
 
 __all__ = ["StaticLists"]
 
@@ -192,8 +192,8 @@ class StaticLists(Resource):
         """
         path = self._members_path(list_id)
         send = _membership(lambda ids: self._api.post(path, params={"id": ids}))
-        hooks = Hooks(on_progress, on_outcome, stop)
-        return await self._api.write_batches(lead_ids, send, _MEMBERS, hooks=hooks)
+        options = WriteOptions(on_progress=on_progress, on_outcome=on_outcome, stop=stop)
+        return await self._api.write_batches(lead_ids, send, _MEMBERS, options)
 
     async def remove_leads(
         self,
@@ -211,8 +211,8 @@ class StaticLists(Resource):
         send = _membership(
             lambda ids: self._api.delete(path, {"id": ids}), evidence={NOT_IN_LIST: "removed"}
         )
-        hooks = Hooks(on_progress, on_outcome, stop)
-        return await self._api.write_batches(lead_ids, send, _MEMBERS, hooks=hooks)
+        options = WriteOptions(on_progress=on_progress, on_outcome=on_outcome, stop=stop)
+        return await self._api.write_batches(lead_ids, send, _MEMBERS, options)
 
     async def contains(
         self,
@@ -230,8 +230,8 @@ class StaticLists(Resource):
         """
         path = self._members_path(list_id, "/ismember")
         send = _membership(lambda ids: self._api.get(path, {"id": ids}))
-        hooks = Hooks(on_progress, on_outcome, stop)
-        return await self._api.write_batches(lead_ids, send, _MEMBERS, hooks=hooks)
+        options = WriteOptions(on_progress=on_progress, on_outcome=on_outcome, stop=stop)
+        return await self._api.write_batches(lead_ids, send, _MEMBERS, options)
 
     def leads(
         self, list_id: int, *, fields: FieldNames = None, batch_size: int | None = None

@@ -16,6 +16,7 @@ from marketo_async._batch import (
     MAX_BODY_BYTES,
     UNEXPECTED_ANSWER,
     ResultRules,
+    WriteOptions,
     run_batches,
 )
 from marketo_async._batch._sizes import unsendable
@@ -171,9 +172,9 @@ async def test_every_id_gets_one_outcome_with_impossible_ids_and_ambiguous_failu
     report = await run_batches(
         ids,
         send,
+        WriteOptions(batch_size=rng.choice([1, 50, 300])),
         key=id_or_none,
         validate=check_lead_id,
-        batch_size=rng.choice([1, 50, 300]),
         max_in_flight=rng.randint(1, 5),
         results=ResultRules(ids_from_keys=True),
     )

@@ -23,6 +23,7 @@ from marketo_async._batch import (
     BatchReport,
     Reason,
     RecordOutcome,
+    WriteOptions,
     run_batches,
 )
 from marketo_async._errors import (
@@ -197,9 +198,9 @@ async def test_every_input_gets_one_outcome_and_no_call_breaks_a_limit_or_the_ke
     report = await run_batches(
         records,
         send,
+        WriteOptions(batch_size=workload["batch_size"]),
         key=email_key,
         validate=validate_lead("createOrUpdate", "email"),
-        batch_size=workload["batch_size"],
         max_in_flight=workload["max_in_flight"],
         max_body_bytes=workload["max_body_bytes"],
     )
@@ -257,7 +258,11 @@ async def test_coalesce_gives_every_input_one_outcome_and_keeps_later_values(
     records = [{"i": i, "email": key, f"v{i}": i} for i, key in enumerate(keys)]
     send = RecordingSend(latency=lambda: 0.01)
     report = await run_batches(
-        records, send, key=email_key, coalesce=True, batch_size=batch_size, max_in_flight=3
+        records,
+        send,
+        WriteOptions(coalesce=True, batch_size=batch_size),
+        key=email_key,
+        max_in_flight=3,
     )
     assert_one_outcome_each_in_order(report, len(records))
     runs = 1 + sum(email_key(a) != email_key(b) for a, b in itertools.pairwise(records))
@@ -277,7 +282,7 @@ async def test_coalesce_gives_every_input_one_outcome_and_keeps_later_values(
 async def test_same_key_record_waits_until_the_earlier_call_returned() -> None:
     send = RecordingSend(latency=lambda: 1.0)
     records = records_of(["ann@x.com", "bob@x.com", "ANN@x.com ", "cy@x.com"])
-    report = await run_batches(records, send, key=email_key, batch_size=300)
+    report = await run_batches(records, send, WriteOptions(batch_size=300), key=email_key)
     assert report.ok
     first, second = send.calls
     assert first.indices == [0, 1, 3]
@@ -293,7 +298,7 @@ async def test_repeated_keys_do_not_starve_the_pipeline() -> None:
     ]
     send = RecordingSend(latency=lambda: 1.0)
     report = await run_batches(
-        records_of(emails), send, key=email_key, batch_size=100, max_in_flight=5
+        records_of(emails), send, WriteOptions(batch_size=100), key=email_key, max_in_flight=5
     )
     assert report.ok
     assert send.max_in_flight == 5
@@ -313,7 +318,9 @@ async def test_607_stops_sending_and_leaves_every_unsent_record_not_attempted() 
         yield from records_of([f"u{i}@x.com" for i in range(1_000)])
 
     send = RecordingSend(decide=decide, latency=lambda: 1.0)
-    report = await run_batches(generated(), send, key=email_key, batch_size=100, max_in_flight=1)
+    report = await run_batches(
+        generated(), send, WriteOptions(batch_size=100), key=email_key, max_in_flight=1
+    )
 
     assert_one_outcome_each_in_order(report, 1_000)
     assert len(send.calls) == 3
@@ -336,7 +343,7 @@ async def test_607_lets_calls_already_in_flight_finish() -> None:
         await anyio.sleep(1.0)
         return [{"id": record, "status": "updated"} for record in records]
 
-    report = await run_batches(range(50), send, batch_size=10, max_in_flight=3)
+    report = await run_batches(range(50), send, WriteOptions(batch_size=10), max_in_flight=3)
     assert report.counts == {"not_attempted": 30, "updated": 20}
     assert report.resume_from == 0
     assert [o.status for o in report.outcomes[10:30]] == ["updated"] * 20
@@ -360,8 +367,8 @@ async def test_a_failed_call_marks_only_its_records(error: Exception, status: st
     report = await run_batches(
         records_of([f"u{i}@x.com" for i in range(30)]),
         send,
+        WriteOptions(batch_size=10),
         key=email_key,
-        batch_size=10,
         max_in_flight=1,
     )
     assert report.counts == {"created": 20, status: 10}
@@ -389,7 +396,7 @@ async def test_a_bug_in_send_propagates_as_itself() -> None:
         raise ZeroDivisionError("oops")
 
     with pytest.raises(ZeroDivisionError, match="oops"):
-        await run_batches(range(1_000), send, batch_size=10)
+        await run_batches(range(1_000), send, WriteOptions(batch_size=10))
 
 
 async def test_local_validation_failures_are_never_sent_and_name_record_and_field() -> None:
@@ -429,7 +436,7 @@ async def test_coalesce_merges_consecutive_same_key_records_and_reports_each() -
         return [{"id": 100 + r["i"], "status": "updated"} for r in batch]
 
     report = await run_batches(
-        records, send, key=email_key, coalesce=True, batch_size=1, max_in_flight=1
+        records, send, WriteOptions(coalesce=True, batch_size=1), key=email_key, max_in_flight=1
     )
     assert sent[0] == {"i": 1, "email": "ANN@x.com", "firstName": "Ann", "city": "Rome"}
     assert [r["i"] for r in sent] == [1, 2, 3]
@@ -447,8 +454,8 @@ async def test_coalesce_uses_the_given_merge() -> None:
     report = await run_batches(
         [["a"], ["b"], ["c"]],
         send,
+        WriteOptions(coalesce=True),
         key=lambda item: 1,
-        coalesce=True,
         merge=lambda earlier, later: earlier + later,
     )
     assert [o.merged_into for o in report.outcomes] == [None, 0, 0]
@@ -523,11 +530,15 @@ async def test_on_progress_reports_done_and_the_total_when_known() -> None:
     async def send(batch: Sequence[int]) -> Result:
         return [{"id": lead_id, "status": "added"} for lead_id in batch]
 
-    await run_batches(list(range(1_000)), send, on_progress=lambda *args: seen.append(args))
+    await run_batches(
+        list(range(1_000)), send, WriteOptions(on_progress=lambda *args: seen.append(args))
+    )
     assert seen[-1] == (1_000, 1_000)
     assert [done for done, _ in seen] == sorted({done for done, _ in seen})
     seen.clear()
-    await run_batches(iter(range(10)), send, on_progress=lambda *args: seen.append(args))
+    await run_batches(
+        iter(range(10)), send, WriteOptions(on_progress=lambda *args: seen.append(args))
+    )
     assert seen[-1] == (10, None)
 
 
@@ -539,20 +550,22 @@ async def test_an_empty_input_gives_an_empty_ok_report() -> None:
 
 
 @pytest.mark.parametrize(
-    "arguments",
+    ("options", "arguments"),
     [
-        {"batch_size": 301},
-        {"batch_size": 0},
-        {"max_in_flight": 0},
-        {"max_body_bytes": 100},
-        {"coalesce": True},
-        {"merge": lambda a, b: b},
-        {"batch_size": 100, "max_buffered": 50},
+        (WriteOptions(batch_size=301), {}),
+        (WriteOptions(batch_size=0), {}),
+        (WriteOptions(), {"max_in_flight": 0}),
+        (WriteOptions(), {"max_body_bytes": 100}),
+        (WriteOptions(coalesce=True), {}),
+        (WriteOptions(), {"merge": lambda a, b: b}),
+        (WriteOptions(batch_size=100), {"max_buffered": 50}),
     ],
 )
-async def test_bad_arguments_are_refused(arguments: dict[str, Any]) -> None:
+async def test_bad_arguments_are_refused(options: WriteOptions, arguments: dict[str, Any]) -> None:
+    send = RecordingSend()
     with pytest.raises(ValueError):
-        await run_batches([1], RecordingSend(), **arguments)
+        await run_batches([1], send, options, **arguments)
+    assert send.calls == []
 
 
 def test_outcomes_behave_like_a_read_only_list() -> None:
@@ -583,10 +596,9 @@ async def test_on_outcome_sees_every_record_once_as_soon_as_it_is_known() -> Non
     report = await run_batches(
         records,
         send,
+        WriteOptions(batch_size=2, on_outcome=seen.append),
         key=email_key,
         validate=validate_lead("createOrUpdate", "email"),
-        batch_size=2,
-        on_outcome=seen.append,
     )
     assert sorted(outcome.index for outcome in seen) == list(range(5))
     assert {outcome.index: outcome for outcome in seen} == dict(enumerate(report.outcomes))
@@ -645,10 +657,10 @@ async def test_two_runs_sharing_key_leases_never_have_one_key_in_flight_together
                 await run_batches(
                     records,
                     send,
+                    WriteOptions(batch_size=50),
                     key=email_key,
                     key_leases=leases,
                     lease_scope="leads:email",
-                    batch_size=50,
                     max_in_flight=5,
                 )
             )
@@ -710,7 +722,7 @@ async def test_stop_lets_calls_in_flight_finish_and_sends_nothing_more() -> None
         return bool(stopped_at)
 
     report = await run_batches(
-        records, send, key=email_key, batch_size=100, max_in_flight=3, stop=stop
+        records, send, WriteOptions(batch_size=100, stop=stop), key=email_key, max_in_flight=3
     )
     assert len(send.calls) == stopped_at[0] == 3
     assert report.counts == {"created": 300, "not_attempted": 1_700}
@@ -725,10 +737,11 @@ async def test_cancelling_a_run_accounts_for_every_record_read() -> None:
         await run_batches(
             records,
             send,
+            WriteOptions(
+                batch_size=100, on_outcome=lambda outcome: seen.__setitem__(outcome.index, outcome)
+            ),
             key=email_key,
-            batch_size=100,
             max_in_flight=2,
-            on_outcome=lambda outcome: seen.__setitem__(outcome.index, outcome),
         )
     statuses = [seen[index].status for index in sorted(seen)]
     assert sorted(seen) == list(range(len(seen)))  # every record read has an outcome
@@ -753,7 +766,10 @@ async def test_stop_asked_while_reading_with_no_call_out_ends_the_run() -> None:
     send = RecordingSend()
     with anyio.fail_after(5):
         report = await run_batches(
-            slow_source(), send, key=email_key, batch_size=100, stop=lambda: stopping[0]
+            slow_source(),
+            send,
+            WriteOptions(batch_size=100, stop=lambda: stopping[0]),
+            key=email_key,
         )
     assert len(send.calls) == 0
     assert report.counts == {"not_attempted": 500}

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from marketo_async._batch import run_batches
+from marketo_async._batch import WriteOptions, run_batches
 from tests.virtual_time import virtual_backend
 
 pytestmark = pytest.mark.anyio
@@ -77,8 +77,8 @@ async def test_a_run_that_fits_the_look_ahead_ends_within_one_round_of_the_floor
     report = await run_batches(
         records,
         send,
+        WriteOptions(batch_size=case["batch_size"]),
         key=lambda record: record["key"],
-        batch_size=case["batch_size"],
         max_in_flight=case["max_in_flight"],
     )
     rounds = (anyio.current_time() - started) / LATENCY_S

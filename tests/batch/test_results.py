@@ -13,6 +13,7 @@ from marketo_async._batch import (
     EntryResult,
     Reason,
     ResultRules,
+    WriteOptions,
     marketo_result,
     reasons_of,
     run_batches,
@@ -104,7 +105,11 @@ async def test_an_api_with_500_records_a_call_and_answers_by_position_plugs_in()
 
     records = [{"n": n, "email": f"u{n}@x.com"} for n in range(1_200)]
     report = await run_batches(
-        records, send, key=lambda record: record["email"], batch_size=500, results=OTHER_API
+        records,
+        send,
+        WriteOptions(batch_size=500),
+        key=lambda record: record["email"],
+        results=OTHER_API,
     )
     assert sorted(calls) == [200, 500, 500]  # concurrent calls may start in any order
     assert report.counts == {"created": 1_188, "failed": 12}
@@ -117,9 +122,9 @@ async def test_a_batch_size_above_the_apis_limit_is_refused() -> None:
         return []
 
     with pytest.raises(ValueError, match="1 to 500"):
-        await run_batches([1], send, batch_size=501, results=OTHER_API)
+        await run_batches([1], send, WriteOptions(batch_size=501), results=OTHER_API)
     with pytest.raises(ValueError, match="1 to 300"):
-        await run_batches([1], send, batch_size=301)
+        await run_batches([1], send, WriteOptions(batch_size=301))
 
 
 async def test_rules_whose_read_returns_an_impossible_id_leave_the_id_out() -> None:

@@ -25,7 +25,7 @@ import pytest
 from anyio.from_thread import start_blocking_portal
 
 from marketo_async import RateLimits
-from marketo_async._batch import RecordOutcome, run_batches
+from marketo_async._batch import RecordOutcome, WriteOptions, run_batches
 from marketo_async.cli._input import InputRow
 from marketo_async.cli._report import APPLIED, ReportWriter
 from marketo_async.cli._run import BulkRun, Stopper
@@ -123,11 +123,8 @@ def test_second_stop_request_cancels_calls_in_flight(tmp_path: Path) -> None:
         return run_batches(
             records,
             call,
-            batch_size=50,
+            WriteOptions(batch_size=50, on_progress=on_progress, on_outcome=outcome, stop=stop),
             max_in_flight=2,
-            on_progress=on_progress,
-            on_outcome=outcome,
-            stop=stop,
         )
 
     async def main() -> None:
