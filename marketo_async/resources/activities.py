@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
-from .._batch import BatchReport
+from .._batch import BatchReport, WriteOptions
 from .._errors import MarketoError
 from ..models import format_datetime
 from ..models.activities import Activity, ActivityType, CustomActivityType, LeadChange
@@ -24,7 +24,7 @@ from ._arguments import (
     positive_id,
     unique_ids,
 )
-from ._base import Hooks, RecordRules, Resource, after_resend
+from ._base import RecordRules, Resource
 
 __all__ = ["Activities", "ActivityRecords"]
 
@@ -275,26 +275,19 @@ class Activities(Resource):
         may have applied is reported ``unknown``, never sent again.
         """
 
-        async def send(batch: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-            payload = {"input": list(batch)}
-            answer = await self._api.post(CUSTOM_PATH, json=payload, idempotent=False)
-            return after_resend(answer)
-
-        hooks = Hooks(on_progress, on_outcome, stop)
+        options = WriteOptions(
+            on_progress=on_progress,
+            on_outcome=on_outcome,
+            stop=stop,
+            batch_size=MAX_CUSTOM_PER_CALL,
+        )
         # A list keeps its length, so progress can show a total.
         wired = (
             [_custom_wire(r) for r in records]
             if isinstance(records, Sequence)
             else _wire_records(records)
         )
-        return await self._api.write_batches(
-            wired,
-            send,
-            _CUSTOM,
-            hooks=hooks,
-            batch_size=MAX_CUSTOM_PER_CALL,
-            idempotent=False,
-        )
+        return await self._api.write_input(wired, CUSTOM_PATH, _CUSTOM, options, idempotent=False)
 
     # ---- helpers ------------------------------------------------------------------------
 
