@@ -42,7 +42,10 @@ T = TypeVar("T")
 STOP_POLL_S = 0.1
 
 _NOT_SENT = "not sent: the run was stopped before this record's call went out"
-_CANCELLED_UNSENT = "the run was cancelled before this record's call went out"
+_CANCELLED_UNSENT = "the run was cancelled before this record was sent"
+_CANCELLED_CUT_OFF = "the run was cancelled while this record's call was in flight"
+_CALL_NOT_OUT = "the run was cancelled before this record's call went out"
+_CUT_OFF_MAY_HAVE_APPLIED = " while this record's call was in flight; it may have applied"
 
 # One API call with a batch of records; returns the API's per-record ``result[]``.
 Send = Callable[[Sequence[T]], Awaitable[Sequence[Mapping[str, Any]]]]
@@ -87,10 +90,14 @@ class _Engine(Generic[T]):
                 async with anyio.create_task_group() as task_group:
                     task_group.start_soon(self._guard, task_group, self._dispatch, task_group)
             except anyio.get_cancelled_exc_class():
-                self._abandon()
+                self._end_early(_CANCELLED_UNSENT, _CANCELLED_CUT_OFF, unread=True)
                 raise
             if self._bug is not None:
-                self._account_after_bug(self._bug)
+                why = f"the run stopped on an error ({type(self._bug).__name__}: {self._bug})"
+                # When a hook raises again (it may be the bug itself), the records left have no
+                # outcome and the caller accounts for them; the first bug is the one raised.
+                with contextlib.suppress(Exception):
+                    self._end_early(f"not sent: {why}", f"{why}{_CUT_OFF_MAY_HAVE_APPLIED}")
                 raise self._bug
             if self._phase is _Phase.HALTED:
                 await self._give_up()
@@ -158,39 +165,18 @@ class _Engine(Generic[T]):
             self._phase = _Phase.HALTED
         return self._phase is _Phase.SENDING
 
-    def _abandon(self) -> None:
-        """The run is being cancelled: give every record read an outcome before it ends.
-
-        Records not sent are ``not_attempted``; records whose call was in flight (or about to
-        go) are ``unknown``: their call may or may not have been applied.
-        """
+    def _end_early(self, unsent: str, cut_off: str, *, unread: bool = False) -> None:
+        """The run ends before its input (cancelled, or a bug): give every record read an
+        outcome. Records not sent are ``not_attempted`` (``unread``: the rest of a collection
+        too), never ``unknown``; records whose call was in flight (or about to go) are
+        ``unknown``: their call may or may not have been applied."""
         self._reader.flush()
-        unsent = (Reason(INTERRUPTED, "the run was cancelled before this record was sent"),)
-        self._drop_unsent(unsent)
-        for index in self._reader.number_the_rest():
-            self._recorder.finish(index, index, "not_attempted", reasons=unsent)
-        cut_off = (
-            Reason(INTERRUPTED, "the run was cancelled while this record's call was in flight"),
-        )
-        self._recorder.finish_pending("unknown", cut_off)
-
-    def _account_after_bug(self, bug: Exception) -> None:
-        """A bug ended the run: records never sent are ``not_attempted``, never ``unknown``;
-        records whose call went out are ``unknown``. When a hook raised again (it may be the
-        bug itself), the records left have no outcome and the caller accounts for them."""
-        why = f"{type(bug).__name__}: {bug}"
-        unsent = (Reason(INTERRUPTED, f"not sent: the run stopped on an error ({why})"),)
-        cut_off = (
-            Reason(
-                INTERRUPTED,
-                f"the run stopped on an error ({why}) while this record's "
-                "call was in flight; it may have applied",
-            ),
-        )
-        with contextlib.suppress(Exception):  # the first bug is the one raised
-            self._reader.flush()
-            self._drop_unsent(unsent)
-            self._recorder.finish_pending("unknown", cut_off)
+        not_sent = (Reason(INTERRUPTED, unsent),)
+        self._drop_unsent(not_sent)
+        if unread:
+            for index in self._reader.number_the_rest():
+                self._recorder.finish(index, index, "not_attempted", reasons=not_sent)
+        self._recorder.finish_pending("unknown", (Reason(INTERRUPTED, cut_off),))
 
     def _drop_unsent(self, reasons: tuple[Reason, ...] = ()) -> None:
         for item in self._queue.drain():
@@ -298,7 +284,7 @@ class _Engine(Generic[T]):
             self._finish_unsent(batch, _NOT_SENT)
         except anyio.get_cancelled_exc_class():
             if gate.waiting:  # the whole run is cancelled; this call never went out
-                self._finish_unsent(batch, _CANCELLED_UNSENT)
+                self._finish_unsent(batch, _CALL_NOT_OUT)
             raise
         else:
             if results is None:  # called back by _hold_unsent before it was sent

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from marketo_async._batch import LOCAL_VALIDATION, json_size, run_batches
+from marketo_async._batch import LOCAL_VALIDATION, WriteOptions, json_size, run_batches
 from marketo_async._batch._sizes import unsendable
 from marketo_async._errors import RequestError
 from marketo_async._transport._wire import _encode_json
@@ -97,8 +97,10 @@ async def test_a_bug_after_calls_went_out_leaves_never_sent_records_not_attempte
         await run_batches(
             [{"email": f"u{i}@x.com"} for i in range(3_000)],
             send,
+            WriteOptions(
+                on_outcome=lambda outcome: seen.__setitem__(outcome.index, outcome.status)
+            ),
             max_in_flight=1,
-            on_outcome=lambda outcome: seen.__setitem__(outcome.index, outcome.status),
         )
     sent = 300 * calls
     assert {seen.get(i) for i in range(300, 600)} == {"unknown"}  # the call that raised
