@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio
 
-from .._batch import BatchReport, ResultRules
+from .._batch import BatchReport, ResultRules, WriteOptions
 from .._batch._results import EntryResult
 from .._errors import AccessDeniedError, MarketoError, NotFoundError, RequestError, retitled
 from .._paging import MAX_ASSET_PAGE, Page, Pager, offset_pages
@@ -28,7 +28,7 @@ from ._arguments import (
     non_empty_text,
     positive_id,
 )
-from ._base import Hooks, RecordRules, Resource
+from ._base import RecordRules, Resource
 
 __all__ = [
     "MAX_LEADS_PER_TRIGGER",
@@ -217,14 +217,13 @@ class Campaigns(Resource):
         def stopped() -> bool:
             return first.refusal is not None or (stop is not None and stop())
 
-        report = await self._api.write_batches(
-            lead_ids,
-            send,
-            _LEADS,
-            hooks=Hooks(on_progress, on_outcome, stopped),
+        options = WriteOptions(
+            on_progress=on_progress,
+            on_outcome=on_outcome,
+            stop=stopped,
             batch_size=MAX_LEADS_PER_TRIGGER,
-            idempotent=False,
         )
+        report = await self._api.write_batches(lead_ids, send, _LEADS, options, idempotent=False)
         if first.refusal is not None:
             raise _refused(campaign, first.refusal) from first.refusal
         return report
