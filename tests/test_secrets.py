@@ -20,6 +20,7 @@ from marketo_async import (
     MarketoClient,
     MarketoConnectionError,
     MarketoError,
+    RateLimits,
     RetryPolicy,
 )
 from marketo_async._transport import FileTransfers, Sink
@@ -107,6 +108,7 @@ def client_for(handler: Handler, *, identity_fails: bool = False) -> MarketoClie
         client_secret=CLIENT_SECRET,
         transport=httpx.MockTransport(route),
         retry=RetryPolicy.no_wait(max_attempts=2),
+        rate_limits=RateLimits(daily_quota=None),  # no stats/usage read before the first call
     )
 
 

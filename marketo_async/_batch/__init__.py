@@ -42,6 +42,7 @@ from ._engine import Send, run_batches
 from ._held import Held
 from ._options import BatchOptions, OutcomeHook, Progress, StopHook, WriteOptions
 from ._outcomes import (
+    DAILY_QUOTA,
     INTERRUPTED,
     LOCAL_VALIDATION,
     MARKETO_STATUSES,
@@ -63,6 +64,7 @@ from ._results import MARKETO_RESULTS, EntryResult, ResultRules, marketo_result,
 from ._sizes import ENVELOPE_BYTES, MAX_BATCH_SIZE, MAX_BODY_BYTES, json_size, size_bound
 
 __all__ = [
+    "DAILY_QUOTA",
     "ENVELOPE_BYTES",
     "INTERRUPTED",
     "LOCAL_VALIDATION",

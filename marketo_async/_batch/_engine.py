@@ -16,6 +16,7 @@ from .._transport._gate import CURRENT_GATE, CallNotSent, SendGate
 from ._leases import LeaseGate
 from ._options import BatchOptions, Key, WriteOptions
 from ._outcomes import (
+    DAILY_QUOTA,
     INTERRUPTED,
     LOCAL_VALIDATION,
     NO_KEY_LEASE,
@@ -80,6 +81,7 @@ class _Engine(Generic[T]):
         self._returned = anyio.Event()  # set whenever a call returns or hands records back
         self._phase = _Phase.SENDING
         self._stopped: MarketoError | None = None  # the 607 that stopped sending
+        self._stopped_reason: Reason | None = None
         self._bug: Exception | None = None
 
     # ---- the run
@@ -178,6 +180,15 @@ class _Engine(Generic[T]):
                 self._recorder.finish(index, index, "not_attempted", reasons=not_sent)
         self._recorder.finish_pending("unknown", (Reason(INTERRUPTED, cut_off),))
 
+    def _stopped_reasons(self) -> tuple[Reason, ...]:
+        """Why records left unsent after a 607 (or the daily counter) were not sent."""
+        if self._stopped is None:
+            return ()
+        if self._stopped_reason is None:
+            code = self._stopped.code or DAILY_QUOTA
+            self._stopped_reason = Reason(code, f"not sent: {self._stopped.message}")
+        return (self._stopped_reason,)
+
     def _drop_unsent(self, reasons: tuple[Reason, ...] = ()) -> None:
         for item in self._queue.drain():
             self._finish(item, "not_attempted", reasons=reasons)
@@ -185,7 +196,7 @@ class _Engine(Generic[T]):
     async def _give_up(self) -> None:
         """After a 607 or a ``stop``: every record not sent, read or not yet, is not_attempted."""
         self._phase = _Phase.GIVING_UP
-        self._drop_unsent()
+        self._drop_unsent(self._stopped_reasons())
         # Read the rest too, so that no input is silently dropped (_admit marks each one).
         while not self._reader.exhausted:
             await self._reader.read(self._look_ahead_full, limit=self._options.look_ahead)
@@ -199,7 +210,7 @@ class _Engine(Generic[T]):
 
     def _admit(self, item: Item[T]) -> None:
         if self._phase is _Phase.GIVING_UP:
-            self._finish(item, "not_attempted")
+            self._finish(item, "not_attempted", reasons=self._stopped_reasons())
             return
         why = _sized(item, self._options)
         if why is None:
@@ -276,7 +287,8 @@ class _Engine(Generic[T]):
             if self._stopped is None:
                 self._stopped = error
                 self._phase = _Phase.HALTED
-            self._finish_all(batch, "not_attempted", error)
+            for item in batch:
+                self._finish(item, "not_attempted", reasons=self._stopped_reasons(), error=error)
         except MarketoError as error:
             applied = error.may_have_applied or isinstance(error, AmbiguousWriteError)
             self._finish_all(batch, "unknown" if applied else "failed", error)
@@ -313,8 +325,10 @@ class _Engine(Generic[T]):
             return [("unknown", None, (why,))] * len(batch)
 
     def _finish_unsent(self, batch: Sequence[Item[T]], why: str) -> None:
+        # Held back because the daily quota is spent: that is the reason to give.
+        reasons = self._stopped_reasons() or (Reason(INTERRUPTED, why),)
         for item in batch:
-            self._finish(item, "not_attempted", reasons=(Reason(INTERRUPTED, why),))
+            self._finish(item, "not_attempted", reasons=reasons)
 
     def _call_returned(self, batch: Sequence[Item[T]]) -> None:
         """A call slot is free again and the next record of each of ``batch``'s keys may go."""

@@ -10,6 +10,7 @@ import attrs
 from .._errors import DailyQuotaExceeded, MarketoError
 
 __all__ = [
+    "DAILY_QUOTA",
     "INTERRUPTED",
     "LOCAL_VALIDATION",
     "MARKETO_STATUSES",
@@ -53,6 +54,7 @@ NOT_APPLIED_STATUSES: frozenset[Status] = frozenset(
 )
 
 LOCAL_VALIDATION = "local-validation"  # Reason.code of a record refused before sending
+DAILY_QUOTA = "daily-quota"  # Reason.code: not sent, the daily quota being spent (no 607 yet)
 INTERRUPTED = "interrupted"  # Reason.code of a record whose run was cancelled
 NO_KEY_LEASE = "no-key-lease"  # Reason.code of a record whose fleet key lease could not be had
 RESENT = "resent"  # Reason.code: the call was sent again after a failure that may have applied
@@ -176,11 +178,12 @@ class BatchReport:
         return "\n".join(lines)
 
     def _stopped_advice(self, stopped: MarketoError) -> list[str]:
-        what = (
-            "Marketo's daily API quota ran out (607)"
-            if isinstance(stopped, DailyQuotaExceeded)
-            else f"sending stopped ({stopped})"
-        )
+        if isinstance(stopped, DailyQuotaExceeded) and stopped.code == "607":
+            what = "Marketo's daily API quota ran out (607)"
+        elif isinstance(stopped, DailyQuotaExceeded):
+            what = f"{stopped.message} (stopped here, before Marketo's 607)"
+        else:
+            what = f"sending stopped ({stopped})"
         lines = [
             f"Stopped early: {what}; {self.counts.get('not_attempted', 0):,} records were "
             "not attempted."

@@ -21,6 +21,7 @@ from .._errors import (
     recast,
 )
 from ._auth import Secret, TokenCache
+from ._daily import USAGE_PATH, DailyCounter, DailyUsageWatch
 from ._decode import UriTooLongError, connection_error, decode, decode_identity
 from ._gate import departing, queued
 from ._limiter import Limiter, QuotaExhausted
@@ -109,6 +110,12 @@ class MarketoTransport:
             self._fetch_token, on_fetch=self._count_token, store=limiter.token_store
         )
         self._decide = marketo_decide(retry, rate_limits)
+        # The daily counter learns the instance's count (every integration's calls).
+        self.daily: DailyUsageWatch | None = None
+        if rate_limits.daily_quota is not None and isinstance(limiter, DailyCounter):
+            self.daily = DailyUsageWatch(
+                limiter, lambda: self.request("GET", USAGE_PATH), lambda: self.stats.calls
+            )
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -164,6 +171,8 @@ class MarketoTransport:
     ) -> dict[str, Any]:
         """Send one call and return Marketo's decoded body, or raise a MarketoError."""
         request = build_request(self._http, method, path, params=params, json=json, data=data)
+        if self.daily is not None:
+            await self.daily.before_call()
         records = _count_records(json, params)
         where = request.url.path
 

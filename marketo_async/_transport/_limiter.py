@@ -35,7 +35,7 @@ class QuotaExhausted(Exception):
     """The daily call budget is spent; no call was sent."""
 
     def __init__(self, used: int, quota: int) -> None:
-        super().__init__(f"daily call budget spent locally ({used} of {quota} calls today)")
+        super().__init__(f"daily API quota spent: {used:,} of {quota:,} calls counted today")
         self.used = used
         self.quota = quota
 
@@ -156,6 +156,19 @@ class LocalLimiter:
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, anyio.current_time() + seconds)
+
+    # ---- the daily counter, taught the instance's count (see _daily.DailyUsageWatch)
+
+    async def calls_today(self) -> int:
+        return self.used_today
+
+    async def learn_calls_today(self, total: int, counted_before: int) -> None:
+        self._roll_day()
+        since = max(self._used_today - counted_before, 0)
+        self._used_today = max(self._used_today, total + since)
+
+    async def learned_within(self, seconds: float, calls: int) -> bool:
+        return False  # one process: its own watch decides when to read again
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:

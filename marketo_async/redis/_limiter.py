@@ -129,6 +129,7 @@ class RedisLimiter:
         self._slots_key = f"{prefix}:slots"
         self._pause_key = f"{prefix}:pause"
         self._day_prefix = f"{prefix}:day:"
+        self._learned_key = f"{prefix}:usage-learned"
         self.token_store = RedisTokenStore(self._connection, prefix)
         self.key_leases = RedisKeyLeases(
             self._connection, prefix, lease_seconds=self.lease_seconds, outage_wait=outage_wait
@@ -195,6 +196,48 @@ class RedisLimiter:
             args += [start, end]
         in_flight, in_window, used = await self._connection.run(_scripts.COUNT_SLOTS, keys, args)
         return SharedUsage(int(in_flight), int(in_window), int(used))
+
+    # ---- the fleet's daily counter, taught the instance's count (see _transport._daily)
+
+    def _day_keys(self) -> tuple[list[str], list[str | int | float]]:
+        days = marketo_days(time.time())
+        keys = [self._day_prefix + label for label, _, _ in days] + [self._learned_key]
+        bounds: list[str | int | float] = []
+        for _, start, end in days:
+            bounds += [start, end]
+        return keys, bounds
+
+    async def calls_today(self) -> int:
+        """The fleet's calls today as Redis counts them (this process's own while Redis is
+        away with ``fallback="local"``)."""
+        if not self._connection.available():
+            return await self._local.calls_today()
+        try:
+            return (await self.usage()).used_today
+        except RedisUnavailableError as error:
+            if self.fallback != "local":
+                raise
+            self._connection.mark_down(error)
+            return await self._local.calls_today()
+
+    async def learn_calls_today(self, total: int, counted_before: int) -> None:
+        """Raise the fleet's count for today to Marketo's ``total`` (plus the fleet's calls
+        since the read was sent); every process sees it at its next admission."""
+        keys, bounds = self._day_keys()
+        answer = await self._connection.shared(
+            _scripts.LEARN_USAGE, keys, [total, counted_before, *bounds]
+        )
+        if answer is None:  # Redis away, fallback="local"
+            await self._local.learn_calls_today(total, counted_before)
+
+    async def learned_within(self, seconds: float, calls: int) -> bool:
+        """True when a process of the fleet learned today's count less than ``seconds`` ago
+        and fewer than ``calls`` fleet calls ago: this one need not read it again."""
+        keys, bounds = self._day_keys()
+        answer = await self._connection.shared(
+            _scripts.LEARNED_WITHIN, keys, [seconds, calls, *bounds]
+        )
+        return answer is not None and int(answer) == 1
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:

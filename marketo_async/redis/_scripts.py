@@ -13,6 +13,8 @@ __all__ = [
     "ACQUIRE_SLOT",
     "COUNT_SLOTS",
     "DISCARD_TOKEN",
+    "LEARNED_WITHIN",
+    "LEARN_USAGE",
     "LOAD_TOKEN",
     "LOCK",
     "PING",
@@ -151,6 +153,65 @@ for i = 0, 2 do
 end
 return {redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', KEYS[2]),
         tonumber(redis.call('GET', day) or '0')}
+""",
+)
+
+# Today's key among the three days (KEYS[1..3]), by the server's clock; ARGV from ``first``
+# holds the three days' [start, end).
+_TODAY = """
+local function today(first)
+  local day = KEYS[2]
+  for i = 0, 2 do
+    if now >= tonumber(ARGV[first + 2 * i]) and now < tonumber(ARGV[first + 1 + 2 * i]) then
+      day = KEYS[1 + i]
+    end
+  end
+  return day
+end
+"""
+
+# KEYS: day-before, day, day-after, learned. ARGV: total (the instance's count, from
+# stats/usage), the day's count when the read was sent, then [start, end) of the three days.
+# Raises the day's count to the total plus the fleet's calls since the read was sent (never
+# lowers it) and records when and at which count the fleet learned. Returns the new count.
+LEARN_USAGE = Script(
+    "learn-usage",
+    _NOW
+    + _TODAY
+    + """
+local day = today(3)
+local used = tonumber(redis.call('GET', day) or '0')
+local since = math.max(used - tonumber(ARGV[2]), 0)
+local learned = math.max(used, tonumber(ARGV[1]) + since)
+redis.call('SET', day, learned, 'EX', 3 * 86400)
+redis.call('SET', KEYS[4], day .. ' ' .. string.format('%.6f', now) .. ' ' .. learned,
+           'EX', 86400)
+return tostring(learned)
+""",
+)
+
+# KEYS: day-before, day, day-after, learned. ARGV: seconds, calls, then [start, end) of the
+# three days. Returns 1 when the fleet learned today's count less than ``seconds`` ago and
+# fewer than ``calls`` calls ago, else 0.
+LEARNED_WITHIN = Script(
+    "learned-within",
+    _NOW
+    + _TODAY
+    + """
+local day = today(3)
+local record = redis.call('GET', KEYS[4])
+if not record then
+  return 0
+end
+local learned_day, at, count = string.match(record, '^(%S+) (%S+) (%S+)$')
+if learned_day ~= day then
+  return 0
+end
+local used = tonumber(redis.call('GET', day) or '0')
+if now - tonumber(at) < tonumber(ARGV[1]) and used - tonumber(count) < tonumber(ARGV[2]) then
+  return 1
+end
+return 0
 """,
 )
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import respx
 
-from marketo_async import MarketoClient, RetryPolicy
+from marketo_async import MarketoClient, RateLimits, RetryPolicy
 
 BASE_URL = "https://123-abc-456.mktorest.com"
 
@@ -40,6 +40,8 @@ async def mk(router: respx.Router) -> AsyncIterator[MarketoClient]:
         client_secret="secret",
         transport=httpx.MockTransport(router.handler),
         retry=RetryPolicy.no_wait(),
+        # No daily counter: it would read stats/usage first, a call these routes don't expect.
+        rate_limits=RateLimits(daily_quota=None),
     )
     async with client:
         yield client

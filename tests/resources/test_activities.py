@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from marketo_async import Activity, LeadChange, MarketoClient, RetryPolicy
+from marketo_async import Activity, LeadChange, MarketoClient, RateLimits, RetryPolicy
 from marketo_async.resources._activity_stream import decode_cursor
 from marketo_async.testing import FakeMarketo
 
@@ -42,6 +42,7 @@ def _client(fake: FakeMarketo, transport: httpx.AsyncBaseTransport | None = None
         client_secret=fake.client_secret,
         transport=transport or fake.transport,
         retry=RetryPolicy.no_wait(max_attempts=20),
+        rate_limits=RateLimits(daily_quota=None),  # calls counted exactly: no stats/usage read
     )
 
 

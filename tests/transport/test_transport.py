@@ -39,6 +39,8 @@ def make_client(server: Server, **kwargs: object) -> MarketoClient:
         "client_secret": SECRET,
         "transport": server.transport,
         "retry": RetryPolicy(max_attempts=8, max_elapsed=300.0),
+        # No daily counter unless a test asks: it reads stats/usage before the first call.
+        "rate_limits": RateLimits(daily_quota=None),
     }
     settings.update(kwargs)
     return MarketoClient(**settings)  # type: ignore[arg-type]
@@ -82,7 +84,7 @@ async def test_250_concurrent_calls_stay_within_window_and_concurrency() -> None
 
 async def test_window_is_sliding_with_margin_for_arrival_times() -> None:
     server = Server(calls=5, period=3.0)
-    limits = RateLimits(calls=5, period=3.0, concurrency=10, window_margin=0.1)
+    limits = RateLimits(calls=5, period=3.0, concurrency=10, window_margin=0.1, daily_quota=None)
     async with make_client(server, rate_limits=limits) as client:
         async with anyio.create_task_group() as tg:
             for _ in range(23):
@@ -98,7 +100,7 @@ async def test_jittery_network_delays_never_push_the_server_over_its_window() ->
     """Marketo counts arrivals: a slow first call and a fast later one must not meet there."""
     rng = random.Random(3)
     server = Server(calls=5, period=3.0, latency=0.05, arrival_delay=lambda: rng.random())
-    limits = RateLimits(calls=5, period=3.0, concurrency=5, window_margin=0.0)
+    limits = RateLimits(calls=5, period=3.0, concurrency=5, window_margin=0.0, daily_quota=None)
     async with make_client(server, rate_limits=limits) as client:
         async with anyio.create_task_group() as tg:
             for _ in range(40):
@@ -110,7 +112,7 @@ async def test_jittery_network_delays_never_push_the_server_over_its_window() ->
 async def test_concurrency_slot_is_released_before_backoff_sleep() -> None:
     server = Server(concurrency=2, latency=0.1)
     server.script.extend([fail("608")] * 1)
-    limits = RateLimits(calls=100, period=20.0, concurrency=1)
+    limits = RateLimits(calls=100, period=20.0, concurrency=1, daily_quota=None)
     async with make_client(server, rate_limits=limits) as client:
         timeline: list[str] = []
 
@@ -143,7 +145,7 @@ async def test_token_is_fetched_once_for_all_concurrent_callers() -> None:
 @pytest.mark.parametrize("expiry", ["602", "601"])
 async def test_expired_token_mid_run_is_fetched_once_and_calls_retry_free(expiry: str) -> None:
     server = Server(latency=0.5, arrival_delay=0.1)
-    limits = RateLimits(calls=100, period=20.0, concurrency=10)
+    limits = RateLimits(calls=100, period=20.0, concurrency=10, daily_quota=None)
     async with make_client(server, rate_limits=limits, retry=RetryPolicy(max_attempts=1)) as client:
         await client.request("GET", "/rest/v1/warmup.json")
         old = server.token
@@ -435,11 +437,13 @@ async def test_local_daily_quota_refuses_without_sending() -> None:
     server = Server()
     limits = RateLimits(daily_quota=3)
     async with make_client(server, rate_limits=limits) as client:
-        for _ in range(3):
+        # The first call is preceded by the stats/usage read (which says nothing here).
+        for _ in range(2):
             await client.request("GET", "/rest/v1/leads.json")
         with pytest.raises(DailyQuotaExceeded):
             await client.request("GET", "/rest/v1/leads.json")
-    assert len(server.requests) == 3
+    paths = [request.url.path for request in server.requests]
+    assert paths == ["/rest/v1/stats/usage.json", "/rest/v1/leads.json", "/rest/v1/leads.json"]
 
 
 async def test_stats_count_calls_retries_and_records() -> None:
@@ -601,7 +605,7 @@ class MemoryTokenStore:
 
 class SharingLimiter(LocalLimiter):
     def __init__(self, store: MemoryTokenStore) -> None:
-        super().__init__(RateLimits())
+        super().__init__(RateLimits(daily_quota=None))
         self.token_store = store
 
 
