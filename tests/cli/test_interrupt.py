@@ -306,8 +306,9 @@ def test_sandbox_serve_is_a_persistent_target(invoke: Invoke, tmp_path: Path) ->
 def _served_upsert(
     tmp_path: Path, fake: FakeMarketo, report: Path
 ) -> Iterator[subprocess.Popen[str]]:
-    """``leads upsert`` of 3,000 rows against ``fake``, 100 a call, 4 calls per 20 s: the
-    preflight's describe and three writes, then a wait for the window."""
+    """``leads upsert`` of 3,000 rows against ``fake``, 100 a call, 5 calls per 20 s: the
+    preflight's describe, the daily counter's stats/usage read and three writes, then a wait
+    for the window."""
     source = tmp_path / "leads.csv"
     source.write_text(
         "email\n" + "".join(f"u{i}@example.com\n" for i in range(1, 3_001)), encoding="utf-8"
@@ -329,7 +330,7 @@ def _upsert_process(tmp_path: Path, source: Path, report: Path, port: int) -> su
             "--base-url",
             f"http://127.0.0.1:{port}",
             "--rate-limit",
-            "4/20",
+            "5/20",
             "--batch-size",
             "100",
             "--report",
@@ -356,7 +357,7 @@ def test_ctrl_c_during_a_window_wait_sends_nothing_more_and_exits_at_once(
         _wait_for_lines(report, 300, run)  # three calls answered; the fourth waits 20 s
         assert run.stderr is not None
         # Without a terminal, the wait gets a line of its own when it starts.
-        notice = "waiting for Marketo's rate window: 4 calls per 20 s, next call in"
+        notice = "waiting for Marketo's rate window: 5 calls per 20 s, next call in"
         while notice not in (line := run.stderr.readline()):
             assert line, "the run ended without saying it waits for the window"
         run.send_signal(signal.SIGINT)
