@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._call import Call, Router
@@ -47,50 +47,8 @@ def register_schema_routes(
     async def create(call: Call) -> dict[str, Any]:
         records = call.input(call.json())
         fields = table(call.store)
-        planned: list[FieldDef | dict[str, Any]] = []
-        custom = sum(1 for f in fields.values() if f.is_custom)
-        names = {f.name.lower() for f in fields.values()}
-        display_names = {f.display_name.lower() for f in fields.values()}
-        for record in records:
-            record = record if isinstance(record, dict) else {}
-            name = str(record.get("name") or "")
-            display = str(record.get("displayName") or "")
-            data_type = str(record.get("dataType") or "")
-            missing = next(
-                (k for k in ("displayName", "name", "dataType") if not record.get(k)), None
-            )
-            if missing is not None:
-                planned.append(
-                    call.skipped(
-                        "1002", f"Missing value for required parameter '{missing}'", name=name
-                    )
-                )
-            elif not FIELD_NAME.match(name):
-                planned.append(call.skipped("1003", f"Invalid field name '{name}'", name=name))
-            elif data_type not in FIELD_DATA_TYPES:
-                planned.append(call.skipped("1003", f"Invalid dataType '{data_type}'", name=name))
-            elif name.lower() in names or display.lower() in display_names:
-                planned.append(call.skipped("1017", f"Field '{name}' already exists", name=name))
-            elif custom >= max_custom:
-                planned.append(call.skipped("1028", "Maximum field limit reached", name=name))
-            else:
-                custom += 1
-                names.add(name.lower())
-                display_names.add(display.lower())
-                planned.append(
-                    FieldDef(
-                        name=name,
-                        display_name=display,
-                        data_type=data_type,
-                        length=255 if data_type in {"string", "email", "phone", "url"} else None,
-                        description=record.get("description"),
-                        is_custom=True,
-                        is_api_created=True,
-                        is_hidden=bool(record.get("isHidden", False)),
-                        is_html_encoding_in_email=bool(record.get("isHtmlEncodingInEmail", True)),
-                        is_sensitive=bool(record.get("isSensitive", False)),
-                    )
-                )
+        taken = _Taken(fields.values(), max_custom)
+        planned = [taken.plan(call, record) for record in records]
         await call.delay(len(records))
         results: list[dict[str, Any]] = []
         for item in planned:
@@ -137,3 +95,55 @@ def register_schema_routes(
     router.add("POST", rf"{base}/schema/fields/(?P<name>[^/]+)\.json", update)
     router.add("GET", rf"{base}/schema/fields\.json", browse)
     router.add("POST", rf"{base}/schema/fields\.json", create)
+
+
+class _Taken:
+    """The names, display names and custom-field count a create call has used so far."""
+
+    def __init__(self, fields: Iterable[FieldDef], max_custom: int) -> None:
+        existing = list(fields)
+        self._custom = sum(1 for f in existing if f.is_custom)
+        self._max_custom = max_custom
+        self._names = {f.name.lower() for f in existing}
+        self._display_names = {f.display_name.lower() for f in existing}
+
+    def plan(self, call: Call, record: Any) -> FieldDef | dict[str, Any]:
+        """The field one record creates, or its ``skipped`` entry."""
+        record = record if isinstance(record, dict) else {}
+        name = str(record.get("name") or "")
+        display = str(record.get("displayName") or "")
+        refused = self._refusal(record, name, display)
+        if refused is not None:
+            code, message = refused
+            return call.skipped(code, message, name=name)
+        self._custom += 1
+        self._names.add(name.lower())
+        self._display_names.add(display.lower())
+        data_type = str(record["dataType"])
+        return FieldDef(
+            name=name,
+            display_name=display,
+            data_type=data_type,
+            length=255 if data_type in {"string", "email", "phone", "url"} else None,
+            description=record.get("description"),
+            is_custom=True,
+            is_api_created=True,
+            is_hidden=bool(record.get("isHidden", False)),
+            is_html_encoding_in_email=bool(record.get("isHtmlEncodingInEmail", True)),
+            is_sensitive=bool(record.get("isSensitive", False)),
+        )
+
+    def _refusal(self, record: dict[str, Any], name: str, display: str) -> tuple[str, str] | None:
+        data_type = str(record.get("dataType") or "")
+        missing = next((k for k in ("displayName", "name", "dataType") if not record.get(k)), None)
+        if missing is not None:
+            return "1002", f"Missing value for required parameter '{missing}'"
+        if not FIELD_NAME.match(name):
+            return "1003", f"Invalid field name '{name}'"
+        if data_type not in FIELD_DATA_TYPES:
+            return "1003", f"Invalid dataType '{data_type}'"
+        if name.lower() in self._names or display.lower() in self._display_names:
+            return "1017", f"Field '{name}' already exists"
+        if self._custom >= self._max_custom:
+            return "1028", "Maximum field limit reached"
+        return None
