@@ -1,6 +1,14 @@
 """marketo_async: an async, high-throughput client for the Marketo Engage REST API."""
 
-from ._batch import BatchReport, Reason, RecordOutcome, Status, WriteOptions, run_batches
+from ._batch import (
+    BatchReport,
+    Reason,
+    RecordOutcome,
+    Status,
+    WriteHooks,
+    WriteOptions,
+    run_batches,
+)
 from ._client import MarketoClient
 from ._config import RateLimits, RetryPolicy
 from ._errors import (
@@ -100,6 +108,7 @@ __all__ = [
     "TransientError",
     "VisitorData",
     "Warning",
+    "WriteHooks",
     "WriteOptions",
     "__version__",
     "run_batches",

@@ -40,7 +40,7 @@ The modules, one concern each:
 
 from ._engine import Send, run_batches
 from ._held import Held
-from ._options import BatchOptions, OutcomeHook, Progress, StopHook, WriteOptions
+from ._options import BatchOptions, OutcomeHook, Progress, StopHook, WriteHooks, WriteOptions
 from ._outcomes import (
     DAILY_QUOTA,
     INTERRUPTED,
@@ -93,6 +93,7 @@ __all__ = [
     "Send",
     "Status",
     "StopHook",
+    "WriteHooks",
     "WriteOptions",
     "json_size",
     "marketo_result",

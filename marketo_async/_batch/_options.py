@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Generic, TypedDict, TypeVar, cast
 
 import attrs
 
@@ -15,7 +15,15 @@ from ._sizes import ENVELOPE_BYTES, MAX_BODY_BYTES, size_bound
 if TYPE_CHECKING:
     from .._transport import KeyLeases
 
-__all__ = ["BatchOptions", "Key", "OutcomeHook", "Progress", "StopHook", "WriteOptions"]
+__all__ = [
+    "BatchOptions",
+    "Key",
+    "OutcomeHook",
+    "Progress",
+    "StopHook",
+    "WriteHooks",
+    "WriteOptions",
+]
 
 T = TypeVar("T")
 Key = str | int | None
@@ -33,15 +41,35 @@ def _later_values_win(earlier: T, later: T) -> T:
     return later
 
 
+class WriteHooks(TypedDict, total=False):
+    """The hooks every write of many records takes as keyword arguments.
+
+    ``on_progress(done, total_or_None)`` as records finish; ``on_outcome(outcome)`` once per
+    record, as soon as its outcome is known (not in input order); ``stop()`` asked before
+    each call: once it answers True no new call starts, calls in flight finish and every
+    record not sent is ``not_attempted``. A write method declares them as
+    ``**hooks: Unpack[WriteHooks]`` and makes its :class:`WriteOptions` from them.
+
+    Example::
+
+        report = await client.static_lists.add_leads(1001, ids, on_outcome=print)
+    """
+
+    on_progress: Progress | None
+    on_outcome: OutcomeHook | None
+    stop: StopHook | None
+
+
 @attrs.frozen(kw_only=True)
 class WriteOptions:
     """What the caller of one write of many records asks of it, as one value.
 
-    A public write method makes it from its keyword arguments and hands it down unchanged
-    to :func:`run_batches`: ``on_progress(done, total_or_None)`` as records finish,
-    ``on_outcome(outcome)`` once per record as soon as its outcome is known, ``stop()``
-    asked before each call (True: no new call starts), ``batch_size`` records per call at
-    most (None: the API's limit), ``coalesce`` consecutive same-key records into one.
+    A public write method makes it from its keyword arguments (``WriteOptions(**hooks)``,
+    see :class:`WriteHooks`) and hands it down unchanged to :func:`run_batches`:
+    ``on_progress(done, total_or_None)`` as records finish, ``on_outcome(outcome)`` once
+    per record as soon as its outcome is known, ``stop()`` asked before each call (True:
+    no new call starts), ``batch_size`` records per call at most (None: the API's limit),
+    ``coalesce`` consecutive same-key records into one.
 
     Example::
 

@@ -26,12 +26,10 @@ import attrs
 from .._batch import (
     BatchReport,
     Held,
-    OutcomeHook,
     OutcomeSequence,
-    Progress,
     RecordOutcome,
     ResultRules,
-    StopHook,
+    WriteHooks,
     WriteOptions,
     run_batches,
 )
@@ -63,6 +61,8 @@ from ._writes import (
 from .models import TIMESTAMP_FORMAT, LeadGenEvent, LeadGenField, LeadGenLead
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .._transport import KeyLeases
 
 __all__ = ["DUPLICATE_EMAIL", "Leads"]
@@ -171,9 +171,7 @@ class Leads:
         records: Records,
         *,
         batch_size: int = MAX_OBJECTS_PER_CALL,
-        on_progress: Progress | None = None,
-        on_outcome: OutcomeHook | None = None,
-        stop: StopHook | None = None,
+        **hooks: Unpack[WriteHooks],
     ) -> BatchReport:
         """createLeads for any number of leads (dicts keyed by systemName, custom fields too).
 
@@ -185,9 +183,7 @@ class Leads:
         >>> report.outcomes[0].status, report.outcomes[0].id
         ('created', 58305)
         """
-        options = WriteOptions(
-            on_progress=on_progress, on_outcome=on_outcome, stop=stop, batch_size=batch_size
-        )
+        options = WriteOptions(batch_size=batch_size, **hooks)
         return await self._create(records, options)
 
     async def _create(self, records: Records, options: WriteOptions) -> BatchReport:
@@ -208,9 +204,7 @@ class Leads:
         *,
         method: Literal["updateLeadsV2", "updateLeads"] = "updateLeadsV2",
         batch_size: int = MAX_OBJECTS_PER_CALL,
-        on_progress: Progress | None = None,
-        on_outcome: OutcomeHook | None = None,
-        stop: StopHook | None = None,
+        **hooks: Unpack[WriteHooks],
     ) -> BatchReport:
         """Update leads found by ``id``, or by ``emailAddress`` when ``id`` is absent.
 
@@ -221,9 +215,7 @@ class Leads:
         """
         if method not in ("updateLeadsV2", "updateLeads"):
             raise ValueError(f"method must be 'updateLeadsV2' or 'updateLeads', not {method!r}")
-        options = WriteOptions(
-            on_progress=on_progress, on_outcome=on_outcome, stop=stop, batch_size=batch_size
-        )
+        options = WriteOptions(batch_size=batch_size, **hooks)
         return await self._update(records, options, method)
 
     async def _update(
@@ -244,18 +236,15 @@ class Leads:
         records: Records,
         *,
         batch_size: int = MAX_OBJECTS_PER_CALL,
-        on_progress: Progress | None = None,
-        on_outcome: OutcomeHook | None = None,
-        stop: StopHook | None = None,
+        **hooks: Unpack[WriteHooks],
     ) -> BatchReport:
         """Create each lead; update by email the ones whose email already exists (301).
 
         Outcomes are ``created`` or ``updated`` when applied. Records with one email are
         applied in input order, so the last one's values win.
         """
-        options = WriteOptions(
-            on_progress=on_progress, on_outcome=on_outcome, stop=stop, batch_size=batch_size
-        )
+        options = WriteOptions(batch_size=batch_size, **hooks)
+        on_outcome, stop = options.on_outcome, options.stop
         # Records read and not finished yet, then those whose email already existed.
         pending: Held[Mapping[str, Any]] = Held()
         existing: Held[Mapping[str, Any]] = Held()
@@ -311,9 +300,7 @@ class Leads:
         ids: Iterable[int | str] | AsyncIterable[int | str],
         *,
         batch_size: int = MAX_OBJECTS_PER_CALL,
-        on_progress: Progress | None = None,
-        on_outcome: OutcomeHook | None = None,
-        stop: StopHook | None = None,
+        **hooks: Unpack[WriteHooks],
     ) -> BatchReport:
         """deleteLeads by id; outcomes ``deleted`` or ``failed`` with the API's reason."""
 
@@ -327,9 +314,7 @@ class Leads:
             result = await call("deleteLeads", {"objects": objects}, records=len(batch))
             return object_entries(result, "deletes")
 
-        options = WriteOptions(
-            on_progress=on_progress, on_outcome=on_outcome, stop=stop, batch_size=batch_size
-        )
+        options = WriteOptions(batch_size=batch_size, **hooks)
         return await self._write(
             ids, send, options, results=DELETED, key=as_lead_id, validate=validate
         )

@@ -8,16 +8,24 @@ field model and limits.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import attrs
 
-from .._batch import BatchReport, OutcomeHook, Progress, RecordOutcome, StopHook, WriteOptions
+from .._batch import (
+    BatchReport,
+    RecordOutcome,
+    WriteHooks,
+    WriteOptions,
+)
 from .._errors import MarketoError
 from .._paging import Pager
 from ..models._converter import converter
 from ._arguments import FIELD_NAME, check_batch_size, check_field_name
 from ._base import RecordRules, Resource
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "FIELD_DATA_TYPES",
@@ -209,10 +217,7 @@ class SchemaFields(Resource, Generic[FieldT]):
     async def create(
         self,
         fields: Iterable[NewField | Mapping[str, Any]],
-        *,
-        on_progress: Progress | None = None,
-        on_outcome: OutcomeHook | None = None,
-        stop: StopHook | None = None,
+        **hooks: Unpack[WriteHooks],
     ) -> BatchReport:
         """Create custom fields: each ``created``, or ``skipped`` with Marketo's reasons.
 
@@ -228,12 +233,7 @@ class SchemaFields(Resource, Generic[FieldT]):
                 f"most {limit} custom fields"
             )
 
-        options = WriteOptions(
-            on_progress=on_progress,
-            on_outcome=on_outcome,
-            stop=stop,
-            batch_size=self._new_fields_per_call,
-        )
+        options = WriteOptions(batch_size=self._new_fields_per_call, **hooks)
         return await self._api.write_input(
             records,
             f"{self._fields_path}.json",

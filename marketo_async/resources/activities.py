@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._batch import BatchReport, WriteOptions
+from .._batch import BatchReport, WriteHooks, WriteOptions
 from .._errors import MarketoError
 from ..models import format_datetime
 from ..models.activities import Activity, ActivityType, CustomActivityType, LeadChange
@@ -16,15 +16,15 @@ from ._activity_stream import ActivityPager, Query, decode_cursor
 from ._arguments import (
     ID_RANGE,
     FieldNames,
-    OutcomeHook,
-    Progress,
-    StopHook,
     field_names,
     id_or_none,
     positive_id,
     unique_ids,
 )
 from ._base import RecordRules, Resource
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["Activities", "ActivityRecords"]
 
@@ -262,10 +262,7 @@ class Activities(Resource):
     async def add_custom(
         self,
         records: ActivityRecords,
-        *,
-        on_progress: Progress | None = None,
-        on_outcome: OutcomeHook | None = None,
-        stop: StopHook | None = None,
+        **hooks: Unpack[WriteHooks],
     ) -> BatchReport:
         """Add custom activities, 300 per call; statuses ``added`` or ``skipped``.
 
@@ -275,12 +272,7 @@ class Activities(Resource):
         may have applied is reported ``unknown``, never sent again.
         """
 
-        options = WriteOptions(
-            on_progress=on_progress,
-            on_outcome=on_outcome,
-            stop=stop,
-            batch_size=MAX_CUSTOM_PER_CALL,
-        )
+        options = WriteOptions(batch_size=MAX_CUSTOM_PER_CALL, **hooks)
         # A list keeps its length, so progress can show a total.
         wired = (
             [_custom_wire(r) for r in records]

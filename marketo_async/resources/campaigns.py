@@ -6,11 +6,12 @@ import datetime as dt
 import functools
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
+import attrs
 
-from .._batch import BatchReport, ResultRules, WriteOptions
+from .._batch import BatchReport, ResultRules, WriteHooks, WriteOptions
 from .._batch._results import EntryResult
 from .._errors import AccessDeniedError, MarketoError, NotFoundError, RequestError, retitled
 from .._paging import MAX_ASSET_PAGE, Page, Pager, offset_pages
@@ -20,15 +21,15 @@ from ..models.campaigns import SmartCampaign
 from ._arguments import (
     LeadId,
     LeadIds,
-    OutcomeHook,
-    Progress,
-    StopHook,
     check_lead_id,
     id_or_none,
     non_empty_text,
     positive_id,
 )
 from ._base import RecordRules, Resource
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "MAX_LEADS_PER_TRIGGER",
@@ -186,9 +187,7 @@ class Campaigns(Resource):
         lead_ids: LeadIds,
         *,
         tokens: Tokens | None = None,
-        on_progress: Progress | None = None,
-        on_outcome: OutcomeHook | None = None,
-        stop: StopHook | None = None,
+        **hooks: Unpack[WriteHooks],
     ) -> BatchReport:
         """Run a requestable campaign's flow for leads, 100 per call; each lead ``triggered``
         when its call was accepted (unknown lead ids too: Marketo accepts them).
@@ -214,15 +213,13 @@ class Campaigns(Resource):
             await first.send(lambda: self._api.post(path, json={"input": data}, idempotent=False))
             return [{"id": lead} for lead in leads]
 
+        options = WriteOptions(batch_size=MAX_LEADS_PER_TRIGGER, **hooks)
+        stop = options.stop
+
         def stopped() -> bool:
             return first.refusal is not None or (stop is not None and stop())
 
-        options = WriteOptions(
-            on_progress=on_progress,
-            on_outcome=on_outcome,
-            stop=stopped,
-            batch_size=MAX_LEADS_PER_TRIGGER,
-        )
+        options = attrs.evolve(options, stop=stopped)
         report = await self._api.write_batches(lead_ids, send, _LEADS, options, idempotent=False)
         if first.refusal is not None:
             raise _refused(campaign, first.refusal) from first.refusal

@@ -18,12 +18,12 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import unquote
 
 import attrs
 
-from .._batch import MAX_BATCH_SIZE, BatchReport, Held, RecordOutcome, WriteOptions
+from .._batch import MAX_BATCH_SIZE, BatchReport, Held, RecordOutcome, WriteHooks, WriteOptions
 from .._errors import MarketoError, TooManyResultsError
 from .._paging import Pager
 from ..models._converter import converter, format_datetime
@@ -39,9 +39,6 @@ from ..models.leads import (
 )
 from ._arguments import (
     FieldNames,
-    OutcomeHook,
-    Progress,
-    StopHook,
     check_batch_size,
     check_field_name,
     check_id_field,
@@ -72,6 +69,9 @@ SYNC_ACTIONS: tuple[SyncAction, ...] = (
     "updateOnly",
     "createDuplicate",
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 DESCRIBE2_PATH = "/rest/v1/leads/describe2.json"
 # Sync Leads actions a resend cannot make worse: by key, the second send updates the same lead.
 _RESEND_SAFE_ACTIONS = frozenset({"createOrUpdate", "updateOnly"})
@@ -384,10 +384,8 @@ class Leads(Resource):
         async_processing: bool = False,
         coalesce: bool = False,
         batch_size: int = MAX_BATCH_SIZE,
-        on_progress: Progress | None = None,
-        on_outcome: OutcomeHook | None = None,
-        stop: StopHook | None = None,
         settle_unknown: bool = False,
+        **hooks: Unpack[WriteHooks],
     ) -> BatchReport:
         """Create or update any number of leads (Sync Leads); one outcome per record.
 
@@ -427,13 +425,7 @@ class Leads(Resource):
             body["asyncProcessing"] = True
         if action == "createDuplicate" and coalesce:
             raise ValueError("coalesce=True needs a lookup key; createDuplicate has none")
-        options = WriteOptions(
-            on_progress=on_progress,
-            on_outcome=on_outcome,
-            stop=stop,
-            batch_size=batch_size,
-            coalesce=coalesce,
-        )
+        options = WriteOptions(batch_size=batch_size, coalesce=coalesce, **hooks)
         kept: Held[Any] = Held()
         convert: Callable[[Any], Any] = _plain
         if settle_unknown:
@@ -508,9 +500,7 @@ class Leads(Resource):
         partition_name: str | None = None,
         coalesce: bool = False,
         batch_size: int = MAX_BATCH_SIZE,
-        on_progress: Progress | None = None,
-        on_outcome: OutcomeHook | None = None,
-        stop: StopHook | None = None,
+        **hooks: Unpack[WriteHooks],
     ) -> BatchReport:
         """Upsert leads with a "Push Lead to Marketo" activity in ``program_name``.
 
@@ -530,13 +520,7 @@ class Leads(Resource):
             if value is not None:
                 body[name] = non_empty_text(value, argument)
 
-        options = WriteOptions(
-            on_progress=on_progress,
-            on_outcome=on_outcome,
-            stop=stop,
-            batch_size=batch_size,
-            coalesce=coalesce,
-        )
+        options = WriteOptions(batch_size=batch_size, coalesce=coalesce, **hooks)
         return await self._api.write_input(
             _converted(records, _plain, "records"),
             "/rest/v1/leads/push.json",
@@ -551,9 +535,7 @@ class Leads(Resource):
         ids: LeadIds,
         *,
         batch_size: int = MAX_BATCH_SIZE,
-        on_progress: Progress | None = None,
-        on_outcome: OutcomeHook | None = None,
-        stop: StopHook | None = None,
+        **hooks: Unpack[WriteHooks],
     ) -> BatchReport:
         """Delete leads by id; ``deleted``, or ``skipped`` (1004) for ids Marketo doesn't know.
 
@@ -567,9 +549,7 @@ class Leads(Resource):
             answer = await self._api.post("/rest/v1/leads/delete.json", json={"input": records})
             return after_resend(answer, evidence={LEAD_NOT_FOUND: "deleted"})
 
-        options = WriteOptions(
-            on_progress=on_progress, on_outcome=on_outcome, stop=stop, batch_size=batch_size
-        )
+        options = WriteOptions(batch_size=batch_size, **hooks)
         return await self._api.write_batches(
             _converted(ids, lambda value: {"id": value}, "ids"),
             send,
@@ -580,10 +560,7 @@ class Leads(Resource):
     async def update_partitions(
         self,
         assignments: Mapping[int, str] | Iterable[tuple[int, str]],
-        *,
-        on_progress: Progress | None = None,
-        on_outcome: OutcomeHook | None = None,
-        stop: StopHook | None = None,
+        **hooks: Unpack[WriteHooks],
     ) -> BatchReport:
         """Move leads to partitions: ``{lead_id: partition_name}`` or ``(id, name)`` pairs.
 
@@ -604,7 +581,7 @@ class Leads(Resource):
             "/rest/v1/leads/partitions.json",
             # One lead's moves stay in order.
             RecordRules(key=lambda record: id_or_none(record["id"]), validate=check_id_field("id")),
-            WriteOptions(on_progress=on_progress, on_outcome=on_outcome, stop=stop),
+            WriteOptions(**hooks),
         )
 
     # ---- one-call writes

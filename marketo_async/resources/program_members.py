@@ -10,9 +10,9 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._batch import BatchReport, ResultRules, WriteOptions
+from .._batch import BatchReport, ResultRules, WriteHooks, WriteOptions
 from .._errors import MarketoError, TooManyResultsError
 from .._paging import Pager
 from ..models import converter, format_datetime
@@ -23,9 +23,6 @@ from ._arguments import (
     FieldNames,
     LeadId,
     LeadIds,
-    OutcomeHook,
-    Progress,
-    StopHook,
     check_batch_size,
     check_field_name,
     check_lead_id,
@@ -36,6 +33,9 @@ from ._arguments import (
 )
 from ._base import Api, RecordRules, Resource, after_resend
 from .programs import Programs
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["MAX_FILTER_VALUES", "MAX_UPDATED_AT_WINDOW", "ProgramMembers", "updated_at_windows"]
 
@@ -218,10 +218,7 @@ class ProgramMembers(Resource):
         program_id: int,
         status_name: str,
         lead_ids: LeadIds,
-        *,
-        on_progress: Progress | None = None,
-        on_outcome: OutcomeHook | None = None,
-        stop: StopHook | None = None,
+        **hooks: Unpack[WriteHooks],
     ) -> BatchReport:
         """Put leads at ``status_name`` in a program, adding them as members when needed.
 
@@ -245,17 +242,14 @@ class ProgramMembers(Resource):
             body = {"statusName": status_name, "input": rows}
             return after_resend(await self._api.post(path, json=body))
 
-        options = WriteOptions(on_progress=on_progress, on_outcome=on_outcome, stop=stop)
+        options = WriteOptions(**hooks)
         return await self._api.write_batches(lead_ids, send, _MEMBER_IDS, options)
 
     async def update_data(
         self,
         program_id: int,
         records: MemberRecords,
-        *,
-        on_progress: Progress | None = None,
-        on_outcome: OutcomeHook | None = None,
-        stop: StopHook | None = None,
+        **hooks: Unpack[WriteHooks],
     ) -> BatchReport:
         """Write member fields: each record is ``{"leadId": ..., "<fieldApiName>": value}``.
 
@@ -273,17 +267,14 @@ class ProgramMembers(Resource):
             rows = [{**record, "leadId": _member_key(record)} for record in batch]
             return after_resend(await self._api.post(path, json={"input": rows}))
 
-        options = WriteOptions(on_progress=on_progress, on_outcome=on_outcome, stop=stop)
+        options = WriteOptions(**hooks)
         return await self._api.write_batches(records, send, _MEMBER_DATA, options)
 
     async def delete(
         self,
         program_id: int,
         lead_ids: LeadIds,
-        *,
-        on_progress: Progress | None = None,
-        on_outcome: OutcomeHook | None = None,
-        stop: StopHook | None = None,
+        **hooks: Unpack[WriteHooks],
     ) -> BatchReport:
         """Remove leads from a program: ``deleted``, or ``skipped`` (1037: not in program)."""
         path = f"/rest/v1/programs/{positive_id(program_id, 'program_id')}/members/delete.json"
@@ -294,7 +285,7 @@ class ProgramMembers(Resource):
             # 1037 (not in program) to a resend after an ambiguous failure: the first removed it.
             return after_resend(answer, evidence={NOT_IN_PROGRAM: "deleted"})
 
-        options = WriteOptions(on_progress=on_progress, on_outcome=on_outcome, stop=stop)
+        options = WriteOptions(**hooks)
         return await self._api.write_batches(lead_ids, send, _MEMBER_IDS, options)
 
     # ---- helpers ------------------------------------------------------------------------

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._batch import BatchReport, ResultRules, Send, Status, WriteOptions
+from .._batch import BatchReport, ResultRules, Send, Status, WriteHooks, WriteOptions
 from .._errors import MarketoError, NotFoundError, RequestError
 from .._paging import MAX_ASSET_PAGE, Pager, offset_pages
 from ..models import converter, format_datetime
@@ -17,9 +17,6 @@ from ._arguments import (
     FieldNames,
     LeadId,
     LeadIds,
-    OutcomeHook,
-    Progress,
-    StopHook,
     check_batch_size,
     check_lead_id,
     field_names,
@@ -28,6 +25,9 @@ from ._arguments import (
     positive_id,
 )
 from ._base import RecordRules, Resource, after_resend
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["StaticLists"]
 
@@ -177,10 +177,7 @@ class StaticLists(Resource):
         self,
         list_id: int,
         lead_ids: LeadIds,
-        *,
-        on_progress: Progress | None = None,
-        on_outcome: OutcomeHook | None = None,
-        stop: StopHook | None = None,
+        **hooks: Unpack[WriteHooks],
     ) -> BatchReport:
         """Add leads to a static list, 300 per call; statuses ``added`` or ``skipped``.
 
@@ -192,17 +189,14 @@ class StaticLists(Resource):
         """
         path = self._members_path(list_id)
         send = _membership(lambda ids: self._api.post(path, params={"id": ids}))
-        options = WriteOptions(on_progress=on_progress, on_outcome=on_outcome, stop=stop)
+        options = WriteOptions(**hooks)
         return await self._api.write_batches(lead_ids, send, _MEMBERS, options)
 
     async def remove_leads(
         self,
         list_id: int,
         lead_ids: LeadIds,
-        *,
-        on_progress: Progress | None = None,
-        on_outcome: OutcomeHook | None = None,
-        stop: StopHook | None = None,
+        **hooks: Unpack[WriteHooks],
     ) -> BatchReport:
         """Remove leads from a static list, 300 per call; statuses ``removed`` or ``skipped``."""
         path = self._members_path(list_id)
@@ -211,17 +205,14 @@ class StaticLists(Resource):
         send = _membership(
             lambda ids: self._api.delete(path, {"id": ids}), evidence={NOT_IN_LIST: "removed"}
         )
-        options = WriteOptions(on_progress=on_progress, on_outcome=on_outcome, stop=stop)
+        options = WriteOptions(**hooks)
         return await self._api.write_batches(lead_ids, send, _MEMBERS, options)
 
     async def contains(
         self,
         list_id: int,
         lead_ids: LeadIds,
-        *,
-        on_progress: Progress | None = None,
-        on_outcome: OutcomeHook | None = None,
-        stop: StopHook | None = None,
+        **hooks: Unpack[WriteHooks],
     ) -> BatchReport:
         """Which leads are in a static list: statuses ``memberof``, ``notmemberof``, ``skipped``.
 
@@ -230,7 +221,7 @@ class StaticLists(Resource):
         """
         path = self._members_path(list_id, "/ismember")
         send = _membership(lambda ids: self._api.get(path, {"id": ids}))
-        options = WriteOptions(on_progress=on_progress, on_outcome=on_outcome, stop=stop)
+        options = WriteOptions(**hooks)
         return await self._api.write_batches(lead_ids, send, _MEMBERS, options)
 
     def leads(
