@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import anyio
 
 from .._config import RateLimits
+from ._activities import rest_view
 from ._fake import FakeMarketo, Latency
 from ._leadgen import ENDPOINT_PATH, FakeLeadGen
 
@@ -50,6 +54,31 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FRACTION",
         help="cut every fresh export download after this share of the file (0.5: halfway)",
     )
+    activity = serve.add_argument_group("activities and faults")
+    activity.add_argument(
+        "--short-pages",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="cut this share of activity pages short, with more to come (0.3: about a third)",
+    )
+    activity.add_argument(
+        "--activity-log",
+        metavar="FILE.jsonl",
+        help="append every activity recorded, one JSON line each (REST shape), to FILE",
+    )
+    activity.add_argument(
+        "--fault-rate", type=float, default=0.0, metavar="RATE", help="fail this share of calls"
+    )
+    activity.add_argument(
+        "--fault-codes",
+        default="608",
+        metavar="CODES",
+        help="what a failed call answers: Marketo codes, HTTP statuses or 'drop' (608,502,drop)",
+    )
+    activity.add_argument(
+        "--fault-paths", metavar="REGEX", help="only calls whose path matches fail (all if unset)"
+    )
     leadgen = commands.add_parser(
         "serve-leadgen", help="serve FakeLeadGen (Lead Gen & CRM) on loopback until interrupted"
     )
@@ -79,6 +108,22 @@ def _bulk_settings(fake: FakeMarketo, args: argparse.Namespace) -> None:
         settings.status_interval = args.status_interval
     if args.cut_downloads is not None:
         fake.bulk.cut_downloads(at=args.cut_downloads, times=None)
+
+
+def _activity_settings(fake: FakeMarketo, args: argparse.Namespace) -> None:
+    if args.short_pages:
+        fake.activity_log.short_pages(args.short_pages)
+    if args.fault_rate:
+        codes = [code.strip() for code in args.fault_codes.split(",") if code.strip()]
+        fake.faults.randomly(args.fault_rate, codes=codes, paths=args.fault_paths)
+    if args.activity_log:
+        # Line-buffered: each activity is in the file as soon as it is recorded.
+        handle = Path(args.activity_log).open("w", encoding="utf-8", buffering=1)  # noqa: SIM115
+
+        def append(entry: dict[str, Any]) -> None:
+            handle.write(json.dumps(rest_view(entry)) + "\n")
+
+        fake.activity_log.listeners.append(append)
 
 
 def _serve_leadgen(args: argparse.Namespace) -> int:
@@ -133,6 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         client_id=args.client_id,
         client_secret=args.client_secret,
     )
+    _activity_settings(fake, args)  # before seeding: the log holds the seed's activities too
     if args.seed:
         fake.seed_file(args.seed)
     _bulk_settings(fake, args)
