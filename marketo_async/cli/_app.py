@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from ._bulk_api import activities
+from ._activities import activities
 from ._config import config
 from ._leadgen import leadgen
 from ._leads import describe, leads

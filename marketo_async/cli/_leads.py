@@ -23,6 +23,7 @@ from ..models.leads import Lead, LeadFieldDescription
 from ..resources._lead_rules import validate_lead
 from ..resources._settle import read_back
 from ..resources.leads import SyncAction
+from ._activities import leads_changes, leads_deleted
 from ._bulk import BulkSpec, Params, Transform, bulk_command, prepare_keyed_by
 from ._bulk_api import bulk_leads_export, leads_import
 from ._connect import ConnectOptions, open_client
@@ -452,6 +453,8 @@ def describe(ctx: click.Context, as_json: bool, connect: ConnectOptions) -> None
 # --------------------------------------------------------------------------- the group
 
 
-@click.group(commands=[leads_upsert, leads_delete, leads_import, leads_export])
+@click.group(
+    commands=[leads_upsert, leads_delete, leads_import, leads_export, leads_changes, leads_deleted]
+)
 def leads() -> None:
     """Upsert, delete and export leads."""

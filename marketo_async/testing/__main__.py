@@ -13,12 +13,12 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import anyio
 
 from .._config import RateLimits
 from ._activities import rest_view
+from ._activity_log import LoggedActivity
 from ._fake import FakeMarketo, Latency
 from ._leadgen import ENDPOINT_PATH, FakeLeadGen
 
@@ -120,7 +120,7 @@ def _activity_settings(fake: FakeMarketo, args: argparse.Namespace) -> None:
         # Line-buffered: each activity is in the file as soon as it is recorded.
         handle = Path(args.activity_log).open("w", encoding="utf-8", buffering=1)  # noqa: SIM115
 
-        def append(entry: dict[str, Any]) -> None:
+        def append(entry: LoggedActivity) -> None:
             handle.write(json.dumps(rest_view(entry)) + "\n")
 
         fake.activity_log.listeners.append(append)

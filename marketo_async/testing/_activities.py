@@ -18,6 +18,7 @@ from ._activity_log import (
     DELETE_LEAD,
     NEW_LEAD,
     ActivityLog,
+    LoggedActivity,
     Position,
     decode_activity_token,
     encode_activity_token,
@@ -36,7 +37,7 @@ MAX_LIST_MEMBERS = 10_000
 # Marketo: a custom activity's attributes array is at most 65,536 bytes (1049).
 MAX_ATTRIBUTE_BYTES = 65_536
 
-Entry = dict[str, Any]
+Entry = LoggedActivity
 Match = Callable[[Entry], bool]
 
 
@@ -124,9 +125,9 @@ async def activities(call: Call) -> dict[str, Any]:
 
     def matches(entry: Entry) -> bool:
         return (
-            entry["activityTypeId"] in type_ids
-            and (leads is None or entry["leadId"] in leads)
-            and (not asset_ids or entry["primaryAttributeValueId"] in asset_ids)
+            entry.type_id in type_ids
+            and (leads is None or entry.lead_id in leads)
+            and (not asset_ids or entry.value_id in asset_ids)
         )
 
     return await _answer(call, call.store.activities, matches, rest_view)
@@ -139,27 +140,36 @@ async def lead_changes(call: Call) -> dict[str, Any]:
     leads = _lead_filter(call)
 
     def matches(entry: Entry) -> bool:
-        if leads is not None and entry["leadId"] not in leads:
+        if leads is not None and entry.lead_id not in leads:
             return False
-        if entry["activityTypeId"] == NEW_LEAD:
+        if entry.type_id == NEW_LEAD:
             return True
-        return entry["activityTypeId"] == CHANGE_DATA_VALUE and any(
-            change["name"] in fields for change in entry["fields"]
+        return entry.type_id == CHANGE_DATA_VALUE and any(
+            change[0] in fields for change in entry.changes
         )
 
     def view(entry: Entry) -> dict[str, Any]:
         shown = rest_view(entry)
         shown.pop("primaryAttributeValue", None)
         shown.pop("primaryAttributeValueId", None)
-        shown["fields"] = [dict(c) for c in entry["fields"] if c["name"] in fields]
+        shown["fields"] = [
+            {**change, "id": change["id"] or _field_id(call, change["name"])}
+            for change in entry["fields"]
+            if change["name"] in fields
+        ]
         return shown
 
     return await _answer(call, call.store.activities, matches, view)
 
 
+def _field_id(call: Call, name: str) -> int | None:
+    definition = call.store.lead_fields.get(name)
+    return definition.id if definition is not None else None
+
+
 async def deleted_leads(call: Call) -> dict[str, Any]:
     def matches(entry: Entry) -> bool:
-        return bool(entry["activityTypeId"] == DELETE_LEAD)
+        return entry.type_id == DELETE_LEAD
 
     return await _answer(call, call.store.activities, matches, rest_view)
 

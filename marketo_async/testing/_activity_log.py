@@ -29,7 +29,9 @@ __all__ = [
     "REMOVE_FROM_LIST",
     "STANDARD_TYPES",
     "ActivityLog",
+    "Change",
     "CustomType",
+    "LoggedActivity",
     "Position",
     "decode_activity_token",
     "encode_activity_token",
@@ -182,6 +184,70 @@ def decode_activity_token(token: str) -> Position:
         raise ApiError("1003", f"Invalid nextPageToken '{token}'") from exc
 
 
+Change = tuple[str, "int | None", Any, Any]  # name, field id, new value, old value
+
+
+@attrs.define(slots=True, eq=False)
+class LoggedActivity:
+    """One activity in the log, kept compact (an instance may log millions); read it by REST
+    name like a mapping: ``entry["leadId"]``, ``entry["fields"]``."""
+
+    id: int
+    lead_id: int
+    date: datetime
+    type_id: int
+    campaign_id: int | None = None
+    value_id: int | None = None
+    value: str | None = None
+    attributes: Mapping[str, Any] = attrs.Factory(dict)
+    changes: tuple[Change, ...] = ()
+
+    @property
+    def key(self) -> Position:
+        return self.date, self.id
+
+    def __getitem__(self, name: str) -> Any:
+        return _READERS[name](self)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        reader = _READERS.get(name)
+        return default if reader is None else reader(self)
+
+
+def _text(value: Any) -> str | None:
+    """A value as lead changes show it (text, or None)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _change_views(entry: LoggedActivity) -> list[dict[str, Any]]:
+    return [
+        {"id": field_id, "name": name, "newValue": _text(new), "oldValue": _text(old)}
+        for name, field_id, new, old in entry.changes
+    ]
+
+
+_READERS: dict[str, Callable[[LoggedActivity], Any]] = {
+    "id": lambda e: e.id,
+    "marketoGUID": lambda e: f"{e.id:08d}-fake-activity",
+    "leadId": lambda e: e.lead_id,
+    "activityDate": lambda e: e.date,
+    "activityTypeId": lambda e: e.type_id,
+    "campaignId": lambda e: e.campaign_id,
+    "primaryAttributeValueId": lambda e: e.value_id,
+    "primaryAttributeValue": lambda e: e.value,
+    "attributes": lambda e: e.attributes,
+    "fields": _change_views,
+}
+
+
+def _entry_key(entry: LoggedActivity) -> Position:
+    return entry.date, entry.id
+
+
 class ActivityLog:
     """Every activity of the instance, ordered by ``(activityDate, id)``.
 
@@ -191,11 +257,10 @@ class ActivityLog:
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self._clock = clock
-        self.entries: list[dict[str, Any]] = []
-        self._keys: list[Position] = []
+        self.entries: list[LoggedActivity] = []
         self._next_id = 1
         self.custom_types: dict[int, CustomType] = {}
-        self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        self.listeners: list[Callable[[LoggedActivity], None]] = []
         self.short_page_rate = 0.0
         self._rng = random.Random()
 
@@ -226,30 +291,30 @@ class ActivityLog:
         primary_attribute_value_id: int | None = None,
         campaign_id: int | None = None,
         attributes: Mapping[str, Any] | None = None,
-        fields: Iterable[Mapping[str, Any]] = (),
-    ) -> dict[str, Any]:
-        """Add one activity (now, unless ``activity_date`` back-dates it); returns the entry."""
-        activity_id = self._next_id
-        self._next_id += 1
+        changes: Iterable[Change] = (),
+    ) -> LoggedActivity:
+        """Add one activity (now, unless ``activity_date`` back-dates it); returns the entry.
+        ``changes``: the fields it set, as ``(name, field id, new value, old value)``."""
         moment = activity_date or self._clock()
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
-        entry: dict[str, Any] = {
-            "id": activity_id,
-            "marketoGUID": f"{activity_id:08d}-fake-activity",
-            "leadId": lead_id,
-            "activityDate": moment,
-            "activityTypeId": activity_type_id,
-            "campaignId": campaign_id,
-            "primaryAttributeValueId": primary_attribute_value_id,
-            "primaryAttributeValue": primary_attribute_value,
-            "attributes": dict(attributes or {}),
-            "fields": [dict(field) for field in fields],
-        }
-        key = (moment, activity_id)
-        at = bisect.bisect_right(self._keys, key)
-        self._keys.insert(at, key)
-        self.entries.insert(at, entry)
+        entry = LoggedActivity(
+            id=self._next_id,
+            lead_id=lead_id,
+            date=moment,
+            type_id=activity_type_id,
+            campaign_id=campaign_id,
+            value_id=primary_attribute_value_id,
+            value=primary_attribute_value,
+            attributes=attributes if attributes is not None else {},
+            changes=tuple(changes),
+        )
+        self._next_id += 1
+        if not self.entries or self.entries[-1].key <= entry.key:
+            self.entries.append(entry)  # the usual case: now is after everything logged
+        else:
+            at = bisect.bisect_right(self.entries, entry.key, key=_entry_key)
+            self.entries.insert(at, entry)
         for listener in self.listeners:
             listener(entry)
         return entry
@@ -262,17 +327,17 @@ class ActivityLog:
 
     def end(self, at_least: Position) -> Position:
         """The position after the last activity (or ``at_least`` when that is later)."""
-        if self._keys and self._keys[-1] > at_least:
-            return self._keys[-1]
+        if self.entries and self.entries[-1].key > at_least:
+            return self.entries[-1].key
         return at_least
 
     def page(
-        self, after: Position, matches: Callable[[dict[str, Any]], bool], limit: int
-    ) -> tuple[list[dict[str, Any]], Position, bool]:
+        self, after: Position, matches: Callable[[LoggedActivity], bool], limit: int
+    ) -> tuple[list[LoggedActivity], Position, bool]:
         """Up to ``limit`` matching entries after ``after``; the position after the page, and
         whether matching entries remain beyond it."""
-        index = bisect.bisect_right(self._keys, after)
-        taken: list[dict[str, Any]] = []
+        index = bisect.bisect_right(self.entries, after, key=_entry_key)
+        taken: list[LoggedActivity] = []
         position = after
         while index < len(self.entries):
             entry = self.entries[index]
@@ -280,7 +345,7 @@ class ActivityLog:
                 if len(taken) == limit:
                     return taken, position, True
                 taken.append(entry)
-            position = self._keys[index]
+            position = entry.key
             index += 1
         return taken, self.end(position), False
 

@@ -28,6 +28,7 @@ from typing import Any
 import anyio
 import attrs
 
+from ._activity_log import LoggedActivity
 from ._call import Call
 from ._store import Store, iso
 from ._wire import ApiError, FakeReply, html_page
@@ -198,7 +199,7 @@ class Bulk:
         self.exports = JobQueue(on_finish=self._count_export)
         self.jobs: dict[str, Job] = {}
         # The instance's activity log (what Bulk Extract of activities reads).
-        self.activities: list[dict[str, Any]] = store.activities.entries
+        self.activities: list[LoggedActivity] = store.activities.entries
         self.export_bytes_used = 0
         self._seq = itertools.count(1)
         self._batch_ids = itertools.count(1001)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from ._activity_log import LoggedActivity
 from ._bulk import Bulk, Job, cell, checksum, delimiter_of, not_ready, write_rows
 from ._call import Call, Router, parse_date
 from ._store import Store, iso
@@ -179,7 +180,7 @@ def _activity_rows(body: dict[str, Any], store: Store) -> Rows:
     window = _date_range(where["createdAt"], "createdAt")
     type_ids = set(where.get("activityTypeIds") or ())
 
-    def view(activity: dict[str, Any], name: str) -> str:
+    def view(activity: LoggedActivity, name: str) -> str:
         if name == "attributes":
             return json.dumps(activity["attributes"]) if activity["attributes"] else "null"
         return cell(activity[name])

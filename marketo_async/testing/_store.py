@@ -18,6 +18,7 @@ from ._activity_log import (
     NEW_LEAD,
     REMOVE_FROM_LIST,
     ActivityLog,
+    Change,
 )
 from ._schema import FieldDef, default_lead_fields, default_program_member_fields
 
@@ -262,6 +263,7 @@ class Store:
         self.forms: dict[int, Form] = {}
         self.cookies: dict[str, int] = {}  # munchkin cookie -> lead id
         self.activities = ActivityLog(clock)
+        self._new_lead_days: dict[str, Mapping[str, Any]] = {}
         self._index: dict[str, dict[str, set[int]]] = {}
         self._next = {
             "lead": 1,
@@ -349,16 +351,16 @@ class Store:
         self.leads[new_id] = lead
         self._write(lead, values)
         self._reindex(new_id)
-        set_fields = [
-            self._change(name, None, lead[name])
-            for name in values
-            if name not in _SYSTEM_LEAD_FIELDS and lead.get(name) is not None
-        ]
         self.activities.record(
             new_id,
             NEW_LEAD,
-            attributes={"Source Type": _API_SOURCE, "Created Date": stamp[:10]},
-            fields=set_fields,
+            attributes=self._new_lead_attributes(stamp[:10]),
+            # Raw values: shown as text only when read (most are never read).
+            changes=[
+                (name, None, value, None)
+                for name, value in values.items()
+                if value is not None and value != "" and name not in _SYSTEM_LEAD_FIELDS
+            ],
         )
         return new_id
 
@@ -374,10 +376,17 @@ class Store:
             if name not in _SYSTEM_LEAD_FIELDS and new != old:
                 self._record_change(lead_id, name, old, new)
 
-    def _change(self, name: str, old: Any, new: Any) -> dict[str, Any]:
+    def _new_lead_attributes(self, day: str) -> Mapping[str, Any]:
+        # One shared (read-only) mapping per day: an instance may log millions of new leads.
+        found = self._new_lead_days.get(day)
+        if found is None:
+            found = self._new_lead_days[day] = {"Source Type": _API_SOURCE, "Created Date": day}
+        return found
+
+    def _change(self, name: str, old: Any, new: Any) -> Change:
         definition = self.lead_fields.get(name)
         field_id = definition.id if definition is not None else None
-        return {"id": field_id, "name": name, "newValue": _text(new), "oldValue": _text(old)}
+        return name, field_id, new, old
 
     def _record_change(self, lead_id: int, name: str, old: Any, new: Any) -> None:
         """One Change Data Value activity per changed field, as Marketo logs them."""
@@ -386,14 +395,14 @@ class Store:
             lead_id,
             CHANGE_DATA_VALUE,
             primary_attribute_value=name,
-            primary_attribute_value_id=change["id"],
+            primary_attribute_value_id=change[1],
             attributes={
-                "New Value": change["newValue"],
-                "Old Value": change["oldValue"],
+                "New Value": _text(new),
+                "Old Value": _text(old),
                 "Reason": _API_SOURCE,
                 "Source": _API_SOURCE,
             },
-            fields=[change],
+            changes=[change],
         )
 
     def set_lead_system_field(self, lead_id: int, field: str, value: Any) -> None:

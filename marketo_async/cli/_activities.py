@@ -1,0 +1,467 @@
+"""Incremental reads: ``activities export`` (REST, with ``--created-since`` routed to Bulk
+Extract), ``leads changes`` and ``leads deleted``.
+
+With ``--state STATE.json`` a run continues where the last one stopped and appends only what
+is new; a run killed at any moment, followed by the same command, leaves every activity in
+``--out`` exactly once (see ``_sync_state``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import anyio
+import attrs
+import click
+
+from .._client import MarketoClient
+from .._errors import MarketoError
+from ..models import format_datetime
+from ..models.activities import Activity
+from ..resources._activity_stream import ActivityPager
+from ._bulk_api import bulk_activities_export, parse_day
+from ._connect import ConnectOptions, open_client
+from ._options import FORMATS, connection_options, progress_options
+from ._output import ExitCode, fail, stderr_console
+from ._progress import ProgressDisplay
+from ._run import beside
+from ._state import cli_state
+from ._sync_state import StateError, SyncState, open_at
+
+__all__ = ["activities", "activities_export", "leads_changes", "leads_deleted"]
+
+COLUMNS = (
+    "id",
+    "marketoGUID",
+    "leadId",
+    "activityDate",
+    "activityTypeId",
+    "primaryAttributeValue",
+    "attributes",
+)
+
+MakePager = Callable[[MarketoClient, dt.datetime | None, str | None], ActivityPager[Any]]
+
+
+@attrs.frozen
+class _Read:
+    """One kind of incremental read: its name, the filters that define it, how to page it."""
+
+    kind: str
+    filters: dict[str, Any]
+    pager: MakePager
+    columns: tuple[str, ...] = COLUMNS
+
+
+def _say(text: str) -> None:
+    stderr_console().print(text, markup=False)
+
+
+def _ids(text: str | None, option: str) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        ids = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter("comma-separated integers", param_hint=option) from None
+    if not ids:
+        raise click.BadParameter("name at least one id", param_hint=option)
+    return sorted(set(ids))
+
+
+def _names(values: tuple[str, ...]) -> list[str]:
+    return [name.strip() for group in values for name in group.split(",") if name.strip()]
+
+
+# --------------------------------------------------------------------------- output lines
+
+
+def _encode(items: Sequence[Activity], fmt: str, columns: Sequence[str]) -> bytes:
+    if fmt == "jsonl":
+        text = "".join(json.dumps(item.to_json(), ensure_ascii=False) + "\n" for item in items)
+        return text.encode("utf-8")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for item in items:
+        line = item.to_json()
+        writer.writerow([_cell(line.get(name)) for name in columns])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _header(fmt: str, columns: Sequence[str]) -> bytes:
+    return (",".join(columns) + "\n").encode() if fmt == "csv" else b""
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def _resolve_state(
+    read: _Read | None,
+    *,
+    kind: str,
+    state_path: Path | None,
+    since: str | None,
+    out: str | None,
+    output_format: str | None,
+) -> SyncState:
+    """The state to run from: the saved one (checked against the options given), or a new
+    one (saved at once, before any output, when ``--state`` names a file)."""
+    if state_path is not None and state_path.exists():
+        try:
+            state = SyncState.load(state_path)
+        except StateError as error:
+            fail(str(error))
+        if state.kind != kind:
+            raise click.UsageError(f"{state_path} is the state of a {state.kind} export")
+        if read is not None and read.filters != state.filters:
+            raise click.UsageError(
+                f"{state_path} was made for {json.dumps(state.filters)}; give the same, or none"
+            )
+        if out is not None and str(Path(out).resolve()) != state.out:
+            raise click.UsageError(f"{state_path} writes to {state.out}, not {out}")
+        if since is not None:
+            _say(f"Continuing from {state_path}; --since applies only to the first run.")
+        return state
+    if read is None:
+        raise click.UsageError("the first run needs the filters (--type-ids or --fields)")
+    if since is None:
+        raise click.UsageError("the first run needs --since (and --state to continue later)")
+    if state_path is not None and (out is None or out == "-"):
+        raise click.UsageError("--state needs --out FILE (a file the state keeps in step)")
+    target = out or "-"
+    fmt = output_format or ("csv" if target.endswith(".csv") else "jsonl")
+    state = SyncState(
+        kind=kind,
+        filters=read.filters,
+        out=target if target == "-" else str(Path(target).resolve()),
+        format=fmt.lower(),
+        since=format_datetime(parse_day(since, "--since")),
+    )
+    if state_path is not None:
+        state.save(state_path)
+    return state
+
+
+@contextmanager
+def _output(state: SyncState) -> Iterator[IO[bytes]]:
+    if state.out == "-":
+        yield sys.stdout.buffer
+        return
+    try:
+        with open_at(Path(state.out), state.offset) as handle:
+            yield handle
+    except StateError as error:
+        fail(str(error))
+
+
+class _Copy:
+    """Writes each page to the output, then checkpoints the state after it."""
+
+    def __init__(self, state: SyncState, state_path: Path | None, read: _Read) -> None:
+        self.state = state
+        self.state_path = state_path
+        self.read = read
+        self.written = 0
+
+    def reached(self) -> str:
+        return f"reached {self.state.reached or '-'}"
+
+    def checkpoint(self, handle: IO[bytes], cursor: str | None) -> None:
+        handle.flush()
+        if self.state_path is None or self.state.out == "-":
+            return
+        os.fsync(handle.fileno())  # the lines are on disk before the state points past them
+        self.state.offset = handle.tell()
+        self.state.cursor = cursor
+        self.state.save(self.state_path)
+
+    async def run(self, pager: ActivityPager[Any], handle: IO[bytes]) -> None:
+        state = self.state
+        if state.offset == 0:
+            handle.write(_header(state.format, self.read.columns))
+        async for page in pager.pages():
+            if page.items:
+                handle.write(_encode(page.items, state.format, self.read.columns))
+                self.written += len(page.items)
+                state.count += len(page.items)
+                last = page.items[-1].activity_date
+                if last is not None:
+                    state.reached = format_datetime(last.astimezone(dt.timezone.utc))
+            self.checkpoint(handle, pager.cursor)
+        self.checkpoint(handle, pager.cursor)
+
+
+def run_incremental(
+    ctx: click.Context,
+    read: _Read | None,
+    *,
+    kind: str,
+    make_read: Callable[[dict[str, Any]], _Read],
+    since: str | None,
+    state_path: Path | None,
+    out: str | None,
+    output_format: str | None,
+    progress_mode: str,
+    progress_interval: float,
+    connect: ConnectOptions,
+) -> None:
+    """Read from the state's cursor (or ``--since``) to now into ``--out``, checkpointing."""
+    state = _resolve_state(
+        read,
+        kind=kind,
+        state_path=state_path,
+        since=since,
+        out=out,
+        output_format=output_format,
+    )
+    read = make_read(state.filters)
+    copy = _Copy(state, state_path, read)
+
+    async def go() -> int:
+        async with open_client(connect, cli_state(ctx)) as client:
+            start = None if state.cursor else parse_day(state.since, "--since")
+            pager = read.pager(client, start, state.cursor)
+            with _output(state) as handle:
+                display = ProgressDisplay(
+                    f"{kind} export",
+                    lambda: copy.written,
+                    total=None,
+                    mode="off" if state.out == "-" and progress_mode == "auto" else progress_mode,
+                    interval=progress_interval,
+                    unit=kind,
+                    detail=copy.reached,
+                )
+                await beside(lambda: copy.run(pager, handle), display.run)
+            return client.stats.calls
+
+    try:
+        calls = anyio.run(go)
+    except MarketoError as error:
+        fail(f"{error} (the state file still says where to continue)")
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    except KeyboardInterrupt:
+        _say(f"Stopped after {copy.written:,} {kind}; run the same command to continue.")
+        raise SystemExit(int(ExitCode.INTERRUPTED)) from None
+    where = "stdout" if state.out == "-" else state.out
+    _say(
+        f"Exported {copy.written:,} {kind} to {where} ({state.count:,} in all, "
+        f"{copy.reached()}; {calls:,} API calls)."
+    )
+    if state_path is not None:
+        _say(f"State saved in {state_path}: run the same command to get what is new.")
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _incremental_options(function: Any) -> Any:
+    for option in reversed(
+        (
+            click.option(
+                "--since", metavar="DATE", help="First run: from this date or ISO time (UTC)."
+            ),
+            click.option(
+                "--state",
+                "state_path",
+                type=click.Path(dir_okay=False, path_type=Path),
+                metavar="STATE.json",
+                help="Keep the position here: later runs continue and append only what is new.",
+            ),
+            click.option("--out", metavar="FILE", help="Output .jsonl or .csv; - is stdout."),
+            click.option("--format", "output_format", type=FORMATS, help="[default: from --out]"),
+        )
+    ):
+        function = option(function)
+    return function
+
+
+def _activities_read(filters: dict[str, Any]) -> _Read:
+    types = list(filters["typeIds"])
+    return _Read(
+        "activities",
+        {"typeIds": types},
+        lambda client, since, cursor: client.activities.list(types, since=since, cursor=cursor),
+    )
+
+
+def _changes_read(filters: dict[str, Any]) -> _Read:
+    fields = list(filters["fields"])
+    return _Read(
+        "lead changes",
+        {"fields": fields},
+        lambda client, since, cursor: client.activities.lead_changes(
+            fields, since=since, cursor=cursor
+        ),
+        (*COLUMNS, "fields"),
+    )
+
+
+def _deleted_read(filters: dict[str, Any]) -> _Read:
+    return _Read(
+        "deleted leads",
+        {},
+        lambda client, since, cursor: client.activities.deleted_leads(since=since, cursor=cursor),
+    )
+
+
+@click.command("export")
+@click.option("--type-ids", metavar="1,12,...", help="Activity type ids (any number).")
+@_incremental_options
+@click.option(
+    "--created-since", metavar="DATE", help="Bulk Extract instead: activities on or after DATE."
+)
+@click.option("--until", metavar="DATE", help="Bulk Extract: ... and before DATE [default: now].")
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0.0),
+    default=60.0,
+    show_default=True,
+    help="Bulk Extract: seconds between status checks.",
+)
+@progress_options
+@connection_options
+@click.pass_context
+def activities_export(
+    ctx: click.Context,
+    type_ids: str | None,
+    since: str | None,
+    state_path: Path | None,
+    out: str | None,
+    output_format: str | None,
+    created_since: str | None,
+    until: str | None,
+    poll_interval: float,
+    progress_mode: str,
+    progress_interval: float,
+    connect: ConnectOptions,
+) -> None:
+    """Write activities as JSON lines or CSV, incrementally through the REST API.
+
+    First run: --type-ids 1,12 --since DATE --state STATE.json --out FILE.jsonl. Later runs:
+    --state STATE.json alone appends only what happened since. Killed at any moment, the same
+    command again leaves every activity in FILE exactly once.
+
+    With --created-since (and --until) the activities of that closed range come from Bulk
+    Extract instead.
+    """
+    if created_since is not None:
+        if since is not None or state_path is not None:
+            raise click.UsageError("--created-since (Bulk Extract) takes no --since or --state")
+        bulk_activities_export(
+            ctx,
+            created_since=created_since,
+            until=until,
+            type_ids=type_ids,
+            out=out or "-",
+            output_format=output_format,
+            poll_interval=poll_interval,
+            connect=connect,
+        )
+        return
+    if until is not None:
+        raise click.UsageError("--until goes with --created-since (Bulk Extract)")
+    types = _ids(type_ids, "--type-ids")
+    run_incremental(
+        ctx,
+        None if types is None else _activities_read({"typeIds": types}),
+        kind="activities",
+        make_read=_activities_read,
+        since=since,
+        state_path=state_path,
+        out=out,
+        output_format=output_format,
+        progress_mode=progress_mode,
+        progress_interval=progress_interval,
+        connect=connect,
+    )
+
+
+@click.command("changes")
+@click.option("--fields", multiple=True, metavar="A,B,...", help="Lead fields to follow.")
+@_incremental_options
+@progress_options
+@connection_options
+@click.pass_context
+def leads_changes(
+    ctx: click.Context,
+    fields: tuple[str, ...],
+    since: str | None,
+    state_path: Path | None,
+    out: str | None,
+    output_format: str | None,
+    progress_mode: str,
+    progress_interval: float,
+    connect: ConnectOptions,
+) -> None:
+    """Write changes to lead fields (and new leads), incrementally: each line an activity
+    plus "fields" (name, newValue, oldValue). --state as for `activities export`."""
+    names = _names(fields)
+    run_incremental(
+        ctx,
+        _changes_read({"fields": names}) if names else None,
+        kind="lead changes",
+        make_read=_changes_read,
+        since=since,
+        state_path=state_path,
+        out=out,
+        output_format=output_format,
+        progress_mode=progress_mode,
+        progress_interval=progress_interval,
+        connect=connect,
+    )
+
+
+@click.command("deleted")
+@_incremental_options
+@progress_options
+@connection_options
+@click.pass_context
+def leads_deleted(
+    ctx: click.Context,
+    since: str | None,
+    state_path: Path | None,
+    out: str | None,
+    output_format: str | None,
+    progress_mode: str,
+    progress_interval: float,
+    connect: ConnectOptions,
+) -> None:
+    """Write the leads deleted since a date, incrementally (Marketo keeps about 14 days).
+    --state as for `activities export`."""
+    run_incremental(
+        ctx,
+        _deleted_read({}),
+        kind="deleted leads",
+        make_read=_deleted_read,
+        since=since,
+        state_path=state_path,
+        out=out,
+        output_format=output_format,
+        progress_mode=progress_mode,
+        progress_interval=progress_interval,
+        connect=connect,
+    )
+
+
+@click.group("activities", commands=[activities_export])
+def activities() -> None:
+    """Export activities: incrementally through the REST API, or a closed range through
+    Bulk Extract."""

@@ -1,0 +1,255 @@
+"""``activities export`` (incremental REST), ``leads changes`` and ``leads deleted``: state
+files, appending only what is new, and kill -9 at random moments leaving every activity in
+the output exactly once."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from anyio.from_thread import start_blocking_portal
+
+from marketo_async.testing import FakeMarketo, Latency
+from tests.cli.conftest import REPO, Invoke
+
+START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def fake() -> FakeMarketo:
+    return FakeMarketo()
+
+
+def _activities(fake: FakeMarketo, leads: int, per_lead: int, *, seed: int = 1) -> list[int]:
+    rng = random.Random(seed)
+    ids = [fake.add_lead(email=f"l{i}@example.com") for i in range(leads)]
+    for lead_id in ids:
+        for _ in range(per_lead):
+            fake.add_activity(
+                lead_id,
+                rng.choice((1, 2, 3)),
+                activity_date=START + dt.timedelta(seconds=rng.randrange(86_400)),
+                primary_attribute_value="page",
+                attributes={"Webpage URL": "/home"},
+            )
+    return ids
+
+
+def _wanted(fake: FakeMarketo, types: set[int]) -> list[int]:
+    return [e["id"] for e in fake.activity_log.entries if e["activityTypeId"] in types]
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_first_run_then_later_runs_append_only_what_is_new(
+    invoke: Invoke, fake: FakeMarketo, tmp_path: Path
+) -> None:
+    ids = _activities(fake, 20, 20)
+    out, state = tmp_path / "out.jsonl", tmp_path / "state.json"
+    first = invoke(
+        fake, "activities", "export", "--type-ids", "1,2,3,12", "--since", "2025-12-01",
+        "--state", state, "--out", out, "--sandbox", "--progress", "off",
+    )  # fmt: skip
+    assert first.exit_code == 0, first.output
+    assert "Exported 420 activities" in first.stderr and "reached 2026-" in first.stderr
+    lines = _lines(out)
+    assert [line["id"] for line in lines] == _wanted(fake, {1, 2, 3, 12})
+    assert set(lines[0]) == {
+        "id", "marketoGUID", "leadId", "activityDate", "activityTypeId",
+        "primaryAttributeValue", "attributes",
+    }  # fmt: skip
+    assert lines[0]["activityDate"].endswith("Z")
+
+    again = invoke(fake, "activities", "export", "--state", state, "--sandbox")
+    assert again.exit_code == 0, again.output
+    assert "Exported 0 activities" in again.stderr and _lines(out) == lines
+
+    fake.add_activity(ids[0], 2)
+    fake.add_lead(email="new@example.com")
+    later = invoke(fake, "activities", "export", "--state", state, "--sandbox")
+    assert later.exit_code == 0, later.output
+    assert [line["id"] for line in _lines(out)] == _wanted(fake, {1, 2, 3, 12})
+    assert json.loads(state.read_text())["count"] == 422
+
+
+def test_csv_output_has_one_header_across_runs(
+    invoke: Invoke, fake: FakeMarketo, tmp_path: Path
+) -> None:
+    ids = _activities(fake, 3, 2)
+    out, state = tmp_path / "out.csv", tmp_path / "state.json"
+    args = ("activities", "export", "--type-ids", "1,2,3", "--state", state, "--out", out)
+    assert invoke(fake, *args, "--since", "2025-01-01", "--sandbox").exit_code == 0
+    fake.add_activity(ids[1], 1, attributes={"Webpage URL": "/a,b"})
+    assert invoke(fake, *args, "--sandbox").exit_code == 0
+    with out.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(row["id"]) for row in rows] == _wanted(fake, {1, 2, 3})
+    assert json.loads(rows[-1]["attributes"]) == {"Webpage URL": "/a,b"}
+
+
+def test_a_state_refuses_other_filters_or_another_output(
+    invoke: Invoke, fake: FakeMarketo, tmp_path: Path
+) -> None:
+    _activities(fake, 2, 1)
+    out, state = tmp_path / "out.jsonl", tmp_path / "state.json"
+    args = ("activities", "export", "--state", state, "--sandbox")
+    assert (
+        invoke(fake, *args, "--type-ids", "1", "--since", "2025-01-01", "--out", out).exit_code == 0
+    )
+    other_types = invoke(fake, *args, "--type-ids", "1,2")
+    assert other_types.exit_code == 2 and "was made for" in other_types.stderr
+    other_out = invoke(fake, *args, "--out", tmp_path / "other.jsonl")
+    assert other_out.exit_code == 2 and "writes to" in other_out.stderr
+    changes = invoke(fake, "leads", "changes", "--state", state, "--sandbox")
+    assert changes.exit_code == 2 and "state of a activities export" in changes.stderr
+
+
+def test_first_run_needs_since_and_a_file_for_the_state(
+    invoke: Invoke, fake: FakeMarketo, tmp_path: Path
+) -> None:
+    no_since = invoke(fake, "activities", "export", "--type-ids", "1", "--sandbox")
+    assert no_since.exit_code == 2 and "--since" in no_since.stderr
+    no_file = invoke(
+        fake, "activities", "export", "--type-ids", "1", "--since", "2025-01-01",
+        "--state", tmp_path / "s.json", "--sandbox",
+    )  # fmt: skip
+    assert no_file.exit_code == 2 and "--out FILE" in no_file.stderr
+
+
+def test_an_output_shorter_than_the_state_says_is_refused(
+    invoke: Invoke, fake: FakeMarketo, tmp_path: Path
+) -> None:
+    _activities(fake, 5, 5)
+    out, state = tmp_path / "out.jsonl", tmp_path / "state.json"
+    args = ("activities", "export", "--type-ids", "1,2,3", "--state", state, "--out", out)
+    assert invoke(fake, *args, "--since", "2025-01-01", "--sandbox").exit_code == 0
+    out.write_text("", encoding="utf-8")
+    result = invoke(fake, *args, "--sandbox")
+    assert result.exit_code == 1 and "was changed or replaced" in result.stderr
+
+
+def test_without_a_state_it_writes_from_since_to_stdout(invoke: Invoke, fake: FakeMarketo) -> None:
+    _activities(fake, 2, 2)
+    result = invoke(
+        fake, "activities", "export", "--type-ids", "1,2,3", "--since", "2025-01-01", "--sandbox"
+    )
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == _wanted(
+        fake, {1, 2, 3}
+    )
+
+
+def test_lead_changes_and_deleted_leads(invoke: Invoke, fake: FakeMarketo, tmp_path: Path) -> None:
+    lead = fake.add_lead(email="a@example.com", firstName="Ada")
+    gone = fake.add_lead(email="b@example.com")
+    fake.store.update_lead(lead, {"firstName": "Grace"})
+    fake.store.delete_lead(gone)
+    changes = tmp_path / "changes.jsonl"
+    result = invoke(
+        fake, "leads", "changes", "--fields", "firstName", "--since", "2000-01-01",
+        "--out", changes, "--sandbox",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = _lines(changes)
+    assert [line["activityTypeId"] for line in lines] == [12, 12, 13]
+    assert lines[2]["fields"] == [{"name": "firstName", "newValue": "Grace", "oldValue": "Ada"}]
+    deleted = invoke(fake, "leads", "deleted", "--since", "2000-01-01", "--sandbox")
+    assert deleted.exit_code == 0, deleted.output
+    assert [json.loads(line)["leadId"] for line in deleted.stdout.splitlines()] == [gone]
+
+
+def test_created_since_still_goes_through_bulk_extract(invoke: Invoke, fake: FakeMarketo) -> None:
+    mixed = invoke(
+        fake, "activities", "export", "--created-since", "2024-01-01", "--since", "2024-01-01",
+        "--sandbox",
+    )  # fmt: skip
+    assert mixed.exit_code == 2 and "takes no --since" in mixed.stderr
+
+
+# --------------------------------------------------------------------------- kill -9
+
+
+def _cli(*args: str | Path) -> list[str]:
+    return [sys.executable, "-m", "marketo_async.cli", *map(str, args)]
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETO_")}
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env["MARKETO_CLIENT_ID"] = "fake-client-id"
+    env["MARKETO_CLIENT_SECRET"] = "fake-client-secret"
+    return env
+
+
+def _kill_at_a_random_moment(
+    process: subprocess.Popen[bytes], out: Path, rng: random.Random
+) -> int:
+    """SIGKILL once the output has grown a random amount, a random few ms later (mid-page,
+    mid-checkpoint or between calls); 1 when the process was killed, 0 when it had ended."""
+    start = out.stat().st_size if out.exists() else 0
+    target = start + rng.randrange(1, 200_000)
+    deadline = time.monotonic() + 30
+    while process.poll() is None and time.monotonic() < deadline:
+        if out.exists() and out.stat().st_size >= target:
+            break
+        time.sleep(0.005)
+    time.sleep(rng.uniform(0.0, 0.05))
+    if process.poll() is not None:
+        return 0
+    process.send_signal(signal.SIGKILL)
+    return 1
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("output", ["jsonl", "csv"])
+def test_kill_9_at_three_random_moments_then_the_same_command_leaves_each_activity_once(
+    tmp_path: Path, output: str
+) -> None:
+    fake = FakeMarketo(latency=Latency(base=0.05, jitter=0.05))
+    _activities(fake, 200, 15)
+    fake.activity_log.short_pages(0.7, seed=9)  # many small pages: many checkpoints to hit
+    out, state = tmp_path / f"out.{output}", tmp_path / "state.json"
+    rng = random.Random()
+    kills = 0
+    with start_blocking_portal() as portal:
+        server, port = portal.start_task(fake.serve, 0)
+        command = _cli(
+            "activities", "export", "--type-ids", "1,2,3,12", "--since", "2025-12-01",
+            "--state", state, "--out", out, "--base-url", f"http://127.0.0.1:{port}",
+            "--rate-limit", "none", "--progress", "off",
+        )  # fmt: skip
+        for _ in range(3):
+            process = subprocess.Popen(
+                command, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+            kills += _kill_at_a_random_moment(process, out, rng)
+            process.communicate(timeout=30)
+        final = subprocess.run(
+            command, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120
+        )
+        assert final.returncode == 0, final.stderr
+        fake.add_activity(1, 1)  # and a later run still appends only what is new
+        again = subprocess.run(
+            command, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=60
+        )
+        assert again.returncode == 0, again.stderr
+        server.cancel()
+    if output == "jsonl":
+        read = [line["id"] for line in _lines(out)]
+    else:
+        with out.open(encoding="utf-8") as handle:
+            read = [int(row["id"]) for row in csv.DictReader(handle)]
+    assert read == _wanted(fake, {1, 2, 3, 12})  # every activity once, in order
+    assert kills >= 2  # the runs were cut short, mostly mid-run
