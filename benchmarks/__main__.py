@@ -35,6 +35,7 @@ BENCHMARKS: dict[str, str] = {
     "memory": "memory",
     "read": "read_path",
     "bulk": "bulk",
+    "activities": "activities",
     "leadgen": "leadgen:table",
     "migrate": "migrate:table",
 }

@@ -8,6 +8,8 @@ benchmark process uses between runs; they are not counted as API calls:
   instance (no leads, new stats) with those limits (``calls``/``concurrency`` null: off);
 - ``POST /_bench/seed_list`` with ``{"leads": n}``: n leads and a static list holding them;
   answers ``{"list_id": id}``;
+- ``POST /_bench/seed_activities`` with ``{"activities": n, "start": iso, "step_s": s}``:
+  n Visit Webpage activities, one every s seconds from start;
 - ``GET /_bench/stats``: calls, 606/615 and other codes, max in flight, the most calls that
   arrived in any one period, leads stored and duplicate leads.
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import os
 import subprocess
@@ -121,6 +124,21 @@ class _AdminFake:
                 for i in range(count)
             ]
             return {"list_id": self.fake.add_list("Benchmark list", lead_ids=ids)}
+        if command == "seed_activities":
+            # ``activities`` Visit Webpage activities, one every ``step_s`` from ``start``.
+            start = dt.datetime.fromisoformat(str(body["start"]))
+            step = dt.timedelta(seconds=float(body.get("step_s", 1.0)))
+            log = self.fake.activity_log
+            for number in range(int(body["activities"])):
+                log.record(
+                    1 + number % 1_000,
+                    1,
+                    activity_date=start + number * step,
+                    primary_attribute_value="/pricing",
+                    primary_attribute_value_id=42,
+                    attributes={"Webpage URL": "/pricing"},
+                )
+            return {"ok": True}
         if command == "stats":
             stats = self.fake.stats
             groups = self.fake.duplicates("email")
@@ -253,6 +271,10 @@ class ServerProcess:
     def seed_list(self, leads: int) -> int:
         """Store ``leads`` leads and a static list of them; returns the list id."""
         return int(self._post("seed_list", {"leads": leads})["list_id"])
+
+    def seed_activities(self, activities: int, *, start: str, step_s: float) -> None:
+        """Record ``activities`` Visit Webpage activities, one every ``step_s`` from ``start``."""
+        self._post("seed_activities", {"activities": activities, "start": start, "step_s": step_s})
 
     def stats(self) -> ServerStats:
         return self._post("stats", {})

@@ -23,6 +23,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
+import anyio
 import attrs
 
 from .._errors import MarketoError
@@ -210,12 +211,31 @@ class ActivityPager(Generic[A]):
             waiting = [s for s in streams if s.needs_fetch]
             if waiting:
                 yield _FETCHING
-                for stream in waiting:
-                    await stream.fetch(self._fetch)
+                await self._fetch_all(waiting)
             ready = [s for s in streams if s.buffer]
             if not ready:
                 return
             yield min(ready, key=lambda s: s.head_key()).take()
+
+    async def _fetch_all(self, waiting: list[_Stream[A]]) -> None:
+        if len(waiting) == 1:
+            await waiting[0].fetch(self._fetch)
+            return
+        # Streams are independent token chains: their pages can come at once. The first
+        # failure comes out as itself, not inside an exception group.
+        failures: list[Exception] = []
+
+        async def fetch(stream: _Stream[A]) -> None:
+            try:
+                await stream.fetch(self._fetch)
+            except Exception as error:
+                failures.append(error)
+
+        async with anyio.create_task_group() as group:
+            for stream in waiting:
+                group.start_soon(fetch, stream)
+        if failures:
+            raise failures[0]
 
     async def __aiter__(self) -> AsyncIterator[A]:
         async for item in self._items():

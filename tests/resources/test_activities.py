@@ -347,3 +347,25 @@ async def test_add_custom_that_may_have_applied_is_unknown_not_resent() -> None:
         report = await client.activities.add_custom([record])
     assert [o.status for o in report.outcomes] == ["unknown"]
     assert fake.stats.by_path["/rest/v1/activities/external.json"] == 1
+
+
+async def test_a_failure_in_one_of_several_streams_comes_out_as_itself_and_the_cursor_holds() -> (
+    None
+):
+    from marketo_async import AccessDeniedError
+
+    fake = FakeMarketo()
+    type_ids = [1, 2, 3, 6, 7, 10, 11, 13, 22, 46, 104]
+    _seed(fake, 60, types=tuple(type_ids))
+    async with _client(fake) as client:
+        pager = client.activities.list(type_ids, since=SINCE)
+        first: list[int] = []
+        with pytest.raises(AccessDeniedError):
+            async for activity in pager:
+                first.append(activity.id or 0)
+                if len(first) == 250:
+                    fake.faults.script("/rest/v1/activities.json", code="603")
+        assert pager.cursor is not None
+        rest = [a.id async for a in client.activities.list(type_ids, cursor=pager.cursor)]
+    assert sorted(first + rest) == sorted(_log_ids(fake, set(type_ids)))
+    assert len(first + rest) == len(set(first + rest))
