@@ -199,7 +199,7 @@ def _kill_at_a_random_moment(
     """SIGKILL once the output has grown a random amount, a random few ms later (mid-page,
     mid-checkpoint or between calls); 1 when the process was killed, 0 when it had ended."""
     start = out.stat().st_size if out.exists() else 0
-    target = start + rng.randrange(1, 200_000)
+    target = start + rng.randrange(1, 60_000)  # the output grows to about 500 KB in all
     deadline = time.monotonic() + 30
     while process.poll() is None and time.monotonic() < deadline:
         if out.exists() and out.stat().st_size >= target:
@@ -252,4 +252,4 @@ def test_kill_9_at_three_random_moments_then_the_same_command_leaves_each_activi
         with out.open(encoding="utf-8") as handle:
             read = [int(row["id"]) for row in csv.DictReader(handle)]
     assert read == _wanted(fake, {1, 2, 3, 12})  # every activity once, in order
-    assert kills >= 2  # the runs were cut short, mostly mid-run
+    assert kills == 3  # each run was cut short mid-run
