@@ -177,7 +177,9 @@ class ActivityPager(Generic[A]):
         start: Callable[[], Awaitable[list[tuple[str, int]]]],
         fetch: Fetch,
         parse: Callable[[Any], A],
+        cursor: str | None = None,
     ) -> None:
+        self._given_cursor = cursor
         self._kind = kind
         self._queries = list(queries)
         self._start = start
@@ -190,9 +192,10 @@ class ActivityPager(Generic[A]):
 
     @property
     def cursor(self) -> str | None:
-        """Where to resume: right after the last item handed out (None before the start)."""
+        """Where to resume: right after the last item handed out (before the first: the cursor
+        the pager was made from, or None when it starts from a date)."""
         if self._streams is None:
-            return None
+            return self._given_cursor
         positions = [(s.token, s.skip) for s in self._streams]
         return encode_cursor(self._kind, self._queries, positions)
 

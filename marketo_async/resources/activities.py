@@ -308,5 +308,10 @@ class Activities(Resource):
                 return [(await self.paging_token(moment), 0)] * len(queries)
 
         return ActivityPager(
-            kind=kind, queries=queries, start=start, fetch=self._api.get, parse=parse
+            kind=kind,
+            queries=queries,
+            start=start,
+            fetch=self._api.get,
+            parse=parse,
+            cursor=cursor,
         )

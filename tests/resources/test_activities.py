@@ -155,6 +155,7 @@ async def test_the_final_cursor_yields_exactly_the_activities_recorded_later() -
         done = pager.cursor
         assert done is not None
         again = client.activities.list([1, 13], cursor=done)
+        assert again.cursor == done  # before reading: where it starts
         assert await again.collect() == [] and again.cursor is not None
         for lead_id in ids[:7]:
             fake.store.update_lead(lead_id, {"firstName": "New"})
@@ -369,3 +370,21 @@ async def test_a_failure_in_one_of_several_streams_comes_out_as_itself_and_the_c
         rest = [a.id async for a in client.activities.list(type_ids, cursor=pager.cursor)]
     assert sorted(first + rest) == sorted(_log_ids(fake, set(type_ids)))
     assert len(first + rest) == len(set(first + rest))
+
+
+async def test_list_id_and_asset_ids_filter_the_activities() -> None:
+    fake = FakeMarketo()
+    ids = _seed(fake, 10, types=(1, 2))
+    list_id = fake.add_list("Invitees", lead_ids=ids[:3])
+    recording = Recording(fake)
+    async with _client(fake, recording) as client:
+        in_list = await client.activities.list([1, 2], since=SINCE, list_id=list_id).collect()
+        on_asset = await client.activities.list([1, 2], since=SINCE, asset_ids=[200]).collect()
+        changes = await client.activities.lead_changes(
+            ["email"], since=SINCE, lead_ids=ids[4:6]
+        ).collect()
+    assert {a.lead_id for a in in_list} == set(ids[:3]) and len(in_list) == 6
+    assert {a.activity_type_id for a in on_asset} == {2} and len(on_asset) == 10
+    assert [c.lead_id for c in changes] == ids[4:6]  # their New Lead activities
+    [listed] = [r for r in recording.to("/rest/v1/activities.json") if "listId" in r.url.params]
+    assert listed.url.params["listId"] == str(list_id)
