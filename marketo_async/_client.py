@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import ipaddress
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -22,6 +21,7 @@ from ._transport import (
     MarketoTransport,
     Secret,
 )
+from ._transport._wire import checked_base_url
 from .resources import Api
 
 if TYPE_CHECKING:
@@ -48,29 +48,8 @@ _CREDENTIAL_VARIABLES = (
 _MUNCHKIN_ID = re.compile(r"^\d{3}-[A-Za-z]{3}-\d{3}$")
 
 
-def is_loopback_host(host: str) -> bool:
-    """localhost, 127.0.0.0/8 or ::1: the only hosts where plain http is allowed."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def _normalise_base_url(base_url: str) -> str:
-    url = httpx.URL(base_url)
-    if url.scheme not in ("https", "http") or not url.host:
-        raise ValueError(
-            f"base_url must look like https://123-ABC-456.mktorest.com, got {base_url!r}"
-        )
-    if url.scheme != "https" and not is_loopback_host(url.host):
-        raise ValueError(
-            "base_url must use https (plain http is allowed only for loopback hosts such as "
-            f"127.0.0.1, used by tests and the emulator); got {url.scheme}://{url.host}"
-        )
-    if url.query or url.userinfo:
-        raise ValueError("base_url must not carry a query string or user info")
+    url = checked_base_url(base_url, looks_like="https://123-ABC-456.mktorest.com")
     text = str(url.copy_with(path="/")).rstrip("/")
     path = url.path.rstrip("/")
     # The REST paths already start with /rest; a base that ends in /rest would double it.

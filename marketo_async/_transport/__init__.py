@@ -1,18 +1,24 @@
-"""The only code that knows httpx: token, limits, retry, wire and decoding."""
+"""The only code that knows httpx: one send pipeline (gate, limiter, send, decode, log) with
+auth and decoding as strategies; token, limits, retry and wire."""
 
-from ._auth import Secret, TokenCache, TokenStore
+from ._auth import BearerToken, Secret, TokenCache, TokenStore
 from ._decode import Warning, decode, decode_identity, warnings_of
 from ._files import Download, FileTransfers, Sink
-from ._http import Answer, ClientStats, MarketoTransport, resent_after_ambiguity
+from ._http import Answer, MarketoTransport, resent_after_ambiguity
 from ._jobs import EXPORT_PACE, IMPORT_PACE, JobCheck, JobPace, Jobs
 from ._limiter import KeyLeases, Limiter, LocalLimiter, QuotaExhausted
+from ._pipeline import Auth, Call, ClientStats, Codec, Pipeline, connection_error, short
 from ._retry import Decision, RetryState, backoff, retrying
 
 __all__ = [
     "EXPORT_PACE",
     "IMPORT_PACE",
     "Answer",
+    "Auth",
+    "BearerToken",
+    "Call",
     "ClientStats",
+    "Codec",
     "Decision",
     "Download",
     "FileTransfers",
@@ -23,6 +29,7 @@ __all__ = [
     "Limiter",
     "LocalLimiter",
     "MarketoTransport",
+    "Pipeline",
     "QuotaExhausted",
     "RetryState",
     "Secret",
@@ -31,9 +38,11 @@ __all__ = [
     "TokenStore",
     "Warning",
     "backoff",
+    "connection_error",
     "decode",
     "decode_identity",
     "resent_after_ambiguity",
     "retrying",
+    "short",
     "warnings_of",
 ]

@@ -1,4 +1,5 @@
-"""The access token: fetched once for all concurrent callers, dropped when refused."""
+"""The access token: fetched once for all concurrent callers, dropped when refused; and
+:class:`BearerToken`, the send pipeline's auth strategy for Marketo calls."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol, runtime_checkable
 
 import anyio
+import httpx
 
-__all__ = ["Secret", "TokenCache", "TokenStore"]
+from .._errors import MarketoError
+from ._marketo_rules import TOKEN_CODES
+
+__all__ = ["BearerToken", "Secret", "TokenCache", "TokenStore"]
 
 # A token this close to its end is treated as gone: it could expire on the way to Marketo.
 TOKEN_EXPIRY_MARGIN_S = 2.0
@@ -159,3 +164,53 @@ class TokenCache:
             self._expires_at = 0.0
         if self._store is not None and token is not None:
             await self._store.discard(token)
+
+
+class BearerToken:
+    """Marketo's auth: an access token in the ``Authorization`` header of each send.
+
+    Fetched before the call waits for the limiter (identity calls are not counted), attached
+    inside the slot, and dropped when Marketo refuses it (600/601/602, or HTTP 401), so the
+    resend fetches a fresh one.
+    """
+
+    def __init__(self, tokens: TokenCache, client_secret: Secret) -> None:
+        self.tokens = tokens
+        self._client_secret = client_secret
+
+    def wrap(
+        self, transport: httpx.AsyncBaseTransport | None, limits: httpx.Limits
+    ) -> httpx.AsyncBaseTransport | None:
+        return transport
+
+    async def ready(self) -> None:
+        await self.tokens.get()
+
+    async def credential(self) -> Secret:
+        # Held as a Secret, so not even the pipeline's locals show it as text.
+        return Secret(await self.tokens.get())
+
+    def sign(self, request: httpx.Request, credential: Secret | None) -> httpx.Request:
+        assert credential is not None
+        # A fresh request per send: the token goes only into this one's header.
+        return httpx.Request(
+            request.method,
+            request.url,
+            headers=[
+                *request.headers.raw,
+                (b"Authorization", b"Bearer " + credential.reveal().encode()),
+            ],
+            content=request.content,
+            extensions=request.extensions,
+        )
+
+    async def refused(self, error: MarketoError, credential: Secret | None) -> None:
+        if credential is None:
+            return
+        if error.code in TOKEN_CODES or (error.code is None and error.http_status == 401):
+            await self.tokens.invalidate(credential.reveal())
+
+    def secrets(self) -> tuple[str, ...]:
+        """The client secret and the token held now."""
+        held = (self._client_secret.reveal(), self.tokens.held())
+        return tuple(value for value in held if value)

@@ -1,9 +1,8 @@
-"""Pure functions from what httpx hands back (a response, or a low-level error) to Marketo data
-or the right exception: the one place httpx's outcomes become ours."""
+"""Pure functions from Marketo's answers (an httpx response) to data or the right exception.
+(A failed exchange becomes an error in one place too: ``_pipeline.connection_error``.)"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -12,7 +11,6 @@ import httpx
 from .._errors import (
     AuthenticationError,
     ErrorDetail,
-    MarketoConnectionError,
     MarketoError,
     NotFoundError,
     RateLimitError,
@@ -24,15 +22,12 @@ from .._errors import (
 __all__ = [
     "UriTooLongError",
     "Warning",
-    "connection_error",
     "decode",
     "decode_identity",
     "warnings_of",
 ]
 
 _HTML_SNIPPET_CHARS = 120
-# Raised before the request could reach the server: safe to resend even a non-idempotent write.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
 class UriTooLongError(RequestError):
@@ -188,27 +183,3 @@ def decode_identity(response: httpx.Response) -> tuple[str, float]:
     except (TypeError, ValueError):
         expires_in = 0.0
     return token, expires_in
-
-
-def connection_error(
-    exc: httpx.HTTPError,
-    where: str,
-    peer: str,
-    secrets: Sequence[str],
-    *,
-    doing: str | None = None,
-) -> MarketoConnectionError:
-    """The error for a failed HTTP exchange: ``exc``'s type and message as text only.
-
-    ``exc`` itself is not kept (it holds the request, whose headers carry the token), and any
-    of ``secrets`` in its message is masked. Raise the result outside the ``except`` block
-    that caught ``exc``, or ``exc`` stays reachable as its ``__context__``.
-    """
-    text = str(exc)
-    for secret in secrets:
-        text = text.replace(secret, "********")
-    what = f"{type(exc).__name__} talking to {peer}" + (f": {text}" if text else "")
-    error = MarketoConnectionError(f"{doing} ({what})" if doing else what, path=where)
-    error.low_level_type = type(exc).__name__
-    error.may_have_applied = not isinstance(exc, _NOT_SENT)
-    return error

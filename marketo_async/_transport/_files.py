@@ -8,7 +8,7 @@ written to a file as it arrives; when the connection is cut it resumes with
 
 from __future__ import annotations
 
-import logging
+import functools
 import re
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -19,24 +19,20 @@ import httpx
 
 from .._errors import (
     AmbiguousWriteError,
-    DailyQuotaExceeded,
     MarketoConnectionError,
     MarketoError,
     TransientError,
     recast,
 )
-from ._decode import connection_error, decode
-from ._limiter import QuotaExhausted
-from ._marketo_rules import TOKEN_CODES
-from ._retry import Decision, RetryState, retrying
+from ._decode import decode
+from ._pipeline import Call, connection_error
+from ._retry import Decision, RetryState
 from ._wire import CONNECT_TIMEOUT_S, WRITE_TIMEOUT_S, clean_path, encode_params, read_timeout_for
 
 if TYPE_CHECKING:
     from ._http import MarketoTransport
 
 __all__ = ["Download", "FileTransfers", "Sink"]
-
-logger = logging.getLogger("marketo_async")
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
@@ -72,10 +68,10 @@ class Download:
 
 
 class FileTransfers:
-    """Upload and download bulk files through one client's transport."""
+    """Upload and download bulk files through one client's send pipeline."""
 
     def __init__(self, transport: MarketoTransport) -> None:
-        self._transport = transport
+        self._pipeline = transport.pipeline
 
     # ---- upload -------------------------------------------------------------------------
 
@@ -93,30 +89,24 @@ class FileTransfers:
         Resent only after failures that prove it never arrived (a 606, 615, a refused token);
         otherwise raises :class:`AmbiguousWriteError`: the job may exist.
         """
-        transport = self._transport
+        pipeline = self._pipeline
         where = clean_path(path)
-        request = transport._http.build_request(
+        request = pipeline.http.build_request(
             "POST",
             where,
             params=encode_params(params),
             files={"file": (filename, content, "text/csv")},
             extensions={"timeout": _timeout("POST", where)},
         )
-        request.read()  # a multipart body is a stream; the transport resends bytes
-        sends = 0
+        request.read()  # a multipart body is a stream; the pipeline resends bytes
+        call = Call(request=request, where=where, shown=f"POST {where}", records=records)
 
-        async def attempt() -> dict[str, Any]:
-            nonlocal sends
-            sends += 1
-            return await transport._send_once(request, where, records, sends)
-
-        def decide(error: Exception, state: RetryState) -> Decision | None:
-            if isinstance(error, MarketoError) and error.may_have_applied:
-                return None
-            return transport._decide(error, state)
+        async def attempt(sends: int) -> dict[str, Any]:
+            body: dict[str, Any] = await pipeline.send(call, attempt=sends)
+            return body
 
         try:
-            return await retrying(attempt, decide=decide, policy=transport.retry)
+            return await pipeline.retrying(attempt, shown=call.shown, idempotent=False)
         except MarketoError as error:
             if not error.may_have_applied:
                 raise
@@ -131,74 +121,49 @@ class FileTransfers:
     async def download(self, path: str, sink: Sink, *, offset: int = 0) -> Download:
         """Stream the file at ``path`` into ``sink`` from byte ``offset`` to its end.
 
-        A cut connection after some bytes resumes at once with ``Range`` (not counted as a
-        retry); one that delivered nothing is retried with the usual backoff.
+        A cut connection after some bytes resumes at once with ``Range`` (a free retry); one
+        that delivered nothing is retried with the usual backoff.
         """
-        transport = self._transport
+        pipeline = self._pipeline
         where = clean_path(path)
         progress = Download(offset=offset)
 
-        async def attempt() -> None:
+        async def attempt(sends: int) -> None:
             progress.progressed = False
-            await self._fetch(where, sink, progress)
+            headers = {"Accept-Encoding": "identity"}
+            if progress.offset:
+                headers["Range"] = f"bytes={progress.offset}-"
+            request = pipeline.http.build_request(
+                "GET", where, headers=headers, extensions={"timeout": _timeout("GET", where)}
+            )
+            progress.requests += 1
+            await pipeline.send(
+                Call(
+                    request=request, where=where, shown=f"GET {where}", doing=_downloaded(progress)
+                ),
+                attempt=sends,
+                receive=functools.partial(self._receive, where, sink, progress),
+                decode=_refusal,
+            )
 
         def decide(error: Exception, state: RetryState) -> Decision | None:
             if isinstance(error, MarketoConnectionError) and progress.progressed:
                 progress.resumptions += 1
                 return Decision(0.0, counts=False)
-            return transport._decide(error, state)
+            return pipeline.decide(error, state)
 
-        await retrying(attempt, decide=decide, policy=transport.retry)
+        await pipeline.retrying(attempt, shown=f"GET {where}", decide=decide)
         return progress
 
-    async def _fetch(self, where: str, sink: Sink, progress: Download) -> None:
-        transport = self._transport
-        headers = {"Accept-Encoding": "identity"}
-        if progress.offset:
-            headers["Range"] = f"bytes={progress.offset}-"
-        await transport.tokens.get()
-        try:
-            async with transport.limiter.slot():
-                token = await transport.tokens.get()
-                request = transport._http.build_request(
-                    "GET",
-                    where,
-                    headers={**headers, "Authorization": f"Bearer {token}"},
-                    extensions={"timeout": _timeout("GET", where)},
-                )
-                transport.stats.calls += 1
-                progress.requests += 1
-                failure: MarketoConnectionError | None = None
-                try:
-                    response = await transport._http.send(request, stream=True)
-                except httpx.HTTPError as exc:
-                    failure = self._cut(exc, where, progress)
-                if failure is not None:  # raised outside the except: see connection_error
-                    raise failure
-                try:
-                    await self._receive(response, where, sink, progress, token)
-                finally:
-                    await response.aclose()
-        except QuotaExhausted as exc:
-            raise DailyQuotaExceeded(str(exc), path=where) from None
-
     async def _receive(
-        self,
-        response: httpx.Response,
-        where: str,
-        sink: Sink,
-        progress: Download,
-        token: str,
-    ) -> None:
+        self, where: str, sink: Sink, progress: Download, response: httpx.Response
+    ) -> bool:
+        """Write the file's bytes to ``sink``; False for an answer that is not the file."""
         content_type = response.headers.get("content-type", "")
         if response.status_code not in (200, 206) or "application/json" in content_type:
-            # Marketo answers errors (a refused token, a quota) as JSON, even with HTTP 200.
-            await response.aread()
-            error = _refusal(response, where)
-            if error.code in TOKEN_CODES:
-                await self._transport.tokens.invalidate(token)
-            self._transport._count_error(error)
-            raise error
+            # Marketo answers errors (a refused token, a quota) as JSON, even with HTTP 200:
+            # the pipeline reads and decodes it (_refusal).
+            return False
         if response.status_code == 206:
             progress.partial_answers += 1
             start, total = _content_range(response, where)
@@ -220,18 +185,20 @@ class FileTransfers:
                 progress.progressed = True
         except httpx.HTTPError as exc:
             failure = self._cut(exc, where, progress)
-        if failure is not None:
+        if failure is not None:  # raised outside the except: see connection_error
             raise failure
         if progress.total is None:
             progress.total = progress.offset
         if not progress.complete:
             raise _cut_short(where, progress)
+        return True
 
     def _cut(self, exc: httpx.HTTPError, where: str, progress: Download) -> MarketoConnectionError:
+        pipeline = self._pipeline
         error = connection_error(
-            exc, where, "Marketo", self._transport.secrets(), doing=_downloaded(progress)
+            exc, where, pipeline.codec.peer, pipeline.auth.secrets(), doing=_downloaded(progress)
         )
-        self._transport.stats.errors[error.low_level_type] += 1
+        pipeline.stats.errors[error.low_level_type] += 1
         return error
 
 
@@ -259,12 +226,11 @@ def _cut_short(where: str, progress: Download) -> MarketoConnectionError:
     return MarketoConnectionError(f"{_downloaded(progress)} (the body ended early)", path=where)
 
 
-def _refusal(response: httpx.Response, where: str) -> MarketoError:
-    try:
-        decode(response, path=where)
-    except MarketoError as error:
-        return error
-    return TransientError(
+def _refusal(response: httpx.Response, call: Call) -> None:
+    """Decodes an answer to a download that is not the file: always raises."""
+    where = call.where
+    decode(response, path=where)
+    raise TransientError(
         f"Marketo answered a file download with JSON instead of the file (HTTP "
         f"{response.status_code})",
         http_status=response.status_code,

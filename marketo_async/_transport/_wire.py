@@ -1,7 +1,8 @@
-"""Building Marketo requests: paths, query strings, bodies, timeouts and the 414 fallback."""
+"""Building requests: the base URL, paths, query strings, bodies, timeouts and the 414 fallback."""
 
 from __future__ import annotations
 
+import ipaddress
 import json as jsonlib
 import re
 from collections.abc import Mapping, Sequence
@@ -16,8 +17,10 @@ __all__ = [
     "MAX_URL_BYTES",
     "Params",
     "build_request",
+    "checked_base_url",
     "clean_path",
     "encode_params",
+    "is_loopback_host",
     "read_timeout_for",
     "to_method_get",
 ]
@@ -48,6 +51,32 @@ _SERVER_TIMEOUTS_S: tuple[tuple[str | None, re.Pattern[str], float], ...] = (
     (None, re.compile(r"^/bulk/"), 300.0),
 )
 DEFAULT_SERVER_TIMEOUT_S = 30.0
+
+
+def is_loopback_host(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1: the only hosts where plain http is allowed."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def checked_base_url(base_url: str, *, looks_like: str, credentials_hint: str = "") -> httpx.URL:
+    """``base_url`` parsed, or a ValueError: http(s) with a host, https unless the host is a
+    loopback one, and no query string, user info or fragment (credentials never go there)."""
+    url = httpx.URL(base_url)
+    if url.scheme not in ("https", "http") or not url.host:
+        raise ValueError(f"base_url must look like {looks_like}, got {base_url!r}")
+    if url.scheme != "https" and not is_loopback_host(url.host):
+        raise ValueError(
+            "base_url must use https (plain http is allowed only for loopback hosts such as "
+            f"127.0.0.1, used by tests and the emulator); got {url.scheme}://{url.host}"
+        )
+    if url.query or url.userinfo or url.fragment:
+        raise ValueError("base_url must not carry a query string or user info" + credentials_hint)
+    return url
 
 
 def read_timeout_for(method: str, path: str) -> float:

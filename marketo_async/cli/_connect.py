@@ -13,8 +13,9 @@ import attrs
 import click
 import httpx
 
-from .._client import MarketoClient, is_loopback_host
+from .._client import MarketoClient
 from .._config import RateLimits
+from .._transport._wire import is_loopback_host
 from ._input import read_rows
 from ._settings import Settings, resolve_settings
 from ._state import CliState

@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 
-from .._client import is_loopback_host
 from .._closing import ClosingClient
 from .._config import RateLimits, RetryPolicy
 from .._transport import ClientStats, Limiter, LocalLimiter, Secret
+from .._transport._wire import checked_base_url
 from ._transport import LeadGenTransport
 from .leads import Leads
 
@@ -33,19 +33,11 @@ _ENVIRONMENT = (
 
 
 def _normalise_base_url(base_url: str) -> str:
-    url = httpx.URL(base_url)
-    if url.scheme not in ("https", "http") or not url.host:
-        raise ValueError(f"base_url must look like {DEFAULT_BASE_URL}, got {base_url!r}")
-    if url.scheme != "https" and not is_loopback_host(url.host):
-        raise ValueError(
-            "base_url must use https (plain http is allowed only for loopback hosts such as "
-            f"127.0.0.1, used by tests and the emulator); got {url.scheme}://{url.host}"
-        )
-    if url.query or url.userinfo or url.fragment:
-        raise ValueError(
-            "base_url must not carry a query string or user info: the account id and secret "
-            "key are given as account_id= and secret_key="
-        )
+    url = checked_base_url(
+        base_url,
+        looks_like=DEFAULT_BASE_URL,
+        credentials_hint=": the account id and secret key are given as account_id= and secret_key=",
+    )
     text = str(url)
     return text if text.endswith("/") else text + "/"
 

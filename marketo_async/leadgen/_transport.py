@@ -1,14 +1,11 @@
-"""The Lead Gen & CRM transport: one POST endpoint, query-string credentials, limits, retries.
-
-Reuses the vendor-neutral pieces of ``marketo_async._transport`` (the limiter, the retry loop,
-``Secret``, ``ClientStats``, the send gate a stopped batch write closes before the wire);
-brings its own auth, envelope decoding and retry rules.
+"""The Lead Gen & CRM transport: one POST endpoint on the send pipeline, with the key in the
+URL as its auth, the JSON-RPC envelope as its codec, and its own retry rules.
 
 The secret key must travel in the query string (the API's design). It is added by
 :class:`_Credentials`, the innermost httpx transport, to the one request object it sends: the
-client's own request, its logs, responses and every exception the library raises carry only
-the bare endpoint. Errors are raised outside ``except`` blocks so that no httpx exception
-(whose ``.request`` could hold the URL) is kept as ``__context__``.
+client's own request, httpx's logs, responses and every exception the library raises carry
+only the bare endpoint. Errors are raised outside ``except`` blocks so that no httpx
+exception (whose ``.request`` could hold the URL) is kept as ``__context__``.
 """
 
 from __future__ import annotations
@@ -19,22 +16,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import anyio
 import httpx
 
 from .._config import RateLimits, RetryPolicy
 from .._errors import MarketoError, RequestError
-from .._transport import (
-    ClientStats,
-    Decision,
-    Limiter,
-    QuotaExhausted,
-    RetryState,
-    Secret,
-    backoff,
-    retrying,
-)
-from .._transport._gate import departing, queued
+from .._transport import Call, Decision, Limiter, Pipeline, RetryState, Secret, backoff
 from .._transport._retry import Decide
 from ._envelope import decode_envelope
 from ._errors import (
@@ -46,22 +32,13 @@ from ._errors import (
     LeadGenTransientError,
 )
 
-__all__ = ["LeadGenTransport", "mask_secret"]
+__all__ = ["JsonRpcEnvelope", "KeyInUrl", "LeadGenTransport"]
 
 logger = logging.getLogger("marketo_async.leadgen")
 
 MASK = "********"
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 120.0  # bulk writes of 500 leads with custom fields can take a while
-# Raised before the request could reach the server: safe to resend even a create.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-
-
-def mask_secret(text: str, secret: str) -> str:
-    """``text`` with every copy of ``secret`` (raw or URL-encoded) replaced by asterisks."""
-    if not secret:
-        return text
-    return text.replace(secret, MASK).replace(_quoted(secret), MASK)
 
 
 def _masked_body(body: bytes, secret: str) -> bytes:
@@ -113,12 +90,64 @@ class _Credentials(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-def _decider(policy: RetryPolicy, limits: RateLimits, idempotent: bool) -> Decide:
+class KeyInUrl:
+    """The send pipeline's auth for Lead Gen & CRM: ``accountID`` and ``secretKey`` in the URL,
+    added by the innermost transport (:class:`_Credentials`) only."""
+
+    def __init__(self, account_id: str, secret: Secret) -> None:
+        self._account_id = account_id
+        self._secret = secret
+
+    def wrap(
+        self, transport: httpx.AsyncBaseTransport | None, limits: httpx.Limits
+    ) -> httpx.AsyncBaseTransport:
+        inner = transport or httpx.AsyncHTTPTransport(limits=limits)
+        return _Credentials(inner, self._account_id, self._secret)
+
+    async def ready(self) -> None:
+        return None
+
+    async def credential(self) -> None:
+        return None
+
+    def sign(self, request: httpx.Request, credential: Secret | None) -> httpx.Request:
+        return request  # the key is added below httpx's logs, by _Credentials
+
+    async def refused(self, error: MarketoError, credential: Secret | None) -> None:
+        return None  # a refused key is refused for good: nothing to refresh
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self._secret.reveal(),)
+
+
+class JsonRpcEnvelope:
+    """The send pipeline's codec for Lead Gen & CRM: ``{result, error, id}``, with any echo of
+    the secret key masked before anything reads the answer."""
+
+    api = "leadgen"
+    peer = "the Lead Gen & CRM API"
+    connection_error_class = LeadGenConnectionError
+
+    def __init__(self, secret: Secret) -> None:
+        self._secret = secret
+
+    def decode(self, response: httpx.Response, call: Call) -> Any:
+        body = _masked_body(response.content, self._secret.reveal())
+        return decode_envelope(
+            response.status_code, body, method=call.where, call_id=call.call_id or ""
+        )
+
+    def quota_error(self, message: str, where: str) -> MarketoError:
+        return LeadGenDailyQuotaExceeded(message, path=where)
+
+    def trace(self, call: Call, body: Any, error: MarketoError | None) -> str:
+        return f"id {call.call_id}"
+
+
+def _decider(policy: RetryPolicy, limits: RateLimits) -> Decide:
     def decide(error: Exception, state: RetryState) -> Decision | None:
         if not isinstance(error, LeadGenError):
             return None
-        if not idempotent and error.may_have_applied:
-            return None  # a create that may have landed is reported unknown, not resent
         if isinstance(error, LeadGenRateLimitError):
             # 107: the 1-second window is full (another client of the account); let it roll.
             return Decision(limits.period + limits.window_margin + backoff(policy, 1) / 4)
@@ -149,24 +178,23 @@ class LeadGenTransport:
         self.limiter = limiter
         self.rate_limits = rate_limits
         self.retry = retry
-        self.stats = ClientStats()
-        self._secret = secret_key
-        inner = transport or httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(
-                max_connections=None, max_keepalive_connections=rate_limits.concurrency * 2
-            )
-        )
-        self._http = httpx.AsyncClient(
-            transport=_Credentials(inner, account_id, secret_key),
-            follow_redirects=False,
-            headers={"User-Agent": "marketo_async"},
+        self.pipeline = Pipeline(
+            auth=KeyInUrl(account_id, secret_key),
+            codec=JsonRpcEnvelope(secret_key),
+            limiter=limiter,
+            rate_limits=rate_limits,
+            retry=retry,
+            decide=_decider(retry, rate_limits),
+            logger=logger,
+            transport=transport,
             timeout=httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
         )
+        self.stats = self.pipeline.stats
         self.masked_url = f"{base_url}?accountID={account_id}&secretKey={MASK}"
         self._call_ids = itertools.count(1)
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self.pipeline.aclose()
 
     async def call(
         self,
@@ -177,31 +205,17 @@ class LeadGenTransport:
         records: int = 0,
     ) -> Any:
         """Call ``method`` with ``params``; the decoded ``result``, or a LeadGenError raised."""
-        decide = _decider(self.retry, self.rate_limits, idempotent)
+        shown = f"{method} {self.masked_url}"
 
-        async def attempt() -> Any:
+        async def attempt(sends: int) -> Any:
             call_id = str(next(self._call_ids))
-            return await self._send_once(method, params, call_id, records)
-
-        def decide_and_pause(error: Exception, state: RetryState) -> Decision | None:
-            decision = decide(error, state)
-            if decision is not None and isinstance(error, LeadGenRateLimitError):
-                self.limiter.pause(decision.wait * self.retry.wait_scale)
-            return decision
-
-        def on_retry(error: Exception, state: RetryState, decision: Decision) -> None:
-            self.stats.retries += 1
-            logger.warning(
-                "leadgen %s failed (%s); retry in %.1fs (attempt %d)",
-                method,
-                _short(error),
-                decision.wait * self.retry.wait_scale,
-                state.attempt,
+            request = self._request(method, params, call_id)
+            call = Call(
+                request=request, where=method, shown=shown, records=records, call_id=call_id
             )
+            return await self.pipeline.send(call, attempt=sends)
 
-        return await retrying(
-            attempt, decide=decide_and_pause, policy=self.retry, on_retry=on_retry
-        )
+        return await self.pipeline.retrying(attempt, shown=shown, idempotent=idempotent)
 
     def _request(self, method: str, params: Mapping[str, Any], call_id: str) -> httpx.Request:
         envelope = {"method": method, "params": params, "id": call_id}
@@ -216,80 +230,9 @@ class LeadGenTransport:
             raise RequestError(
                 f"the request body cannot be sent as JSON ({exc}); nothing was sent", path=method
             ) from None
-        return self._http.build_request(
+        return self.pipeline.http.build_request(
             "POST",
             self.base_url,
             content=body,
             headers={"Content-Type": "application/json"},
         )
-
-    async def _send_once(
-        self, method: str, params: Mapping[str, Any], call_id: str, records: int
-    ) -> Any:
-        request = self._request(method, params, call_id)
-        failure: type[httpx.HTTPError] | None = None  # the kind only: no request kept
-        quota: QuotaExhausted | None = None
-        queued()  # a batch write may still call this call off until departing()
-        try:
-            async with self.limiter.slot():
-                departing()  # a stopped batch write calls it off here, before the wire
-                self.stats.calls += 1
-                self.stats.records_sent += records
-                self.stats.max_in_flight = max(self.stats.max_in_flight, self.limiter.in_flight)
-                started = anyio.current_time()
-                try:
-                    response = await self._http.send(request)
-                    await response.aread()
-                except httpx.HTTPError as exc:
-                    failure = type(exc)
-        except QuotaExhausted as exc:
-            quota = exc
-        if quota is not None:
-            raise LeadGenDailyQuotaExceeded(str(quota), path=method)
-        if failure is not None:
-            raise self._connection_error(method, failure)
-        elapsed = anyio.current_time() - started
-        try:
-            body = _masked_body(response.content, self._secret.reveal())
-            result = decode_envelope(response.status_code, body, method=method, call_id=call_id)
-        except MarketoError as error:
-            self._count_error(error)
-            logger.debug(
-                "leadgen %s %s -> HTTP %d error %s (id %s, %.3fs)",
-                method,
-                self.masked_url,
-                response.status_code,
-                error.code or error.http_status,
-                call_id,
-                elapsed,
-            )
-            raise
-        logger.debug(
-            "leadgen %s %s -> HTTP %d (id %s, %d objects, %.3fs)",
-            method,
-            self.masked_url,
-            response.status_code,
-            call_id,
-            records,
-            elapsed,
-        )
-        return result
-
-    def _connection_error(self, method: str, failure: type[httpx.HTTPError]) -> LeadGenError:
-        name = failure.__name__
-        self.stats.errors[name] += 1
-        error = LeadGenConnectionError(f"{name} talking to the Lead Gen & CRM API", path=method)
-        error.may_have_applied = not issubclass(failure, _NOT_SENT)
-        return error
-
-    def _count_error(self, error: MarketoError) -> None:
-        key = error.code or (f"HTTP {error.http_status}" if error.http_status else "other")
-        self.stats.errors[key] += 1
-        if isinstance(error, LeadGenRateLimitError):
-            self.stats.rate_limited += 1
-
-
-def _short(error: Exception) -> str:
-    if isinstance(error, MarketoError):
-        return f"{type(error).__name__} {error.code or error.http_status or ''}".strip()
-    return type(error).__name__
