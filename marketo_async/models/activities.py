@@ -164,8 +164,10 @@ class ActivityTypeAttribute:
 class ActivityType:
     """An activity type: id, name, description, primary attribute and the other attributes.
 
-    >>> [t.name for t in await client.activities.types() if t.id in (12, 13)]
-    ['New Lead', 'Change Data Value']
+    Example::
+
+        names = {t.id: t.name for t in await client.activities.types()}
+        names[12], names[13]  # ('New Lead', 'Change Data Value')
     """
 
     id: int
