@@ -10,6 +10,7 @@ import asyncio
 import functools
 import logging
 import urllib.parse
+import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
@@ -169,6 +170,9 @@ class Connection:
         # When the operation Redis answered last was sent (anyio clock), or None.
         self._answered_started_at: float | None = None
         self.fallback = fallback
+        # The epoch of Redis's data this process saw last ('' before the first acquisition).
+        self.epoch = ""
+        self.restarts = 0  # restarts of Redis this process noticed (its epoch changed)
 
     def __repr__(self) -> str:
         return f"Connection({self.shown_url!r})"
@@ -275,6 +279,25 @@ class Connection:
             self.recovered_at = now
         self._down_since = None
         self._down_until = None
+
+    def epoch_args(self, hold: float) -> list[Arg]:
+        """The epoch guard's arguments (see ``_scripts``): ours, a new one, the hold."""
+        return [self.epoch, uuid.uuid4().hex, hold]
+
+    def adopt_epoch(self, epoch: str, hold: float) -> None:
+        """Redis's data has another epoch than the one we saw: take it. When we had seen one,
+        Redis restarted and lost the fleet's window, slots and key leases: say so once."""
+        if self.epoch and epoch != self.epoch:
+            self.restarts += 1
+            logger.warning(
+                "Redis at %s restarted and lost the fleet's call window, calls in flight and "
+                "key leases: nothing is admitted and no key leased for %.1fs after it came "
+                "back, while their holders take them back",
+                self.shown_url,
+                hold,
+            )
+            self.recovered_at = anyio.current_time()
+        self.epoch = epoch
 
     def is_down(self) -> bool:
         """True from an outage's first failure until Redis answers again."""

@@ -7,6 +7,7 @@ one process keeps same-key records apart itself, a fleet needs these leases.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import random
 from collections.abc import AsyncIterator, Collection, Iterable
@@ -33,6 +34,18 @@ DEFAULT_OUTAGE_WAIT_S = 60.0
 OUTAGE_POLL_S = 1.0
 
 
+# True in a task while it holds fleet key leases (a keyed write's call is on its way): such a
+# call is never admitted by per-process limits during an outage, but waits for Redis.
+_HOLDING: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "marketo_async_holding_keys", default=False
+)
+
+
+def holding_keys() -> bool:
+    """Does the current task hold fleet key leases (see :meth:`RedisKeyLeases.holding`)?"""
+    return _HOLDING.get()
+
+
 class RedisKeyLeases:
     """:class:`KeyLeases` kept in Redis, with an expiry so a crashed holder frees its keys.
 
@@ -49,9 +62,13 @@ class RedisKeyLeases:
         *,
         lease_seconds: float,
         outage_wait: float = DEFAULT_OUTAGE_WAIT_S,
+        restart_hold: float | None = None,
     ) -> None:
         self._connection = connection
         self._prefix = f"{prefix}:key:"
+        self._epoch_key = f"{prefix}:epoch"
+        # After a Redis restart no key is leased for this long (see RedisLimiter).
+        self.restart_hold = lease_seconds if restart_hold is None else restart_hold
         self.lease_seconds = lease_seconds
         self.outage_wait = outage_wait
         self._owner = random.getrandbits(128).to_bytes(16, "big").hex()
@@ -100,21 +117,30 @@ class RedisKeyLeases:
         connection = self._connection
         while True:
             await self._redis_back()
+            keys = [self._prefix + key for key in candidates]
+            keys.append(self._epoch_key)
+            args = [self._owner, self._lease_ms(), *connection.epoch_args(self.restart_hold)]
             try:
                 # Shielded: keys Redis leased to a cancelled caller would stay held.
                 with anyio.CancelScope(shield=True):
-                    positions = await connection.run(
-                        _scripts.ACQUIRE_KEYS,
-                        [self._prefix + key for key in candidates],
-                        [self._owner, self._lease_ms()],
-                    )
+                    positions = await connection.run(_scripts.ACQUIRE_KEYS, keys, args)
             except RedisUnavailableError as error:
                 if connection.fallback != "local":
                     raise
                 connection.mark_down(error)
                 continue
             connection.mark_up()
-            return list(positions)
+            if positions and int(positions[0]) == _scripts.EPOCH_CHANGED:
+                connection.adopt_epoch(str(positions[1]), self.restart_hold)
+                continue
+            if positions and int(positions[0]) == _scripts.EPOCH_HOLD:
+                await anyio.sleep(float(positions[1]) + random.uniform(0.0, POLL_JITTER_S))
+                continue
+            return [int(position) for position in positions]
+
+    async def wait_for_redis(self) -> None:
+        """Wait out an outage as a keyed write does (see :meth:`acquire`)."""
+        await self._redis_back()
 
     async def _redis_back(self) -> None:
         """Wait out an outage (up to ``outage_wait`` from its start, else raise), then a lease
@@ -194,8 +220,10 @@ class RedisKeyLeases:
                     )
                     return
 
+        holding = _HOLDING.set(bool(held))
         try:
             async with keeping(keep):
                 yield held
         finally:
+            _HOLDING.reset(holding)
             await self.release(held)

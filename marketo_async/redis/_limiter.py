@@ -21,7 +21,7 @@ from .._config import RateLimits
 from .._transport import LocalLimiter, QuotaExhausted
 from . import _scripts
 from ._connection import Connection, RedisUnavailableError, SharedLimiterError, keeping
-from ._leases import DEFAULT_OUTAGE_WAIT_S, RedisKeyLeases
+from ._leases import DEFAULT_OUTAGE_WAIT_S, RedisKeyLeases, holding_keys
 from ._tokens import RedisTokenStore
 
 __all__ = [
@@ -130,9 +130,18 @@ class RedisLimiter:
         self._pause_key = f"{prefix}:pause"
         self._day_prefix = f"{prefix}:day:"
         self._learned_key = f"{prefix}:usage-learned"
+        self._epoch_key = f"{prefix}:epoch"
+        # After Redis restarts empty, nothing is admitted for this long: the calls its lost
+        # window held leave Marketo's window, and holders renew (taking back lost slots and
+        # keys) within a third of a lease.
+        self.restart_hold = max(rate_limits.period + rate_limits.window_margin, lease_seconds)
         self.token_store = RedisTokenStore(self._connection, prefix)
         self.key_leases = RedisKeyLeases(
-            self._connection, prefix, lease_seconds=self.lease_seconds, outage_wait=outage_wait
+            self._connection,
+            prefix,
+            lease_seconds=self.lease_seconds,
+            outage_wait=outage_wait,
+            restart_hold=self.restart_hold,
         )
         self._local = LocalLimiter(rate_limits)
         # This process never asks Redis for more slots than the instance has.
@@ -270,7 +279,12 @@ class RedisLimiter:
         async with self._admission:
             while True:
                 if not self._connection.available():
-                    return None
+                    if not holding_keys():
+                        return None
+                    # A keyed write's call never goes on per-process limits: the fleet's
+                    # other workers may be sending theirs (a 615 or 606), so it waits.
+                    await self.key_leases.wait_for_redis()
+                    continue
                 lease = next(self._lease_ids)
                 days = marketo_days(time.time())
                 pause = max(self._paused_until - anyio.current_time(), 0.0)
@@ -288,12 +302,20 @@ class RedisLimiter:
                     args += [start, end]
                 keys = [self._window, self._slots_key, self._pause_key]
                 keys += [self._day_prefix + label for label, _, _ in days]
+                keys.append(self._epoch_key)
+                args += self._connection.epoch_args(self.restart_hold)
                 # Shielded: a call cancelled while Redis admits it would leak the slot.
                 with anyio.CancelScope(shield=True):
                     answer = await self._connection.shared(_scripts.ACQUIRE_SLOT, keys, args)
                 if answer is None:  # Redis away, fallback="local"
-                    return None
+                    if not holding_keys():
+                        return None
+                    await self.key_leases.wait_for_redis()
+                    continue
                 status, value = answer
+                if int(status) == _scripts.EPOCH_CHANGED:
+                    self._connection.adopt_epoch(str(value), self.restart_hold)
+                    continue
                 if int(status) == _ADMITTED:
                     return lease
                 if int(status) == _QUOTA_SPENT:
@@ -320,13 +342,14 @@ class RedisLimiter:
             except SharedLimiterError as error:
                 logger.warning("could not renew an in-flight slot: %s", error.message)
                 continue
-            if not int(renewed):
+            if not int(renewed) and not self._connection.restarts:
+                # Taken back (the call is still out); before, the fleet may have exceeded its
+                # concurrency. After a Redis restart that is expected, and said once already.
                 logger.warning(
                     "a call held its slot past the %.1fs lease without renewing it (was the "
-                    "event loop blocked?); the fleet may briefly exceed its concurrency",
+                    "event loop blocked?); the fleet may briefly have exceeded its concurrency",
                     self.lease_seconds,
                 )
-                return
 
     async def _release(self, lease: str) -> None:
         with anyio.CancelScope(shield=True) as scope:

@@ -13,6 +13,8 @@ __all__ = [
     "ACQUIRE_SLOT",
     "COUNT_SLOTS",
     "DISCARD_TOKEN",
+    "EPOCH_CHANGED",
+    "EPOCH_HOLD",
     "LEARNED_WITHIN",
     "LEARN_USAGE",
     "LOAD_TOKEN",
@@ -39,14 +41,50 @@ local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 """
 
-# KEYS: window, slots, pause, day-before, day, day-after
+# The fleet's epoch: an id Redis keeps as long as it keeps its data. A restarted Redis has
+# lost its window, slots and key leases with it; every caller remembers the epoch it saw
+# last, so each one notices the restart at its next acquisition, not only one that saw the
+# outage. Then nothing is admitted and no key is leased until ``hold`` seconds after the new
+# epoch began: the calls of the lost window have left Marketo's, and the holders of lost
+# slots and keys have renewed (which takes them back).
+# The guard's key and arguments come LAST in a script's KEYS and ARGV:
+# KEYS[#KEYS]: the epoch hash. ARGV[#ARGV - 2]: the caller's epoch ('' at first);
+# ARGV[#ARGV - 1]: an id for a new epoch; ARGV[#ARGV]: the hold after a restart (seconds).
+# Returns {-1, epoch} to a caller whose epoch is not Redis's (it adopts it and asks again),
+# {-2, seconds} while the hold lasts.
+EPOCH_CHANGED, EPOCH_HOLD = -1, -2
+_EPOCH_GUARD = """
+local epoch_key = KEYS[#KEYS]
+local mine = ARGV[#ARGV - 2]
+local epoch = redis.call('HGET', epoch_key, 'id')
+if not epoch then
+  epoch = ARGV[#ARGV - 1]
+  redis.call('HSET', epoch_key, 'id', epoch, 'since', string.format('%.6f', now))
+end
+if mine ~= epoch then
+  if mine ~= '' then
+    local hold = tonumber(redis.call('HGET', epoch_key, 'since')) + tonumber(ARGV[#ARGV])
+    if hold > tonumber(redis.call('HGET', epoch_key, 'hold') or '0') then
+      redis.call('HSET', epoch_key, 'hold', string.format('%.6f', hold))
+    end
+  end
+  return {-1, epoch}
+end
+local hold_until = tonumber(redis.call('HGET', epoch_key, 'hold') or '0')
+if hold_until > now then
+  return {-2, string.format('%.6f', hold_until - now)}
+end
+"""
+
+# KEYS: window, slots, pause, day-before, day, day-after, epoch
 # ARGV: calls, span, concurrency, lease, lease id, pause, daily quota (0: none), slot poll,
-#       then [start, end) of each of the three days.
+#       then [start, end) of each of the three days, then the epoch guard's three.
 # Returns {status, value}: 0 paused (wait), 1 slots full (wait), 2 window full (wait),
-# 3 quota spent (calls used), 4 admitted (slots held fleet-wide).
+# 3 quota spent (calls used), 4 admitted (slots held fleet-wide), or the epoch guard's.
 ACQUIRE_SLOT = Script(
     "acquire-slot",
     _NOW
+    + _EPOCH_GUARD
     + """
 local calls = tonumber(ARGV[1])
 local span = tonumber(ARGV[2])
@@ -107,20 +145,22 @@ return {4, tostring(busy + 1)}
 )
 
 # KEYS: slots, window. ARGV: lease, lease id, span. Returns 1 when renewed, 0 when the lease
-# was lost.
+# was lost and taken back: the call is still in flight, so its slot and its window entry
+# count again (after a Redis restart emptied both, or a blocked event loop let it lapse).
 RENEW_SLOT = Script(
     "renew-slot",
     _NOW
     + """
-if redis.call('ZSCORE', KEYS[1], ARGV[2]) then
-  local lease = tonumber(ARGV[1])
-  redis.call('ZADD', KEYS[1], 'XX', now + lease, ARGV[2])
-  redis.call('ZADD', KEYS[2], 'XX', now + lease, ARGV[2])
-  redis.call('PEXPIRE', KEYS[2], math.ceil((tonumber(ARGV[3]) + lease) * 1000) + 1000)
-  local ttl = redis.call('PTTL', KEYS[1])
-  if ttl < lease * 1000 + 1000 then
-    redis.call('PEXPIRE', KEYS[1], math.ceil(lease * 1000) + 1000)
-  end
+local lease = tonumber(ARGV[1])
+local had = redis.call('ZSCORE', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[1], now + lease, ARGV[2])
+redis.call('ZADD', KEYS[2], now + lease, ARGV[2])
+redis.call('PEXPIRE', KEYS[2], math.ceil((tonumber(ARGV[3]) + lease) * 1000) + 1000)
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < lease * 1000 + 1000 then
+  redis.call('PEXPIRE', KEYS[1], math.ceil(lease * 1000) + 1000)
+end
+if had then
   return 1
 end
 return 0
@@ -261,13 +301,17 @@ return 0
 """,
 )
 
-# KEYS: one lease key per record key. ARGV: owner, expiry (ms).
-# Returns the 1-based positions of the keys now held by owner.
+# KEYS: one lease key per record key, then the epoch. ARGV: owner, expiry (ms), then the
+# epoch guard's three. Returns the 1-based positions of the keys now held by owner (or the
+# epoch guard's answer, whose first entry is negative).
 ACQUIRE_KEYS = Script(
     "acquire-keys",
-    """
+    _NOW
+    + _EPOCH_GUARD
+    + """
 local held = {}
-for i, key in ipairs(KEYS) do
+for i = 1, #KEYS - 1 do
+  local key = KEYS[i]
   if redis.call('SET', key, ARGV[1], 'NX', 'PX', ARGV[2]) then
     held[#held + 1] = i
   elseif redis.call('GET', key) == ARGV[1] then
