@@ -59,7 +59,7 @@ from ._output import ExitCode, fail, stderr_console, stdout_console
 from ._preflight import PreflightError
 from ._progress import ProgressDisplay
 from ._report import AppliedRows, ReportWriter, RunIdentity, load_applied, read_identity
-from ._run import BulkRun, EarlierAttempts, Prepare, Send, beside, watch_signals
+from ._run import BulkRun, EarlierAttempts, Prepare, Send, beside, systemic_fix, watch_signals
 from ._state import cli_state
 
 __all__ = ["BulkSpec", "Params", "bulk_command", "prepare_id", "prepare_keyed_by", "run_bulk"]
@@ -388,6 +388,10 @@ def run_bulk(
             run = anyio.run(go, writer)
     except PreflightError as exc:
         fail(f"nothing was sent:\n{exc}", ExitCode.USAGE)
+    except MarketoError as exc:
+        # Refused before the first write (bad credentials, no such host ...): one line.
+        fix = systemic_fix(exc)
+        fail(f"{exc}. Nothing was sent." + (f" Fix: {fix}" if fix else ""))
     finally:
         close = getattr(rows, "close", None)
         if close is not None:

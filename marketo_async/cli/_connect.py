@@ -52,6 +52,7 @@ class ConnectOptions:
     sandbox_limits: bool = True
     sandbox_latency: float = 0.0
     sandbox_seed: Path | None = None
+    sandbox_credentials: bool = False
     concurrency: int | None = None
     rate_limit: str | None = None
 
@@ -183,8 +184,14 @@ def resolve(options: ConnectOptions) -> Settings:
         settings = resolve_settings(flags, env_file=options.env_file)
     except OSError as exc:
         raise click.UsageError(f"cannot read the dotenv file: {exc}") from None
-    if is_loopback_url(settings.base_url) and not (settings.client_id and settings.client_secret):
-        # `marketo-async sandbox serve` speaks with the emulator's well-known credentials.
+    if options.sandbox_credentials:
+        # `marketo-async sandbox serve` speaks with the emulator's well-known credentials;
+        # asked for by name only, never guessed from the URL.
+        if not is_loopback_url(settings.base_url):
+            raise click.UsageError(
+                "--sandbox-credentials is for a local emulator (`marketo-async sandbox serve`): "
+                "give a loopback --base-url such as http://127.0.0.1:8080"
+            )
         settings = settings.with_defaults(*emulator_credentials())
     return settings
 
@@ -213,9 +220,14 @@ async def open_client(
     settings = resolve(options)
     missing = settings.missing()
     if missing:
+        hint = (
+            " (for `marketo-async sandbox serve`: pass --sandbox-credentials)"
+            if is_loopback_url(settings.base_url)
+            else ""
+        )
         raise click.UsageError(
-            "not configured: set " + "; ".join(missing) + ", or use --sandbox to try the "
-            "commands against a local emulator"
+            "not configured: set " + "; ".join(missing) + hint + ", or use --sandbox to try "
+            "the commands against a local emulator"
         )
     assert settings.client_id is not None and settings.client_secret is not None
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import os
 import sys
 from collections.abc import AsyncIterable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -99,14 +100,31 @@ class RecordWriter:
         self._handle.flush()
 
 
+PARTIAL_SUFFIX = ".partial"
+
+
 @contextlib.contextmanager
 def open_output(path: str) -> Iterator[IO[str]]:
-    """A file opened for writing, or stdout for ``-``."""
+    """A file opened for writing, or stdout for ``-``.
+
+    The records go to ``<path>.partial``, renamed to ``path`` once the export is complete:
+    an export that failed or was killed never leaves a well-formed but partial file under
+    the name asked for (a failed one removes its partial file; a killed one leaves it,
+    named so).
+    """
     if path == "-":
         yield sys.stdout
         return
-    with Path(path).open("w", encoding="utf-8", newline="") as handle:
-        yield handle
+    target = Path(path)
+    partial = target.with_name(target.name + PARTIAL_SUFFIX)
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as handle:
+            yield handle
+    except BaseException:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise
+    os.replace(partial, target)
 
 
 def read_values(path: Path, column: str | None = None) -> list[str]:

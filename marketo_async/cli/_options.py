@@ -127,7 +127,8 @@ def connection_options(function: F) -> F:
             "--base-url",
             metavar="URL",
             help="Instance REST URL, e.g. https://123-ABC-456.mktorest.com "
-            "[env MARKETO_BASE_URL]; http://127.0.0.1:PORT for `sandbox serve`.",
+            "[env MARKETO_BASE_URL]; http://127.0.0.1:PORT (with --sandbox-credentials) for "
+            "`sandbox serve`.",
         ),
         click.option(
             "--munchkin-id", metavar="ID", help="Instead of --base-url [env MARKETO_MUNCHKIN_ID]."
@@ -147,6 +148,12 @@ def connection_options(function: F) -> F:
         ),
         latency_option("Server time per sandbox call (Marketo takes 0.3-2 s for 300 leads)."),
         seed_option("Seed the sandbox: a FakeMarketo JSON seed file, or a CSV/JSONL of leads."),
+        click.option(
+            "--sandbox-credentials",
+            is_flag=True,
+            help="Use the local emulator's built-in client id and secret (for `sandbox serve` "
+            "on a loopback --base-url); never guessed from the URL.",
+        ),
         click.option(
             "--concurrency",
             type=click.IntRange(1, 100),

@@ -85,8 +85,8 @@ def sandbox_serve(
 ) -> None:
     """Serve a persistent emulator on loopback HTTP until Ctrl-C.
 
-    Other commands target it with --base-url http://127.0.0.1:PORT; they use the emulator's
-    credentials unless MARKETO_CLIENT_ID/MARKETO_CLIENT_SECRET are set.
+    Other commands target it with --base-url http://127.0.0.1:PORT --sandbox-credentials
+    (the emulator's client id and secret; never picked from the URL alone).
     """
     fake = make_sandbox(limits=limits, latency=latency, seed=seed)
     seeded = load_leads_into(fake, leads_file) if leads_file is not None else 0
@@ -104,9 +104,9 @@ def sandbox_serve(
                     f"; latency {latency:g} s)",
                 )
                 click.echo(
-                    f"Target it with: --base-url http://{host}:{actual} "
-                    f"(client id {fake.client_id!r}; its secret is the emulator default, "
-                    "used automatically for loopback URLs). Ctrl-C stops it."
+                    f"Target it with: --base-url http://{host}:{actual} --sandbox-credentials "
+                    f"(client id {fake.client_id!r} and the emulator's default secret). "
+                    "Ctrl-C stops it."
                 )
                 sys.stdout.flush()
                 async for _ in signals:

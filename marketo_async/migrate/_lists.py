@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
@@ -50,7 +51,8 @@ async def leadgen_list_names(lg: LeadGenClient) -> dict[int, str]:
         for row in rows:
             text = str(row.get("id", ""))
             if text.isdigit():
-                names[int(text)] = str(row.get("name") or f"List {text}")
+                # Names typed in the UI come HTML-encoded ("Webinar &amp; Events"), as values do.
+                names[int(text)] = html.unescape(str(row.get("name") or "")) or f"List {text}"
         if len(rows) < ACTIVE_LISTS_PAGE:
             return names
         offset += len(rows)

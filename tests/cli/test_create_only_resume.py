@@ -132,7 +132,8 @@ def test_create_only_killed_with_kill_9_then_resumed_reports_what_the_server_cre
     fake.handle = kill_after_the_tenth_write  # type: ignore[method-assign]
     with start_blocking_portal() as portal:
         server, port = portal.start_task(fake.serve, 0)
-        common = ["--base-url", f"http://127.0.0.1:{port}", "--action", "createOnly",
+        common = ["--base-url", f"http://127.0.0.1:{port}", "--sandbox-credentials",
+                  "--action", "createOnly",
                   "--concurrency", "3", "--rate-limit", "none", "--batch-size", "100",
                   "--progress", "lines"]  # fmt: skip
         first = subprocess.Popen(

@@ -184,6 +184,7 @@ def test_killed_mid_run_and_resumed_applies_every_row_once(
         common = [
             "--base-url",
             url,
+            "--sandbox-credentials",
             "--concurrency",
             "1",
             "--rate-limit",
@@ -263,11 +264,19 @@ def test_sandbox_serve_is_a_persistent_target(invoke: Invoke, tmp_path: Path) ->
             "email,firstName\nOLD@example.com,New\nnew@example.com,N\n", encoding="utf-8"
         )
         result = invoke(
-            None, "leads", "upsert", leads, "--base-url", url, "--report", tmp_path / "r.jsonl"
+            None,
+            "leads",
+            "upsert",
+            leads,
+            "--base-url",
+            url,
+            "--sandbox-credentials",
+            "--report",
+            tmp_path / "r.jsonl",
         )
         assert result.exit_code == 0, result.output
         assert [e["status"] for e in read_report(tmp_path / "r.jsonl")] == ["updated", "created"]
-        result = invoke(None, "describe", "--base-url", url)
+        result = invoke(None, "describe", "--base-url", url, "--sandbox-credentials")
         assert result.exit_code == 0 and "firstName" in result.stdout
         result = invoke(
             None,
@@ -275,6 +284,7 @@ def test_sandbox_serve_is_a_persistent_target(invoke: Invoke, tmp_path: Path) ->
             "export",
             "--base-url",
             url,
+            "--sandbox-credentials",
             "--filter-type",
             "email",
             "--values",
@@ -329,6 +339,7 @@ def _upsert_process(tmp_path: Path, source: Path, report: Path, port: int) -> su
             source,
             "--base-url",
             f"http://127.0.0.1:{port}",
+            "--sandbox-credentials",
             "--rate-limit",
             "5/20",
             "--batch-size",
