@@ -291,7 +291,14 @@ class _Engine(Generic[T]):
                 self._finish(item, "not_attempted", reasons=self._stopped_reasons(), error=error)
         except MarketoError as error:
             applied = error.may_have_applied or isinstance(error, AmbiguousWriteError)
-            self._finish_all(batch, "unknown" if applied else "failed", error)
+            if gate.waiting and not applied:
+                # Refused before its first byte left (the limiter, a fleet lease, a token):
+                # nothing of it was sent, and sending it later is the way to apply it.
+                unsent = (Reason(INTERRUPTED, f"not sent: {error.message}"),)
+                for item in batch:
+                    self._finish(item, "not_attempted", reasons=unsent, error=error)
+            else:
+                self._finish_all(batch, "unknown" if applied else "failed", error)
         except CallNotSent:
             self._finish_unsent(batch, _NOT_SENT)
         except anyio.get_cancelled_exc_class():
