@@ -3,7 +3,6 @@ transport once."""
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Protocol, TypeVar
 
 __all__ = ["ClosingClient"]
@@ -24,12 +23,7 @@ class ClosingClient:
     async def __aenter__(self: ClientT) -> ClientT:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:

@@ -35,11 +35,13 @@ The modules, one concern each:
 - ``_leases``: keys shared with other processes;
 - ``_options`` and ``_engine``: the caller's options, every option checked once, and the
   run loop;
-- ``_held``: values held by record index until the record's outcome is known.
+- ``_held``: values held by record index until the record's outcome is known;
+- ``_mapped``: a write's input converted record by record as it is read.
 """
 
 from ._engine import Send, run_batches
 from ._held import Held
+from ._mapped import mapped
 from ._options import BatchOptions, OutcomeHook, Progress, StopHook, WriteHooks, WriteOptions
 from ._outcomes import (
     DAILY_QUOTA,
@@ -96,6 +98,7 @@ __all__ = [
     "WriteHooks",
     "WriteOptions",
     "json_size",
+    "mapped",
     "marketo_result",
     "reasons_of",
     "run_batches",

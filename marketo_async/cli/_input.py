@@ -24,7 +24,6 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import attrs
@@ -208,12 +207,7 @@ class RowReader(Iterator[InputRow]):
     def __enter__(self) -> RowReader:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 

@@ -14,7 +14,6 @@ import contextlib
 import os
 import stat
 from pathlib import Path
-from types import TracebackType
 
 import click
 
@@ -102,12 +101,7 @@ class ReportLock:
     def __enter__(self) -> ReportLock:
         return self.acquire()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.release()
 
 

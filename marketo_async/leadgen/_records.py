@@ -8,9 +8,10 @@ Checks run before any call and name the record and the field they refuse; conver
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
-from typing import Any, overload
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
+from .._batch import mapped
 from .models import TIMESTAMP_FORMAT
 
 __all__ = [
@@ -159,42 +160,14 @@ def listed(result: Any, key: str) -> list[Mapping[str, Any]]:
     return [item for item in raw if isinstance(item, Mapping)] if isinstance(raw, list) else []
 
 
-class _MappedSequence(Sequence[Any]):
-    def __init__(self, items: Sequence[Any], convert: Callable[[Any], Any]) -> None:
-        self._items = items
-        self._convert = convert
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    @overload
-    def __getitem__(self, index: int) -> Any: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[Any]: ...
-    def __getitem__(self, index: int | slice) -> Any:
-        if isinstance(index, slice):
-            return [self._convert(item) for item in self._items[index]]
-        return self._convert(self._items[index])
-
-
-async def _mapped_async(items: AsyncIterable[Any], convert: Callable[[Any], Any]) -> Any:
-    async for item in items:
-        yield convert(item)
-
-
 def wired(records: Any, convert: Callable[[Any], Any]) -> Any:
-    """``records`` with each mapping converted for the wire as it is read (a sequence stays
-    sized, so progress knows the total); anything else passes as is, for validation to refuse.
-    """
+    """``records`` with each mapping converted for the wire as it is read (see
+    :func:`mapped`); anything else passes as is, for validation to refuse."""
 
     def one(record: Any) -> Any:
         return convert(record) if isinstance(record, Mapping) else record
 
-    if isinstance(records, Sequence):
-        return _MappedSequence(records, one)
-    if isinstance(records, AsyncIterable):
-        return _mapped_async(records, one)
-    return (one(record) for record in records)
+    return mapped(records, one)
 
 
 def wire_call(record: Mapping[str, Any]) -> dict[str, Any]:

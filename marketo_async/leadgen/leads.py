@@ -31,6 +31,7 @@ from .._batch import (
     ResultRules,
     WriteHooks,
     WriteOptions,
+    mapped,
     run_batches,
 )
 from .._paging import Pager
@@ -257,7 +258,7 @@ class Leads:
                 on_outcome(outcome)
 
         created = await self._create(
-            _remembering(records, pending.keep), attrs.evolve(options, on_outcome=route)
+            mapped(records, pending.keep), attrs.evolve(options, on_outcome=route)
         )
         if not existing:
             return created
@@ -489,17 +490,6 @@ class Leads:
 
 
 # ------------------------------------------------------------------------------- helpers
-
-
-async def _remembering(
-    records: Records, remember: Callable[[Mapping[str, Any]], Mapping[str, Any]]
-) -> AsyncIterable[Mapping[str, Any]]:
-    if isinstance(records, AsyncIterable):
-        async for record in records:
-            yield remember(record)
-    else:
-        for record in records:
-            yield remember(record)
 
 
 async def _nothing() -> list[Mapping[str, Any]]:

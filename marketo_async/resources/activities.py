@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._batch import BatchReport, WriteHooks, WriteOptions
+from .._batch import BatchReport, WriteHooks, WriteOptions, mapped
 from .._errors import MarketoError
 from ..models import format_datetime
 from ..models.activities import Activity, ActivityType, CustomActivityType, LeadChange
@@ -145,15 +145,6 @@ def _custom_wire(record: Any) -> Any:
     return wire
 
 
-async def _wire_records(records: ActivityRecords) -> AsyncIterator[Any]:
-    if isinstance(records, AsyncIterable):
-        async for record in records:
-            yield _custom_wire(record)
-    else:
-        for record in records:
-            yield _custom_wire(record)
-
-
 _CUSTOM: RecordRules[Mapping[str, Any]] = RecordRules(validate=_check_record)
 
 
@@ -273,12 +264,7 @@ class Activities(Resource):
         """
 
         options = WriteOptions(batch_size=MAX_CUSTOM_PER_CALL, **hooks)
-        # A list keeps its length, so progress can show a total.
-        wired = (
-            [_custom_wire(r) for r in records]
-            if isinstance(records, Sequence)
-            else _wire_records(records)
-        )
+        wired = mapped(records, _custom_wire)
         return await self._api.write_input(wired, CUSTOM_PATH, _CUSTOM, options, idempotent=False)
 
     # ---- helpers ------------------------------------------------------------------------

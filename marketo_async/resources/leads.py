@@ -10,11 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import (
     AsyncIterable,
-    AsyncIterator,
     Callable,
-    Collection,
     Iterable,
-    Iterator,
     Mapping,
     Sequence,
 )
@@ -23,7 +20,15 @@ from urllib.parse import unquote
 
 import attrs
 
-from .._batch import MAX_BATCH_SIZE, BatchReport, Held, RecordOutcome, WriteHooks, WriteOptions
+from .._batch import (
+    MAX_BATCH_SIZE,
+    BatchReport,
+    Held,
+    RecordOutcome,
+    WriteHooks,
+    WriteOptions,
+    mapped,
+)
 from .._errors import MarketoError, TooManyResultsError
 from .._paging import Pager
 from ..models._converter import converter, format_datetime
@@ -129,37 +134,6 @@ def _plain(record: Any) -> Any:
     return {str(name): _plain_value(value) for name, value in record.items()}
 
 
-class _Converted(Iterable[Any]):
-    """``map`` that keeps ``len`` (the batch engine reports progress against it)."""
-
-    def __init__(self, items: Collection[Any], convert: Callable[[Any], Any]) -> None:
-        self._items = items
-        self._convert = convert
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __iter__(self) -> Iterator[Any]:
-        return map(self._convert, self._items)
-
-
-async def _aconverted(
-    items: AsyncIterable[Any], convert: Callable[[Any], Any]
-) -> AsyncIterator[Any]:
-    iterator = aiter(items)
-    try:
-        async for item in iterator:
-            yield convert(item)
-    finally:
-        await _close(iterator)
-
-
-async def _close(iterator: object) -> None:
-    aclose = getattr(iterator, "aclose", None)
-    if aclose is not None:
-        await aclose()
-
-
 def _keeping_unknown(
     kept: Held[Any], options: WriteOptions
 ) -> tuple[Callable[[Any], Any], WriteOptions]:
@@ -182,13 +156,9 @@ def _converted(
 ) -> Iterable[Any] | AsyncIterable[Any]:
     if isinstance(items, (str, bytes, Mapping)):
         raise ValueError(f"{argument} must be an iterable of many, not a single value")
-    if isinstance(items, AsyncIterable):
-        return _aconverted(items, convert)
-    if isinstance(items, Collection):
-        return _Converted(items, convert)
-    if isinstance(items, Iterable):
-        return map(convert, items)
-    raise ValueError(f"{argument} must be an iterable or an async iterable, got {items!r}")
+    if not isinstance(items, (Iterable, AsyncIterable)):
+        raise ValueError(f"{argument} must be an iterable or an async iterable, got {items!r}")
+    return mapped(items, convert)
 
 
 def _cookie(cookie: object) -> str:
