@@ -287,8 +287,7 @@ class _Engine(Generic[T]):
             if self._stopped is None:
                 self._stopped = error
                 self._phase = _Phase.HALTED
-            for item in batch:
-                self._finish(item, "not_attempted", reasons=self._stopped_reasons(), error=error)
+            self._finish_all(batch, "not_attempted", error, self._stopped_reasons())
         except MarketoError as error:
             applied = error.may_have_applied or isinstance(error, AmbiguousWriteError)
             if gate.waiting and not applied:
@@ -309,27 +308,12 @@ class _Engine(Generic[T]):
             if results is None:  # called back by _hold_unsent before it was sent
                 self._finish_unsent(batch, _NOT_SENT)
             else:
-                answers = self._read_answers(batch, results)
+                answers = _read_answers(self._options.results, batch, results)
                 for item, (status, record_id, reasons) in zip(batch, answers, strict=True):
                     self._finish(item, status, record_id=record_id, reasons=reasons)
         finally:
             del self._calls[id(gate)]
             self._call_returned(batch)
-
-    def _read_answers(
-        self, batch: Sequence[Item[T]], results: Sequence[Mapping[str, Any]]
-    ) -> list[EntryResult]:
-        """Each record's result; an answer that cannot be read leaves every record of the
-        call ``unknown`` (the call was sent), never an exception out of the run."""
-        try:
-            return self._options.results.outcomes([item.key for item in batch], results)
-        except Exception as exc:  # the API's answer, not this library, is at fault
-            why = Reason(
-                UNEXPECTED_ANSWER,
-                f"the answer to this record's call could not be read ({type(exc).__name__}: "
-                f"{exc}); the call may have applied",
-            )
-            return [("unknown", None, (why,))] * len(batch)
 
     def _finish_unsent(self, batch: Sequence[Item[T]], why: str) -> None:
         # Held back because the daily quota is spent: that is the reason to give.
@@ -344,9 +328,15 @@ class _Engine(Generic[T]):
         self._returned.set()
         self._recorder.progress()
 
-    def _finish_all(self, batch: Sequence[Item[T]], status: Status, error: MarketoError) -> None:
+    def _finish_all(
+        self,
+        batch: Sequence[Item[T]],
+        status: Status,
+        error: MarketoError,
+        reasons: tuple[Reason, ...] = (),
+    ) -> None:
         for item in batch:
-            self._finish(item, status, error=error)
+            self._finish(item, status, reasons=reasons, error=error)
 
     def _finish(
         self,
@@ -366,6 +356,22 @@ class _Engine(Generic[T]):
             error=error,
             key=item.key,
         )
+
+
+def _read_answers(
+    rules: ResultRules, batch: Sequence[Item[T]], results: Sequence[Mapping[str, Any]]
+) -> list[EntryResult]:
+    """Each record's result; an answer that cannot be read leaves every record of the call
+    ``unknown`` (the call was sent), never an exception out of the run."""
+    try:
+        return rules.outcomes([item.key for item in batch], results)
+    except Exception as exc:  # the API's answer, not this library, is at fault
+        why = Reason(
+            UNEXPECTED_ANSWER,
+            f"the answer to this record's call could not be read ({type(exc).__name__}: "
+            f"{exc}); the call may have applied",
+        )
+        return [("unknown", None, (why,))] * len(batch)
 
 
 def _sized(item: Item[T], options: BatchOptions[T]) -> str | None:

@@ -31,37 +31,23 @@ class Limits:
     program_member_query: int = 100_000  # Marketo: Get Program Members with other than leadId
 
 
+@attrs.define(kw_only=True, eq=False, repr=False)
 class Call:
     """Everything a handler needs: parameters, the JSON body, the store and the latency model."""
 
-    def __init__(
-        self,
-        *,
-        request: FakeRequest,
-        method: str,
-        params: dict[str, list[str]],
-        body: bytes,
-        content_type: str,
-        match: re.Match[str],
-        store: Store,
-        limits: Limits,
-        request_id: str,
-        delay: Callable[[int], Awaitable[None]],
-        reasons: Counter[str],
-    ) -> None:
-        self.request = request
-        self.method = method
-        self.params = params
-        self.body = body
-        self.content_type = content_type
-        self.match = match
-        self.store = store
-        self.limits = limits
-        self.request_id = request_id
-        self._delay = delay
-        self._reasons = reasons
-        self.delayed = False
-        self.records = 0
+    request: FakeRequest
+    method: str
+    params: dict[str, list[str]]
+    body: bytes
+    content_type: str
+    match: re.Match[str]
+    store: Store
+    limits: Limits
+    request_id: str
+    _delay: Callable[[int], Awaitable[None]]
+    _reasons: Counter[str]
+    delayed: bool = attrs.field(init=False, default=False)
+    records: int = attrs.field(init=False, default=0)
 
     # ---- latency -----------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from ._call import MAX_RECORDS, Call, Router
@@ -150,49 +151,52 @@ def _as_lead_id(value: Any) -> int | None:
         return None
 
 
-async def add_members(call: Call) -> dict[str, Any]:
+# What a membership call does for one lead that exists: its result entry.
+MemberAction = Callable[[Call, StaticList, int], dict[str, Any]]
+
+
+async def _for_each_lead(call: Call, action: MemberAction, *, delay: bool = True) -> dict[str, Any]:
+    """A membership call: ``action`` for each lead id given; 1004 for those that do not exist."""
     static_list = _membership_list(call)
     raw = _lead_ids(call)
-    await call.delay(len(raw))
+    if delay:
+        await call.delay(len(raw))
     results: list[dict[str, Any]] = []
     for value in raw:
         lead_id = _as_lead_id(value)
         if lead_id is None or lead_id not in call.store.leads:
             results.append(call.skipped("1004", "Lead not found", id=lead_id))
         else:
-            call.store.add_list_member(static_list, lead_id)
-            results.append({"id": lead_id, "status": "added"})
+            results.append(action(call, static_list, lead_id))
     return call.ok(results)
+
+
+def _add(call: Call, static_list: StaticList, lead_id: int) -> dict[str, Any]:
+    call.store.add_list_member(static_list, lead_id)
+    return {"id": lead_id, "status": "added"}
+
+
+def _remove(call: Call, static_list: StaticList, lead_id: int) -> dict[str, Any]:
+    if not call.store.remove_list_member(static_list, lead_id):
+        return call.skipped("1015", "Lead not in list", id=lead_id)
+    return {"id": lead_id, "status": "removed"}
+
+
+def _check(call: Call, static_list: StaticList, lead_id: int) -> dict[str, Any]:
+    status = "memberof" if lead_id in static_list.members else "notmemberof"
+    return {"id": lead_id, "status": status}
+
+
+async def add_members(call: Call) -> dict[str, Any]:
+    return await _for_each_lead(call, _add)
 
 
 async def remove_members(call: Call) -> dict[str, Any]:
-    static_list = _membership_list(call)
-    raw = _lead_ids(call)
-    await call.delay(len(raw))
-    results: list[dict[str, Any]] = []
-    for value in raw:
-        lead_id = _as_lead_id(value)
-        if lead_id is None or lead_id not in call.store.leads:
-            results.append(call.skipped("1004", "Lead not found", id=lead_id))
-        elif not call.store.remove_list_member(static_list, lead_id):
-            results.append(call.skipped("1015", "Lead not in list", id=lead_id))
-        else:
-            results.append({"id": lead_id, "status": "removed"})
-    return call.ok(results)
+    return await _for_each_lead(call, _remove)
 
 
 async def is_member(call: Call) -> dict[str, Any]:
-    static_list = _membership_list(call)
-    raw = _lead_ids(call)
-    results: list[dict[str, Any]] = []
-    for value in raw:
-        lead_id = _as_lead_id(value)
-        if lead_id is None or lead_id not in call.store.leads:
-            results.append(call.skipped("1004", "Lead not found", id=lead_id))
-        else:
-            status = "memberof" if lead_id in static_list.members else "notmemberof"
-            results.append({"id": lead_id, "status": status})
-    return call.ok(results)
+    return await _for_each_lead(call, _check, delay=False)
 
 
 async def leads_of_list(call: Call) -> dict[str, Any]:
