@@ -25,7 +25,6 @@ import collections
 import functools
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,7 +37,8 @@ from rich.table import Table
 from .._batch import NOT_APPLIED_STATUSES, STATUSES
 from .._client import MarketoClient
 from .._errors import DailyQuotaExceeded, MarketoError
-from ._connect import ConnectOptions, open_client
+from .._transport import LocalLimiter
+from ._connect import ApiClient, Connect, ConnectOptions
 from ._input import (
     InputError,
     InputOptions,
@@ -318,19 +318,18 @@ def run_bulk(
     rows: Iterator[InputRow],
     prepare: Prepare,
     send: Callable[[Any], Send],
-    connect: ConnectOptions | None,
+    connect: Connect[ApiClient],
     report: Path | None,
     resume: tuple[Path, ...],
     progress_mode: str,
     progress_interval: float,
-    open_target: Callable[[], AbstractAsyncContextManager[Any]] | None = None,
     settings: Mapping[str, Any] | None = None,
     before: Callable[[Any], Awaitable[None]] | None = None,
     earlier: EarlierAttempts | None = None,
 ) -> None:
     """Run one bulk command end to end and exit with its status.
 
-    The client comes from ``connect`` (Marketo), or from ``open_target()`` for another API.
+    The client comes from ``connect.open`` (Marketo's or Lead Gen & CRM's options alike).
     ``settings`` are the values that decide what a row does (the lookup field, the list):
     the report records them with the input, and ``--resume`` refuses a report made with
     others.
@@ -341,14 +340,8 @@ def run_bulk(
     applied = _resume_from(resume, earlier)
     err = stderr_console()
 
-    def target() -> AbstractAsyncContextManager[Any]:
-        if open_target is not None:
-            return open_target()
-        assert connect is not None
-        return open_client(connect, cli_state(ctx))
-
     async def go(writer: ReportWriter) -> BulkRun:
-        async with target() as client:
+        async with connect.open(cli_state(ctx)) as client:
             if before is not None:
                 await before(client)  # PreflightError: nothing is sent
             confirm = None
@@ -374,13 +367,7 @@ def run_bulk(
                 window=_window_text(client),
                 stopped=lambda: run.stopper.requested,
             )
-            await beside(
-                run.run,
-                display.run,
-                functools.partial(
-                    watch_signals, run.stopper, lambda text: err.print(text, markup=False)
-                ),
-            )
+            await run_beside(run, display)
             return run
 
     try:
@@ -399,9 +386,7 @@ def run_bulk(
     print_summary(title, run, writer.path)
     if run.done == 0 and run.error is None:
         err.print(f"Warning: {describe_input(path)} holds no data rows: nothing was sent.")
-    if run.error is not None and not isinstance(run.error, (MarketoError, ValueError, OSError)):
-        raise run.error  # a bug: show its traceback
-    ctx.exit(exit_code(run))
+    finish(ctx, run)
 
 
 def _display_counts(run: BulkRun) -> dict[str, int]:
@@ -413,29 +398,47 @@ def _display_counts(run: BulkRun) -> dict[str, int]:
     return counts
 
 
-def _window_wait(client: Any) -> Callable[[], float | None]:
+async def run_beside(run: BulkRun, display: ProgressDisplay) -> None:
+    """Run ``run`` with its progress display, SIGINT/SIGTERM turned into stop requests."""
+    err = stderr_console()
+    await beside(
+        run.run,
+        display.run,
+        functools.partial(watch_signals, run.stopper, lambda text: err.print(text, markup=False)),
+    )
+
+
+def _window_wait(client: ApiClient) -> Callable[[], float | None]:
     """Seconds until the client's limiter lets the next call go, while it holds calls."""
-    limiter = getattr(client, "limiter", None)
+    limiter = client.limiter
 
     def waiting() -> float | None:
-        until = getattr(limiter, "window_wait_until", None)
+        # Only the in-process limiter knows when its window lets the next call go.
+        until = limiter.window_wait_until if isinstance(limiter, LocalLimiter) else None
         return None if until is None else max(0.0, until - anyio.current_time())
 
     return waiting
 
 
-def _window_text(client: Any) -> str | None:
-    limits = getattr(client, "rate_limits", None)
-    calls, period = getattr(limits, "calls", None), getattr(limits, "period", None)
-    if not isinstance(calls, int) or not isinstance(period, float) or calls >= 1_000_000:
+def _window_text(client: ApiClient) -> str | None:
+    limits = client.rate_limits
+    if limits.calls >= 1_000_000:  # the limits are off
         return None
-    return f"{calls:,} calls per {period:g} s"
+    return f"{limits.calls:,} calls per {limits.period:g} s"
 
 
 def exit_code(run: BulkRun) -> ExitCode:
     if run.interrupted:
         return ExitCode.for_signal(run.stopper.signal_name)
     return ExitCode.OK if run.ok else ExitCode.NOT_APPLIED
+
+
+def finish(ctx: click.Context, run: BulkRun, *, ok: bool = True) -> None:
+    """Exit with the run's status (``ok=False``: some later step failed); a bug's traceback."""
+    if run.error is not None and not isinstance(run.error, (MarketoError, ValueError, OSError)):
+        raise run.error  # a bug: show its traceback
+    code = exit_code(run)
+    ctx.exit(ExitCode.NOT_APPLIED if code == ExitCode.OK and not ok else code)
 
 
 def dry_run(
@@ -451,7 +454,7 @@ def dry_run(
     if before is not None:
 
         async def check() -> None:
-            async with open_client(connect, cli_state(ctx)) as client:
+            async with connect.open(cli_state(ctx)) as client:
                 await before(client)
 
         try:

@@ -1,4 +1,5 @@
-"""From command-line options to a connected :class:`MarketoClient` (or an in-process sandbox)."""
+"""From command-line options to a connected :class:`MarketoClient` (or an in-process sandbox),
+and :class:`Connect`, the one way a command opens either client (Marketo or Lead Gen & CRM)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import contextlib
 import os
 import re
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import attrs
 import click
@@ -15,6 +17,7 @@ import httpx
 
 from .._client import MarketoClient
 from .._config import RateLimits
+from .._transport import ClientStats, Limiter
 from .._transport._wire import is_loopback_host
 from ._input import read_rows
 from ._settings import Settings, resolve_settings
@@ -24,6 +27,8 @@ if TYPE_CHECKING:
     from ..testing import FakeMarketo
 
 __all__ = [
+    "ApiClient",
+    "Connect",
     "ConnectOptions",
     "check_reachable",
     "emulator_credentials",
@@ -38,6 +43,36 @@ __all__ = [
 REACH_TIMEOUT_S = 8.0
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*s?\s*$")
+
+
+class ApiClient(Protocol):
+    """What the CLI's runner reads of the client it opened (MarketoClient, LeadGenClient)."""
+
+    @property
+    def limiter(self) -> Limiter: ...
+
+    @property
+    def rate_limits(self) -> RateLimits: ...
+
+    @property
+    def stats(self) -> ClientStats: ...
+
+
+ClientT = TypeVar("ClientT", bound=ApiClient, covariant=True)
+
+
+class Connect(Protocol[ClientT]):
+    """Where a command connects: :class:`ConnectOptions` (Marketo) or ``LeadGenConnect``
+    (Lead Gen & CRM); ``open`` gives the client, in-process sandbox or real."""
+
+    @property
+    def sandbox(self) -> bool: ...
+
+    def open(
+        self, state: CliState | None = None, **client_kwargs: Any
+    ) -> AbstractAsyncContextManager[ClientT]:
+        """The client the options ask for; ``client_kwargs`` go to it (a ``limiter`` ...)."""
+        ...
 
 
 @attrs.frozen(kw_only=True)
@@ -55,6 +90,12 @@ class ConnectOptions:
     sandbox_credentials: bool = False
     concurrency: int | None = None
     rate_limit: str | None = None
+
+    def open(
+        self, state: CliState | None = None, **client_kwargs: Any
+    ) -> AbstractAsyncContextManager[MarketoClient]:
+        """The MarketoClient these options ask for (see :func:`open_client`)."""
+        return open_client(self, state, **client_kwargs)
 
 
 def parse_rate_limit(text: str | None, concurrency: int | None) -> RateLimits:

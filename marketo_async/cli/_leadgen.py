@@ -14,6 +14,7 @@ import datetime as dt
 import functools
 import os
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -76,6 +77,12 @@ class LeadGenConnect:
     sandbox: bool = False
     sandbox_latency: float = 0.0
     sandbox_seed: Path | None = None
+
+    def open(
+        self, state: CliState | None = None, **client_kwargs: Any
+    ) -> AbstractAsyncContextManager[LeadGenClient]:
+        """The LeadGenClient these options ask for (see :func:`open_leadgen`)."""
+        return open_leadgen(self, state, **client_kwargs)
 
 
 def leadgen_connection_options(function: F) -> F:
@@ -254,12 +261,11 @@ def leadgen_upsert(
         rows=rows,
         prepare=_prepare,
         send=send,
-        connect=None,
+        connect=connect,
         report=report,
         resume=resume,
         progress_mode=progress_mode,
         progress_interval=progress_interval,
-        open_target=lambda: open_leadgen(connect, _state(ctx)),
     )
 
 
@@ -289,7 +295,7 @@ async def _copy_leads(
     progress_mode: str,
     progress_interval: float,
 ) -> int:
-    async with open_leadgen(connect, state) as client:
+    async with connect.open(state) as client:
         extra = [name for name in columns if name != "id"]
         if since is not None:
             end = until or dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)

@@ -39,11 +39,11 @@ from ..migrate import (
     resolve,
 )
 from ..migrate._fields import EMAIL_SOURCE
-from ._bulk import _check_resumable, _open_report, exit_code, print_summary
-from ._connect import ConnectOptions, open_client, parse_rate_limit
+from ._bulk import _check_resumable, _open_report, finish, print_summary, run_beside
+from ._connect import ConnectOptions, parse_rate_limit
 from ._connect import resolve as resolve_settings_of
 from ._input import InputRow
-from ._leadgen import LeadGenCliState, LeadGenConnect, open_leadgen
+from ._leadgen import LeadGenCliState, LeadGenConnect
 from ._leadgen import _settings as leadgen_settings
 from ._options import (
     cli_logging,
@@ -55,7 +55,7 @@ from ._options import (
 from ._output import ExitCode, fail, stderr_console, stdout_console
 from ._progress import ProgressDisplay
 from ._report import APPLIED, AppliedRows, ReportWriter, RunIdentity, report_entries
-from ._run import BulkRun, Refused, beside, watch_signals
+from ._run import BulkRun, Refused
 from ._state import CliState
 
 __all__ = ["migrate"]
@@ -275,8 +275,8 @@ class Migration:
     def _sides(self) -> Any:
         lg_limiter = TimedLimiter(LEADGEN_RATE_LIMITS)
         mk_limiter = TimedLimiter(parse_rate_limit(None, None))
-        lg = open_leadgen(self.options.leadgen, self.state, limiter=lg_limiter)
-        mk = open_client(self.options.marketo, self.state, limiter=mk_limiter)
+        lg = self.options.leadgen.open(self.state, limiter=lg_limiter)
+        mk = self.options.marketo.open(self.state, limiter=mk_limiter)
         return lg, mk, lg_limiter, mk_limiter
 
     async def plan(self) -> ResolvedMap:
@@ -310,7 +310,6 @@ class Migration:
         return 1 if self.options.sandbox else None  # the emulator's lead database folder
 
     async def _stream(self, run: BulkRun, sides: Sides) -> None:
-        err = stderr_console()
         display = ProgressDisplay(
             TITLE,
             lambda: run.done,
@@ -320,13 +319,7 @@ class Migration:
             unit="leads",
             detail=sides.rates,
         )
-        await beside(
-            run.run,
-            display.run,
-            functools.partial(
-                watch_signals, run.stopper, lambda text: err.print(text, markup=False)
-            ),
-        )
+        await run_beside(run, display)
 
 
 # --------------------------------------------------------------------------- output
@@ -403,12 +396,7 @@ def _execute(ctx: click.Context, options: MigrateOptions, plan: bool) -> None:
     with writer:
         run = _guarded(lambda: anyio.run(migration.run, writer, applied))
     print_outcome(migration, run, writer.path)
-    if run.error is not None and not isinstance(run.error, (MarketoError, ValueError, OSError)):
-        raise run.error  # a bug: show its traceback
-    code = exit_code(run)
-    if code == ExitCode.OK and not all(result.ok for result in migration.lists):
-        code = ExitCode.NOT_APPLIED
-    ctx.exit(code)
+    finish(ctx, run, ok=all(result.ok for result in migration.lists))
 
 
 def _identity_settings(options: MigrateOptions) -> dict[str, Any]:
