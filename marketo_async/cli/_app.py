@@ -6,6 +6,7 @@ import click
 
 from .. import __version__
 from ._activities import activities
+from ._campaigns import campaigns, usage
 from ._config import config
 from ._leadgen import leadgen
 from ._leads import describe, leads
@@ -42,6 +43,8 @@ COMMANDS: tuple[click.Command, ...] = (
     static_lists,
     program_members,
     activities,
+    campaigns,
+    usage,
     describe,
     config,
     sandbox,

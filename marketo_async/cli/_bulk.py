@@ -46,6 +46,7 @@ from ._input import (
     describe_input,
     estimate_rows,
     read_ids,
+    read_lead_refs,
     read_rows,
 )
 from ._options import (
@@ -111,7 +112,7 @@ class BulkSpec:
     name: str
     help: str
     send: Callable[[MarketoClient, Params], Send]
-    reads: Literal["ids", "records"] = "ids"
+    reads: Literal["ids", "records", "leads"] = "ids"
     prepare: Callable[[Params], Prepare] = _ids
     arguments: Sequence[Decorator] = ()
     options: Sequence[Decorator] = ()
@@ -182,6 +183,8 @@ def bulk_command(spec: BulkSpec) -> click.Command:
         try:
             if spec.reads == "ids":
                 rows = read_ids(file, column=id_column, options=how)
+            elif spec.reads == "leads":
+                rows = read_lead_refs(file, column=id_column, options=how)
             else:
                 rows = read_rows(file, options=how)
         except InputError as exc:
@@ -216,7 +219,7 @@ def bulk_command(spec: BulkSpec) -> click.Command:
             "file",
             type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
         ),
-        *([id_column_option] if spec.reads == "ids" else []),
+        *([id_column_option] if spec.reads in ("ids", "leads") else []),
         *spec.options,
         *([_yes_option] if spec.confirm is not None else []),
         _dry_run_option,

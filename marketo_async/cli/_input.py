@@ -39,6 +39,7 @@ __all__ = [
     "estimate_rows",
     "format_of",
     "read_ids",
+    "read_lead_refs",
     "read_rows",
 ]
 
@@ -409,6 +410,66 @@ def read_ids(
     stack = contextlib.ExitStack()
     stack.callback(rows.close)
     return RowReader(_ids_of_rows(rows, column), stack)
+
+
+def read_lead_refs(
+    path: str | Path,
+    *,
+    column: str | None = None,
+    format: str | None = None,
+    options: InputOptions | None = None,
+) -> RowReader:
+    """Leads by id or by email, one row each as ``{"id": n}`` or ``{"email": text}``.
+
+    From a ``.txt`` file (or one without a suffix) holding one id or email a line, or from a
+    CSV/JSONL file's ``column`` (by default ``id``, else ``leadId``, else ``email``).
+    """
+    options = options or InputOptions()
+    source = Path(str(path))
+    if (format or options.format) is None and source.suffix.lower() in (".txt", ""):
+        stack = contextlib.ExitStack()
+        try:
+            lines = _open_text(path, options, stack)
+        except BaseException:
+            stack.close()
+            raise
+        return RowReader(_refs_of_lines(lines, column), stack)
+    rows = read_rows(path, format=format, options=options)
+    stack = contextlib.ExitStack()
+    stack.callback(rows.close)
+    return RowReader(_refs_of_rows(rows, column), stack)
+
+
+def _ref_row(row: int, value: Any, line: int) -> InputRow:
+    text = str(value).strip()
+    if isinstance(value, str) and "@" in text:
+        return InputRow(row, {"email": text}, line=line)
+    return _id_row(row, value, line)
+
+
+def _refs_of_lines(lines: Iterator[tuple[int, str]], column: str | None) -> Iterator[InputRow]:
+    headers = {"id", "leadid", "email", (column or "id").lower()}
+    row = 0
+    for line_number, line in lines:
+        text = line.strip()
+        if not text or text.lower() in headers:
+            continue
+        row += 1
+        yield _ref_row(row, text, line_number)
+
+
+def _refs_of_rows(rows: RowReader, column: str | None) -> Iterator[InputRow]:
+    names = (column,) if column else (*ID_COLUMNS, "email")
+    for item in rows:
+        if item.record is None:
+            yield item
+            continue
+        name = next((name for name in names if name in item.record), None)
+        if name is None:
+            wanted = " or ".join(repr(name) for name in names)
+            yield InputRow(item.row, None, f"line {item.line}: no {wanted} value", line=item.line)
+        else:
+            yield _ref_row(item.row, item.record[name], item.line)
 
 
 def _ids_of_lines(lines: Iterator[tuple[int, str]], column: str | None) -> Iterator[InputRow]:

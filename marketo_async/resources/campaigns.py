@@ -100,8 +100,19 @@ def _triggered(entry: Mapping[str, Any]) -> EntryResult:
 _TRIGGER_RESULTS = ResultRules(
     max_records=MAX_LEADS_PER_TRIGGER, match_by="position", read=_triggered
 )
+
+
+def _check_lead(index: int, value: object) -> str | None:
+    if isinstance(value, str) and "@" in value:
+        return (
+            f"record {index}: {value!r} is an email address, not a lead id (no lead was found "
+            "with it, or it was not looked up)"
+        )
+    return check_lead_id(index, value)
+
+
 _LEADS: RecordRules[LeadId] = RecordRules(
-    key=id_or_none, validate=check_lead_id, results=_TRIGGER_RESULTS
+    key=id_or_none, validate=_check_lead, results=_TRIGGER_RESULTS
 )
 
 # What Marketo answers when the campaign itself cannot be requested (not found, a batch
@@ -273,15 +284,19 @@ async def _inactive_only(
 
 def _refused(campaign: int, error: MarketoError, *, schedule: bool = False) -> MarketoError:
     if schedule:
-        need = "Marketo schedules batch campaigns (filters, no triggers)"
-    else:
-        need = (
-            "Marketo requests only active campaigns with a 'Campaign is Requested' trigger "
-            "whose source is Web Service API (campaigns.list shows is_requestable); "
-            "batch campaigns are run with campaigns.schedule"
+        return retitled(
+            error,
+            f"campaign {campaign} cannot be scheduled: {error.message}. Marketo schedules "
+            "batch campaigns (filters, no triggers); trigger campaigns are run with "
+            "campaigns.trigger",
         )
-    action = "scheduled" if schedule else "requested"
-    return retitled(error, f"campaign {campaign} cannot be {action}: {error.message} ({need})")
+    return retitled(
+        error,
+        f"campaign {campaign} cannot be requested: {error.message}. Marketo requests only "
+        "active campaigns with a 'Campaign is Requested' trigger whose source is Web Service "
+        "API (is_requestable in campaigns.list); batch campaigns are run with "
+        "campaigns.schedule",
+    )
 
 
 def _one(body: Mapping[str, Any]) -> SmartCampaign | None:
