@@ -8,6 +8,8 @@ from marketo_async import DailyQuotaExceeded, RateLimits
 from marketo_async.redis import RedisLimiter
 from marketo_async.testing import FakeMarketo
 
+from .conftest import free_port
+
 pytestmark = pytest.mark.anyio
 
 USAGE = "/rest/v1/stats/usage.json"
@@ -53,3 +55,16 @@ async def test_the_fleet_stops_at_the_quota_another_integration_nearly_spent(
     assert fake.stats.by_path[USAGE] == 1
     assert sent == fake.stats.by_path[DESCRIBE] == 50_000 - 49_995 - 2
     assert "607" not in fake.stats.errors
+
+
+async def test_while_redis_is_away_each_process_learns_for_itself() -> None:
+    fake = FakeMarketo()
+    fake.other_integration_calls = 49_000
+    nobody = f"redis://127.0.0.1:{free_port()}/0"
+    async with (
+        RedisLimiter(nobody, key="k", rate_limits=LIMITS, fallback="local") as limiter,
+        fake.client(rate_limits=LIMITS, limiter=limiter) as client,
+    ):
+        await client.request("GET", DESCRIBE)
+        assert await limiter.calls_today() == 49_000 + 1 + 1 + 1
+    assert fake.stats.by_path[USAGE] == 1

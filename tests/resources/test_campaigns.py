@@ -264,3 +264,39 @@ async def test_error_counts_are_today_s_errors_by_code() -> None:
         with pytest.raises(NotFoundError):
             await client.request("GET", "/rest/v1/leads/describe.json")
         assert await client.error_counts() == {"610": 1}
+
+
+async def test_statuses_are_sorted_by_step_whatever_order_marketo_lists_them(
+    router: Any, mk: Any
+) -> None:
+    router.get("/rest/asset/v1/program/1044.json").respond(
+        json={
+            "success": True,
+            "errors": [],
+            "warnings": [],
+            "result": [{"id": 1044, "name": "Webinar", "channel": "Webinar"}],
+        }
+    )
+    channel = router.get("/rest/asset/v1/channel/byName.json", params={"name": "Webinar"})
+    channel.respond(
+        json={
+            "success": True,
+            "errors": [],
+            "warnings": [],
+            "result": [
+                {
+                    "id": 3,
+                    "name": "Webinar",
+                    "progressionStatuses": [
+                        {"name": "Attended", "step": 3, "success": True},
+                        {"name": "Invited", "step": 1},
+                        {"name": "Not in Program", "step": 0},
+                        {"name": "Registered", "step": 2},
+                    ],
+                }
+            ],
+        }
+    )
+    statuses = await mk.programs.statuses(1044)
+    assert statuses == ("Not in Program", "Invited", "Registered", "Attended")
+    assert channel.call_count == 1
