@@ -77,6 +77,7 @@ class LeadGenConnect:
     sandbox: bool = False
     sandbox_latency: float = 0.0
     sandbox_seed: Path | None = None
+    sandbox_credentials: bool = False
 
     def open(
         self, state: CliState | None = None, **client_kwargs: Any
@@ -92,8 +93,8 @@ def leadgen_connection_options(function: F) -> F:
             "--base-url",
             metavar="URL",
             help="API endpoint [env LEADGEN_BASE_URL; default "
-            "https://api.sharpspring.com/pubapi/v1.2/]; http://127.0.0.1:PORT/pubapi/v1.2/ for "
-            "`python -m marketo_async.testing serve-leadgen`.",
+            "https://api.sharpspring.com/pubapi/v1.2/]; http://127.0.0.1:PORT/pubapi/v1.2/ (with "
+            "--sandbox-credentials) for `python -m marketo_async.testing serve-leadgen`.",
         ),
         click.option("--account-id", metavar="ID", help="[env LEADGEN_ACCOUNT_ID]"),
         env_file_option("LEADGEN_*"),
@@ -105,6 +106,12 @@ def leadgen_connection_options(function: F) -> F:
         ),
         latency_option("Server time per sandbox call."),
         seed_option("Seed the sandbox: a FakeLeadGen JSON seed file, or a CSV/JSONL of leads."),
+        click.option(
+            "--sandbox-credentials",
+            is_flag=True,
+            help="Use the local emulator's built-in account id and secret key (for "
+            "`serve-leadgen` on a loopback --base-url); never guessed from the URL.",
+        ),
         verbose_option(
             "-v shows retries and other warnings; -vv each call (the secret key masked)."
         ),
@@ -173,22 +180,33 @@ async def open_leadgen(
             yield client
         return
     settings = _settings(options)
-    if is_loopback_url(settings.get("base_url")) and "secret_key" not in settings:
-        # `python -m marketo_async.testing serve-leadgen` answers its well-known credentials.
+    if options.sandbox_credentials:
+        # `python -m marketo_async.testing serve-leadgen` answers its well-known credentials;
+        # asked for by name only, never guessed from the URL.
+        if not is_loopback_url(settings.get("base_url")):
+            raise click.UsageError(
+                "--sandbox-credentials is for a local emulator (`python -m "
+                "marketo_async.testing serve-leadgen`): give a loopback --base-url"
+            )
         from ..testing import FakeLeadGen
 
         served = FakeLeadGen()
         settings.setdefault("account_id", served.account_id)
-        settings["secret_key"] = served.secret_key
+        settings.setdefault("secret_key", served.secret_key)
     missing = [
         _VARIABLES[name] + (" (environment or dotenv file only)" if name == "secret_key" else "")
         for name in ("account_id", "secret_key")
         if name not in settings
     ]
     if missing:
+        hint = (
+            " (for `serve-leadgen`: pass --sandbox-credentials)"
+            if is_loopback_url(settings.get("base_url"))
+            else ""
+        )
         raise click.UsageError(
-            "not configured: set " + "; ".join(missing) + ", or use --sandbox to try the "
-            "commands against a local emulator"
+            "not configured: set " + "; ".join(missing) + hint + ", or use --sandbox to try "
+            "the commands against a local emulator"
         )
     try:
         client = LeadGenClient(
