@@ -194,3 +194,17 @@ def test_the_block_runs_as_pasted(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "argv", ["pasted.py"])
     _run_script_block(block, tmp_path)
+
+
+def test_a_block_under_a_skip_comment_is_collected_as_skipped_and_others_are_not(
+    tmp_path: Path,
+) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "# Page\n\n<!-- skip: needs a real instance -->\n```python\nraise SystemExit(1)\n```\n\n"
+        "Text.\n\n```python\nprint('runs')\n```\n\n```sh\necho not python\n```\n",
+        encoding="utf-8",
+    )
+    found = blocks_in(page)
+    assert [(block.line, block.skipped) for block in found] == [(4, True), (10, False)]
+    assert found[1].code == "print('runs')\n"

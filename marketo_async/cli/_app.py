@@ -8,6 +8,7 @@ from .. import __version__
 from ._activities import activities
 from ._campaigns import campaigns, usage
 from ._config import config
+from ._entry import run_command
 from ._leadgen import leadgen
 from ._leads import describe, leads
 from ._lists import static_lists
@@ -57,4 +58,4 @@ for _command in COMMANDS:
 
 def main(argv: list[str] | None = None) -> None:
     """The ``marketo-async`` entry point."""
-    cli.main(args=argv, prog_name="marketo-async")
+    run_command(cli, argv, "marketo-async")

@@ -342,6 +342,13 @@ def run_bulk(
     writer = _open_report(report, resume, identity)
     applied = _resume_from(resume, earlier)
     err = stderr_console()
+    if applied is not None and len(applied) and connect is not None and connect.sandbox:
+        err.print(
+            f"Note: --sandbox starts an empty emulator each run: the {len(applied):,} rows "
+            "skipped as already applied were applied to an earlier run's sandbox, not this "
+            "one. To try again from scratch, drop --resume and name a new --report.",
+            markup=False,
+        )
 
     async def go(writer: ReportWriter) -> BulkRun:
         async with connect.open(cli_state(ctx)) as client:
@@ -470,8 +477,8 @@ def dry_run(
     out = stdout_console()
     refused = sum(why.values())
     out.print(f"Dry run: {would:,} rows would be sent, {refused:,} refused before sending.")
-    for reason, count in why.most_common(5):
-        out.print(f"{count:,} {'row' if count == 1 else 'rows'}: {reason}", markup=False)
+    for line in reason_lines(why, refused):
+        out.print(line, markup=False)
     out.print("Nothing was written.")
     ctx.exit(ExitCode.OK if not refused else ExitCode.NOT_APPLIED)
 
@@ -523,10 +530,29 @@ def _summary_table(title: str, run: BulkRun) -> Table:
     return table
 
 
+SUMMARY_REASONS = 5  # reasons the summary lists; the rest are counted in one line
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} {'row' if count == 1 else 'rows'}"
+
+
+def reason_lines(why: collections.Counter[str], total: int) -> Iterator[str]:
+    """The most common reasons, one line each, then one line counting the rows left out."""
+    shown = 0
+    for reason, count in why.most_common(SUMMARY_REASONS):
+        shown += count
+        short = reason if len(reason) <= 300 else reason[:297] + "..."
+        yield f"{_rows(count)}: {short}"
+    if total > shown:
+        others = len(why) - SUMMARY_REASONS
+        kinds = f" for {others:,} other reasons" if others > 1 else ""
+        yield f"... and {_rows(total - shown)} more{kinds} (the report lists every row)"
+
+
 def _why_notes(run: BulkRun) -> Iterator[str]:
-    for why, count in run.why_not.most_common(5):
-        short = why if len(why) <= 300 else why[:297] + "..."
-        yield f"{count:,} {'row' if count == 1 else 'rows'}: {short}"
+    refused = run.not_applied - run.counts.get("not_attempted", 0)
+    yield from reason_lines(run.why_not, max(refused, sum(run.why_not.values())))
 
 
 def _stop_notes(run: BulkRun) -> Iterator[str]:
@@ -566,10 +592,17 @@ def _next_step_notes(run: BulkRun, report: Path | None) -> Iterator[str]:
             return
         if run.stopped_by_error:
             yield f"Once that is fixed, send the rest with: --resume {report}"
-        elif not run.ok:
+        elif run.resendable:
             yield (
-                f"Send the rows that did not apply again with: --resume {report} "
-                "(rows already applied are skipped)."
+                f"Send the {_rows(run.resendable)} not sent, cut off or whose call failed "
+                f"again with: --resume {report} (rows already applied are skipped)."
+            )
+        refused = run.not_applied - run.resendable
+        if refused > 0 and not run.stopped_by_error:
+            its = "its" if refused == 1 else "their"
+            yield (
+                f"{_rows(refused)} refused for reasons of {its} own (the report says which "
+                "and why): sent again unchanged, Marketo would give the same answer."
             )
     elif not run.ok:
         yield "Use --report FILE to see which rows did not apply, and why."

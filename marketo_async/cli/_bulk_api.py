@@ -9,7 +9,7 @@ changes: a bulk job's progress is its state, not rows per second.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import anyio
@@ -25,11 +25,12 @@ from ..resources.bulk_export import (
     ExportStats,
 )
 from ..resources.bulk_import import FIRST_POLL_S, ImportProgress
-from ._bulk import BulkSpec, Params, bulk_command, prepare_keyed_by
-from ._connect import ConnectOptions, open_client
+from ._bulk import BulkSpec, Params, Transform, bulk_command, prepare_keyed_by
+from ._connect import ConnectOptions, is_loopback_url, open_client
 from ._export import RecordWriter, open_output, to_mapping
 from ._options import FORMATS, connection_options
 from ._output import fail, stderr_console
+from ._preflight import LeadChecks, check_leads, check_member_import, lead_transform
 from ._run import Prepare, Send
 from ._state import cli_state
 
@@ -94,6 +95,22 @@ _import_poll_option = click.option(
 )
 
 
+async def _preflight_import(
+    client: MarketoClient, params: Params, columns: Sequence[str]
+) -> Transform | None:
+    """Upsert's checks, for Bulk Lead Import: header, lookup field, partition, list, types."""
+    checks = LeadChecks(
+        columns=list(columns),
+        lookup_field=params["lookup_field"],
+        partition=params["partition"],
+        list_id=params["list_id"],
+        bulk=True,
+    )
+    await check_leads(client, checks)
+    # The file keeps the text as written: Marketo reads it, not JSON.
+    return lead_transform(checks, convert=False, key_field=params["lookup_field"])
+
+
 def _import_leads(client: MarketoClient, params: Params) -> Send:
     client.bulk_import.poll_interval = params["poll_interval"]
     return lambda records, **hooks: client.bulk_import.leads(
@@ -117,6 +134,7 @@ leads_import = bulk_command(
         send=_import_leads,
         prepare=prepare_keyed_by("lookup_field"),
         resume_keys=("lookup_field", "list_id", "partition"),
+        preflight=_preflight_import,
         options=(
             click.option(
                 "--lookup-field", default="email", show_default=True, help="Dedupe field."
@@ -142,6 +160,14 @@ def _import_members(client: MarketoClient, params: Params) -> Send:
     )
 
 
+async def _preflight_member_import(
+    client: MarketoClient, params: Params, columns: Sequence[str]
+) -> Transform | None:
+    return await check_member_import(
+        client, program_id=params["program_id"], status=params["status"], columns=columns
+    )
+
+
 def _prepare_member(params: Params) -> Prepare:
     def prepare(record: Mapping[str, Any]) -> tuple[Any, Any]:
         return record, record.get("email")
@@ -158,6 +184,7 @@ program_members_import = bulk_command(
         arguments=(click.argument("program_id", type=int), click.argument("status")),
         send=_import_members,
         prepare=_prepare_member,
+        preflight=_preflight_member_import,
         options=(_import_poll_option,),
     ),
 )
@@ -171,6 +198,28 @@ def _show_state(what: str) -> Callable[[str, ExportStats], None]:
         _say(f"{what}: {state} ({stats.bytes:,} bytes downloaded so far)")
 
     return show
+
+
+# `marketo-async sandbox serve` changes an export's status every second (BulkSettings.brisk).
+EMULATOR_POLL_INTERVAL_S = 1.0
+
+
+def _export_poll_interval(
+    client: MarketoClient,
+    connect: ConnectOptions,
+    poll_interval: float,
+    *,
+    chosen: ParameterSource | None,
+) -> float:
+    """--poll-interval when given; else the in-process sandbox's own pace, a second for an
+    emulator on loopback (`sandbox serve`), or Marketo's minute."""
+    if chosen != DEFAULT:
+        return poll_interval
+    if connect.sandbox:
+        return client.bulk_export.poll_interval
+    if is_loopback_url(client.base_url):
+        return EMULATOR_POLL_INTERVAL_S
+    return poll_interval
 
 
 def _write_rows(
@@ -189,8 +238,9 @@ def _write_rows(
 
     async def go() -> tuple[int, ExportStats, int]:
         async with open_client(connect, cli_state(ctx)) as client:
-            if not connect.sandbox or ctx.get_parameter_source("poll_interval") != DEFAULT:
-                client.bulk_export.poll_interval = poll_interval  # the sandbox's own otherwise
+            client.bulk_export.poll_interval = _export_poll_interval(
+                client, connect, poll_interval, chosen=ctx.get_parameter_source("poll_interval")
+            )
             rows = make_rows(client)
             with open_output(out) as handle:
                 writer = RecordWriter(handle, format=chosen.lower(), fields=fields)

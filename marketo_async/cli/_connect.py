@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -19,6 +19,7 @@ from .._client import MarketoClient
 from .._config import RateLimits
 from .._transport import ClientStats, Limiter
 from .._transport._wire import is_loopback_host
+from ..models._field_values import typed_value
 from ._input import read_rows
 from ._settings import Settings, resolve_settings
 from ._state import CliState
@@ -189,13 +190,37 @@ def emulator_credentials() -> tuple[str, str]:
 
 
 def load_leads_into(fake: FakeMarketo, path: Path) -> int:
-    """Seed a sandbox with the leads of a CSV/JSONL file; returns how many were added."""
-    added = 0
+    """Seed a sandbox with the leads of a CSV/JSONL file; returns how many rows were read.
+
+    A row whose email (in any letter case) an earlier lead holds updates that lead, as
+    Marketo's dedupe by email would, so the sandbox never starts with duplicate leads.
+    """
+    rows = 0
     for item in read_rows(path):
-        if item.record is not None:
-            fake.add_lead(**item.record)
-            added += 1
-    return added
+        if item.record is None:
+            continue
+        rows += 1
+        record = _typed_where_it_fits(fake, item.record)
+        email = record.get("email")
+        found = fake.store.find_leads("email", email) if email else []
+        if found:
+            fake.store.update_lead(found[0], record)
+        else:
+            fake.add_lead(**record)
+    return rows
+
+
+def _typed_where_it_fits(fake: FakeMarketo, record: Mapping[str, Any]) -> dict[str, Any]:
+    """CSV text as its field's type (``"68"`` -> 68), as Marketo would store it; a value that
+    does not fit is seeded as written (a sandbox may hold what the test wants)."""
+    typed: dict[str, Any] = {}
+    for name, value in record.items():
+        field = fake.store.lead_fields.get(name)
+        try:
+            typed[name] = value if field is None else typed_value(field.data_type, value)
+        except ValueError:
+            typed[name] = value
+    return typed
 
 
 def make_sandbox(*, limits: bool, latency: float, seed: Path | None) -> FakeMarketo:

@@ -39,6 +39,7 @@ from ._options import (
     verbose_option,
 )
 from ._output import ExitCode, fail, stderr_console
+from ._preflight import did_you_mean
 from ._run import Send
 from ._settings import read_dotenv
 from ._state import CliState
@@ -315,6 +316,14 @@ async def _copy_leads(
 ) -> int:
     async with connect.open(state) as client:
         extra = [name for name in columns if name != "id"]
+        known = {field.system_name async for field in client.leads.fields()}
+        unknown = [name for name in extra if name not in known]
+        if unknown:  # the API answers a field it lacks with nothing: an empty column
+            named = "; ".join(f"{name!r}{did_you_mean(name, known)}" for name in unknown)
+            raise ValueError(
+                f"--fields names no lead field of this account: {named} (getFields lists "
+                f"{len(known):,}; custom fields go by their systemName)"
+            )
         if since is not None:
             end = until or dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
             pager = client.leads.updated_between(since, end, fields=extra)

@@ -31,10 +31,9 @@ from ._export import export_records, read_values, to_mapping
 from ._input import format_of
 from ._options import FORMATS, batch_size_option, connection_options, progress_options
 from ._output import ExitCode, fail, stderr_console, stdout_console
-from ._preflight import LeadChecks, check_leads
-from ._run import EARLIER_RUN, EarlierAttempts, Refused, Send
+from ._preflight import LeadChecks, check_leads, lead_transform
+from ._run import EARLIER_RUN, EarlierAttempts, Send
 from ._state import cli_state
-from ._typed import TypeMismatch, typed_record
 
 __all__ = ["describe", "leads"]
 
@@ -62,18 +61,7 @@ async def _preflight_upsert(
         drop_unknown=params["drop_unknown_fields"],
     )
     await check_leads(client, checks)
-    dropped = checks.dropped
-    typed = typed_record(checks.types)
-    lookup_field = params["lookup_field"]
-
-    def transform(record: dict[str, Any]) -> dict[str, Any]:
-        kept = {name: value for name, value in record.items() if name not in dropped}
-        try:
-            return typed(kept)
-        except TypeMismatch as exc:  # the row fails alone, before any call, naming the field
-            raise Refused(str(exc), key=record.get(lookup_field)) from None
-
-    return transform
+    return lead_transform(checks, convert=True, key_field=params["lookup_field"])
 
 
 def _upsert(client: MarketoClient, params: Params) -> Send:

@@ -1,21 +1,41 @@
-"""Checks an upsert makes before its first write: one Describe Lead2 call (and the partitions
-when ``--partition`` is given) against the file's header, the lookup field and the partition.
+"""Checks a lead write (``leads upsert``, ``leads import``) makes before its first write: one
+Describe Lead2 call (the partitions when ``--partition`` is given, the list when ``--list-id``
+is) against the file's header, the lookup field, the partition and the list.
 
-What every row would hit (a header naming no REST field, a lookup field Marketo cannot look
-leads up by, a partition that does not exist) is refused here, listing the closest real
-names, instead of failing row after row at Marketo's expense.
+What every row would hit (a header naming no REST field, a header without the lookup column, a
+lookup field Marketo cannot look leads up by, a partition or list that does not exist) is
+refused here, listing the closest real names, instead of failing row after row at Marketo's
+expense. What one row would hit (a value its field's type cannot hold: ``n/a`` for an
+integer, ``31/02/1990`` for a date, ``not-an-email``) refuses that row, naming the field,
+through the record change :func:`lead_transform` returns.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import Any
 
 import attrs
 
 from .._client import MarketoClient
+from .._errors import NotFoundError
+from ..models._field_values import value_problem
+from ._run import Refused
+from ._typed import TypeMismatch, typed_record
 
-__all__ = ["LeadChecks", "PreflightError", "check_leads"]
+__all__ = [
+    "LeadChecks",
+    "PreflightError",
+    "check_leads",
+    "check_member_import",
+    "did_you_mean",
+    "lead_transform",
+]
+
+# Marketo: Bulk Lead Import takes as lookupField what Get Leads by Filter Type searches by,
+# except the partition id.
+_NOT_BULK_LOOKUPS = frozenset({"leadPartitionId"})
 
 
 class PreflightError(ValueError):
@@ -30,8 +50,15 @@ class LeadChecks:
     lookup_field: str | None  # None: the write looks nothing up (createDuplicate)
     partition: str | None = None
     drop_unknown: bool = False
+    list_id: int | None = None
+    bulk: bool = False  # Bulk Lead Import: its own lookup fields
     dropped: frozenset[str] = frozenset()
     types: dict[str, str] = attrs.Factory(dict)  # each field's dataType, from describe
+
+
+def did_you_mean(name: str, names: Collection[str]) -> str:
+    """`` (did you mean 'x'?)`` naming the closest of ``names`` to ``name``, or ``""``."""
+    return _closest(name, names)
 
 
 def _closest(name: str, names: Collection[str]) -> str:
@@ -47,11 +74,14 @@ def _listed(names: Iterable[str], most: int = 12) -> str:
 
 
 async def check_leads(client: MarketoClient, checks: LeadChecks) -> None:
-    """Raise :class:`PreflightError` naming every problem; fills ``checks.dropped``."""
+    """Raise :class:`PreflightError` naming every problem; fills ``checks.dropped`` and
+    ``checks.types``."""
     description = await client.leads.describe2()
-    fields = {field.name for field in description.fields}
-    checks.types = {field.name: field.data_type for field in description.fields}
+    fields = {field.name: field.data_type for field in description.fields}
+    checks.types = dict(fields)
     searchable = {entry[0] for entry in description.searchable_fields if len(entry) == 1}
+    if checks.bulk:
+        searchable -= _NOT_BULK_LOOKUPS
     problems: list[str] = []
     if checks.lookup_field is not None and checks.lookup_field not in searchable:
         problems.append(
@@ -67,6 +97,7 @@ async def check_leads(client: MarketoClient, checks: LeadChecks) -> None:
             f"columns that name no lead field Marketo knows: {named}. Fix the header (REST "
             "names: `marketo-async describe`), or pass --drop-unknown-fields to leave them out"
         )
+    problems.extend(_missing_lookup_column(checks))
     if checks.partition is not None:
         partitions = {partition.name for partition in await client.leads.partitions()}
         if checks.partition not in partitions:
@@ -74,5 +105,97 @@ async def check_leads(client: MarketoClient, checks: LeadChecks) -> None:
                 f"--partition {checks.partition!r} does not exist"
                 f"{_closest(checks.partition, partitions)}; partitions: {_listed(partitions)}"
             )
+    if checks.list_id is not None:
+        try:
+            await client.static_lists.get(checks.list_id)
+        except NotFoundError:
+            problems.append(
+                f"--list-id {checks.list_id}: Marketo has no static list with that id (a "
+                "list's id is in its URL in Marketo, or in client.static_lists.list())"
+            )
     if problems:
         raise PreflightError("\n".join(problems))
+
+
+def _missing_lookup_column(checks: LeadChecks) -> list[str]:
+    """A CSV header without the lookup column: no row could be looked up (JSONL: no header)."""
+    lookup = checks.lookup_field
+    if lookup is None or not checks.columns:
+        return []
+    kept = [column for column in checks.columns if column not in checks.dropped]
+    if lookup in kept:
+        return []
+    why = " (--drop-unknown-fields left out the rest)" if checks.dropped else ""
+    return [
+        f"the header has no {lookup!r} column, so no row has a lookup value{why}: columns are "
+        f"{_listed(kept) or 'none'}{_closest(lookup, kept)}. Add the column, or pass the "
+        "--lookup-field the file has"
+    ]
+
+
+Transform = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def lead_transform(checks: LeadChecks, *, convert: bool, key_field: str | None) -> Transform:
+    """The change to make to each record after :func:`check_leads`: drop the columns it
+    dropped, and refuse the row (:class:`Refused`, naming the field) when a value does not fit
+    its field's type as Marketo would (a number, a date, an email address); with ``convert``,
+    send the values typed (``"68"`` as 68 for an integer field), else as written."""
+    dropped = checks.dropped
+    typed = typed_record(checks.types)
+    emails = [name for name, data_type in checks.types.items() if data_type == "email"]
+
+    def change(record: dict[str, Any]) -> dict[str, Any]:
+        kept = {name: value for name, value in record.items() if name not in dropped}
+        key = record.get(key_field) if key_field else None
+        try:
+            converted = typed(kept)
+        except TypeMismatch as exc:  # the row fails alone, before any call, naming the field
+            raise Refused(f"{exc} (Marketo would refuse it: 1001)", key=key) from None
+        for name in emails:
+            problem = value_problem("email", kept.get(name))
+            if problem is not None:
+                raise Refused(f"field {name!r}: {problem}{_email_hint(kept[name])}", key=key)
+        return converted if convert else kept
+
+    return change
+
+
+def _email_hint(value: Any) -> str:
+    if isinstance(value, str) and not value.isascii():
+        return " (non-ASCII: Marketo takes ASCII addresses only; it would refuse it: 1001)"
+    return " (Marketo would refuse it: 1001)"
+
+
+async def check_member_import(
+    client: MarketoClient, *, program_id: int, status: str, columns: Sequence[str]
+) -> Transform:
+    """Bulk Program Member Import's checks: the status (of the program's channel), the header
+    (an ``email`` column; every column a lead or program member field) and, per row, each
+    lead field's value against its type. Raises :class:`PreflightError` naming every problem."""
+    problems: list[str] = []
+    try:
+        await client.programs.check_status(program_id, status)
+    except ValueError as error:
+        problems.append(str(error))
+    lead_types = {field.name: field.data_type for field in (await client.leads.describe2()).fields}
+    member_fields = {field.name for field in (await client.program_members.describe()).fields}
+    known = set(lead_types) | member_fields
+    if columns and "email" not in columns:
+        problems.append(
+            "the header has no 'email' column: Bulk Program Member Import finds or creates "
+            f"each member's lead by email (columns are {_listed(columns)})"
+            f"{_closest('email', columns)}"
+        )
+    unknown = [column for column in columns if column not in known]
+    if unknown:
+        named = "; ".join(f"{column!r}{_closest(column, known)}" for column in unknown)
+        problems.append(
+            f"columns that name no lead or program member field: {named} (REST names: "
+            "`marketo-async describe`)"
+        )
+    if problems:
+        raise PreflightError("\n".join(problems))
+    checks = LeadChecks(columns=list(columns), lookup_field="email")
+    checks.types = lead_types
+    return lead_transform(checks, convert=False, key_field="email")

@@ -18,9 +18,15 @@ from typing import TextIO
 
 import anyio
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, TaskID, TextColumn
 
-__all__ = ["RATE_WINDOW_S", "WAIT_NOTICE_S", "ProgressDisplay", "format_duration"]
+__all__ = [
+    "RATE_WINDOW_S",
+    "WAIT_NOTICE_S",
+    "WIDE_TERMINAL_COLUMNS",
+    "ProgressDisplay",
+    "format_duration",
+]
 
 # The rate is measured over this many recent seconds: several of Marketo's 20 s windows, so a
 # window wait shows in it, and a burst at the start (resumed rows) soon leaves it.
@@ -28,6 +34,9 @@ RATE_WINDOW_S = 60.0
 # Without a terminal, a wait for the rate window longer than this gets a line of its own.
 WAIT_NOTICE_S = 2.0
 _BAR_REFRESH_S = 0.125
+# A terminal this wide shows the title and the bar beside the counts; a narrower one only the
+# counts, rate and ETA (an 80-column one cut them short: "5,700/50,0...").
+WIDE_TERMINAL_COLUMNS = 120
 
 # Statuses that are not work done at the run's speed.
 _NOT_SPEED = ("resumed", "not_attempted")
@@ -159,20 +168,26 @@ class ProgressDisplay:
 
     # ---- the two displays
 
-    async def _run_bar(self) -> None:
-        progress = Progress(
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(bar_width=24),
+    def bar(self) -> tuple[Progress, TaskID]:
+        """The rich display and its one task. Below ``WIDE_TERMINAL_COLUMNS`` the title and
+        the bar give way, so the counts are never cut short ("5,700/50,0...")."""
+        columns: list[ProgressColumn] = []
+        if self._console.width >= WIDE_TERMINAL_COLUMNS:
+            columns += [TextColumn("[progress.description]{task.description}"), BarColumn(24)]
+        columns += [
             TextColumn("{task.fields[share]}"),
             TextColumn("{task.fields[rate]}", style="progress.data.speed"),
             TextColumn("{task.fields[eta]}"),
             TextColumn("{task.fields[counts]}"),
             TextColumn("{task.fields[state]}", style="yellow"),
             TextColumn("{task.fields[detail]}"),
-            console=self._console,
-            refresh_per_second=8,
-        )
+        ]
+        progress = Progress(*columns, console=self._console, refresh_per_second=8)
         task = progress.add_task(self._description, total=self.total, **self._fields())  # type: ignore[arg-type]
+        return progress, task
+
+    async def _run_bar(self) -> None:
+        progress, task = self.bar()
         with progress:
             try:
                 while True:

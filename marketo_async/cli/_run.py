@@ -132,8 +132,11 @@ def systemic_record_fix(reason: tuple[str, str], records: int) -> str | None:
     return "fix what the reason names in every row"
 
 
+_RESENDABLE = frozenset({"not_attempted", "unknown", "not_applied"})
 _MAX_REASONS = 50
 _REQUEST_ID = re.compile(r" \(requestId [^)]*\)")
+# "line 12: " names one row's place; the summary groups rows by what went wrong.
+_LINE = re.compile(r"\bline \d+: ")
 
 # How many input rows are skipped (resumed/bad) before yielding to the event loop.
 _CHECKPOINT_EVERY = 1_000
@@ -280,6 +283,9 @@ class BulkRun:
         self.done = 0  # rows with a final status, resumed rows included
         self.resumed = 0  # rows skipped because an earlier run applied them
         self.set_aside = 0  # rows refused with Refused(set_aside=True): reported, not failures
+        # Rows that did not apply but might if sent again: never sent, cut off, or whose call
+        # failed (not rows refused for their own values, which a resend cannot change).
+        self.resendable = 0
         self.batch_report: BatchReport | None = None
         self.error: Exception | None = None
         self.cancelled = False
@@ -335,9 +341,12 @@ class BulkRun:
         )
         self.counts[status] += 1
         self.done += 1
+        if status in _RESENDABLE or (status == "failed" and error is not None):
+            self.resendable += 1
         if status in NOT_APPLIED_STATUSES and status != "not_attempted":
             why = error or "; ".join(f"{code} {message}" for code, message in reasons) or status
             why = _REQUEST_ID.sub("", why)  # one line per reason, not one per call
+            why = _LINE.sub("", why)  # nor one per row (the report keeps each row's line)
             if why in self.why_not or len(self.why_not) < _MAX_REASONS:
                 self.why_not[why] += 1
 

@@ -98,10 +98,15 @@ def sandbox_serve(
                     lambda task_status: fake.serve(port, host=host, task_status=task_status)
                 )
                 limits_text = "Marketo's limits" if limits else "no limits"
+                loaded = (
+                    f", from {seeded:,} rows of {leads_file} (rows repeating an email in any "
+                    "letter case update its lead, as Marketo's dedupe does)"
+                    if seeded
+                    else ""
+                )
                 click.echo(
                     f"Sandbox serving http://{host}:{actual} ({len(fake.leads):,} leads"
-                    f"{f', {seeded:,} from {leads_file}' if seeded else ''}; {limits_text}"
-                    f"; latency {latency:g} s)",
+                    f"{loaded}; {limits_text}; latency {latency:g} s)",
                 )
                 click.echo(
                     f"Target it with: --base-url http://{host}:{actual} --sandbox-credentials "

@@ -6,6 +6,7 @@ overrides it entry by entry (a systemName to a REST name, or to null to drop the
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -151,15 +152,25 @@ def resolve(
     insisted = set(strict)
     fields: list[ResolvedField] = []
     missing: dict[str, str] = {}
+    refused: list[str] = []
     for source, target in mapping.items():
         if target in writable:
             fields.append(ResolvedField(source, target, writable[target]))
         elif source in insisted or source == EMAIL_SOURCE:
-            raise MappingError(
-                f"mapping {source} -> {target}: Marketo has no field {target!r} that the REST "
-                "API can write (see `marketo-async describe`)"
-            )
+            refused.append(f"{source} -> {target}{_did_you_mean(target, writable)}")
         else:
             missing[source] = target
+    if refused:  # every bad entry at once, not one a run
+        raise MappingError(
+            f"the mapping names fields Marketo has not, or the REST API cannot write: "
+            f"{'; '.join(refused)} (see `marketo-async describe`)"
+        )
     unmapped = tuple(name for name in source_fields if name not in mapping)
     return ResolvedMap(tuple(fields), missing, unmapped)
+
+
+def _did_you_mean(name: str, names: Iterable[str]) -> str:
+    choices = list(names)
+    near = [real for real in choices if real.casefold() == name.casefold()]
+    near = near or difflib.get_close_matches(name, choices, n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(real) for real in near)}?)" if near else ""

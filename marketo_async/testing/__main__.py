@@ -11,7 +11,7 @@ import argparse
 import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import anyio
@@ -149,8 +149,35 @@ def _serve_leadgen(args: argparse.Namespace) -> int:
                 flush=True,
             )
 
-    with contextlib.suppress(KeyboardInterrupt):
-        anyio.run(run)
+    return _serve_until_interrupted(run, args.host, args.port)
+
+
+def _os_error_in(exc: BaseException) -> OSError | None:
+    """The OSError (a busy port, an address not on this machine) in ``exc`` or its group."""
+    if isinstance(exc, OSError):
+        return exc
+    for inner in getattr(exc, "exceptions", ()):
+        found = _os_error_in(inner)
+        if found is not None:
+            return found
+    return None
+
+
+def _serve_until_interrupted(run: Callable[[], Awaitable[None]], host: str, port: int) -> int:
+    """Run the server; a port it cannot have is one line on stderr and exit status 1."""
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            anyio.run(run)
+    except Exception as exc:
+        refused = _os_error_in(exc)
+        if refused is None:
+            raise
+        print(
+            f"error: cannot serve on {host}:{port}: {refused.strerror or refused} "
+            "(pick another --port, or 0 for a free one)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -194,9 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 flush=True,
             )
 
-    with contextlib.suppress(KeyboardInterrupt):
-        anyio.run(run)
-    return 0
+    return _serve_until_interrupted(run, args.host, args.port)
 
 
 if __name__ == "__main__":

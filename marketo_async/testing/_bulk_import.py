@@ -10,21 +10,25 @@ both files hold is created twice (Marketo's duplicate race), which is why a clie
 have two imports holding one key at once.
 
 An invalid email address fails the row when email is the lookup field (the row has no usable
-key) and is a warning otherwise (the row applies without the email).
+key) and is a warning otherwise (the row applies without the email). A value that does not fit
+its field's type (``n/a`` for an integer, ``1990-02-31`` for a date) fails the row with
+Marketo's 1001 message; the values applied are stored typed (``68`` as a number). The lookup
+field must be a standard lookup field or a custom string, email or integer field.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 from typing import Any
 
 import anyio
 import attrs
 
+from ..models._field_values import is_email
 from ._bulk import MAX_IMPORT_FILE_BYTES, Bulk, Job, delimiter_of, multipart_file, too_large
 from ._call import Call, Router
+from ._leads import typed_lead_values
 from ._store import Program, Store
 from ._wire import ApiError, FakeReply
 
@@ -33,7 +37,6 @@ __all__ = ["register"]
 FAILURE_COLUMN = "Import Failure Reason"
 WARNING_COLUMN = "Import Warning Reason"
 INVALID_EMAIL = "Invalid email address"
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Marketo: the lookup fields Bulk Lead Import accepts besides custom string/email/integer ones.
 _STANDARD_LOOKUPS = frozenset(
     {
@@ -63,10 +66,6 @@ class _Outcome:
     warnings: list[list[str]] = attrs.Factory(list)
 
 
-def _valid_email(value: str) -> bool:
-    return value.isascii() and _EMAIL.match(value) is not None
-
-
 def _read(content: bytes, delimiter: str) -> tuple[list[str], list[list[str]]]:
     text = content.decode("utf-8-sig", "replace")
     try:
@@ -91,7 +90,7 @@ def _lead_row(
     lookup = job.details["lookup_field"]
     warning = None
     email = values.get("email")
-    if email is not None and not _valid_email(email):
+    if email is not None and not is_email(email):
         if lookup == "email":
             return INVALID_EMAIL, None
         warning = INVALID_EMAIL
@@ -99,6 +98,10 @@ def _lead_row(
     key = values.get(lookup)
     if key is None:
         return f"Missing value for lookup field '{lookup}'", None
+    try:
+        values = typed_lead_values(store, values)
+    except ValueError as exc:
+        return str(exc), None
     normalised = store.key_of(lookup, key)
     found = [] if normalised in job.details["racing"] else store.find_leads(lookup, key)
     if found:
@@ -161,9 +164,7 @@ def _submitted(call: Call, job: Job) -> dict[str, Any]:
 def _lead_settings(call: Call, store: Store) -> dict[str, Any]:
     lookup = call.param("lookupField") or "email"
     field = store.lead_fields.get(lookup)
-    if field is None or (
-        lookup not in _STANDARD_LOOKUPS and field.data_type not in {"string", "email", "integer"}
-    ):
+    if field is None or (lookup not in _STANDARD_LOOKUPS and not field.searchable_custom):
         raise ApiError("1003", f"Invalid lookupField '{lookup}'")
     partition_id = 1
     partition_name = call.param("partitionName")
@@ -216,10 +217,15 @@ def _member_row(
     email = values.get("email")
     if email is None:
         return "Missing value for required field 'email'", None
-    if not _valid_email(email):
+    if not is_email(email):
         return INVALID_EMAIL, None
     program: Program = store.programs[job.details["program_id"]]
-    lead_fields = {k: v for k, v in values.items() if k in store.lead_fields}
+    try:
+        lead_fields = typed_lead_values(
+            store, {k: v for k, v in values.items() if k in store.lead_fields}
+        )
+    except ValueError as exc:
+        return str(exc), None
     member_fields = {k: v for k, v in values.items() if k not in store.lead_fields}
     found = store.find_leads("email", email)
     lead_id = found[0] if found else store.create_lead(lead_fields)

@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from ..models._field_values import typed_value
 from ._call import MAX_RECORDS, Call, Router
 from ._store import Form, Partition, Program, Store, iso
 from ._wire import ApiError
@@ -135,6 +136,13 @@ def _unknown_field(store: Store, record: dict[str, Any]) -> str | None:
     return next((name for name in record if name not in store.lead_fields), None)
 
 
+def typed_lead_values(store: Store, record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with each value as its field's type stores it (``"68"`` -> 68 for an
+    integer); ``ValueError`` with Marketo's 1001 message for the first value that does not fit.
+    Every name must be a lead field."""
+    return {name: typed_value(store.lead_fields[name].data_type, v) for name, v in record.items()}
+
+
 def _plan_upserts(
     call: Call, plans: list[_Plan], *, action: str, lookup_field: str, partition: Partition | None
 ) -> None:
@@ -243,7 +251,10 @@ def _plans_from_records(call: Call, records: list[Any], *, action: str) -> list[
                 )
             )
         else:
-            plans.append(_Plan(dict(record)))
+            try:
+                plans.append(_Plan(typed_lead_values(call.store, record)))
+            except ValueError as exc:  # Marketo: a value of the wrong type skips the record
+                plans.append(_Plan({}, skip=call.skipped("1001", str(exc))))
     return plans
 
 

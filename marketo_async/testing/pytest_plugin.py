@@ -11,7 +11,8 @@ in your ``conftest.py`` to give it latency, limits or seed data. ``marketo`` is 
 ``MarketoClient`` wired to it, opened and closed around the test. An ``async def`` test that
 asks for either runs under anyio's pytest plugin without a marker, once per ``anyio_backend``
 (by default every backend anyio finds installed: asyncio, and trio when it is; override the
-fixture to return ``"asyncio"`` for one).
+fixture to return ``"asyncio"`` for one). Under pytest-asyncio's auto mode, which takes every
+async test and fixture for asyncio, such a test runs once, under pytest-asyncio, on asyncio.
 """
 
 from __future__ import annotations
@@ -42,6 +43,15 @@ async def marketo(fake_marketo: FakeMarketo) -> AsyncIterator[MarketoClient]:
         yield client
 
 
+def _asyncio_auto_mode(config: pytest.Config) -> bool:
+    """pytest-asyncio is loaded in auto mode: it wraps every async fixture to run on asyncio,
+    so a trio run of a test using ``marketo`` would get a fixture it cannot await."""
+    if not config.pluginmanager.hasplugin("asyncio"):
+        return False
+    mode = config.getoption("asyncio_mode", None) or config.getini("asyncio_mode")
+    return str(mode) == "auto"
+
+
 def _asks_for_ours(function: object) -> bool:
     try:
         parameters = inspect.signature(function).parameters  # type: ignore[arg-type]
@@ -58,6 +68,8 @@ def pytest_pycollect_makeitem(
     # the anyio marker and the anyio_backend fixture, as if it had been marked by hand.
     if not (collector.istestfunction(obj, name) and inspect.iscoroutinefunction(obj)):
         return
+    if _asyncio_auto_mode(collector.config):
+        return  # pytest-asyncio runs every async test and fixture itself, on asyncio only
     if _asks_for_ours(obj) and collector.get_closest_marker("asyncio") is None:
         own = getattr(obj, "pytestmark", ())
         if not any(mark.name in ("anyio", "asyncio") for mark in own):

@@ -65,7 +65,8 @@ def test_leads_import_resume_skips_the_rows_already_imported(
     again = invoke(fake, "leads", "import", source, "--resume", report, *FAST)
     assert again.exit_code == 1
     jobs = [job for job in fake.bulk.jobs.values() if job.kind == "lead import"]
-    assert [job.records + len(job.details["outcome"].failures) for job in jobs] == [6, 1]
+    # The five imported rows are not sent again; the bad email never is (refused locally).
+    assert [job.records + len(job.details["outcome"].failures) for job in jobs] == [5]
 
 
 def test_leads_import_exits_0_when_every_row_imported(
@@ -244,3 +245,24 @@ def test_sandbox_exports_finish_in_seconds_without_a_poll_interval(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert len(out.read_text(encoding="utf-8").splitlines()) == 4
+
+
+@pytest.mark.parametrize(
+    ("base_url", "expected"),
+    [("http://127.0.0.1:8765", 1.0), ("https://123-ABC-456.mktorest.com", 60.0)],
+)
+def test_an_export_from_an_emulator_on_loopback_polls_every_second_unless_told(
+    base_url: str, expected: float
+) -> None:
+    from click.core import ParameterSource
+
+    from marketo_async import MarketoClient
+    from marketo_async.cli._bulk_api import _export_poll_interval
+    from marketo_async.cli._connect import ConnectOptions
+
+    client = MarketoClient(base_url=base_url, client_id="id", client_secret="secret")
+    connect = ConnectOptions(base_url=base_url)
+    default = ParameterSource.DEFAULT
+    assert _export_poll_interval(client, connect, 60.0, chosen=default) == expected
+    given = ParameterSource.COMMANDLINE
+    assert _export_poll_interval(client, connect, 7.0, chosen=given) == 7.0

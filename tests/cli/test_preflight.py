@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from click.testing import Result
+
+from marketo_async.cli._preflight import LeadChecks, lead_transform
 from marketo_async.testing import FakeMarketo
 from tests.cli.conftest import Invoke, write_lines
 
@@ -66,3 +69,137 @@ def test_dry_run_checks_every_row_and_writes_nothing(invoke: Invoke, tmp_path: P
     assert "Dry run: 2 rows would be sent, 1 refused before sending." in result.stdout
     assert "no value for lookup field 'email'" in result.stdout
     assert fake.stats.by_path[WRITES] == 0 and not fake.leads
+
+
+# ------------------------------------------------------------------ leads import, the same checks
+
+IMPORTS = "/bulk/v1/leads.json"
+
+
+def _import(invoke: Invoke, fake: FakeMarketo, source: Path, *args: str) -> Result:
+    return invoke(fake, "leads", "import", source, "--sandbox", "--poll-interval", "0.01", *args)
+
+
+def test_leads_import_refuses_a_lookup_field_marketo_would_refuse_before_any_upload(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    fake = FakeMarketo()
+    source = _file(tmp_path, "email,firstName", "a@example.com,Ann")
+    result = _import(invoke, fake, source, "--lookup-field", "firstName")
+    assert result.exit_code == 2
+    assert "--lookup-field 'firstName': Marketo cannot look leads up by it" in result.stderr
+    assert fake.stats.by_path[IMPORTS] == 0 and not fake.leads
+
+
+def test_leads_import_dry_run_of_a_misspelt_header_refuses_it_with_the_closest_name(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    fake = FakeMarketo()
+    source = _file(tmp_path, "emial,firstName", "a@example.com,Ann", "b@example.com,Bo")
+    result = _import(invoke, fake, source, "--dry-run")
+    assert result.exit_code == 2
+    assert "'emial' (did you mean 'email'?)" in result.stderr
+    assert "would be sent" not in result.stdout
+
+
+def test_leads_import_refuses_a_missing_partition_and_a_missing_list_before_any_upload(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    fake = FakeMarketo()
+    fake.add_partition("Europe")
+    source = _file(tmp_path, "email", "a@example.com")
+    result = _import(invoke, fake, source, "--partition", "Nope", "--list-id", "1042")
+    assert result.exit_code == 2
+    assert "--partition 'Nope' does not exist" in result.stderr
+    assert "--list-id 1042: Marketo has no static list with that id" in result.stderr
+    assert fake.stats.by_path[IMPORTS] == 0
+
+
+def test_a_header_without_the_lookup_column_is_refused_up_front(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    fake = FakeMarketo()
+    source = _file(tmp_path, "firstName,lastName", *(f"A{i},B{i}" for i in range(50)))
+    for command in ("upsert", "import"):
+        result = invoke(fake, "leads", command, source, "--sandbox")
+        assert result.exit_code == 2, result.output
+        assert "the header has no 'email' column" in result.stderr
+        assert "--resume" not in result.output
+    assert fake.stats.by_path[IMPORTS] == fake.stats.by_path[WRITES] == 0
+
+
+def test_drop_unknown_fields_dropping_the_lookup_column_is_refused_up_front(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    fake = FakeMarketo()
+    source = _file(tmp_path, "emial,firstName", "a@example.com,Ann")
+    result = invoke(fake, "leads", "upsert", source, "--sandbox", "--drop-unknown-fields")
+    assert result.exit_code == 2
+    assert "the header has no 'email' column" in result.stderr
+    assert "--drop-unknown-fields left out the rest" in result.stderr
+    assert fake.stats.by_path[WRITES] == 0
+
+
+def test_values_marketo_would_refuse_for_their_type_are_refused_per_row_naming_the_field(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    fake = FakeMarketo()
+    source = _file(
+        tmp_path,
+        "email,leadScore,dateOfBirth",
+        "a@example.com,12,1990-02-28",
+        "b@example.com,n/a,",
+        "c@example.com,,31/02/1990",
+        "not-an-email,,",
+    )
+    for command in ("upsert", "import"):
+        result = invoke(fake, "leads", command, source, "--sandbox", "--dry-run")
+        assert result.exit_code == 1, result.output
+        assert "Dry run: 1 rows would be sent, 3 refused before sending." in result.stdout
+        assert "field 'leadScore' is integer: 'n/a'" in result.stdout
+        assert "field 'dateOfBirth'" in result.stdout
+        assert "field 'email': Invalid value 'not-an-email'" in result.stdout
+    assert fake.stats.by_path[IMPORTS] == fake.stats.by_path[WRITES] == 0
+
+
+def test_upsert_sends_cells_of_typed_fields_as_their_type_and_import_keeps_the_text() -> None:
+    checks = LeadChecks(columns=["email", "leadScore"], lookup_field="email")
+    checks.types = {"email": "email", "leadScore": "integer", "unsubscribed": "boolean"}
+    record = {"email": "a@example.com", "leadScore": "68", "unsubscribed": "yes"}
+    upsert = lead_transform(checks, convert=True, key_field="email")
+    bulk = lead_transform(checks, convert=False, key_field="email")
+    assert upsert is not None and bulk is not None
+    assert upsert(dict(record)) == {"email": "a@example.com", "leadScore": 68, "unsubscribed": True}
+    assert bulk(dict(record)) == record
+
+
+def test_program_members_import_refuses_a_bad_status_a_header_without_email_and_unknown_columns(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    fake = FakeMarketo()
+    program_id = fake.add_program("Webinar", statuses=["Invited", "Registered"])
+    source = _file(tmp_path, "emial,firstName,registrationCde", "a@example.com,Ann,X1")
+    result = invoke(
+        fake, "program-members", "import", str(program_id), "Registerd", source, "--sandbox"
+    )
+    assert result.exit_code == 2, result.output
+    assert "Did you mean 'Registered'?" in result.stderr
+    assert "the header has no 'email' column" in result.stderr
+    assert "'emial' (did you mean 'email'?)" in result.stderr
+    assert fake.stats.by_path[f"/bulk/v1/program/{program_id}/members/import.json"] == 0
+
+
+def test_program_members_import_refuses_per_row_a_lead_value_of_the_wrong_type(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    fake = FakeMarketo()
+    program_id = fake.add_program("Webinar", statuses=["Invited", "Registered"])
+    source = _file(tmp_path, "email,leadScore", "a@example.com,3", "b@example.com,n/a")
+    result = invoke(
+        fake,
+        *("program-members", "import", str(program_id), "Registered", source),
+        *("--sandbox", "--dry-run"),
+    )
+    assert result.exit_code == 1, result.output
+    assert "Dry run: 1 rows would be sent, 1 refused before sending." in result.stdout
+    assert "field 'leadScore' is integer: 'n/a'" in result.stdout

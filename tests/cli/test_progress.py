@@ -7,9 +7,10 @@ from collections.abc import Mapping
 
 import anyio
 import pytest
+from rich.console import Console
 
 from marketo_async.cli import _progress
-from marketo_async.cli._progress import ProgressDisplay
+from marketo_async.cli._progress import WIDE_TERMINAL_COLUMNS, ProgressDisplay
 
 
 class Clock:
@@ -92,3 +93,20 @@ async def test_without_a_terminal_a_long_wait_gets_a_line_when_it_starts() -> No
         "leads upsert leads.csv: waiting for Marketo's rate window: 100 calls per 20 s, "
         "next call in 15 s"
     ]
+
+
+@pytest.mark.parametrize("columns", [80, 160])
+def test_the_bar_never_cuts_the_counts_short_on_an_80_column_terminal(
+    monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    monkeypatch.setenv("COLUMNS", str(columns))
+    counts = {"created": 5_000, "updated": 700}
+    display = _display(counts, total=50_000)
+    display.mode = "bar"
+    progress, _ = display.bar()
+    screen = Console(width=columns, record=True, file=io.StringIO(), force_terminal=True)
+    screen.print(progress.get_renderable())
+    shown = screen.export_text()
+    assert "5,700/50,000 rows" in shown
+    assert "created 5,000 · updated 700" in shown
+    assert ("leads upsert leads.csv" in shown) is (columns >= WIDE_TERMINAL_COLUMNS)

@@ -112,6 +112,19 @@ def test_export_writes_the_contract_header_and_decoded_values(tmp_path: Path) ->
     assert len(rows) == 2  # the inactive lead is not listed
 
 
+def test_export_of_a_misspelt_field_is_refused_with_the_closest_name(tmp_path: Path) -> None:
+    fake = FakeLeadGen()
+    fake.add_lead(emailAddress="a@example.com", companyName="Acme")
+    result = CliRunner().invoke(
+        cli,
+        ["leadgen", "leads", "export", "--sandbox", "--out", "out.csv", "--fields", "companyNmae"],
+        obj=LeadGenCliState(leadgen=fake, client_options={"retry": RetryPolicy.no_wait()}),
+    )
+    assert result.exit_code == 2, result.output
+    assert "'companyNmae' (did you mean 'companyName'?)" in result.output
+    assert not (tmp_path / "out.csv").exists() or "Acme" not in (tmp_path / "out.csv").read_text()
+
+
 def test_export_updated_since_reads_a_date_window(tmp_path: Path) -> None:
     import datetime as dt
 

@@ -95,8 +95,17 @@ def test_resolve_keeps_writable_targets_with_their_types_and_notes_the_rest() ->
 
 
 def test_a_user_mapping_to_a_missing_field_is_an_error() -> None:
-    with pytest.raises(MappingError, match="no field 'nope'"):
+    with pytest.raises(MappingError, match="persona -> nope"):
         resolve({"emailAddress": "email", "persona": "nope"}, DESCRIBED, strict=["persona"])
+
+
+def test_every_bad_target_of_a_mapping_is_named_at_once_with_the_closest_field() -> None:
+    mapping = {"emailAddress": "email", "persona": "compnay", "title": "leadScroe"}
+    with pytest.raises(MappingError) as raised:
+        resolve(mapping, DESCRIBED, strict=["persona", "title"])
+    message = str(raised.value)
+    assert "persona -> compnay (did you mean 'company'?)" in message
+    assert "title -> leadScroe (did you mean 'leadScore'" in message
 
 
 def test_the_record_leaves_empty_values_out_and_converts_the_rest() -> None:

@@ -1,0 +1,51 @@
+"""The sandbox: seeding from a leads file, and the emulator servers' one-line refusals."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from marketo_async.cli._connect import make_sandbox
+
+from .conftest import EXAMPLES
+
+
+def test_a_leads_file_repeating_emails_in_another_case_seeds_no_duplicate_leads() -> None:
+    source = EXAMPLES / "leads.csv"
+    fake = make_sandbox(limits=False, latency=0.0, seed=source)
+    lines = source.read_text(encoding="utf-8").splitlines()[1:]
+    header = source.read_text(encoding="utf-8").splitlines()[0].split(",")
+    column = header.index("email")
+    emails = {line.split(",")[column].strip().casefold() for line in lines if line}
+    assert fake.duplicates() == []
+    assert len(fake.leads) == len(emails) < len(lines)
+
+
+def test_the_emulator_server_on_a_busy_port_says_so_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        for command in ("serve", "serve-leadgen"):
+            done = subprocess.run(
+                [sys.executable, "-m", "marketo_async.testing", command, "--port", str(port)],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                cwd=tmp_path,
+            )
+            assert done.returncode == 1
+            (line,) = done.stderr.strip().splitlines()
+            assert line.startswith(f"error: cannot serve on 127.0.0.1:{port}: ")
+            assert "--port" in line
+
+
+def test_a_leads_file_seeds_typed_fields_as_their_type(tmp_path: Path) -> None:
+    source = tmp_path / "leads.csv"
+    source.write_text("email,leadScore\na@example.com,68\nb@example.com,n/a\n", encoding="utf-8")
+    fake = make_sandbox(limits=False, latency=0.0, seed=source)
+    scores = {lead["email"]: lead.get("leadScore") for lead in fake.leads.values()}
+    # A value that fits is stored as Marketo would; one that does not is seeded as written.
+    assert scores == {"a@example.com": 68, "b@example.com": "n/a"}
