@@ -81,7 +81,8 @@ class _Engine(Generic[T]):
         self._returned = anyio.Event()  # set whenever a call returns or hands records back
         self._phase = _Phase.SENDING
         self._stopped: MarketoError | None = None  # the 607 that stopped sending
-        self._stopped_reason: Reason | None = None
+        # Why records left unsent after that 607 (or the daily counter) were not sent.
+        self._stopped_reasons: tuple[Reason, ...] = ()
         self._bug: Exception | None = None
 
     # ---- the run
@@ -180,15 +181,6 @@ class _Engine(Generic[T]):
                 self._recorder.finish(index, index, "not_attempted", reasons=not_sent)
         self._recorder.finish_pending("unknown", (Reason(INTERRUPTED, cut_off),))
 
-    def _stopped_reasons(self) -> tuple[Reason, ...]:
-        """Why records left unsent after a 607 (or the daily counter) were not sent."""
-        if self._stopped is None:
-            return ()
-        if self._stopped_reason is None:
-            code = self._stopped.code or DAILY_QUOTA
-            self._stopped_reason = Reason(code, f"not sent: {self._stopped.message}")
-        return (self._stopped_reason,)
-
     def _drop_unsent(self, reasons: tuple[Reason, ...] = ()) -> None:
         for item in self._queue.drain():
             self._finish(item, "not_attempted", reasons=reasons)
@@ -196,7 +188,7 @@ class _Engine(Generic[T]):
     async def _give_up(self) -> None:
         """After a 607 or a ``stop``: every record not sent, read or not yet, is not_attempted."""
         self._phase = _Phase.GIVING_UP
-        self._drop_unsent(self._stopped_reasons())
+        self._drop_unsent(self._stopped_reasons)
         # Read the rest too, so that no input is silently dropped (_admit marks each one).
         while not self._reader.exhausted:
             await self._reader.read(self._look_ahead_full, limit=self._options.look_ahead)
@@ -210,7 +202,7 @@ class _Engine(Generic[T]):
 
     def _admit(self, item: Item[T]) -> None:
         if self._phase is _Phase.GIVING_UP:
-            self._finish(item, "not_attempted", reasons=self._stopped_reasons())
+            self._finish(item, "not_attempted", reasons=self._stopped_reasons)
             return
         why = _sized(item, self._options)
         if why is None:
@@ -286,18 +278,13 @@ class _Engine(Generic[T]):
             # 607: nothing more is sent today; the call itself was refused whole.
             if self._stopped is None:
                 self._stopped = error
+                why = f"not sent: {error.message}"
+                self._stopped_reasons = (Reason(error.code or DAILY_QUOTA, why),)
                 self._phase = _Phase.HALTED
-            self._finish_all(batch, "not_attempted", error, self._stopped_reasons())
+            self._finish_all(batch, "not_attempted", error, self._stopped_reasons)
         except MarketoError as error:
-            applied = error.may_have_applied or isinstance(error, AmbiguousWriteError)
-            if gate.waiting and not applied:
-                # Refused before its first byte left (the limiter, a fleet lease, a token):
-                # nothing of it was sent, and sending it later is the way to apply it.
-                unsent = (Reason(INTERRUPTED, f"not sent: {error.message}"),)
-                for item in batch:
-                    self._finish(item, "not_attempted", reasons=unsent, error=error)
-            else:
-                self._finish_all(batch, "unknown" if applied else "failed", error)
+            status, reasons = _after_error(error, departed=not gate.waiting)
+            self._finish_all(batch, status, error, reasons)
         except CallNotSent:
             self._finish_unsent(batch, _NOT_SENT)
         except anyio.get_cancelled_exc_class():
@@ -317,7 +304,7 @@ class _Engine(Generic[T]):
 
     def _finish_unsent(self, batch: Sequence[Item[T]], why: str) -> None:
         # Held back because the daily quota is spent: that is the reason to give.
-        reasons = self._stopped_reasons() or (Reason(INTERRUPTED, why),)
+        reasons = self._stopped_reasons or (Reason(INTERRUPTED, why),)
         for item in batch:
             self._finish(item, "not_attempted", reasons=reasons)
 
@@ -356,6 +343,18 @@ class _Engine(Generic[T]):
             error=error,
             key=item.key,
         )
+
+
+def _after_error(error: MarketoError, *, departed: bool) -> tuple[Status, tuple[Reason, ...]]:
+    """What a call that raised ``error`` leaves its records: ``unknown`` when it may have
+    applied, ``not_attempted`` when it was refused before it departed, else ``failed``."""
+    if error.may_have_applied or isinstance(error, AmbiguousWriteError):
+        return "unknown", ()
+    if not departed:
+        # Refused before its first byte left (the limiter, a fleet lease, a token): nothing
+        # of it was sent, and sending it later is the way to apply it.
+        return "not_attempted", (Reason(INTERRUPTED, f"not sent: {error.message}"),)
+    return "failed", ()
 
 
 def _read_answers(
