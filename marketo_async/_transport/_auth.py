@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 import anyio
 import httpx
 
-from .._errors import MarketoError
+from .._errors import AuthenticationError, MarketoError
 from ._marketo_rules import TOKEN_CODES
 
 __all__ = ["BearerToken", "Secret", "TokenCache", "TokenStore"]
@@ -91,6 +91,10 @@ class TokenCache:
         self._lock = anyio.Lock()
         self._token: Secret | None = None
         self._expires_at = 0.0
+        # Identity refused the credentials (message, code, HTTP status, path): they cannot
+        # change in this client's life, so every later get() says so without asking again.
+        # Only the fields are kept: the error's traceback would hold the request's form body.
+        self._refused: tuple[str, str | None, int | None, str | None] | None = None
 
     def __repr__(self) -> str:
         return f"TokenCache(cached={self._token is not None})"
@@ -105,10 +109,12 @@ class TokenCache:
         token = self._valid()
         if token is not None:
             return token.reveal()
+        self._raise_if_refused()
         async with self._lock:
             token = self._valid()
             if token is not None:
                 return token.reveal()
+            self._raise_if_refused()
             if self._store is None:
                 return await self._fetch_fresh()
             shared = await self._load_shared()
@@ -145,9 +151,18 @@ class TokenCache:
         self._hold(value, expires_in)
         return value
 
+    def _raise_if_refused(self) -> None:
+        if self._refused is not None:
+            message, code, http_status, path = self._refused
+            raise AuthenticationError(message, code=code, http_status=http_status, path=path)
+
     async def _fetch_fresh(self) -> str:
         for _ in range(MAX_DEAD_ON_ARRIVAL_FETCHES + 1):
-            value, expires_in = await self._fetch()
+            try:
+                value, expires_in = await self._fetch()
+            except AuthenticationError as error:
+                self._refused = (error.message, error.code, error.http_status, error.path)
+                raise
             if self._on_fetch is not None:
                 self._on_fetch()
             if expires_in > TOKEN_EXPIRY_MARGIN_S:

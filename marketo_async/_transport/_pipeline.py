@@ -360,10 +360,11 @@ class Pipeline:
                 on_retry(error)
             self.stats.retries += 1
             self.logger.warning(
-                "%s %s failed (%s); retry in %.1fs (attempt %d, %s)",
+                "%s %s failed (%s%s); retry in %.1fs (attempt %d, %s)",
                 self.codec.api,
                 shown,
                 short(error),
+                _elsewhere(error, shown),
                 decision.wait * self.retry.wait_scale,
                 state.attempt,
                 "counted" if decision.counts else "free",
@@ -378,3 +379,9 @@ def _count_error(stats: ClientStats, error: MarketoError) -> None:
         stats.rate_limited += 1
     elif isinstance(error, ConcurrencyLimitError):
         stats.concurrency_limited += 1
+
+
+def _elsewhere(error: Exception, shown: str) -> str:
+    """`` at /identity/oauth/token`` when the call failed on another path (its token fetch)."""
+    path = error.path if isinstance(error, MarketoError) else None
+    return f" at {path}" if path and path not in shown else ""

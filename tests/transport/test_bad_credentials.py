@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio
 import pytest
 
 from marketo_async import MarketoClient, RetryPolicy
@@ -33,3 +34,32 @@ async def test_an_expired_token_is_still_fetched_again() -> None:
         fake.expire_token()
         await client.request("GET", "/rest/v1/leads/describe.json")
     assert fake.stats.identity_calls == 2
+
+
+async def test_a_refused_secret_costs_one_identity_call_for_every_call_after_it() -> None:
+    fake = FakeMarketo()
+    client = MarketoClient(
+        base_url=fake.base_url,
+        client_id=fake.client_id,
+        client_secret="not-the-secret",
+        transport=fake.transport,
+        retry=RetryPolicy.no_wait(),
+    )
+    refused: list[AuthenticationError] = []
+
+    async def call() -> None:
+        try:
+            await client.request("GET", "/rest/v1/leads/describe.json")
+        except AuthenticationError as error:
+            refused.append(error)
+
+    async with client:
+        async with anyio.create_task_group() as tg:
+            for _ in range(10):
+                tg.start_soon(call)
+        await call()
+    assert len(refused) == 11
+    assert all("refused the credentials" in str(error) for error in refused)
+    assert {error.path for error in refused} == {"/identity/oauth/token"}
+    assert fake.stats.identity_calls == 1
+    assert client.stats.calls == 0

@@ -105,3 +105,26 @@ async def test_marketo_and_lead_gen_log_a_retry_the_same_way(
     assert [line.split(" failed ")[0].split()[0] for line in lines] == ["marketo", "leadgen"]
     assert all("; retry in " in line and "(attempt 1, counted)" in line for line in lines)
     assert "key-that-stays-out" not in caplog.text
+
+
+async def test_a_retried_token_fetch_is_logged_with_the_identity_path(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="marketo_async")
+    server = Server()
+    handle = server.handle
+    cut = [True]
+
+    async def flaky_identity(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/identity/oauth/token" and cut:
+            cut.clear()  # the first token fetch only
+            raise httpx.ConnectError("identity unreachable", request=request)
+        return await handle(request)
+
+    async with make_client(server, transport=httpx.MockTransport(flaky_identity)) as client:
+        await client.request("GET", "/rest/v1/lead/1.json")
+        assert client.stats.retries == 1
+    assert (
+        "marketo GET /rest/v1/lead/1.json failed (MarketoConnectionError at "
+        "/identity/oauth/token); retry in" in caplog.text
+    )
