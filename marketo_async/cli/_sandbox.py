@@ -35,17 +35,6 @@ def _dump_state(fake: Any, path: Path) -> None:
     path.write_text(json.dumps(state, default=str, indent=1), encoding="utf-8")
 
 
-def _os_error_in(exc: BaseException) -> OSError | None:
-    """The OSError (a busy port, an address not on this machine) in ``exc`` or its group."""
-    if isinstance(exc, OSError):
-        return exc
-    for inner in getattr(exc, "exceptions", ()):
-        found = _os_error_in(inner)
-        if found is not None:
-            return found
-    return None
-
-
 @click.command("serve")
 @click.option(
     "--port",
@@ -123,7 +112,9 @@ def sandbox_serve(
     except KeyboardInterrupt:
         pass
     except Exception as exc:
-        refused = _os_error_in(exc)
+        from ..testing._server import os_error_in
+
+        refused = os_error_in(exc)
         if refused is None:
             raise
         fail(f"cannot serve on {host}:{port}: {refused.strerror or refused}")

@@ -21,6 +21,7 @@ from ._activities import rest_view
 from ._activity_log import LoggedActivity
 from ._fake import FakeMarketo, Latency
 from ._leadgen import ENDPOINT_PATH, FakeLeadGen
+from ._server import os_error_in
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -152,24 +153,13 @@ def _serve_leadgen(args: argparse.Namespace) -> int:
     return _serve_until_interrupted(run, args.host, args.port)
 
 
-def _os_error_in(exc: BaseException) -> OSError | None:
-    """The OSError (a busy port, an address not on this machine) in ``exc`` or its group."""
-    if isinstance(exc, OSError):
-        return exc
-    for inner in getattr(exc, "exceptions", ()):
-        found = _os_error_in(inner)
-        if found is not None:
-            return found
-    return None
-
-
 def _serve_until_interrupted(run: Callable[[], Awaitable[None]], host: str, port: int) -> int:
     """Run the server; a port it cannot have is one line on stderr and exit status 1."""
     try:
         with contextlib.suppress(KeyboardInterrupt):
             anyio.run(run)
     except Exception as exc:
-        refused = _os_error_in(exc)
+        refused = os_error_in(exc)
         if refused is None:
             raise
         print(

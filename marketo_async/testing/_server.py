@@ -11,7 +11,7 @@ from anyio.abc import SocketAttribute, SocketStream, TaskStatus
 
 from ._wire import DropConnection, FakeReply, FakeRequest
 
-__all__ = ["serve_http"]
+__all__ = ["os_error_in", "serve_http"]
 
 Handle = Callable[[FakeRequest], Awaitable[FakeReply]]
 
@@ -117,3 +117,14 @@ async def _serve_connection(stream: SocketStream, handle: Handle, name: str) -> 
                 conn.start_next_cycle()
             except h11.LocalProtocolError:
                 return
+
+
+def os_error_in(exc: BaseException) -> OSError | None:
+    """The OSError (a busy port, an address not on this machine) in ``exc`` or its group."""
+    if isinstance(exc, OSError):
+        return exc
+    for inner in getattr(exc, "exceptions", ()):
+        found = os_error_in(inner)
+        if found is not None:
+            return found
+    return None
