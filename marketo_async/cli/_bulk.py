@@ -313,6 +313,17 @@ def _command_name(ctx: click.Context) -> str:
     return ctx.command_path.partition(" ")[2] or ctx.command_path
 
 
+def _note_sandbox_resume(applied: AppliedRows | None, connect: Connect[ApiClient]) -> None:
+    """``--sandbox`` with ``--resume``: the rows skipped were applied to another emulator."""
+    if applied is not None and len(applied) and connect is not None and connect.sandbox:
+        stderr_console().print(
+            f"Note: --sandbox starts an empty emulator each run: the {len(applied):,} rows "
+            "skipped as already applied were applied to an earlier run's sandbox, not this "
+            "one. To try again from scratch, drop --resume and name a new --report.",
+            markup=False,
+        )
+
+
 def run_bulk(
     ctx: click.Context,
     *,
@@ -341,14 +352,7 @@ def run_bulk(
     _check_resumable(resume, identity)
     writer = _open_report(report, resume, identity)
     applied = _resume_from(resume, earlier)
-    err = stderr_console()
-    if applied is not None and len(applied) and connect is not None and connect.sandbox:
-        err.print(
-            f"Note: --sandbox starts an empty emulator each run: the {len(applied):,} rows "
-            "skipped as already applied were applied to an earlier run's sandbox, not this "
-            "one. To try again from scratch, drop --resume and name a new --report.",
-            markup=False,
-        )
+    _note_sandbox_resume(applied, connect)
 
     async def go(writer: ReportWriter) -> BulkRun:
         async with connect.open(cli_state(ctx)) as client:
@@ -395,7 +399,9 @@ def run_bulk(
             close()
     print_summary(title, run, writer.path)
     if run.done == 0 and run.error is None:
-        err.print(f"Warning: {describe_input(path)} holds no data rows: nothing was sent.")
+        stderr_console().print(
+            f"Warning: {describe_input(path)} holds no data rows: nothing was sent."
+        )
     finish(ctx, run)
 
 
