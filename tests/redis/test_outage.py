@@ -25,6 +25,14 @@ pytestmark = pytest.mark.anyio
 
 # Seconds after the workers start together when Redis is killed.
 KILL_AFTER_S = 1.2
+# ... and not before this many writes reached the server (the workers are sending).
+KILL_AFTER_WRITES = 20
+
+
+def _writes(fake: FakeMarketo) -> int:
+    return sum(call.path == "/rest/v1/leads.json" for call in fake.stats.timeline)
+
+
 LEADS = 1000
 # Short leases: after an outage, new keys wait one lease for holders to take theirs back.
 LEASE_S = 2.0
@@ -79,6 +87,11 @@ async def sync_while_redis_dies(
 
                 tg.start_soon(run)
                 await anyio.sleep(start_at + KILL_AFTER_S - time.time())
+                # Under load the workers may start late: kill Redis once they are writing.
+                for _ in range(600):  # 30 s at most
+                    if _writes(fake) >= KILL_AFTER_WRITES:
+                        break
+                    await anyio.sleep(0.05)
                 server.kill()
                 server.wait()
                 if restart_after is not None:
