@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import os
@@ -17,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar, cast
 
 import anyio
 import attrs
@@ -49,6 +50,7 @@ COLUMNS = (
     "attributes",
 )
 
+F = TypeVar("F", bound=Callable[..., Any])
 MakePager = Callable[[MarketoClient, dt.datetime | None, str | None], ActivityPager[Any]]
 
 
@@ -60,6 +62,22 @@ class _Read:
     filters: dict[str, Any]
     pager: MakePager
     columns: tuple[str, ...] = COLUMNS
+
+
+@attrs.frozen
+class _Incremental:
+    """The options every incremental read takes: where to start and continue, where to write,
+    how to show progress."""
+
+    since: str | None
+    state_path: Path | None
+    out: str | None
+    output_format: str | None
+    progress_mode: str
+    progress_interval: float
+
+
+_INCREMENTAL_KEYS = tuple(field.name for field in attrs.fields(_Incremental))
 
 
 def _say(text: str) -> None:
@@ -112,17 +130,10 @@ def _header(fmt: str, columns: Sequence[str]) -> bytes:
 # --------------------------------------------------------------------------- the run
 
 
-def _resolve_state(
-    read: _Read | None,
-    *,
-    kind: str,
-    state_path: Path | None,
-    since: str | None,
-    out: str | None,
-    output_format: str | None,
-) -> SyncState:
+def _resolve_state(read: _Read | None, *, kind: str, options: _Incremental) -> SyncState:
     """The state to run from: the saved one (checked against the options given), or a new
     one (saved at once, before any output, when ``--state`` names a file)."""
+    state_path, since, out = options.state_path, options.since, options.out
     if state_path is not None and state_path.exists():
         try:
             state = SyncState.load(state_path)
@@ -146,7 +157,7 @@ def _resolve_state(
     if state_path is not None and (out is None or out == "-"):
         raise click.UsageError("--state needs --out FILE (a file the state keeps in step)")
     target = out or "-"
-    fmt = output_format or ("csv" if target.endswith(".csv") else "jsonl")
+    fmt = options.output_format or ("csv" if target.endswith(".csv") else "jsonl")
     state = SyncState(
         kind=kind,
         filters=read.filters,
@@ -214,23 +225,12 @@ def run_incremental(
     *,
     kind: str,
     make_read: Callable[[dict[str, Any]], _Read],
-    since: str | None,
-    state_path: Path | None,
-    out: str | None,
-    output_format: str | None,
-    progress_mode: str,
-    progress_interval: float,
+    options: _Incremental,
     connect: ConnectOptions,
 ) -> None:
     """Read from the state's cursor (or ``--since``) to now into ``--out``, checkpointing."""
-    state = _resolve_state(
-        read,
-        kind=kind,
-        state_path=state_path,
-        since=since,
-        out=out,
-        output_format=output_format,
-    )
+    state = _resolve_state(read, kind=kind, options=options)
+    state_path = options.state_path
     read = make_read(state.filters)
     copy = _Copy(state, state_path, read)
 
@@ -243,8 +243,8 @@ def run_incremental(
                     f"{kind} export",
                     lambda: copy.written,
                     total=None,
-                    mode="off" if state.out == "-" and progress_mode == "auto" else progress_mode,
-                    interval=progress_interval,
+                    mode=_progress_mode(state, options.progress_mode),
+                    interval=options.progress_interval,
                     unit=kind,
                     detail=copy.reached,
                 )
@@ -269,28 +269,39 @@ def run_incremental(
         _say(f"State saved in {state_path}: run the same command to get what is new.")
 
 
+def _progress_mode(state: SyncState, asked: str) -> str:
+    return "off" if state.out == "-" and asked == "auto" else asked
+
+
 # --------------------------------------------------------------------------- commands
 
 
-def _incremental_options(function: Any) -> Any:
-    for option in reversed(
-        (
-            click.option(
-                "--since", metavar="DATE", help="First run: from this date or ISO time (UTC)."
-            ),
-            click.option(
-                "--state",
-                "state_path",
-                type=click.Path(dir_okay=False, path_type=Path),
-                metavar="STATE.json",
-                help="Keep the position here: later runs continue and append only what is new.",
-            ),
-            click.option("--out", metavar="FILE", help="Output .jsonl or .csv; - is stdout."),
-            click.option("--format", "output_format", type=FORMATS, help="[default: from --out]"),
-        )
-    ):
-        function = option(function)
-    return function
+def _incremental_options(function: F) -> F:
+    """The incremental-read options (with progress), handed on as one ``incremental`` value."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in _INCREMENTAL_KEYS}
+        return function(*args, incremental=_Incremental(**values), **kwargs)
+
+    options = [
+        click.option(
+            "--since", metavar="DATE", help="First run: from this date or ISO time (UTC)."
+        ),
+        click.option(
+            "--state",
+            "state_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            metavar="STATE.json",
+            help="Keep the position here: later runs continue and append only what is new.",
+        ),
+        click.option("--out", metavar="FILE", help="Output .jsonl or .csv; - is stdout."),
+        click.option("--format", "output_format", type=FORMATS, help="[default: from --out]"),
+        progress_options,
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return cast(F, wrapper)
 
 
 def _activities_read(filters: dict[str, Any]) -> _Read:
@@ -336,21 +347,15 @@ def _deleted_read(filters: dict[str, Any]) -> _Read:
     show_default=True,
     help="Bulk Extract: seconds between status checks.",
 )
-@progress_options
 @connection_options
 @click.pass_context
 def activities_export(
     ctx: click.Context,
     type_ids: str | None,
-    since: str | None,
-    state_path: Path | None,
-    out: str | None,
-    output_format: str | None,
+    incremental: _Incremental,
     created_since: str | None,
     until: str | None,
     poll_interval: float,
-    progress_mode: str,
-    progress_interval: float,
     connect: ConnectOptions,
 ) -> None:
     """Write activities as JSON lines or CSV, incrementally through the REST API.
@@ -363,15 +368,15 @@ def activities_export(
     Extract instead.
     """
     if created_since is not None:
-        if since is not None or state_path is not None:
+        if incremental.since is not None or incremental.state_path is not None:
             raise click.UsageError("--created-since (Bulk Extract) takes no --since or --state")
         bulk_activities_export(
             ctx,
             created_since=created_since,
             until=until,
             type_ids=type_ids,
-            out=out or "-",
-            output_format=output_format,
+            out=incremental.out or "-",
+            output_format=incremental.output_format,
             poll_interval=poll_interval,
             connect=connect,
         )
@@ -384,12 +389,7 @@ def activities_export(
         None if types is None else _activities_read({"typeIds": types}),
         kind="activities",
         make_read=_activities_read,
-        since=since,
-        state_path=state_path,
-        out=out,
-        output_format=output_format,
-        progress_mode=progress_mode,
-        progress_interval=progress_interval,
+        options=incremental,
         connect=connect,
     )
 
@@ -397,18 +397,12 @@ def activities_export(
 @click.command("changes")
 @click.option("--fields", multiple=True, metavar="A,B,...", help="Lead fields to follow.")
 @_incremental_options
-@progress_options
 @connection_options
 @click.pass_context
 def leads_changes(
     ctx: click.Context,
     fields: tuple[str, ...],
-    since: str | None,
-    state_path: Path | None,
-    out: str | None,
-    output_format: str | None,
-    progress_mode: str,
-    progress_interval: float,
+    incremental: _Incremental,
     connect: ConnectOptions,
 ) -> None:
     """Write changes to lead fields (and new leads), incrementally: each line an activity
@@ -419,29 +413,18 @@ def leads_changes(
         _changes_read({"fields": names}) if names else None,
         kind="lead changes",
         make_read=_changes_read,
-        since=since,
-        state_path=state_path,
-        out=out,
-        output_format=output_format,
-        progress_mode=progress_mode,
-        progress_interval=progress_interval,
+        options=incremental,
         connect=connect,
     )
 
 
 @click.command("deleted")
 @_incremental_options
-@progress_options
 @connection_options
 @click.pass_context
 def leads_deleted(
     ctx: click.Context,
-    since: str | None,
-    state_path: Path | None,
-    out: str | None,
-    output_format: str | None,
-    progress_mode: str,
-    progress_interval: float,
+    incremental: _Incremental,
     connect: ConnectOptions,
 ) -> None:
     """Write the leads deleted since a date, incrementally (Marketo keeps about 14 days).
@@ -451,12 +434,7 @@ def leads_deleted(
         _deleted_read({}),
         kind="deleted leads",
         make_read=_deleted_read,
-        since=since,
-        state_path=state_path,
-        out=out,
-        output_format=output_format,
-        progress_mode=progress_mode,
-        progress_interval=progress_interval,
+        options=incremental,
         connect=connect,
     )
 

@@ -22,7 +22,7 @@ import gzip
 import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -395,21 +395,7 @@ def read_ids(
     From a CSV/JSONL file (the ``column`` field; by default ``id``, else ``leadId``), or from a
     ``.txt`` file (or one without a suffix) holding one id a line.
     """
-    options = options or InputOptions()
-    source = Path(str(path))
-    one_a_line = (format or options.format) is None and source.suffix.lower() in (".txt", "")
-    if one_a_line:
-        stack = contextlib.ExitStack()
-        try:
-            lines = _open_text(path, options, stack)
-        except BaseException:
-            stack.close()
-            raise
-        return RowReader(_ids_of_lines(lines, column), stack)
-    rows = read_rows(path, format=format, options=options)
-    stack = contextlib.ExitStack()
-    stack.callback(rows.close)
-    return RowReader(_ids_of_rows(rows, column), stack)
+    return _read_refs(path, _IDS, column=column, format=format, options=options)
 
 
 def read_lead_refs(
@@ -424,6 +410,25 @@ def read_lead_refs(
     From a ``.txt`` file (or one without a suffix) holding one id or email a line, or from a
     CSV/JSONL file's ``column`` (by default ``id``, else ``leadId``, else ``email``).
     """
+    return _read_refs(path, _LEAD_REFS, column=column, format=format, options=options)
+
+
+@attrs.frozen
+class _Refs:
+    """One kind of lead reference: the columns that may hold it, how a value becomes a row."""
+
+    columns: tuple[str, ...]
+    make_row: Callable[[int, Any, int], InputRow]
+
+
+def _read_refs(
+    path: str | Path,
+    refs: _Refs,
+    *,
+    column: str | None,
+    format: str | None,
+    options: InputOptions | None,
+) -> RowReader:
     options = options or InputOptions()
     source = Path(str(path))
     if (format or options.format) is None and source.suffix.lower() in (".txt", ""):
@@ -433,11 +438,11 @@ def read_lead_refs(
         except BaseException:
             stack.close()
             raise
-        return RowReader(_refs_of_lines(lines, column), stack)
+        return RowReader(_refs_of_lines(lines, refs, column), stack)
     rows = read_rows(path, format=format, options=options)
     stack = contextlib.ExitStack()
     stack.callback(rows.close)
-    return RowReader(_refs_of_rows(rows, column), stack)
+    return RowReader(_refs_of_rows(rows, refs, column), stack)
 
 
 def _ref_row(row: int, value: Any, line: int) -> InputRow:
@@ -447,19 +452,22 @@ def _ref_row(row: int, value: Any, line: int) -> InputRow:
     return _id_row(row, value, line)
 
 
-def _refs_of_lines(lines: Iterator[tuple[int, str]], column: str | None) -> Iterator[InputRow]:
-    headers = {"id", "leadid", "email", (column or "id").lower()}
+def _refs_of_lines(
+    lines: Iterator[tuple[int, str]], refs: _Refs, column: str | None
+) -> Iterator[InputRow]:
+    """A one-a-line file: a line naming a column (a header) is skipped."""
+    headers = {name.lower() for name in refs.columns} | {(column or "id").lower()}
     row = 0
     for line_number, line in lines:
         text = line.strip()
         if not text or text.lower() in headers:
             continue
         row += 1
-        yield _ref_row(row, text, line_number)
+        yield refs.make_row(row, text, line_number)
 
 
-def _refs_of_rows(rows: RowReader, column: str | None) -> Iterator[InputRow]:
-    names = (column,) if column else (*ID_COLUMNS, "email")
+def _refs_of_rows(rows: RowReader, refs: _Refs, column: str | None) -> Iterator[InputRow]:
+    names = (column,) if column else refs.columns
     for item in rows:
         if item.record is None:
             yield item
@@ -469,31 +477,7 @@ def _refs_of_rows(rows: RowReader, column: str | None) -> Iterator[InputRow]:
             wanted = " or ".join(repr(name) for name in names)
             yield InputRow(item.row, None, f"line {item.line}: no {wanted} value", line=item.line)
         else:
-            yield _ref_row(item.row, item.record[name], item.line)
-
-
-def _ids_of_lines(lines: Iterator[tuple[int, str]], column: str | None) -> Iterator[InputRow]:
-    row = 0
-    for line_number, line in lines:
-        text = line.strip()
-        if not text or text.lower() in ("id", "leadid", (column or "id").lower()):
-            continue
-        row += 1
-        yield _id_row(row, text, line_number)
-
-
-def _ids_of_rows(rows: RowReader, column: str | None) -> Iterator[InputRow]:
-    names = (column,) if column else ID_COLUMNS
-    for item in rows:
-        if item.record is None:
-            yield item
-            continue
-        name = next((name for name in names if name in item.record), None)
-        if name is None:
-            wanted = " or ".join(repr(name) for name in names)
-            yield InputRow(item.row, None, f"line {item.line}: no {wanted} value", line=item.line)
-        else:
-            yield _id_row(item.row, item.record[name], item.line)
+            yield refs.make_row(item.row, item.record[name], item.line)
 
 
 def estimate_rows(path: str | Path) -> int | None:
@@ -536,3 +520,7 @@ def _id_row(row: int, value: Any, line: int) -> InputRow:
             row, None, f"{where}{number} is not a lead id (ids are positive)", line=line
         )
     return InputRow(row, {"id": number}, line=line)
+
+
+_IDS = _Refs(ID_COLUMNS, _id_row)
+_LEAD_REFS = _Refs((*ID_COLUMNS, "email"), _ref_row)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Container, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
@@ -80,6 +80,31 @@ class Call:
         if value is None or value == "":
             raise ApiError("701", f"{name} cannot be blank")
         return value
+
+    def path_item(self, group: str, items: Mapping[int, T], code: str, what: str) -> T:
+        """The item the path's id (``group``) names; ``code`` "<what> '<id>' not found"
+        when there is none."""
+        item_id = self.path_int(group)
+        item = items.get(item_id)
+        if item is None:
+            raise ApiError(code, f"{what} '{item_id}' not found")
+        return item
+
+    def filter_values(
+        self, filter_type: str, fields: Container[str], searchable: Container[str]
+    ) -> list[str]:
+        """``filterValues`` for a search by ``filter_type``: 1006 for a field that does not
+        exist, 1011 for one that cannot be searched, 701 for none, 1003 for over 300."""
+        if filter_type not in fields:
+            raise ApiError("1006", f"Field '{filter_type}' not found")
+        if filter_type not in searchable:
+            raise ApiError("1011", f"Field '{filter_type}' not supported for filterType")
+        values = self.values("filterValues")
+        if not values:
+            raise ApiError("701", "filterValues cannot be blank")
+        if len(values) > MAX_RECORDS:
+            raise ApiError("1003", f"Too many filterValues: {len(values)}, the limit is 300")
+        return values
 
     def int_param(self, name: str, default: int) -> int:
         value = self.param(name)

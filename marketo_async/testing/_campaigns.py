@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from ._call import Call, Router, parse_date
-from ._static_lists import DEFAULT_MAX_RETURN, MAX_MAX_RETURN, NO_ASSETS_WARNING
+from ._static_lists import NO_ASSETS_WARNING, browse_window
 from ._store import (
     CampaignRun,
     Channel,
@@ -39,13 +39,7 @@ def _found(call: Call, views: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _browse(call: Call, items: Sequence[T], view: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
-    offset = call.int_param("offset", 0)
-    max_return = call.int_param("maxReturn", DEFAULT_MAX_RETURN)
-    if not 1 <= max_return <= MAX_MAX_RETURN:
-        raise ApiError("1003", f"Invalid maxReturn {max_return}, it must be 1 to 200")
-    if offset < 0:
-        raise ApiError("1003", f"Invalid offset {offset}")
-    return _found(call, [view(item) for item in items[offset : offset + max_return]])
+    return _found(call, [view(item) for item in items[browse_window(call)]])
 
 
 def _flag(call: Call, name: str) -> bool:
@@ -117,10 +111,7 @@ async def browse_campaigns(call: Call) -> dict[str, Any]:
 
 
 def _campaign(call: Call) -> SmartCampaign:
-    campaign = call.store.smart_campaigns.get(call.path_int("id"))
-    if campaign is None:
-        raise ApiError("1013", f"Campaign '{call.path_int('id')}' not found")
-    return campaign
+    return call.path_item("id", call.store.smart_campaigns, "1013", "Campaign")
 
 
 def _run_input(call: Call) -> dict[str, Any]:

@@ -96,15 +96,7 @@ async def get_by_id(call: Call) -> dict[str, Any]:
 async def get_by_filter(call: Call) -> dict[str, Any]:
     store = call.store
     filter_type = call.required("filterType")
-    if filter_type not in store.lead_fields:
-        raise ApiError("1006", f"Field '{filter_type}' not found")
-    if filter_type not in searchable_lead_fields(store):
-        raise ApiError("1011", f"Field '{filter_type}' not supported for filterType")
-    values = call.values("filterValues")
-    if not values:
-        raise ApiError("701", "filterValues cannot be blank")
-    if len(values) > MAX_RECORDS:
-        raise ApiError("1003", f"Too many filterValues: {len(values)}, the limit is 300")
+    values = call.filter_values(filter_type, store.lead_fields, searchable_lead_fields(store))
     fields = requested_fields(call, store, DEFAULT_LEAD_FIELDS)
     matched: set[int] = set()
     for value in values:
@@ -488,22 +480,28 @@ async def program_membership(call: Call) -> dict[str, Any]:
         and _updated_between(call, program.members[lead_id].updated_at)
     ]
 
-    def view(program: Program) -> dict[str, Any]:
-        member = program.members[lead_id]
-        item: dict[str, Any] = {
-            "id": program.id,
-            "progressionStatus": member.status,
-            "isExhausted": member.is_exhausted,
-            "acquiredBy": member.acquired_by,
-            "reachedSuccess": member.reached_success,
-            "membershipDate": iso(member.created_at),
-            "updatedAt": iso(member.updated_at),
-        }
-        if program.engagement:
-            item.update(stream=member.stream, nurtureCadence=member.nurture_cadence)
-        return item
+    return call.page(
+        "programs-of", found, lambda program: program.id, lambda p: _membership(p, lead_id)
+    )
 
-    return call.page("programs-of", found, lambda program: program.id, view)
+
+def _membership(program: Program, lead_id: int, **extra: Any) -> dict[str, Any]:
+    """A lead's membership of a program, as Get Lead Program Membership and Get Leads by
+    Program (``membership``) show it."""
+    member = program.members[lead_id]
+    item: dict[str, Any] = {
+        "id": program.id,
+        "progressionStatus": member.status,
+        **extra,
+        "isExhausted": member.is_exhausted,
+        "acquiredBy": member.acquired_by,
+        "reachedSuccess": member.reached_success,
+        "membershipDate": iso(member.created_at),
+        "updatedAt": iso(member.updated_at),
+    }
+    if program.engagement:
+        item.update(stream=member.stream, nurtureCadence=member.nurture_cadence)
+    return item
 
 
 async def smart_campaign_membership(call: Call) -> dict[str, Any]:
@@ -528,9 +526,7 @@ async def smart_campaign_membership(call: Call) -> dict[str, Any]:
 
 async def leads_by_program(call: Call) -> dict[str, Any]:
     store = call.store
-    program = store.programs.get(call.path_int("id"))
-    if program is None:
-        raise ApiError("1013", f"Program '{call.path_int('id')}' not found")
+    program = call.path_item("id", store.programs, "1013", "Program")
     fields = requested_fields(
         call, store, (*DEFAULT_LEAD_FIELDS, "membership"), extra=("membership",)
     )
@@ -538,20 +534,8 @@ async def leads_by_program(call: Call) -> dict[str, Any]:
     def view(lead_id: int) -> dict[str, Any]:
         item = lead_view(store.leads[lead_id], [f for f in fields if f != "membership"])
         if "membership" in fields:
-            member = program.members[lead_id]
-            membership: dict[str, Any] = {
-                "id": program.id,
-                "progressionStatus": member.status,
-                "progressionStatusType": member.status,
-                "isExhausted": member.is_exhausted,
-                "acquiredBy": member.acquired_by,
-                "reachedSuccess": member.reached_success,
-                "membershipDate": iso(member.created_at),
-                "updatedAt": iso(member.updated_at),
-            }
-            if program.engagement:
-                membership.update(stream=member.stream, nurtureCadence=member.nurture_cadence)
-            item["membership"] = membership
+            status = program.members[lead_id].status
+            item["membership"] = _membership(program, lead_id, progressionStatusType=status)
         return item
 
     members = [lead_id for lead_id in program.members if lead_id in store.leads]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ._call import MAX_RECORDS, Call, Router
+from ._call import Call, Router
 from ._fields import register_schema_routes
 from ._store import Member, Program
 from ._wire import ApiError
@@ -21,11 +21,7 @@ _DESCRIBED_AT = "2021-03-20T01:30:05Z"
 
 
 def _program(call: Call) -> Program:
-    program_id = call.path_int("program")
-    program = call.store.programs.get(program_id)
-    if program is None:
-        raise ApiError("1013", f"Program '{program_id}' not found")
-    return program
+    return call.path_item("program", call.store.programs, "1013", "Program")
 
 
 def _searchable(call: Call) -> list[str]:
@@ -108,15 +104,7 @@ def _updated_between(call: Call, members: list[Member]) -> list[Member]:
 def _by_field(
     call: Call, program: Program, members: list[Member], filter_type: str
 ) -> list[Member]:
-    if filter_type not in call.store.member_fields:
-        raise ApiError("1006", f"Field '{filter_type}' not found")
-    if filter_type not in _searchable(call):
-        raise ApiError("1011", f"Field '{filter_type}' not supported for filterType")
-    values = call.values("filterValues")
-    if not values:
-        raise ApiError("701", "filterValues cannot be blank")
-    if len(values) > MAX_RECORDS:
-        raise ApiError("1003", f"Too many filterValues: {len(values)}, the limit is 300")
+    values = call.filter_values(filter_type, call.store.member_fields, _searchable(call))
     wanted = {value.lower() for value in values}
     return [m for m in members if _matches(m.values(program).get(filter_type), wanted)]
 

@@ -11,7 +11,7 @@ from ._leads import DEFAULT_LEAD_FIELDS, lead_view, requested_fields
 from ._store import StaticList, iso
 from ._wire import ApiError, asset_envelope
 
-__all__ = ["NO_ASSETS_WARNING", "register"]
+__all__ = ["NO_ASSETS_WARNING", "browse_window", "register"]
 
 NO_ASSETS_WARNING = "No assets found for the given search criteria."
 # Marketo: asset browse maxReturn defaults to 20, at most 200.
@@ -51,13 +51,19 @@ async def get_by_name(call: Call) -> dict[str, Any]:
     return _found(call, [static_list] if static_list else [])
 
 
-async def browse(call: Call) -> dict[str, Any]:
+def browse_window(call: Call) -> slice:
+    """The items an asset browse shows: ``offset`` and ``maxReturn`` (20 by default, 1 to 200)."""
     offset = call.int_param("offset", 0)
     max_return = call.int_param("maxReturn", DEFAULT_MAX_RETURN)
     if not 1 <= max_return <= MAX_MAX_RETURN:
         raise ApiError("1003", f"Invalid maxReturn {max_return}, it must be 1 to 200")
     if offset < 0:
         raise ApiError("1003", f"Invalid offset {offset}")
+    return slice(offset, offset + max_return)
+
+
+async def browse(call: Call) -> dict[str, Any]:
+    window = browse_window(call)
     folder_text = call.param("folder")
     folder = _folder(folder_text) if folder_text else None
     earliest = call.date_param("earliestUpdatedAt")
@@ -69,7 +75,7 @@ async def browse(call: Call) -> dict[str, Any]:
         and (earliest is None or s.updated_at >= earliest)
         and (latest is None or s.updated_at <= latest)
     ]
-    return _found(call, lists[offset : offset + max_return])
+    return _found(call, lists[window])
 
 
 async def create(call: Call) -> dict[str, Any]:
@@ -89,11 +95,7 @@ async def create(call: Call) -> dict[str, Any]:
 
 
 def _existing(call: Call) -> StaticList:
-    list_id = call.path_int("id")
-    static_list = call.store.lists.get(list_id)
-    if static_list is None:
-        raise ApiError("702", f"Static list '{list_id}' not found")
-    return static_list
+    return call.path_item("id", call.store.lists, "702", "Static list")
 
 
 async def update(call: Call) -> dict[str, Any]:
@@ -137,11 +139,7 @@ def _lead_ids(call: Call) -> list[Any]:
 
 
 def _membership_list(call: Call) -> StaticList:
-    list_id = call.path_int("id")
-    static_list = call.store.lists.get(list_id)
-    if static_list is None:
-        raise ApiError("1013", f"Static list '{list_id}' not found")
-    return static_list
+    return call.path_item("id", call.store.lists, "1013", "Static list")
 
 
 def _as_lead_id(value: Any) -> int | None:
@@ -234,9 +232,7 @@ def _lead_database_view(call: Call, static_list: StaticList) -> dict[str, Any]:
 
 
 async def lead_database_list(call: Call) -> dict[str, Any]:
-    static_list = call.store.lists.get(call.path_int("id"))
-    if static_list is None:
-        raise ApiError("1013", f"Static list '{call.path_int('id')}' not found")
+    static_list = _membership_list(call)
     return call.ok([_lead_database_view(call, static_list)])
 
 
