@@ -33,7 +33,7 @@ from ._faults import Fault, Faults
 from ._fields import register_schema_routes
 from ._limits import UNCOUNTED_CODES, Budget
 from ._schema import FIELD_DATA_TYPES, FieldDef
-from ._stats import CallRecord, Stats
+from ._stats import Stats
 from ._store import CampaignRun, DuplicateGroup, Store
 from ._wire import (
     ApiError,
@@ -665,55 +665,17 @@ class FakeMarketo:
 
     async def handle(self, request: FakeRequest) -> FakeReply:
         """Answer one HTTP request; raises DropConnection for a scripted dropped connection."""
+        refused = None
         if len(request.target.encode()) > MAX_URL_BYTES:
-            return self._count_http_failure(request, html_page(414, "Request-URI Too Large"))
+            refused = html_page(414, "Request-URI Too Large")
         body_limit = MAX_BULK_BODY_BYTES if request.path.startswith("/bulk/") else MAX_BODY_BYTES
-        if len(request.body) > body_limit:
-            return self._count_http_failure(request, html_page(413, "Request Entity Too Large"))
+        if refused is None and len(request.body) > body_limit:
+            refused = html_page(413, "Request Entity Too Large")
+        if refused is not None:
+            return await self.stats.count(request.method, request.path, lambda: _given(refused))
         if request.path == IDENTITY_PATH:
             return self._identity(request)
-        self.stats.calls += 1
-        self.stats.by_path[request.path] += 1
-        start = anyio.current_time()
-        reply: FakeReply | None = None
-        try:
-            reply = await self._api_call(request)
-            return reply
-        except DropConnection:
-            self.stats.dropped_connections += 1
-            raise
-        finally:
-            status = reply.status if reply is not None else 0
-            code = reply.code if reply is not None else "dropped"
-            if reply is not None and reply.code is not None:
-                self.stats.errors[reply.code] += 1
-            self.stats.timeline.append(
-                CallRecord(
-                    start=start,
-                    end=anyio.current_time(),
-                    method=request.method,
-                    path=request.path,
-                    status=status,
-                    code=code,
-                )
-            )
-
-    def _count_http_failure(self, request: FakeRequest, reply: FakeReply) -> FakeReply:
-        self.stats.calls += 1
-        self.stats.by_path[request.path] += 1
-        self.stats.errors[str(reply.status)] += 1
-        now = anyio.current_time()
-        self.stats.timeline.append(
-            CallRecord(
-                start=now,
-                end=now,
-                method=request.method,
-                path=request.path,
-                status=reply.status,
-                code=str(reply.status),
-            )
-        )
-        return reply
+        return await self.stats.count(request.method, request.path, lambda: self._api_call(request))
 
     def _error(self, request: FakeRequest, request_id: str, error: ApiError) -> FakeReply:
         body = error_envelope(request_id, error.code, error.message)
@@ -865,3 +827,7 @@ class FakeMarketo:
                 "scope": self.api_user,
             }
         )
+
+
+async def _given(reply: FakeReply) -> FakeReply:
+    return reply

@@ -20,7 +20,7 @@ from ._fake import FakeTransport, Latency
 from ._faults import Fault, Faults
 from ._leadgen_methods import METHODS, Context, DateRangePaging
 from ._leadgen_store import STANDARD_FIELDS, LeadGenStore, as_text, ui_encoded
-from ._stats import CallRecord, Stats
+from ._stats import Stats
 from ._wire import ApiError, DropConnection, FakeReply, FakeRequest, json_reply
 
 if TYPE_CHECKING:
@@ -256,31 +256,8 @@ class FakeLeadGen:
 
     async def handle(self, request: FakeRequest) -> FakeReply:
         """Answer one HTTP request (raises DropConnection for a scripted dropped connection)."""
-        self.stats.calls += 1
-        start = anyio.current_time()
         method = _method_of(request)
-        reply: FakeReply | None = None
-        try:
-            reply = await self._answer(request)
-            return reply
-        except DropConnection:
-            self.stats.dropped_connections += 1
-            raise
-        finally:
-            self.stats.by_path[method] += 1
-            code = reply.code if reply is not None else "dropped"
-            if reply is not None and reply.code is not None:
-                self.stats.errors[reply.code] += 1
-            self.stats.timeline.append(
-                CallRecord(
-                    start=start,
-                    end=anyio.current_time(),
-                    method=request.method,
-                    path=method,
-                    status=reply.status if reply is not None else 0,
-                    code=code,
-                )
-            )
+        return await self.stats.count(request.method, method, lambda: self._answer(request))
 
     def _note_credentials_elsewhere(self, request: FakeRequest, body: Any) -> None:
         secret = self.secret_key

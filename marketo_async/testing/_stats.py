@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable
 
+import anyio
 import attrs
+
+from ._wire import DropConnection, FakeReply
 
 __all__ = ["CallRecord", "Stats"]
 
@@ -40,6 +44,35 @@ class Stats:
     errors: Counter[str] = attrs.Factory(Counter)
     reasons: Counter[str] = attrs.Factory(Counter)
     timeline: list[CallRecord] = attrs.Factory(list)
+
+    async def count(
+        self, method: str, path: str, answer: Callable[[], Awaitable[FakeReply]]
+    ) -> FakeReply:
+        """One call to ``path``, answered by ``answer()`` (or dropped: DropConnection),
+        counted and put on the timeline."""
+        self.calls += 1
+        self.by_path[path] += 1
+        start = anyio.current_time()
+        reply: FakeReply | None = None
+        try:
+            reply = await answer()
+            return reply
+        except DropConnection:
+            self.dropped_connections += 1
+            raise
+        finally:
+            if reply is not None and reply.code is not None:
+                self.errors[reply.code] += 1
+            self.timeline.append(
+                CallRecord(
+                    start=start,
+                    end=anyio.current_time(),
+                    method=method,
+                    path=path,
+                    status=reply.status if reply is not None else 0,
+                    code=reply.code if reply is not None else "dropped",
+                )
+            )
 
     def max_calls_in_window(self, period: float) -> int:
         """The most calls that arrived within any ``period`` seconds (for checking a limiter)."""
