@@ -10,7 +10,7 @@ from ._batch import (
     run_batches,
 )
 from ._client import MarketoClient
-from ._config import RateLimits, RetryPolicy
+from ._config import Lanes, RateLimits, RetryPolicy
 from ._errors import (
     AccessDeniedError,
     AmbiguousWriteError,
@@ -75,6 +75,7 @@ __all__ = [
     "ExportQuotaExceeded",
     "Folder",
     "KeyLeases",
+    "Lanes",
     "Lead",
     "LeadChange",
     "LeadChangeField",

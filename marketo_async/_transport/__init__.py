@@ -6,13 +6,23 @@ from ._decode import Warning, decode, decode_identity, warnings_of
 from ._files import Download, FileTransfers, Sink
 from ._http import Answer, MarketoTransport, resent_after_ambiguity
 from ._jobs import EXPORT_PACE, IMPORT_PACE, JobCheck, JobPace, Jobs
-from ._limiter import KeyLeases, Limiter, LocalLimiter, QuotaExhausted
+from ._limiter import (
+    BACKGROUND,
+    INTERACTIVE,
+    KeyLeases,
+    Limiter,
+    LocalLimiter,
+    Priority,
+    QuotaExhausted,
+)
 from ._pipeline import Auth, Call, ClientStats, Codec, Pipeline, connection_error, short
 from ._retry import Decision, RetryState, backoff, retrying
 
 __all__ = [
+    "BACKGROUND",
     "EXPORT_PACE",
     "IMPORT_PACE",
+    "INTERACTIVE",
     "Answer",
     "Auth",
     "BearerToken",
@@ -30,6 +40,7 @@ __all__ = [
     "LocalLimiter",
     "MarketoTransport",
     "Pipeline",
+    "Priority",
     "QuotaExhausted",
     "RetryState",
     "Secret",

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Final, Literal, NamedTuple, Protocol, runtime_checkable
 
 import anyio
 
@@ -21,7 +22,23 @@ from .._config import RateLimits
 if TYPE_CHECKING:
     from ._auth import TokenStore
 
-__all__ = ["KeyLeases", "Limiter", "LocalLimiter", "QuotaExhausted", "day_in_zone"]
+__all__ = [
+    "BACKGROUND",
+    "INTERACTIVE",
+    "PRIORITIES",
+    "KeyLeases",
+    "Limiter",
+    "LocalLimiter",
+    "Priority",
+    "QuotaExhausted",
+    "day_in_zone",
+]
+
+# The two lanes (see marketo_async.Lanes): a call someone awaits, or work nobody waits on.
+Priority = Literal["interactive", "background"]
+INTERACTIVE: Final = "interactive"
+BACKGROUND: Final = "background"
+PRIORITIES: tuple[Priority, ...] = (INTERACTIVE, BACKGROUND)
 
 try:
     from zoneinfo import ZoneInfo
@@ -55,8 +72,11 @@ class Limiter(Protocol):
     neither sets both to None.
     """
 
-    def slot(self) -> AbstractAsyncContextManager[None]:
-        """Wait for an in-flight slot and a place in the window; hold the slot while inside."""
+    def slot(self, priority: Priority = INTERACTIVE) -> AbstractAsyncContextManager[None]:
+        """Wait for an in-flight slot and a place in the window; hold the slot while inside.
+
+        ``priority`` is the call's lane: ``"interactive"`` (someone awaits it) goes ahead of
+        ``"background"`` (see :class:`~marketo_async.Lanes`)."""
         ...
 
     def pause(self, seconds: float) -> None:
@@ -105,14 +125,37 @@ class KeyLeases(Protocol):
         ...
 
 
+class _Waiter:
+    """One call waiting to be admitted."""
+
+    __slots__ = ("admitted", "armed_until", "error", "priority", "wake")
+
+    def __init__(self, priority: Priority) -> None:
+        self.priority = priority
+        self.wake = anyio.Event()
+        self.admitted = False
+        self.error: QuotaExhausted | None = None
+        # The time the head of a queue set its timer for (the hold it saw may lift then);
+        # None: no timer, a call's end wakes it; -inf: not at the head (yet).
+        self.armed_until: float | None = -math.inf
+
+
+class _Hold(NamedTuple):
+    """Why a call cannot go now."""
+
+    until: float | None  # when it may lift by itself; None: only when a call ends
+    yielding: bool  # a background call held back for interactive calls
+
+
 class LocalLimiter:
     """An in-process limiter shared by every task of one client.
 
-    Admission order is first come, first served: waiters queue on a fair lock, and
-    only the head of the queue sleeps until the oldest call in the window ages out. A call
-    stays in the window from its admission until ``period`` after it ended (see
-    :class:`RateLimits`), so Marketo, counting arrivals, never sees more than ``calls``.
-    Times come from anyio's clock, so tests can run the window on virtual time.
+    Two lanes (see :class:`~marketo_async.Lanes`): interactive calls are admitted first, then
+    background calls, each lane first come, first served; while interactive calls are around,
+    background calls leave a share of the window and of the slots free. A call stays in the
+    window from its admission until ``period`` after it ended (see :class:`RateLimits`), so
+    Marketo, counting arrivals, never sees more than ``calls``. Times come from anyio's clock,
+    so tests can run the window on virtual time.
     """
 
     def __init__(
@@ -123,17 +166,24 @@ class LocalLimiter:
     ) -> None:
         self.rate_limits = rate_limits
         self._wall_clock = wall_clock
-        self._slots = anyio.Semaphore(rate_limits.concurrency)
-        self._admission = anyio.Lock()
-        # When each call of the window ended (in order); calls still open count as well.
-        self._ends: collections.deque[float] = collections.deque()
-        self._open = 0
-        self._ended = anyio.Event()
+        self._lanes = rate_limits.lanes.enabled
+        self._queues: dict[Priority, collections.deque[_Waiter]] = {
+            lane: collections.deque() for lane in PRIORITIES
+        }
+        # When each call of the window ended (in order), per lane; calls still open count too.
+        self._ends: dict[Priority, collections.deque[float]] = {
+            lane: collections.deque() for lane in PRIORITIES
+        }
+        self._open: dict[Priority, int] = dict.fromkeys(PRIORITIES, 0)
         self._paused_until = 0.0
+        # The last time an interactive call asked or ended: the reserve holds until
+        # ``idle_after`` seconds later.
+        self._interactive_seen = -math.inf
+        self._yielding_since: float | None = None
+        self._yielded_s = 0.0
         # While a call waits for the window (or a 606 pause): when it may go, on anyio's
         # clock. Read by progress displays; None when nothing waits for the window.
         self.window_wait_until: float | None = None
-        self._in_flight = 0
         self.max_in_flight = 0
         self._day = ""
         self._used_today = 0
@@ -142,11 +192,19 @@ class LocalLimiter:
         self.key_leases: KeyLeases | None = None
 
     def __repr__(self) -> str:
-        return f"LocalLimiter({self.rate_limits!r}, in_flight={self._in_flight})"
+        return f"LocalLimiter({self.rate_limits!r}, in_flight={self.in_flight})"
 
     @property
     def in_flight(self) -> int:
-        return self._in_flight
+        return sum(self._open.values())
+
+    @property
+    def yielded_s(self) -> float:
+        """Seconds background calls waited only because interactive calls came first or kept
+        their reserve (time the background lane was held back, not summed per call)."""
+        if self._yielding_since is None:
+            return self._yielded_s
+        return self._yielded_s + anyio.current_time() - self._yielding_since
 
     @property
     def used_today(self) -> int:
@@ -171,21 +229,21 @@ class LocalLimiter:
         return False  # one process: its own watch decides when to read again
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        async with self._slots:
-            await self._admit()
-            self._in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self._in_flight)
-            try:
-                yield
-            finally:
-                self._in_flight -= 1
-                # Marketo counts a call when it arrives, which is no later than now: a call
-                # timed from its end can never be in the server's window when ours is past.
-                self._open -= 1
-                self._ends.append(anyio.current_time())
-                self._ended.set()
-                self._ended = anyio.Event()
+    async def slot(self, priority: Priority = INTERACTIVE) -> AsyncIterator[None]:
+        lane = priority if self._lanes else INTERACTIVE
+        await self._admit(lane)
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            yield
+        finally:
+            # Marketo counts a call when it arrives, which is no later than now: a call
+            # timed from its end can never be in the server's window when ours is past.
+            now = anyio.current_time()
+            self._open[lane] -= 1
+            self._ends[lane].append(now)
+            if lane == INTERACTIVE:
+                self._interactive_seen = now
+            self._pump()
 
     def _roll_day(self) -> None:
         today = day_in_zone(self._wall_clock())
@@ -193,36 +251,119 @@ class LocalLimiter:
             self._day = today
             self._used_today = 0
 
-    async def _admit(self) -> None:
-        limits = self.rate_limits
-        async with self._admission:
-            try:
-                await self._wait_for_room(limits)
-            finally:
-                self.window_wait_until = None
-            if limits.daily_quota is not None:
-                self._roll_day()
-                if self._used_today >= limits.daily_quota:
-                    raise QuotaExhausted(self._used_today, limits.daily_quota)
-                self._used_today += 1
-            self._open += 1
+    async def _admit(self, lane: Priority) -> None:
+        waiter = _Waiter(lane)
+        if lane == INTERACTIVE:
+            self._interactive_seen = anyio.current_time()
+        self._queues[lane].append(waiter)
+        try:
+            while True:
+                self._pump()
+                if waiter.error is not None:
+                    raise waiter.error
+                if waiter.admitted:
+                    return
+                waiter.wake = anyio.Event()
+                # Only the head of a queue keeps a timer; the others wait to be woken.
+                until = waiter.armed_until
+                delay = math.inf
+                if until is not None and not math.isinf(until):
+                    delay = max(until - anyio.current_time(), 0.0)
+                with anyio.move_on_after(delay):
+                    await waiter.wake.wait()
+        except BaseException:
+            if waiter.admitted:  # admitted, then cancelled before it could go: nothing sent
+                self._open[lane] -= 1
+                if self.rate_limits.daily_quota is not None:
+                    self._used_today -= 1
+            elif waiter in self._queues[lane]:
+                self._queues[lane].remove(waiter)
+            self._pump()
+            raise
 
-    async def _wait_for_room(self, limits: RateLimits) -> None:
-        span = limits.period + limits.window_margin
-        while True:
-            now = anyio.current_time()
-            if now < self._paused_until:
-                self.window_wait_until = self._paused_until
-                await anyio.sleep(self._paused_until - now)
+    def _pump(self) -> None:
+        """Admit every waiting call that may go now, interactive ones first, and re-arm the
+        timers of the calls left at the head of each queue."""
+        now = anyio.current_time()
+        self.window_wait_until = None
+        yielding = False
+        for lane in PRIORITIES:
+            queue = self._queues[lane]
+            hold = None
+            while queue:
+                hold = self._hold(lane, now)
+                if hold is not None:
+                    break
+                self._grant(queue.popleft())
+            if hold is None:
                 continue
-            # Compared as ``end + span`` both here and in the sleep below: with ``now - span``
-            # rounding could leave a zero-length sleep that never lets time pass.
-            while self._ends and self._ends[0] + span <= now:
-                self._ends.popleft()
-            if len(self._ends) + self._open < limits.calls:
+            head = queue[0]
+            if head.armed_until != hold.until:
+                head.armed_until = hold.until
+                head.wake.set()  # to sleep until the new time
+            yielding = hold.yielding
+            if not hold.yielding and hold.until is not None:
+                self.window_wait_until = hold.until
+            # A background call never passes a waiting interactive one: the background head
+            # waits for the pump that admits the interactive calls.
+            for later in PRIORITIES[PRIORITIES.index(lane) + 1 :]:
+                if self._queues[later]:
+                    self._queues[later][0].armed_until = None
+            break
+        self._track_yield(now, yielding)
+
+    def _track_yield(self, now: float, yielding: bool) -> None:
+        if yielding and self._yielding_since is None:
+            self._yielding_since = now
+        elif not yielding and self._yielding_since is not None:
+            self._yielded_s += now - self._yielding_since
+            self._yielding_since = None
+
+    def _grant(self, waiter: _Waiter) -> None:
+        quota = self.rate_limits.daily_quota
+        waiter.wake.set()
+        if quota is not None:
+            self._roll_day()
+            if self._used_today >= quota:
+                waiter.error = QuotaExhausted(self._used_today, quota)
                 return
-            if self._ends:
-                self.window_wait_until = self._ends[0] + span
-                await anyio.sleep(self._ends[0] + span - now)
-            else:  # every call of the window is still open: wait for one to end
-                await self._ended.wait()
+            self._used_today += 1
+        self._open[waiter.priority] += 1
+        waiter.admitted = True
+
+    def _hold(self, lane: Priority, now: float) -> _Hold | None:
+        """Why a call of ``lane`` cannot go now, or None when it can."""
+        limits = self.rate_limits
+        if now < self._paused_until:
+            return _Hold(self._paused_until, yielding=False)
+        span = limits.period + limits.window_margin
+        for ends in self._ends.values():
+            # Compared as ``end + span`` both here and in the holds: with ``now - span``
+            # rounding could leave a zero-length sleep that never lets time pass.
+            while ends and ends[0] + span <= now:
+                ends.popleft()
+        in_flight = self.in_flight
+        if in_flight >= limits.concurrency:
+            return _Hold(None, yielding=False)
+        if in_flight + sum(map(len, self._ends.values())) >= limits.calls:
+            oldest = min((ends[0] for ends in self._ends.values() if ends), default=None)
+            return _Hold(None if oldest is None else oldest + span, yielding=False)
+        if lane == INTERACTIVE or not self._lanes:
+            return None
+        reserve_until = self._interactive_seen + limits.lanes.idle_after
+        if self._queues[INTERACTIVE] or self._open[INTERACTIVE]:
+            reserve_until = math.inf
+        if now >= reserve_until:
+            return None
+        background = self._open[BACKGROUND]
+        if background >= limits.concurrency - limits.reserved_slots:
+            return _Hold(_finite(reserve_until), yielding=True)
+        ends = self._ends[BACKGROUND]
+        if background + len(ends) >= limits.calls - limits.reserved_calls:
+            frees = ends[0] + span if ends else math.inf
+            return _Hold(_finite(min(reserve_until, frees)), yielding=True)
+        return None
+
+
+def _finite(until: float) -> float | None:
+    return None if math.isinf(until) else until

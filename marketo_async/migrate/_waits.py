@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 
-from .._transport import LocalLimiter
+from .._transport import INTERACTIVE, LocalLimiter, Priority
 
 __all__ = ["TimedLimiter"]
 
@@ -18,8 +18,8 @@ class TimedLimiter(LocalLimiter):
     waited_s: float = 0.0
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    async def slot(self, priority: Priority = INTERACTIVE) -> AsyncIterator[None]:
         asked = anyio.current_time()
-        async with super().slot():
+        async with super().slot(priority):
             self.waited_s += anyio.current_time() - asked
             yield
