@@ -16,6 +16,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Final, Literal, NamedTuple, Protocol, runtime_checkable
 
 import anyio
+import anyio.lowlevel
 
 from .._config import RateLimits
 
@@ -252,6 +253,8 @@ class LocalLimiter:
             self._used_today = 0
 
     async def _admit(self, lane: Priority) -> None:
+        # A call admitted at once still lets others run (and a stop or cancel reach it) first.
+        await anyio.lowlevel.checkpoint()
         waiter = _Waiter(lane)
         if lane == INTERACTIVE:
             self._interactive_seen = anyio.current_time()
@@ -262,6 +265,9 @@ class LocalLimiter:
                 if waiter.error is not None:
                     raise waiter.error
                 if waiter.admitted:
+                    # One more turn of the loop before the wire: a stop requested meanwhile
+                    # (a signal's task) is seen by the caller's gate, not after the send.
+                    await anyio.lowlevel.cancel_shielded_checkpoint()
                     return
                 waiter.wake = anyio.Event()
                 # Only the head of a queue keeps a timer; the others wait to be woken.

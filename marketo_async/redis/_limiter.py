@@ -11,14 +11,14 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import anyio
 import attrs
 
 from .._config import RateLimits
-from .._transport import LocalLimiter, QuotaExhausted
+from .._transport import BACKGROUND, INTERACTIVE, LocalLimiter, Priority, QuotaExhausted
 from . import _scripts
 from ._connection import Connection, RedisUnavailableError, SharedLimiterError, keeping
 from ._leases import DEFAULT_OUTAGE_WAIT_S, RedisKeyLeases, holding_keys
@@ -46,8 +46,11 @@ POLL_JITTER_S = 0.01
 MIN_WAIT_S = 0.001
 # A release that cannot reach Redis is abandoned after this long: the lease frees itself.
 RELEASE_TIMEOUT_S = 5.0
+# A waiting interactive call holds background calls of the whole fleet back until this long
+# after its next ask was due: a crashed waiter stops holding them soon after.
+INTERACTIVE_WAIT_GRACE_S = 0.5
 
-_PAUSED, _SLOTS_FULL, _WINDOW_FULL, _QUOTA_SPENT, _ADMITTED = range(5)
+_PAUSED, _SLOTS_FULL, _WINDOW_FULL, _QUOTA_SPENT, _ADMITTED, _YIELDING = range(6)
 
 
 def marketo_days(now: float) -> list[tuple[str, float, float]]:
@@ -80,7 +83,11 @@ class RedisLimiter:
 
     Implements the :class:`~marketo_async.Limiter` protocol, shares the access token
     (``token_store``) and offers per-record-key leases (``key_leases``) to keep two workers
-    from upserting the same key at once.
+    from upserting the same key at once. Its lanes (:class:`~marketo_async.Lanes`) are the
+    fleet's: an interactive call waiting in one process goes ahead of background calls in
+    every process, and while any process made an interactive call in the last ``idle_after``
+    seconds, the background calls of all of them leave the reserve free. Give every process
+    the same ``rate_limits``.
 
     Example::
 
@@ -127,6 +134,10 @@ class RedisLimiter:
         prefix = f"marketo_async:{{{key}}}"
         self._window = f"{prefix}:window"
         self._slots_key = f"{prefix}:slots"
+        self._background_window = f"{prefix}:window:bg"
+        self._background_slots = f"{prefix}:slots:bg"
+        self._interactive_key = f"{prefix}:interactive"
+        self._waiting_key = f"{prefix}:waiting"
         self._pause_key = f"{prefix}:pause"
         self._day_prefix = f"{prefix}:day:"
         self._learned_key = f"{prefix}:usage-learned"
@@ -144,10 +155,16 @@ class RedisLimiter:
             restart_hold=self.restart_hold,
         )
         self._local = LocalLimiter(rate_limits)
-        # This process never asks Redis for more slots than the instance has.
-        self._process_slots = anyio.Semaphore(rate_limits.concurrency)
-        # First come, first served inside the process; only the head of the queue asks Redis.
-        self._admission = anyio.Lock()
+        self._lanes = rate_limits.lanes.enabled
+        # This process never asks Redis for more slots of one lane than the instance has.
+        self._process_slots = {
+            lane: anyio.Semaphore(rate_limits.concurrency) for lane in (INTERACTIVE, BACKGROUND)
+        }
+        # First come, first served inside each lane of the process; only the head of each
+        # lane's queue asks Redis.
+        self._admission = {lane: anyio.Lock() for lane in (INTERACTIVE, BACKGROUND)}
+        self._interactive_waiting = 0
+        self._yielded_s = 0.0
         self._paused_until = 0.0
         self._in_flight = 0
         self.max_in_flight = 0
@@ -179,6 +196,12 @@ class RedisLimiter:
     def in_flight(self) -> int:
         """Calls of this process holding a slot right now (see :meth:`usage` for the fleet)."""
         return self._in_flight
+
+    @property
+    def yielded_s(self) -> float:
+        """Seconds this process's background calls waited only because interactive calls of
+        the fleet came first or kept their reserve (and, while Redis is away, its own)."""
+        return self._yielded_s + self._local.yielded_s
 
     @property
     def url(self) -> str:
@@ -249,11 +272,12 @@ class RedisLimiter:
         return answer is not None and int(answer) == 1
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        async with self._process_slots:
-            lease = await self._admit()
+    async def slot(self, priority: Priority = INTERACTIVE) -> AsyncIterator[None]:
+        lane = priority if self._lanes else INTERACTIVE
+        async with self._process_slots[lane]:
+            lease = await self._admit(lane)
             if lease is None:
-                async with self._local.slot():
+                async with self._local.slot(lane):
                     self._count_in()
                     try:
                         yield
@@ -262,7 +286,7 @@ class RedisLimiter:
                 return
             self._count_in()
             try:
-                async with keeping(lambda: self._keep_lease(lease)):
+                async with keeping(lambda: self._keep_lease(lease, lane)):
                     yield
             finally:
                 self._in_flight -= 1
@@ -272,68 +296,118 @@ class RedisLimiter:
         self._in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self._in_flight)
 
-    async def _admit(self) -> str | None:
+    async def _admit(self, lane: Priority) -> str | None:
         """A lease id once Redis admits the call; None when Redis is away and we fall back."""
-        limits = self.rate_limits
-        quota = limits.daily_quota or 0
-        async with self._admission:
-            while True:
-                if not self._connection.available():
-                    if not holding_keys():
-                        return None
-                    # A keyed write's call never goes on per-process limits: the fleet's
-                    # other workers may be sending theirs (a 615 or 606), so it waits.
-                    await self.key_leases.wait_for_redis()
-                    continue
-                lease = next(self._lease_ids)
-                days = marketo_days(time.time())
-                pause = max(self._paused_until - anyio.current_time(), 0.0)
-                args: list[str | int | float] = [
-                    limits.calls,
-                    limits.period + limits.window_margin,
-                    limits.concurrency,
-                    self.lease_seconds,
-                    lease,
-                    pause,
-                    quota,
-                    SLOT_POLL_S,
-                ]
-                for _, start, end in days:
-                    args += [start, end]
-                keys = [self._window, self._slots_key, self._pause_key]
-                keys += [self._day_prefix + label for label, _, _ in days]
-                keys.append(self._epoch_key)
-                args += self._connection.epoch_args(self.restart_hold)
-                # Shielded: a call cancelled while Redis admits it would leak the slot.
-                with anyio.CancelScope(shield=True):
-                    answer = await self._connection.shared(_scripts.ACQUIRE_SLOT, keys, args)
-                if answer is None:  # Redis away, fallback="local"
-                    if not holding_keys():
-                        return None
-                    await self.key_leases.wait_for_redis()
-                    continue
-                status, value = answer
-                if int(status) == _scripts.EPOCH_CHANGED:
-                    self._connection.adopt_epoch(str(value), self.restart_hold)
-                    continue
-                if int(status) == _ADMITTED:
-                    return lease
-                if int(status) == _QUOTA_SPENT:
-                    raise QuotaExhausted(int(value), quota)
-                wait = max(float(value), MIN_WAIT_S)
-                await anyio.sleep(wait + random.uniform(0.0, POLL_JITTER_S))
+        if lane == BACKGROUND:
+            async with self._admission[lane]:
+                return await self._ask(lane)
+        self._interactive_waiting += 1
+        try:
+            async with self._admission[lane]:
+                return await self._ask(lane)
+        finally:
+            self._interactive_waiting -= 1
 
-    async def _keep_lease(self, lease: str) -> None:
+    async def _ask(self, lane: Priority) -> str | None:
+        """Ask Redis until it admits the call (the head of ``lane``'s queue in this process)."""
+        quota = self.rate_limits.daily_quota or 0
+        # One id for every ask: Redis knows a waiting interactive call by it.
+        lease = next(self._lease_ids)
+        while True:
+            if not self._connection.available():
+                if not holding_keys():
+                    return None
+                # A keyed write's call never goes on per-process limits: the fleet's
+                # other workers may be sending theirs (a 615 or 606), so it waits.
+                await self.key_leases.wait_for_redis()
+                continue
+            if lane == BACKGROUND and self._interactive_waiting:
+                # An interactive call of this process is about to ask: it goes first.
+                await self._yield_for(SLOT_POLL_S)
+                continue
+            answer = await self._acquire(lane, lease, quota)
+            if answer is None:  # Redis away, fallback="local"
+                if not holding_keys():
+                    return None
+                await self.key_leases.wait_for_redis()
+                continue
+            status, value = answer
+            if int(status) == _scripts.EPOCH_CHANGED:
+                self._connection.adopt_epoch(str(value), self.restart_hold)
+                continue
+            if int(status) == _ADMITTED:
+                return lease
+            if int(status) == _QUOTA_SPENT:
+                raise QuotaExhausted(int(value), quota)
+            wait = max(float(value), MIN_WAIT_S) + random.uniform(0.0, POLL_JITTER_S)
+            if int(status) == _YIELDING:
+                await self._yield_for(wait)
+            else:
+                await anyio.sleep(wait)
+
+    async def _yield_for(self, seconds: float) -> None:
+        began = anyio.current_time()
+        try:
+            await anyio.sleep(seconds)
+        finally:
+            self._yielded_s += anyio.current_time() - began
+
+    async def _acquire(self, lane: Priority, lease: str, quota: int) -> Any:
+        """One run of the acquire script: ``(status, value)``, or None when Redis is away."""
+        limits = self.rate_limits
+        days = marketo_days(time.time())
+        pause = max(self._paused_until - anyio.current_time(), 0.0)
+        args: list[str | int | float] = [
+            limits.calls,
+            limits.period + limits.window_margin,
+            limits.concurrency,
+            self.lease_seconds,
+            lease,
+            pause,
+            quota,
+            SLOT_POLL_S,
+        ]
+        for _, start, end in days:
+            args += [start, end]
+        args += [
+            lane if self._lanes else "off",
+            limits.reserved_calls,
+            limits.reserved_slots,
+            limits.lanes.idle_after,
+            INTERACTIVE_WAIT_GRACE_S,
+        ]
+        keys = [self._window, self._slots_key, self._pause_key]
+        keys += [self._day_prefix + label for label, _, _ in days]
+        keys += [
+            self._background_window,
+            self._background_slots,
+            self._interactive_key,
+            self._waiting_key,
+        ]
+        # The epoch guard's key and arguments come last.
+        keys.append(self._epoch_key)
+        args += self._connection.epoch_args(self.restart_hold)
+        # Shielded: a call cancelled while Redis admits it would leak the slot.
+        with anyio.CancelScope(shield=True):
+            return await self._connection.shared(_scripts.ACQUIRE_SLOT, keys, args)
+
+    async def _keep_lease(self, lease: str, lane: Priority) -> None:
         while True:
             await anyio.sleep(self.lease_seconds / 3)
             try:
                 renewed = await self._connection.run(
                     _scripts.RENEW_SLOT,
-                    [self._slots_key, self._window],
+                    [
+                        self._slots_key,
+                        self._window,
+                        self._background_slots,
+                        self._background_window,
+                    ],
                     [
                         self.lease_seconds,
                         lease,
                         self.rate_limits.period + self.rate_limits.window_margin,
+                        lane if self._lanes else "off",
                     ],
                 )
             except RedisUnavailableError as error:
@@ -356,7 +430,15 @@ class RedisLimiter:
             scope.deadline = anyio.current_time() + RELEASE_TIMEOUT_S
             try:
                 await self._connection.run(
-                    _scripts.RELEASE_SLOT, [self._slots_key, self._window], [lease]
+                    _scripts.RELEASE_SLOT,
+                    [
+                        self._slots_key,
+                        self._window,
+                        self._background_slots,
+                        self._background_window,
+                        self._interactive_key,
+                    ],
+                    [lease, self.rate_limits.lanes.idle_after if self._lanes else 0],
                 )
             except RedisUnavailableError as error:
                 # The slot frees itself within lease_seconds; the outage is reported once.

@@ -76,15 +76,35 @@ if hold_until > now then
 end
 """
 
-# KEYS: window, slots, pause, day-before, day, day-after, epoch
+# Background calls' window entries and slots are also kept in their own sets (``window:bg``,
+# ``slots:bg``); ``interactive`` exists (with an expiry of ``idle_after``) while interactive
+# calls are around, and ``waiting`` holds the interactive calls of the fleet that wait, each
+# scored with the time its entry lapses unless it asks again.
+
+# Keep a key at least ``ms`` milliseconds (never shorten what another caller set).
+_EXTEND = """
+local function extend(key, ms)
+  if redis.call('PTTL', key) < ms then
+    redis.call('PEXPIRE', key, ms)
+  end
+end
+"""
+
+# KEYS: window, slots, pause, day-before, day, day-after, window:bg, slots:bg, interactive,
+#       waiting, epoch
 # ARGV: calls, span, concurrency, lease, lease id, pause, daily quota (0: none), slot poll,
-#       then [start, end) of each of the three days, then the epoch guard's three.
+#       then [start, end) of each of the three days, then the lane ("interactive",
+#       "background", or "off" when lanes are off), the places and slots background calls
+#       leave free while interactive calls are around, idle_after, and how long a waiting
+#       interactive call's entry outlives its next ask, then the epoch guard's three.
 # Returns {status, value}: 0 paused (wait), 1 slots full (wait), 2 window full (wait),
-# 3 quota spent (calls used), 4 admitted (slots held fleet-wide), or the epoch guard's.
+# 3 quota spent (calls used), 4 admitted (slots held fleet-wide), 5 a background call yields
+# to interactive ones (wait), or the epoch guard's.
 ACQUIRE_SLOT = Script(
     "acquire-slot",
     _NOW
     + _EPOCH_GUARD
+    + _EXTEND
     + """
 local calls = tonumber(ARGV[1])
 local span = tonumber(ARGV[2])
@@ -93,6 +113,26 @@ local lease = tonumber(ARGV[4])
 local pause = tonumber(ARGV[6])
 local quota = tonumber(ARGV[7])
 local poll = tonumber(ARGV[8])
+local interactive = ARGV[15] == 'interactive'
+local background = ARGV[15] == 'background'
+local reserved_calls = tonumber(ARGV[16])
+local reserved_slots = tonumber(ARGV[17])
+local idle_after = tonumber(ARGV[18])
+local grace = tonumber(ARGV[19])
+
+if interactive and idle_after > 0 then
+  redis.call('SET', KEYS[9], string.format('%.6f', now), 'PX', math.ceil(idle_after * 1000))
+end
+
+-- An interactive call that must wait says so: background calls of the whole fleet let it go
+-- first.
+local function wait(status, seconds)
+  if interactive then
+    redis.call('ZADD', KEYS[10], now + seconds + grace, ARGV[5])
+    extend(KEYS[10], math.ceil((seconds + grace) * 1000) + 1000)
+  end
+  return {status, string.format('%.6f', seconds)}
+end
 
 local paused_until = tonumber(redis.call('GET', KEYS[3]) or '0')
 if pause > 0 and now + pause > paused_until then
@@ -101,23 +141,44 @@ if pause > 0 and now + pause > paused_until then
              'PX', math.ceil(pause * 1000) + 1000)
 end
 if paused_until > now then
-  return {0, string.format('%.6f', paused_until - now)}
+  return wait(0, paused_until - now)
 end
 
 -- A lease's score is its expiry: a crashed holder's slot frees itself here.
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', now)
 local busy = redis.call('ZCARD', KEYS[2])
 if busy >= concurrency then
   local soonest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-  return {1, string.format('%.6f', math.min(tonumber(soonest[2]) - now, poll))}
+  return wait(1, math.min(tonumber(soonest[2]) - now, poll))
 end
 
 -- A window entry's score is when its call ended (open calls: their lease expiry, in the
 -- future): Marketo counts arrivals, which come no later than the end.
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - span)
+redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - span)
 if redis.call('ZCARD', KEYS[1]) >= calls then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {2, string.format('%.6f', math.min(tonumber(oldest[2]) + span - now, poll))}
+  return wait(2, math.min(tonumber(oldest[2]) + span - now, poll))
+end
+
+if background then
+  redis.call('ZREMRANGEBYSCORE', KEYS[10], '-inf', now)
+  if redis.call('ZCARD', KEYS[10]) > 0 then
+    return {5, string.format('%.6f', poll)}
+  end
+  local around = redis.call('PTTL', KEYS[9])
+  if around > 0 then
+    local lapses = around / 1000
+    if redis.call('ZCARD', KEYS[8]) >= concurrency - reserved_slots then
+      return {5, string.format('%.6f', math.min(lapses, poll))}
+    end
+    if redis.call('ZCARD', KEYS[7]) >= calls - reserved_calls then
+      local oldest = redis.call('ZRANGE', KEYS[7], 0, 0, 'WITHSCORES')
+      local frees = tonumber(oldest[2]) + span - now
+      return {5, string.format('%.6f', math.min(frees, lapses, poll))}
+    end
+  end
 end
 
 if quota > 0 then
@@ -140,25 +201,40 @@ redis.call('ZADD', KEYS[1], now + lease, ARGV[5])
 redis.call('ZADD', KEYS[2], now + lease, ARGV[5])
 redis.call('PEXPIRE', KEYS[1], math.ceil((span + lease) * 1000) + 1000)
 redis.call('PEXPIRE', KEYS[2], math.ceil(lease * 1000) + 1000)
+if interactive then
+  redis.call('ZREM', KEYS[10], ARGV[5])
+elseif background then
+  redis.call('ZADD', KEYS[7], now + lease, ARGV[5])
+  redis.call('ZADD', KEYS[8], now + lease, ARGV[5])
+  redis.call('PEXPIRE', KEYS[7], math.ceil((span + lease) * 1000) + 1000)
+  redis.call('PEXPIRE', KEYS[8], math.ceil(lease * 1000) + 1000)
+end
 return {4, tostring(busy + 1)}
 """,
 )
 
-# KEYS: slots, window. ARGV: lease, lease id, span. Returns 1 when renewed, 0 when the lease
-# was lost and taken back: the call is still in flight, so its slot and its window entry
-# count again (after a Redis restart emptied both, or a blocked event loop let it lapse).
+# KEYS: slots, window, slots:bg, window:bg. ARGV: lease, lease id, span, "background" for a
+# background call. Returns 1 when renewed, 0 when the lease was lost and taken back: the call
+# is still in flight, so its slot and its window entry count again (after a Redis restart
+# emptied both, or a blocked event loop let it lapse), in its lane's sets too.
 RENEW_SLOT = Script(
     "renew-slot",
     _NOW
     + """
 local lease = tonumber(ARGV[1])
 local had = redis.call('ZSCORE', KEYS[1], ARGV[2])
-redis.call('ZADD', KEYS[1], now + lease, ARGV[2])
-redis.call('ZADD', KEYS[2], now + lease, ARGV[2])
-redis.call('PEXPIRE', KEYS[2], math.ceil((tonumber(ARGV[3]) + lease) * 1000) + 1000)
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < lease * 1000 + 1000 then
-  redis.call('PEXPIRE', KEYS[1], math.ceil(lease * 1000) + 1000)
+local last = 2
+if ARGV[4] == 'background' then
+  last = 4
+end
+for i = 1, last, 2 do
+  redis.call('ZADD', KEYS[i], now + lease, ARGV[2])
+  redis.call('ZADD', KEYS[i + 1], now + lease, ARGV[2])
+  redis.call('PEXPIRE', KEYS[i + 1], math.ceil((tonumber(ARGV[3]) + lease) * 1000) + 1000)
+  local ttl = redis.call('PTTL', KEYS[i])
+  if ttl < lease * 1000 + 1000 then
+    redis.call('PEXPIRE', KEYS[i], math.ceil(lease * 1000) + 1000)
+  end
 end
 if had then
   return 1
@@ -167,12 +243,20 @@ return 0
 """,
 )
 
-# KEYS: slots, window. ARGV: lease id. The call ended now: that is its window entry's time.
+# KEYS: slots, window, slots:bg, window:bg, interactive. ARGV: lease id, idle_after.
+# The call ended now: that is its window entry's time; an interactive call's end keeps the
+# reserve up for another idle_after.
 RELEASE_SLOT = Script(
     "release-slot",
     _NOW
     + """
 redis.call('ZADD', KEYS[2], 'XX', now, ARGV[1])
+if redis.call('ZSCORE', KEYS[4], ARGV[1]) then
+  redis.call('ZADD', KEYS[4], 'XX', now, ARGV[1])
+  redis.call('ZREM', KEYS[3], ARGV[1])
+elseif tonumber(ARGV[2]) > 0 and redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('SET', KEYS[5], string.format('%.6f', now), 'PX', math.ceil(tonumber(ARGV[2]) * 1000))
+end
 return redis.call('ZREM', KEYS[1], ARGV[1])
 """,
 )

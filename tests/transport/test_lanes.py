@@ -4,6 +4,7 @@ around, the whole budget for background work when they are not."""
 from __future__ import annotations
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from marketo_async import Lanes, LocalLimiter, RateLimits
@@ -99,7 +100,7 @@ async def test_while_interactive_calls_are_around_background_work_leaves_the_res
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(service)
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         for n in range(300):
             tg.start_soon(log.call, BACKGROUND, f"b{n}")
     assert LIMITS.reserved_calls == 25 and LIMITS.reserved_slots == 1
@@ -134,7 +135,7 @@ async def test_the_reserve_lapses_once_no_interactive_call_was_seen_for_idle_aft
     log = Log(limiter)
     async with anyio.create_task_group() as tg:
         tg.start_soon(log.call, INTERACTIVE, "i")  # ends at 0.5: the reserve holds until 8.5
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         for n in range(150):
             tg.start_soon(log.call, BACKGROUND, f"b{n}")
     background = log.times(BACKGROUND, before=SPAN)
@@ -149,9 +150,7 @@ async def test_the_reserve_lapses_once_no_interactive_call_was_seen_for_idle_aft
 
 
 async def test_with_lanes_off_an_interactive_call_queues_behind_background_calls() -> None:
-    limits = RateLimits(
-        calls=100, period=20.0, concurrency=10, daily_quota=None, lanes=Lanes.off()
-    )
+    limits = RateLimits(calls=100, period=20.0, concurrency=10, daily_quota=None, lanes=Lanes.off())
     limiter = LocalLimiter(limits)
     log = Log(limiter)
     waits: list[float] = []

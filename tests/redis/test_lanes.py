@@ -1,0 +1,162 @@
+"""RedisLimiter's lanes are the fleet's: interactive calls of one process go ahead of background
+calls of another, and the reserve holds across processes (real Redis, real time)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+
+import anyio
+import pytest
+
+from marketo_async import Lanes, RateLimits
+from marketo_async._transport import BACKGROUND, INTERACTIVE, Priority
+from marketo_async.redis import RedisLimiter
+
+pytestmark = pytest.mark.anyio
+
+
+def limits(**changes: object) -> RateLimits:
+    values: dict[str, object] = {
+        "calls": 1000,
+        "period": 1.0,
+        "concurrency": 10,
+        "daily_quota": None,
+        "window_margin": 0.05,
+    }
+    values.update(changes)
+    return RateLimits(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def stack() -> AsyncIterator[AsyncExitStack]:
+    async with AsyncExitStack() as exits:
+        yield exits
+
+
+async def pair(
+    stack: AsyncExitStack, url: str, key: str, rate_limits: RateLimits
+) -> tuple[RedisLimiter, RedisLimiter]:
+    """Two limiters on one key: two processes of one fleet, as far as Redis can tell."""
+    a = await stack.enter_async_context(RedisLimiter(url, key=key, rate_limits=rate_limits))
+    b = await stack.enter_async_context(RedisLimiter(url, key=key, rate_limits=rate_limits))
+    await a.check()  # connected before the timing starts
+    await b.check()
+    return a, b
+
+
+class Log:
+    def __init__(self) -> None:
+        self.admitted: list[tuple[float, Priority, str]] = []
+        self.inside = 0
+        self.most_inside = 0
+
+    async def call(
+        self, limiter: RedisLimiter, priority: Priority, name: str, hold: float
+    ) -> float:
+        asked = anyio.current_time()
+        async with limiter.slot(priority):
+            now = anyio.current_time()
+            self.admitted.append((now, priority, name))
+            if priority == BACKGROUND:
+                self.inside += 1
+                self.most_inside = max(self.most_inside, self.inside)
+            await anyio.sleep(hold)
+            if priority == BACKGROUND:
+                self.inside -= 1
+        return now - asked
+
+
+async def test_an_interactive_call_of_one_process_goes_ahead_of_the_others_background_calls(
+    redis_url: str, key: str, stack: AsyncExitStack
+) -> None:
+    a, b = await pair(stack, redis_url, key, limits(concurrency=2))
+    log = Log()
+    waits: list[float] = []
+    async with anyio.create_task_group() as tg:
+        for n in range(8):  # 2 slots: six wait in process b's queue
+            tg.start_soon(log.call, b, BACKGROUND, f"b{n}", 0.4)
+        await anyio.sleep(0.1)
+
+        async def interactive() -> None:
+            waits.append(await log.call(a, INTERACTIVE, "i", 0.0))
+
+        tg.start_soon(interactive)
+    order = [name for _, _, name in log.admitted]
+    # Every slot was busy: it took the first one to free, before any queued background call.
+    assert order.index("i") == 2
+    assert waits[0] < 0.3 + 0.2
+    assert b.yielded_s > 0
+
+
+async def test_while_interactive_calls_are_around_the_fleets_background_calls_leave_the_reserve(
+    redis_url: str, key: str, stack: AsyncExitStack
+) -> None:
+    rate = limits(calls=20, period=2.0)
+    assert rate.reserved_calls == 5 and rate.reserved_slots == 1
+    a, b = await pair(stack, redis_url, key, rate)
+    log = Log()
+    began = anyio.current_time()
+    waits: list[float] = []
+    async with anyio.create_task_group() as tg:
+        waits.append(await log.call(a, INTERACTIVE, "first", 0.0))
+        for n in range(40):
+            tg.start_soon(log.call, b, BACKGROUND, f"b{n}", 0.05)
+        await anyio.sleep(0.5)
+        for n in range(4):  # the reserve (less the first call's place) answers these at once
+            waits.append(await log.call(a, INTERACTIVE, f"i{n}", 0.0))
+        tg.cancel_scope.cancel()
+    background = [t - began for t, lane, _ in log.admitted if lane == BACKGROUND]
+    assert len(background) == 15  # 20 places less the 5 kept free
+    assert log.most_inside <= 9
+    assert max(waits) < 0.2
+    assert b.yielded_s > 0
+
+
+async def test_without_interactive_calls_the_fleets_background_calls_get_the_whole_window(
+    redis_url: str, key: str, stack: AsyncExitStack
+) -> None:
+    a, b = await pair(stack, redis_url, key, limits(calls=20, period=4.0))
+    log = Log()
+    async with anyio.create_task_group() as tg:
+        for n in range(30):
+            tg.start_soon(log.call, (a, b)[n % 2], BACKGROUND, f"b{n}", 0.05)
+        await anyio.sleep(2.0)  # time for both rounds of 10, well inside the 4 s window
+        tg.cancel_scope.cancel()
+    assert len(log.admitted) == 20
+    assert log.most_inside == 10
+    assert a.yielded_s == b.yielded_s == 0
+
+
+async def test_the_reserve_lapses_idle_after_the_last_interactive_call(
+    redis_url: str, key: str, stack: AsyncExitStack
+) -> None:
+    rate = limits(calls=20, period=3.0, lanes=Lanes(idle_after=0.5))
+    a, b = await pair(stack, redis_url, key, rate)
+    log = Log()
+    await log.call(a, INTERACTIVE, "i", 0.0)
+    ended = anyio.current_time()
+    async with anyio.create_task_group() as tg:
+        for n in range(30):
+            tg.start_soon(log.call, b, BACKGROUND, f"b{n}", 0.02)
+        await anyio.sleep(1.5)
+        tg.cancel_scope.cancel()
+    late = [t for t, lane, _ in log.admitted if lane == BACKGROUND and t >= ended + 0.25]
+    assert len(log.admitted) == 20  # then background work took every place left
+    assert len(late) == 4
+
+
+async def test_with_lanes_off_the_fleet_keeps_no_reserve(
+    redis_url: str, key: str, stack: AsyncExitStack
+) -> None:
+    a, b = await pair(stack, redis_url, key, limits(calls=20, period=4.0, lanes=Lanes.off()))
+    log = Log()
+    await log.call(a, INTERACTIVE, "i", 0.0)
+    async with anyio.create_task_group() as tg:
+        for n in range(30):
+            tg.start_soon(log.call, b, BACKGROUND, f"b{n}", 0.05)
+        await anyio.sleep(2.0)  # time for both rounds of 10, well inside the 4 s window
+        tg.cancel_scope.cancel()
+    assert len(log.admitted) == 20
+    assert log.most_inside == 10
+    assert b.yielded_s == 0
