@@ -176,6 +176,7 @@ class LocalLimiter:
             lane: collections.deque() for lane in PRIORITIES
         }
         self._open: dict[Priority, int] = dict.fromkeys(PRIORITIES, 0)
+        self._departures = anyio.Lock()
         self._paused_until = 0.0
         # The last time an interactive call asked or ended: the reserve holds until
         # ``idle_after`` seconds later.
@@ -265,9 +266,11 @@ class LocalLimiter:
                 if waiter.error is not None:
                     raise waiter.error
                 if waiter.admitted:
-                    # One more turn of the loop before the wire: a stop requested meanwhile
-                    # (a signal's task) is seen by the caller's gate, not after the send.
-                    await anyio.lowlevel.cancel_shielded_checkpoint()
+                    # Calls admitted together leave one at a time, a turn of the loop apart:
+                    # a stop requested meanwhile (a signal's task, a failed report write
+                    # after the first answer) is seen by the later ones' gates before the wire.
+                    async with self._departures:
+                        await anyio.lowlevel.cancel_shielded_checkpoint()
                     return
                 waiter.wake = anyio.Event()
                 # Only the head of a queue keeps a timer; the others wait to be woken.
