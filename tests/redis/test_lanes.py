@@ -144,6 +144,8 @@ async def test_the_reserve_lapses_idle_after_the_last_interactive_call(
     background = [t for t, lane, _ in log.admitted if lane == BACKGROUND]
     assert len([t for t in background if t < lapses - 0.1]) == 15  # the reserve held
     assert len(background) == 19  # then background work took every place left
+
+
 async def test_with_lanes_off_the_fleet_keeps_no_reserve(
     redis_url: str, key: str, stack: AsyncExitStack
 ) -> None:
