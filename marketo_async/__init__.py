@@ -30,7 +30,7 @@ from ._errors import (
     TooManyResultsError,
     TransientError,
 )
-from ._transport import ClientStats, KeyLeases, Limiter, LocalLimiter, Warning
+from ._transport import ClientStats, KeyLeases, LaneStats, Limiter, LocalLimiter, Warning, lane
 from .models import (
     Activity,
     ActivityType,
@@ -75,6 +75,7 @@ __all__ = [
     "ExportQuotaExceeded",
     "Folder",
     "KeyLeases",
+    "LaneStats",
     "Lanes",
     "Lead",
     "LeadChange",
@@ -112,5 +113,6 @@ __all__ = [
     "WriteHooks",
     "WriteOptions",
     "__version__",
+    "lane",
     "run_batches",
 ]

@@ -19,6 +19,7 @@ from ._transport import (
     Limiter,
     LocalLimiter,
     MarketoTransport,
+    Priority,
     Secret,
 )
 from ._transport._wire import checked_base_url
@@ -256,16 +257,25 @@ class MarketoClient(ClosingClient):
         json: Any = None,
         data: Mapping[str, Any] | Sequence[tuple[str, str]] | None = None,
         idempotent: bool = True,
+        priority: Priority | None = None,
     ) -> dict[str, Any]:
         """Call any Marketo endpoint with the client's limits, retries and auth.
 
         ``params`` values that are lists become repeated keys; ``json`` is sent as JSON,
         ``data`` as a form. Pass ``idempotent=False`` for writes that must not be resent
         after an ambiguous failure (createDuplicate, push, form fills, merges).
+        ``priority`` is the call's lane (see :class:`~marketo_async.Lanes`): interactive
+        unless given, or made inside a batch write's send, or a Bulk API path (background).
         Returns the decoded body; ``success: false`` raises the matching MarketoError.
         """
         if self._closed:
             raise RuntimeError("this MarketoClient is closed")
         return await self._transport.request(
-            method, path, params=params, json=json, data=data, idempotent=idempotent
+            method,
+            path,
+            params=params,
+            json=json,
+            data=data,
+            idempotent=idempotent,
+            priority=priority,
         )

@@ -20,6 +20,8 @@ from typing import Any, Generic, TypeVar, overload
 
 import attrs
 
+from ._transport import BACKGROUND, lane
+
 T = TypeVar("T")
 
 __all__ = [
@@ -69,6 +71,9 @@ class Page(Generic[T]):
 class Pager(Generic[T]):
     """A lazily fetched sequence of pages.
 
+    The first page is an interactive call (someone awaits it); the pages after it are
+    background work (see :class:`~marketo_async.Lanes`).
+
     Example::
 
         first = await client.leads.by_list(1001)        # the first page
@@ -96,10 +101,10 @@ class Pager(Generic[T]):
 
     def pages(self) -> AsyncIterator[Page[T]]:
         """Every page, fetched one at a time as you iterate."""
-        return self._pages()
+        return _later_in_background(self._pages())
 
     async def __aiter__(self) -> AsyncIterator[T]:
-        async for page in self._pages():
+        async for page in self.pages():
             for item in page.items:
                 yield item
 
@@ -111,6 +116,31 @@ class Pager(Generic[T]):
                 break
             found.append(item)
         return found
+
+
+async def _later_in_background(pages: AsyncIterator[Page[T]]) -> AsyncGenerator[Page[T], None]:
+    """``pages``, each after the first fetched in the background lane.
+
+    The lane is set only around each fetch (a step of ``pages``), never across a ``yield``:
+    the caller's own calls between pages keep their lane.
+    """
+    try:
+        async for page in pages:
+            yield page
+            break
+        else:
+            return
+        while True:
+            with lane(BACKGROUND):
+                try:
+                    page = await pages.__anext__()
+                except StopAsyncIteration:
+                    return
+            yield page
+    finally:
+        closer = getattr(pages, "aclose", None)
+        if closer is not None:
+            await closer()
 
 
 def _warning_texts(body: Mapping[str, Any]) -> tuple[str, ...]:

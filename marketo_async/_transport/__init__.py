@@ -14,8 +14,20 @@ from ._limiter import (
     LocalLimiter,
     Priority,
     QuotaExhausted,
+    chosen_lane,
+    current_priority,
+    lane,
 )
-from ._pipeline import Auth, Call, ClientStats, Codec, Pipeline, connection_error, short
+from ._pipeline import (
+    Auth,
+    Call,
+    ClientStats,
+    Codec,
+    LaneStats,
+    Pipeline,
+    connection_error,
+    short,
+)
 from ._retry import Decision, RetryState, backoff, retrying
 
 __all__ = [
@@ -36,6 +48,7 @@ __all__ = [
     "JobPace",
     "Jobs",
     "KeyLeases",
+    "LaneStats",
     "Limiter",
     "LocalLimiter",
     "MarketoTransport",
@@ -49,9 +62,12 @@ __all__ = [
     "TokenStore",
     "Warning",
     "backoff",
+    "chosen_lane",
     "connection_error",
+    "current_priority",
     "decode",
     "decode_identity",
+    "lane",
     "resent_after_ambiguity",
     "retrying",
     "short",

@@ -25,6 +25,7 @@ from .._errors import (
     recast,
 )
 from ._decode import decode
+from ._limiter import BACKGROUND
 from ._pipeline import Call, connection_error
 from ._retry import Decision, RetryState
 from ._wire import CONNECT_TIMEOUT_S, WRITE_TIMEOUT_S, clean_path, encode_params, read_timeout_for
@@ -99,7 +100,13 @@ class FileTransfers:
             extensions={"timeout": _timeout("POST", where)},
         )
         request.read()  # a multipart body is a stream; the pipeline resends bytes
-        call = Call(request=request, where=where, shown=f"POST {where}", records=records)
+        call = Call(
+            request=request,
+            where=where,
+            shown=f"POST {where}",
+            records=records,
+            priority=BACKGROUND,  # a bulk job's file: background work, like the job
+        )
 
         async def attempt(sends: int) -> dict[str, Any]:
             body: dict[str, Any] = await pipeline.send(call, attempt=sends)
@@ -139,7 +146,11 @@ class FileTransfers:
             progress.requests += 1
             await pipeline.send(
                 Call(
-                    request=request, where=where, shown=f"GET {where}", doing=_downloaded(progress)
+                    request=request,
+                    where=where,
+                    shown=f"GET {where}",
+                    doing=_downloaded(progress),
+                    priority=BACKGROUND,
                 ),
                 attempt=sends,
                 receive=functools.partial(self._receive, where, sink, progress),

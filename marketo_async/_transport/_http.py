@@ -3,6 +3,7 @@ retry rules and the 414 fallback."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -20,7 +21,7 @@ from .._errors import (
 from ._auth import BearerToken, Secret, TokenCache
 from ._daily import USAGE_PATH, DailyCounter, DailyUsageWatch
 from ._decode import UriTooLongError, decode, decode_identity
-from ._limiter import Limiter
+from ._limiter import BACKGROUND, Limiter, Priority, lane
 from ._marketo_rules import marketo_decide
 from ._pipeline import Call, ClientStats, Pipeline, short
 from ._wire import Params, build_request, to_method_get
@@ -31,6 +32,8 @@ logger = logging.getLogger("marketo_async")
 
 IDENTITY_PATH = "/identity/oauth/token"
 IDENTITY_TIMEOUT_S = 30.0
+# Marketo's Bulk API: bulk jobs, their polling and their files are background work.
+BULK_PATH_PREFIX = "/bulk/"
 
 
 class Answer(dict[str, Any]):
@@ -151,8 +154,30 @@ class MarketoTransport:
         json: Any = None,
         data: Params | Sequence[tuple[str, str]] | None = None,
         idempotent: bool = True,
+        priority: Priority | None = None,
     ) -> dict[str, Any]:
-        """Send one call and return Marketo's decoded body, or raise a MarketoError."""
+        """Send one call and return Marketo's decoded body, or raise a MarketoError.
+
+        ``priority`` is the call's lane; None: the caller's (see :func:`current_priority`),
+        background for the Bulk API (its jobs, their polling and files).
+        """
+        if priority is None and path.startswith(BULK_PATH_PREFIX):
+            priority = BACKGROUND
+        with lane(priority) if priority is not None else contextlib.nullcontext():
+            return await self._request(
+                method, path, params=params, json=json, data=data, idempotent=idempotent
+            )
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None,
+        json: Any,
+        data: Params | Sequence[tuple[str, str]] | None,
+        idempotent: bool,
+    ) -> dict[str, Any]:
         http = self.pipeline.http
         request = build_request(http, method, path, params=params, json=json, data=data)
         if self.daily is not None:

@@ -8,17 +8,19 @@ the same :class:`Limiter` protocol.
 from __future__ import annotations
 
 import collections
+import contextvars
 import datetime as dt
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Collection, Iterable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Final, Literal, NamedTuple, Protocol, runtime_checkable
 
 import anyio
 import anyio.lowlevel
 
 from .._config import RateLimits
+from ._gate import CURRENT_GATE
 
 if TYPE_CHECKING:
     from ._auth import TokenStore
@@ -32,7 +34,10 @@ __all__ = [
     "LocalLimiter",
     "Priority",
     "QuotaExhausted",
+    "chosen_lane",
+    "current_priority",
     "day_in_zone",
+    "lane",
 ]
 
 # The two lanes (see marketo_async.Lanes): a call someone awaits, or work nobody waits on.
@@ -40,6 +45,44 @@ Priority = Literal["interactive", "background"]
 INTERACTIVE: Final = "interactive"
 BACKGROUND: Final = "background"
 PRIORITIES: tuple[Priority, ...] = (INTERACTIVE, BACKGROUND)
+
+_LANE: contextvars.ContextVar[Priority | None] = contextvars.ContextVar(
+    "marketo_async_lane", default=None
+)
+
+
+@contextmanager
+def lane(priority: Priority) -> Iterator[None]:
+    """Calls made inside go in ``priority``'s lane (the innermost block wins).
+
+    Example::
+
+        with marketo_async.lane("background"):   # a loop of small writes is still a load
+            for row in rows:
+                await client.leads.sync([row])
+    """
+    if priority not in PRIORITIES:
+        raise ValueError(f"priority must be 'interactive' or 'background', got {priority!r}")
+    token = _LANE.set(priority)
+    try:
+        yield
+    finally:
+        _LANE.reset(token)
+
+
+def chosen_lane() -> Priority | None:
+    """The innermost :func:`lane` block's priority; None outside any."""
+    return _LANE.get()
+
+
+def current_priority() -> Priority:
+    """The lane of a call made here: the innermost :func:`lane` block's; else background for
+    a call of a batch write (it carries a send gate); else interactive (someone awaits it)."""
+    chosen = _LANE.get()
+    if chosen is not None:
+        return chosen
+    return BACKGROUND if CURRENT_GATE.get() is not None else INTERACTIVE
+
 
 try:
     from zoneinfo import ZoneInfo
@@ -269,8 +312,10 @@ class LocalLimiter:
                     # Calls admitted together leave one at a time, a turn of the loop apart:
                     # a stop requested meanwhile (a signal's task, a failed report write
                     # after the first answer) is seen by the later ones' gates before the wire.
+                    # A call cancelled meanwhile (a stop calling back calls not yet sent) ends
+                    # here, unsent: the except below gives its place back.
                     async with self._departures:
-                        await anyio.lowlevel.cancel_shielded_checkpoint()
+                        await anyio.lowlevel.checkpoint()
                     return
                 waiter.wake = anyio.Event()
                 # Only the head of a queue keeps a timer; the others wait to be woken.

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import collections
 import logging
-from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar
 
 import anyio
@@ -24,10 +24,10 @@ from .._config import RateLimits, RetryPolicy
 from .._errors import ConcurrencyLimitError, MarketoConnectionError, MarketoError, RateLimitError
 from ._auth import Secret
 from ._gate import departing, queued
-from ._limiter import Limiter, QuotaExhausted
+from ._limiter import PRIORITIES, Limiter, Priority, QuotaExhausted, current_priority
 from ._retry import Decide, Decision, RetryState, retrying
 
-__all__ = ["Auth", "Call", "ClientStats", "Codec", "Pipeline", "short"]
+__all__ = ["Auth", "Call", "ClientStats", "Codec", "LaneStats", "Pipeline", "short"]
 
 T = TypeVar("T")
 
@@ -36,8 +36,27 @@ HTTPX_DEFAULT_TIMEOUT = httpx.Timeout(5.0)
 
 
 @attrs.define
+class LaneStats:
+    """One lane's calls (each send counts) and the seconds they waited to be admitted."""
+
+    calls: int = 0
+    waited_s: float = 0.0
+    max_wait_s: float = 0.0
+
+    def count(self, waited: float) -> None:
+        self.calls += 1
+        self.waited_s += waited
+        self.max_wait_s = max(self.max_wait_s, waited)
+
+
+def _lane_stats() -> dict[Priority, LaneStats]:
+    return {priority: LaneStats() for priority in PRIORITIES}
+
+
+@attrs.define
 class ClientStats:
-    """Counters of one client's traffic."""
+    """Counters of one client's traffic; ``lanes["interactive"]`` and ``lanes["background"]``
+    count each lane's calls and admission waits (see :class:`~marketo_async.Lanes`)."""
 
     calls: int = 0
     retries: int = 0
@@ -47,6 +66,7 @@ class ClientStats:
     records_sent: int = 0
     max_in_flight: int = 0
     errors: collections.Counter[str] = attrs.field(factory=collections.Counter)
+    lanes: dict[Priority, LaneStats] = attrs.field(factory=_lane_stats)
 
 
 def short(error: Exception) -> str:
@@ -61,7 +81,8 @@ class Call:
     """One call as the pipeline sends it.
 
     ``where`` names it in errors (the URL path, or the API method), ``shown`` in log lines
-    (never with a credential); ``doing`` prefixes a connection error's message.
+    (never with a credential); ``doing`` prefixes a connection error's message. ``priority``
+    is its lane; None: the caller's (:func:`~marketo_async._transport.current_priority`).
     """
 
     request: httpx.Request
@@ -70,6 +91,7 @@ class Call:
     records: int = 0
     call_id: str | None = None
     doing: str | None = None
+    priority: Priority | None = None
 
 
 class Auth(Protocol):
@@ -206,10 +228,15 @@ class Pipeline:
     async def aclose(self) -> None:
         await self.http.aclose()
 
-    def admit(self, call: Call) -> AbstractAsyncContextManager[None]:
-        """The call's place in the limiter (the window, an in-flight slot). The one place a
-        call is admitted: a per-call choice of lane goes here and nowhere else."""
-        return self.limiter.slot()
+    @asynccontextmanager
+    async def admit(self, call: Call) -> AsyncIterator[None]:
+        """The call's place in the limiter (the window, an in-flight slot) in its lane. The
+        one place a call is admitted; each lane's calls and waits are counted here."""
+        priority = call.priority or current_priority()
+        asked = anyio.current_time()
+        async with self.limiter.slot(priority):
+            self.stats.lanes[priority].count(anyio.current_time() - asked)
+            yield
 
     async def exchange(
         self,

@@ -37,7 +37,7 @@ from rich.table import Table
 from .._batch import NOT_APPLIED_STATUSES, STATUSES
 from .._client import MarketoClient
 from .._errors import DailyQuotaExceeded, MarketoError
-from .._transport import LocalLimiter
+from .._transport import BACKGROUND, LocalLimiter, lane
 from ._connect import ApiClient, Connect, ConnectOptions
 from ._input import (
     InputError,
@@ -355,6 +355,11 @@ def run_bulk(
     _note_sandbox_resume(applied, connect)
 
     async def go(writer: ReportWriter) -> BulkRun:
+        # A bulk command is a load, checks included: a service sharing the budget goes first.
+        with lane(BACKGROUND):
+            return await run_with(writer)
+
+    async def run_with(writer: ReportWriter) -> BulkRun:
         async with connect.open(cli_state(ctx)) as client:
             if before is not None:
                 await before(client)  # PreflightError: nothing is sent

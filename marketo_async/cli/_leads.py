@@ -18,6 +18,7 @@ from rich.table import Table
 from .._batch import BatchReport, Held, Reason, RecordOutcome
 from .._client import MarketoClient
 from .._errors import MarketoError
+from .._transport import BACKGROUND, lane
 from ..models import converter
 from ..models.leads import Lead, LeadFieldDescription
 from ..resources._lead_rules import validate_lead
@@ -258,6 +259,10 @@ def _export(
     progress_interval: float,
 ) -> int:
     async def go() -> int:
+        with lane(BACKGROUND):  # an export is a load: a service sharing the budget goes first
+            return await read_all()
+
+    async def read_all() -> int:
         async with open_client(connect, cli_state(ctx)) as client:
             pager = _pager(client, fields=list(fields) or None, **sources)
             return await export_records(

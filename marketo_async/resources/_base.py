@@ -18,6 +18,7 @@ from collections.abc import (
     Iterable,
     Mapping,
     Sequence,
+    Sized,
 )
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -36,7 +37,7 @@ from .._batch import (
 )
 from .._errors import TooManyResultsError, retitled
 from .._paging import Page, Pager, token_pages
-from .._transport import resent_after_ambiguity
+from .._transport import INTERACTIVE, chosen_lane, lane, resent_after_ambiguity
 
 if TYPE_CHECKING:
     from .._transport import KeyLeases
@@ -231,18 +232,23 @@ class Api:
         rules with a lease scope. ``idempotent``: may a record be sent twice (the advice for
         ``unknown`` records; ``send`` itself must agree)."""
         leases = self.key_leases if rules.lease_scope is not None else None
-        return await run_batches(
-            records,
-            send,
-            options,
-            key=rules.key,
-            validate=rules.validate,
-            results=rules.results,
-            max_in_flight=self.max_in_flight if max_in_flight is None else max_in_flight,
-            idempotent=idempotent,
-            key_leases=leases,
-            lease_scope=rules.lease_scope or "records",
-        )
+        # Batch writes are background work (their calls carry a send gate), but a write that
+        # fits one call is what a service awaits: it goes in the interactive lane.
+        batch_size = options.batch_size or rules.results.max_records
+        one_call = isinstance(records, Sized) and len(records) <= batch_size
+        with lane(INTERACTIVE) if one_call and chosen_lane() is None else contextlib.nullcontext():
+            return await run_batches(
+                records,
+                send,
+                options,
+                key=rules.key,
+                validate=rules.validate,
+                results=rules.results,
+                max_in_flight=self.max_in_flight if max_in_flight is None else max_in_flight,
+                idempotent=idempotent,
+                key_leases=leases,
+                lease_scope=rules.lease_scope or "records",
+            )
 
     # ---- reads
 
