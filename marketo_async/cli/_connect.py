@@ -4,6 +4,7 @@ and :class:`Connect`, the one way a command opens either client (Marketo or Lead
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 from collections.abc import AsyncIterator, Mapping
@@ -33,12 +34,16 @@ __all__ = [
     "ConnectOptions",
     "check_reachable",
     "emulator_credentials",
+    "fleet_limiter",
+    "instance_host",
     "is_loopback_url",
     "load_leads_into",
     "make_sandbox",
     "open_client",
     "parse_rate_limit",
 ]
+
+logger = logging.getLogger("marketo_async")
 
 # Seconds the one probe before a run may take (Marketo answers it within one).
 REACH_TIMEOUT_S = 8.0
@@ -91,6 +96,8 @@ class ConnectOptions:
     sandbox_credentials: bool = False
     concurrency: int | None = None
     rate_limit: str | None = None
+    redis_url: str | None = attrs.field(default=None, repr=False)
+    redis_key: str | None = None
 
     def open(
         self, state: CliState | None = None, **client_kwargs: Any
@@ -245,6 +252,8 @@ def resolve(options: ConnectOptions) -> Settings:
         "base_url": options.base_url,
         "munchkin_id": options.munchkin_id,
         "client_id": options.client_id,
+        "redis_url": options.redis_url,
+        "redis_key": options.redis_key,
     }
     try:
         settings = resolve_settings(flags, env_file=options.env_file)
@@ -262,11 +271,57 @@ def resolve(options: ConnectOptions) -> Settings:
     return settings
 
 
+def instance_host(settings: Settings) -> str:
+    """The instance's host (and port, when the URL names one): a fleet's default Redis key."""
+    url = httpx.URL(settings.base_url or f"https://{settings.munchkin_id}.mktorest.com")
+    return f"{url.host}:{url.port}" if url.port else url.host
+
+
+@contextlib.asynccontextmanager
+async def fleet_limiter(
+    settings: Settings, rate_limits: RateLimits, default_key: str
+) -> AsyncIterator[Limiter | None]:
+    """A RedisLimiter on ``--redis`` (None without it), checked before the run starts.
+
+    On leaving, ``-v`` shows how long background calls waited for interactive ones (a
+    service sharing the budget) when they did.
+    """
+    if not settings.redis_url:
+        yield None
+        return
+    try:
+        from ..redis import RedisLimiter, RedisUnavailableError
+    except ImportError:
+        raise click.UsageError(
+            "--redis needs the redis extra: pip install 'marketo_async[redis]'"
+        ) from None
+    key = settings.redis_key or default_key
+    async with RedisLimiter(settings.redis_url, key=key, rate_limits=rate_limits) as limiter:
+        try:
+            await limiter.check()
+        except RedisUnavailableError as exc:
+            raise click.ClickException(exc.message) from None
+        try:
+            yield limiter
+        finally:
+            if limiter.yielded_s > 0:
+                logger.warning(
+                    "background calls waited %.1f s for interactive calls sharing the "
+                    "budget (Redis key %s)",
+                    limiter.yielded_s,
+                    key,
+                )
+
+
 @contextlib.asynccontextmanager
 async def open_client(
     options: ConnectOptions, state: CliState | None = None, **client_kwargs: Any
 ) -> AsyncIterator[MarketoClient]:
-    """The client the options ask for: ``--sandbox`` (in-process), or a real/served target."""
+    """The client the options ask for: ``--sandbox`` (in-process), or a real/served target.
+
+    With ``--redis`` (or ``MARKETO_REDIS_URL``) its calls share the instance's budget with
+    every process using the same Redis and key (``RedisLimiter``).
+    """
     rate_limits = parse_rate_limit(options.rate_limit, options.concurrency)
     if options.sandbox:
         fake = state.sandbox if state is not None and state.sandbox is not None else None
@@ -280,8 +335,11 @@ async def open_client(
             rate_limits = parse_rate_limit("none", options.concurrency)
         if state is not None:
             client_kwargs = {**state.client_options, **client_kwargs}
-        async with fake.client(rate_limits=rate_limits, **client_kwargs) as client:
-            yield client
+        async with fleet_limiter(resolve(options), rate_limits, "sandbox") as limiter:
+            if limiter is not None:
+                client_kwargs["limiter"] = limiter
+            async with fake.client(rate_limits=rate_limits, **client_kwargs) as client:
+                yield client
         return
     settings = resolve(options)
     missing = settings.missing()
@@ -296,18 +354,21 @@ async def open_client(
             "the commands against a local emulator"
         )
     assert settings.client_id is not None and settings.client_secret is not None
-    try:
-        client = MarketoClient(
-            base_url=settings.base_url,
-            munchkin_id=settings.munchkin_id if not settings.base_url else None,
-            client_id=settings.client_id,
-            client_secret=settings.client_secret,
-            rate_limits=rate_limits,
-            **client_kwargs,
-        )
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    if "transport" not in client_kwargs:
-        await check_reachable(client.base_url)
-    async with client:
-        yield client
+    async with fleet_limiter(settings, rate_limits, instance_host(settings)) as limiter:
+        if limiter is not None:
+            client_kwargs["limiter"] = limiter
+        try:
+            client = MarketoClient(
+                base_url=settings.base_url,
+                munchkin_id=settings.munchkin_id if not settings.base_url else None,
+                client_id=settings.client_id,
+                client_secret=settings.client_secret,
+                rate_limits=rate_limits,
+                **client_kwargs,
+            )
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        if "transport" not in client_kwargs:
+            await check_reachable(client.base_url)
+        async with client:
+            yield client

@@ -165,7 +165,24 @@ def connection_options(function: F) -> F:
             callback=_check_rate_limit,
             help="Call budget to keep within [default: 100/20, Marketo's]; 'none' for no limit.",
         ),
-        verbose_option("-v shows retries and other warnings of the client; -vv each call."),
+        click.option(
+            "--redis",
+            "redis_url",
+            metavar="URL",
+            help="Share the instance's budget with every process using this Redis, e.g. "
+            "redis://host:6379/0: services' RedisLimiter(url, key=KEY) and other commands "
+            "[env MARKETO_REDIS_URL].",
+        ),
+        click.option(
+            "--redis-key",
+            metavar="KEY",
+            help="The budget's key in Redis [env MARKETO_REDIS_KEY; default: the instance's "
+            "host, e.g. 123-abc-456.mktorest.com].",
+        ),
+        verbose_option(
+            "-v shows retries and other warnings of the client, and how long background work "
+            "waited for interactive calls; -vv each call."
+        ),
     ]
 
     @functools.wraps(function)

@@ -8,6 +8,7 @@ printed (``config show`` masks it).
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,6 +21,8 @@ VARIABLES = {
     "munchkin_id": "MARKETO_MUNCHKIN_ID",
     "client_id": "MARKETO_CLIENT_ID",
     "client_secret": "MARKETO_CLIENT_SECRET",
+    "redis_url": "MARKETO_REDIS_URL",
+    "redis_key": "MARKETO_REDIS_KEY",
 }
 MASK = "********"
 
@@ -53,6 +56,9 @@ class Settings:
     munchkin_id: str | None = None
     client_id: str | None = None
     client_secret: str | None = attrs.field(default=None, repr=False)
+    # A Redis URL may hold a password: never in a repr.
+    redis_url: str | None = attrs.field(default=None, repr=False)
+    redis_key: str | None = None
     sources: Mapping[str, str] = attrs.field(factory=dict, repr=False)
 
     def masked(self) -> dict[str, str]:
@@ -62,6 +68,8 @@ class Settings:
             "munchkin_id": self.munchkin_id or "",
             "client_id": self.client_id or "",
             "client_secret": MASK if self.client_secret else "",
+            "redis_url": _without_password(self.redis_url) if self.redis_url else "",
+            "redis_key": self.redis_key or "",
         }
 
     def missing(self) -> list[str]:
@@ -138,5 +146,20 @@ def resolve_settings(
         munchkin_id=chosen["munchkin_id"],
         client_id=chosen["client_id"],
         client_secret=chosen["client_secret"],
+        redis_url=chosen["redis_url"],
+        redis_key=chosen["redis_key"],
         sources=sources,
     )
+
+
+def _without_password(url: str) -> str:
+    """``url`` with any password (user info or ``password=`` query) shown as the mask."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = f"{parts.username or ''}:{MASK}@{netloc.rpartition('@')[2]}"
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    if any(name == "password" for name, _ in query):
+        query = [(name, MASK if name == "password" else value) for name, value in query]
+    text = urllib.parse.urlencode(query, safe="*")
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, text, ""))

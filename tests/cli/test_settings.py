@@ -91,3 +91,20 @@ def test_a_command_without_settings_says_what_to_set(invoke: Invoke, tmp_path: P
     assert result.exit_code == 2
     assert "MARKETO_BASE_URL" in result.output and "--sandbox" in result.output
     assert SECRET not in result.output
+
+
+def test_config_show_gives_the_redis_fleet_without_its_password(
+    invoke: Invoke, isolated: Path
+) -> None:
+    result = invoke(
+        None,
+        "config",
+        "show",
+        "--redis",
+        "redis://:redis-pass-never-shown@cache.internal:6379/0",
+        env={"MARKETO_REDIS_KEY": "123-abc-456.mktorest.com"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "redis-pass-never-shown" not in result.output
+    assert f"redis://:{MASK}@cache.internal:6379/0" in result.output
+    assert "MARKETO_REDIS_KEY" in result.output and "123-abc-456.mktorest.com" in result.output

@@ -2,8 +2,9 @@
 
 Modes: ``calls`` (many GETs through a shared RedisLimiter), ``hold`` (take slots, say "held",
 then wait to be killed), ``upsert`` (createOrUpdate leads under key leases), ``sync``
-(``client.leads.sync``, which takes the limiter's key leases itself). Each prints one
-JSON line of results.
+(``client.leads.sync``, which takes the limiter's key leases itself), ``service`` (one awaited
+``leads.get`` every ``--interval`` seconds, timed, until ``--until-file`` exists). Each prints
+one JSON line of results.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import logging
 import random
 import time
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -188,6 +190,32 @@ async def sync(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+async def service(args: argparse.Namespace) -> dict[str, Any]:
+    """A web service on the fleet's budget: awaited single calls, each timed."""
+    waits: list[float] = []
+    async with RedisLimiter(args.redis, key=args.key, rate_limits=_limits(args)) as limiter:
+        async with _client(args, limiter) as client:
+            await client.leads.get(args.lead)  # the token, before the timing starts
+            print("serving", flush=True)
+
+            async def get() -> None:
+                asked = anyio.current_time()
+                await client.leads.get(args.lead)
+                waits.append(anyio.current_time() - asked)
+
+            async with anyio.create_task_group() as tg:
+                while not Path(args.until_file).exists():  # noqa: ASYNC240 - a stat call
+                    tg.start_soon(get)
+                    await anyio.sleep(args.interval)
+            stats = client.stats
+    return {
+        "waits": waits,
+        "max_admission_wait_s": stats.lanes["interactive"].max_wait_s,
+        "rate_limited": stats.rate_limited,
+        "concurrency_limited": stats.concurrency_limited,
+    }
+
+
 class _WarningsKept(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
@@ -199,7 +227,7 @@ class _WarningsKept(logging.Handler):
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["calls", "hold", "upsert", "sync"])
+    parser.add_argument("mode", choices=["calls", "hold", "upsert", "sync", "service"])
     parser.add_argument("--backend", default="asyncio")
     parser.add_argument("--redis", required=True)
     parser.add_argument("--key", required=True)
@@ -220,8 +248,12 @@ def main() -> None:
     parser.add_argument("--fallback", choices=["error", "local"], default="error")
     parser.add_argument("--outage-wait", type=float, default=60.0)
     parser.add_argument("--shuffle", type=int, default=None, help="a seed to shuffle with")
+    parser.add_argument("--lead", type=int, default=1)
+    parser.add_argument("--interval", type=float, default=1.0)
+    parser.add_argument("--until-file", default="")
     args = parser.parse_args()
-    mode = {"calls": calls, "hold": hold, "upsert": upsert, "sync": sync}[args.mode]
+    modes = {"calls": calls, "hold": hold, "upsert": upsert, "sync": sync, "service": service}
+    mode = modes[args.mode]
     result = anyio.run(mode, args, backend=args.backend)
     print(json.dumps(result), flush=True)
 
