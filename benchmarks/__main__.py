@@ -38,6 +38,7 @@ BENCHMARKS: dict[str, str] = {
     "activities": "activities",
     "leadgen": "leadgen:table",
     "migrate": "migrate:table",
+    "lanes": "lanes",
 }
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
 COLUMNS = ("benchmark", "measure", "value", "baseline", "ratio", "target", "met", "note")
