@@ -20,7 +20,7 @@ import anyio
 
 from .._errors import RequestError, TransientError
 from ._gate import CURRENT_GATE, queued
-from ._limiter import day_in_zone
+from ._limiter import current_priority, day_in_zone, lane
 
 __all__ = [
     "LEARN_EVERY_CALLS",
@@ -125,10 +125,13 @@ class DailyUsageWatch:
         before = await self._counter.calls_today()
         self.reads += 1
         # The read is no part of the batch call (if any) whose task runs it: it goes past that
-        # call's send gate, which would otherwise take it for the call itself on the wire.
+        # call's send gate, which would otherwise take it for the call itself on the wire;
+        # but in that call's lane (a load's read is background work, not a service's call).
+        priority = current_priority()
         outside = CURRENT_GATE.set(None)
         try:
-            body = await self._read_usage()
+            with lane(priority):
+                body = await self._read_usage()
         except (RequestError, TransientError) as error:
             # Trouble with this one read (an unknown path behind a proxy, server trouble):
             # counting on, the local count is still a floor of the instance's. Anything the

@@ -114,3 +114,13 @@ async def test_without_lanes_the_awaited_calls_wait_for_the_window() -> None:
     assert fake.stats.errors["606"] == 0 and fake.stats.errors["615"] == 0
     assert max(waits) > 10.0  # behind a window the load spent in its first seconds
     assert statistics.median(waits) > 0.5
+
+
+async def test_the_daily_usage_read_goes_in_the_lane_of_the_call_that_needs_it() -> None:
+    fake = FakeMarketo()
+    limits = RateLimits(calls=100, period=20.0, concurrency=10, daily_quota=50_000)
+    async with fake.client(rate_limits=limits) as client:
+        await client.leads.sync([{"email": f"d{n}@example.com"} for n in range(600)])
+    # The usage read before the first call, then two calls of 300: all of them a load's.
+    assert fake.stats.by_path["/rest/v1/stats/usage.json"] == 1
+    assert lanes_of(client) == {"interactive": 0, "background": 3}
