@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .resources.campaigns import Campaigns
     from .resources.lead_fields import LeadFields
     from .resources.leads import Leads
+    from .resources.objects import CustomObjects, DataObject
     from .resources.program_member_fields import ProgramMemberFields
     from .resources.program_members import ProgramMembers
     from .resources.programs import Programs
@@ -176,6 +177,43 @@ class MarketoClient(ClosingClient):
         from .resources.smart_lists import SmartLists
 
         return SmartLists(self._api)
+
+    def _data_object(self, name: str) -> DataObject:
+        from .resources.objects import OBJECT_KINDS, DataObject
+
+        return DataObject(self._api, OBJECT_KINDS[name])
+
+    @functools.cached_property
+    def companies(self) -> DataObject:
+        """Companies (keyed by externalCompanyId): describe, query, sync, delete."""
+        return self._data_object("companies")
+
+    @functools.cached_property
+    def opportunities(self) -> DataObject:
+        """Opportunities (keyed by externalOpportunityId): describe, query, sync, delete."""
+        return self._data_object("opportunities")
+
+    @functools.cached_property
+    def opportunity_roles(self) -> DataObject:
+        """Opportunity roles (keyed by externalOpportunityId, leadId and role together)."""
+        return self._data_object("opportunity_roles")
+
+    @functools.cached_property
+    def sales_persons(self) -> DataObject:
+        """Sales persons (keyed by externalSalesPersonId): describe, query, sync, delete."""
+        return self._data_object("sales_persons")
+
+    @functools.cached_property
+    def named_accounts(self) -> DataObject:
+        """Named accounts (keyed by name): describe, query, sync, delete."""
+        return self._data_object("named_accounts")
+
+    @functools.cached_property
+    def custom_objects(self) -> CustomObjects:
+        """Custom objects: ``types()``, and ``object(api_name)`` for each one's records."""
+        from .resources.objects import CustomObjects
+
+        return CustomObjects(self._api)
 
     @functools.cached_property
     def _usage_stats(self) -> UsageStats:

@@ -82,6 +82,8 @@ class RecordOutcome:
     ``merged_into`` is set when ``coalesce=True`` folded this record into an earlier one
     with the same key: it is the index of the record whose call carried both.
     ``key`` (the normalised lookup key) is kept only for records that did not apply.
+    ``marketo_guid`` is the record's ``marketoGUID`` for data objects identified by one
+    (opportunities, named accounts, custom objects).
     """
 
     index: int
@@ -91,6 +93,7 @@ class RecordOutcome:
     error: Exception | None = attrs.field(default=None, eq=False, repr=_short_error)
     key: str | int | None = None
     merged_into: int | None = None
+    marketo_guid: str | None = None
 
     @property
     def applied(self) -> bool:

@@ -24,6 +24,7 @@ from .leads import (
     SmartCampaignMembership,
     VisitorData,
 )
+from .objects import ObjectDescription, ObjectRecord, ObjectRelationship
 from .program_members import ProgramMember, ProgramMemberDescription, ProgramMemberField
 from .static_lists import FOLDER_TYPES, Folder, FolderType, StaticList
 from .usage import Usage
@@ -46,6 +47,9 @@ __all__ = [
     "LeadField",
     "LeadFieldDescription",
     "ListMembership",
+    "ObjectDescription",
+    "ObjectRecord",
+    "ObjectRelationship",
     "Partition",
     "Program",
     "ProgramMember",

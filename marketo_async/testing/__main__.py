@@ -78,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
         help="what a failed call answers: Marketo codes, HTTP statuses or 'drop' (608,502,drop)",
     )
     activity.add_argument(
+        "--applied-fault-rate",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="apply this share of calls, then answer 604 (the write landed; the client can't know)",
+    )
+    activity.add_argument(
         "--fault-paths", metavar="REGEX", help="only calls whose path matches fail (all if unset)"
     )
     leadgen = commands.add_parser(
@@ -114,9 +121,14 @@ def _bulk_settings(fake: FakeMarketo, args: argparse.Namespace) -> None:
 def _activity_settings(fake: FakeMarketo, args: argparse.Namespace) -> None:
     if args.short_pages:
         fake.activity_log.short_pages(args.short_pages)
-    if args.fault_rate:
+    if args.fault_rate or args.applied_fault_rate:
         codes = [code.strip() for code in args.fault_codes.split(",") if code.strip()]
-        fake.faults.randomly(args.fault_rate, codes=codes, paths=args.fault_paths)
+        fake.faults.randomly(
+            args.fault_rate,
+            codes=codes,
+            paths=args.fault_paths,
+            applied_rate=args.applied_fault_rate,
+        )
     if args.activity_log:
         # Line-buffered: each activity is in the file as soon as it is recorded.
         handle = Path(args.activity_log).open("w", encoding="utf-8", buffering=1)  # noqa: SIM115

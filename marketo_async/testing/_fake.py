@@ -22,6 +22,7 @@ from . import (
     _bulk_import,
     _campaigns,
     _leads,
+    _objects,
     _program_members,
     _static_lists,
     _usage,
@@ -200,6 +201,8 @@ class FakeMarketo:
         _static_lists.register(self._router)
         _activities.register(self._router)
         _campaigns.register(self._router)
+        self.objects = _objects.ObjectStore(self.store.now)
+        _objects.register(self._router, self.objects)
         self.usage = _usage.UsageBook(
             clock=self.store.now,
             own_calls=lambda: self._budget.used_today,
@@ -460,6 +463,42 @@ class FakeMarketo:
             campaign.members[lead_id] = (now, now)
         return campaign.id
 
+    def add_custom_object_type(
+        self,
+        api_name: str,
+        fields: Mapping[str, str],
+        *,
+        dedupe_fields: Iterable[str],
+        display_name: str | None = None,
+        searchable: Iterable[Iterable[str]] = (),
+    ) -> None:
+        """A custom object type (approved): ``fields`` maps each field to its dataType;
+        ``dedupe_fields`` is its key (several fields for a compound key).
+
+        >>> fake.add_custom_object_type("car_c", {"vin": "string", "color": "string"},
+        ...                             dedupe_fields=["vin"])
+        """
+        self.objects.add_custom_type(
+            api_name,
+            fields,
+            dedupe_fields=dedupe_fields,
+            display_name=display_name,
+            searchable=searchable,
+        )
+
+    def object_records(self, name: str) -> list[dict[str, Any]]:
+        """The records of a data object: ``companies``, ``opportunities``,
+        ``opportunities/roles``, ``salespersons``, ``namedaccounts`` or a custom object's API
+        name (the live records: read, don't write)."""
+        return self.objects.records(self._object_path(name))
+
+    def object_duplicates(self, name: str) -> list[list[dict[str, Any]]]:
+        """Groups of two or more records of a data object sharing a dedupe key."""
+        return self.objects.duplicates(self._object_path(name))
+
+    def _object_path(self, name: str) -> str:
+        return name if name in self.objects.types else f"customobjects/{name}"
+
     def add_form(
         self, name: str = "Form", *, fields: Iterable[str] = (), id: int | None = None
     ) -> int:
@@ -519,7 +558,8 @@ class FakeMarketo:
 
         Keys: ``leadFields``, ``programMemberFields``, ``channels``, ``partitions``, ``leads``,
         ``lists``, ``programs``, ``smartCampaigns``, ``smartLists``, ``forms``,
-        ``customActivityTypes``, ``activities``; see the README for each shape.
+        ``customActivityTypes``, ``activities``, ``customObjectTypes``, ``objects``; see the
+        README for each shape.
         """
         for field in data.get("leadFields", ()):
             self.add_lead_field(
@@ -584,6 +624,7 @@ class FakeMarketo:
                 item.get("name", "Form"), fields=item.get("fields", ()), id=item.get("id")
             )
         self._seed_activities(data)
+        _objects.seed_objects(self.objects, data)
 
     def _seed_activities(self, data: Mapping[str, Any]) -> None:
         for item in data.get("customActivityTypes", ()):

@@ -91,6 +91,8 @@ class Faults:
         self._codes: tuple[str, ...] = ("608",)
         self._paths: re.Pattern[str] | None = None
         self._after_apply = False
+        self._applied_rate = 0.0
+        self._applied_codes: tuple[str, ...] = ("604",)
         self._rng = random.Random()
 
     def script(
@@ -127,14 +129,20 @@ class Faults:
         seed: int | None = None,
         paths: str | None = None,
         after_apply: bool = False,
+        applied_rate: float = 0.0,
+        applied_codes: Sequence[str] = ("604",),
     ) -> None:
         """Fail a share ``rate`` of calls (whose path matches the ``paths`` regex) with ``codes``.
 
         A code may be ``"502"`` (an HTML gateway page) or ``"drop"`` (the connection closes).
+        Another share ``applied_rate`` of calls is applied first, then fails with
+        ``applied_codes`` (the write landed; the client cannot know).
         """
-        if not 0.0 <= rate <= 1.0:
-            raise ValueError("rate must be within [0, 1]")
+        if not 0.0 <= rate <= 1.0 or not 0.0 <= applied_rate <= 1.0 - rate:
+            raise ValueError("rate and applied_rate must be within [0, 1], together too")
         self._rate = rate
+        self._applied_rate = applied_rate
+        self._applied_codes = tuple(applied_codes)
         self._codes = tuple(codes)
         self._paths = re.compile(paths) if paths else None
         self._after_apply = after_apply
@@ -144,6 +152,7 @@ class Faults:
         """Forget every scripted and random fault."""
         self._script.clear()
         self._rate = 0.0
+        self._applied_rate = 0.0
 
     @property
     def pending(self) -> list[Fault]:
@@ -159,11 +168,19 @@ class Faults:
                     self._script.remove(fault)
                 return fault
         wanted = self._paths is None or self._paths.search(path) is not None
-        if self._rate and wanted and self._rng.random() < self._rate:
-            choice = self._rng.choice(self._codes)
-            if choice == "drop":
-                return Fault(drop_connection=True, after_apply=self._after_apply)
-            if choice.isdigit() and 400 <= int(choice) < 600:
-                return Fault(http_status=int(choice), after_apply=self._after_apply)
-            return Fault(code=choice, after_apply=self._after_apply)
+        if not (self._rate or self._applied_rate) or not wanted:
+            return None
+        draw = self._rng.random()
+        if draw < self._rate:
+            return _random_fault(self._rng.choice(self._codes), self._after_apply)
+        if draw < self._rate + self._applied_rate:
+            return _random_fault(self._rng.choice(self._applied_codes), True)
         return None
+
+
+def _random_fault(choice: str, after_apply: bool) -> Fault:
+    if choice == "drop":
+        return Fault(drop_connection=True, after_apply=after_apply)
+    if choice.isdigit() and 400 <= int(choice) < 600:
+        return Fault(http_status=int(choice), after_apply=after_apply)
+    return Fault(code=choice, after_apply=after_apply)

@@ -1,0 +1,134 @@
+"""A data object record's rules: its dedupe key (one field or several), and what Marketo
+would refuse in it, checked against the object's description before any call."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ..models.objects import ObjectDescription
+from ._base import RecordRules
+
+__all__ = ["key_fields", "object_key", "object_rules", "validate_object"]
+
+# Marketo's integer fields hold 32 bits.
+_INT_RANGE = (-(2**31), 2**31 - 1)
+_NUMBER_TYPES = frozenset({"float", "currency", "percent"})
+_INTEGER_TYPES = frozenset({"integer", "score", "reference"})
+_SYSTEM_FIELDS = frozenset({"createdAt", "updatedAt", "seq"})
+
+
+def key_fields(description: ObjectDescription, by: str) -> tuple[str, ...]:
+    """The fields a record is matched by: the dedupe fields, or the id field."""
+    return description.dedupe_fields if by == "dedupeFields" else (description.id_field,)
+
+
+def _part(value: Any) -> str | int | None:
+    if value is None or isinstance(value, bool):
+        return None if value is None else str(value).lower()
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if not text:
+        return None
+    return int(text) if text.isdigit() and len(text) < 19 else text
+
+
+def object_key(record: Mapping[str, Any], fields: Sequence[str]) -> str | int | None:
+    """The normalised key of ``record`` over ``fields``; None when any part is missing.
+
+    One field gives its value; several give one JSON text, so ``("0061", 7, "Buyer")`` is
+    one key wherever it comes from.
+
+    >>> object_key({"externalOpportunityId": "o1", "leadId": "7", "role": "Buyer"},
+    ...            ("externalOpportunityId", "leadId", "role"))
+    '["o1", 7, "Buyer"]'
+    """
+    parts = [_part(record.get(name)) for name in fields]
+    if any(part is None for part in parts):
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    return json.dumps(parts)
+
+
+def _value_problem(data_type: str, value: Any) -> str | None:
+    if value is None or value == "":
+        return None  # Marketo stores null
+    if isinstance(value, (Mapping, list, tuple, set)):
+        return f"holds a {type(value).__name__}; a field takes one value"
+    if data_type in _INTEGER_TYPES:
+        number = value if type(value) is int else _int_or_none(value)
+        if number is None or not _INT_RANGE[0] <= number <= _INT_RANGE[1]:
+            return f"must be a 32-bit integer ({data_type}), not {value!r}"
+    elif data_type in _NUMBER_TYPES:
+        if isinstance(value, bool) or not _is_number(value):
+            return f"must be a number ({data_type}), not {value!r}"
+    elif data_type == "boolean" and not _is_boolean(value):
+        return f"must be true or false, not {value!r}"
+    return None
+
+
+def _is_boolean(value: Any) -> bool:
+    return isinstance(value, bool) or str(value).strip().lower() in ("true", "false")
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def validate_object(
+    description: ObjectDescription, fields: Sequence[str]
+) -> Callable[[int, Any], str | None]:
+    """A validator refusing, before sending, a record Marketo would skip: not a mapping, a
+    key field without a value, a field the object lacks, a value its type cannot hold."""
+    types = {field.name: field.data_type for field in description.fields}
+    known = set(types) | _SYSTEM_FIELDS | {description.id_field}
+    what = description.name or "object"
+
+    def validate(index: int, record: Any) -> str | None:
+        if not isinstance(record, Mapping):
+            return f"record {index}: not a mapping of field names to values ({record!r})"
+        for name in fields:
+            if _part(record.get(name)) is None:
+                return f"record {index}: no value for key field {name!r}"
+        for name, value in record.items():
+            if name not in known:
+                return f"record {index}: field {name!r} is not a field of {what}"
+            problem = _value_problem(types.get(name, "string"), value)
+            if problem is not None:
+                return f"record {index}: field {name!r} {problem}"
+        return None
+
+    return validate
+
+
+def object_rules(
+    description: ObjectDescription, by: str, *, scope: str, keyed: bool = True
+) -> RecordRules[Any]:
+    """Records of one object matched ``by`` its dedupe fields or id field: keyed by them
+    (leased fleet-wide under ``scope``), validated against ``description``."""
+    fields = key_fields(description, by)
+
+    def key(record: Any) -> str | int | None:
+        return object_key(record, fields) if isinstance(record, Mapping) else None
+
+    return RecordRules(
+        key=key if keyed else None,
+        validate=validate_object(description, fields),
+        lease_scope=f"objects:{scope}:{by}" if keyed else None,
+    )
