@@ -14,7 +14,14 @@ from marketo_async.testing import FakeMarketo
 
 pytestmark = pytest.mark.anyio
 
-KINDS = ["companies", "opportunities", "opportunity_roles", "sales_persons", "named_accounts", "car_c"]
+KINDS = [
+    "companies",
+    "opportunities",
+    "opportunity_roles",
+    "sales_persons",
+    "named_accounts",
+    "car_c",
+]
 PATHS = {
     "companies": "companies",
     "opportunities": "opportunities",
@@ -156,7 +163,7 @@ async def test_delete_by_dedupe_fields_and_by_id_field_agree_with_the_server() -
     rows = [record("opportunities", n) for n in range(10)]
     async with fake.client() as client:
         synced = await client.opportunities.sync(rows)
-        by_key = await client.opportunities.delete(rows[:5] + [record("opportunities", 99)])
+        by_key = await client.opportunities.delete([*rows[:5], record("opportunities", 99)])
         guids = [{"marketoGUID": o.marketo_guid} for o in synced.outcomes[5:]]
         by_id = await client.opportunities.delete(guids, delete_by="idField")
     assert [o.status for o in by_key.outcomes] == ["deleted"] * 5 + ["skipped"]
