@@ -13,6 +13,7 @@ from ._leadgen import leadgen
 from ._leads import describe, leads
 from ._lists import static_lists
 from ._migrate import migrate
+from ._objects import objects
 from ._program_members import program_members
 from ._sandbox import sandbox
 from ._state import CliState
@@ -44,6 +45,7 @@ COMMANDS: tuple[click.Command, ...] = (
     static_lists,
     program_members,
     activities,
+    objects,
     campaigns,
     usage,
     describe,

@@ -249,6 +249,8 @@ class DataObject(Resource):
             raise ValueError("values must be a list of values, not a single value")
         given = list(values)
         names = field_names(fields)
+        if names is not None and self.kind.id_field not in names.split(","):
+            names += f",{self.kind.id_field}"  # each record read once, known by its id
         size = check_batch_size(batch_size)
         if given and all(isinstance(value, Mapping) for value in given):
             keys = [{str(k): _plain(v) for k, v in value.items()} for value in given]  # type: ignore[union-attr]
@@ -299,7 +301,7 @@ class DataObject(Resource):
 
     def _identity(self, record: ObjectRecord) -> object:
         value = record.get(self.kind.id_field)
-        return value if value is not None else (record.get("marketoGUID"), record.get("id"))
+        return value if value is not None else id(record)
 
     # ---- writes
 

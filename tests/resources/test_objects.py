@@ -236,3 +236,29 @@ async def test_a_long_query_goes_as_method_get_and_pages() -> None:
         none = await cars.query("vin", long_vins).collect()
     assert len(found) == 900 and none == []
     assert fake.stats.errors.get("414", 0) == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_heavy_faults_and_applied_then_604_leave_one_outcome_each_and_no_duplicate(
+    kind: str,
+) -> None:
+    """20% of calls fail and 10% apply then answer 604, with calls overlapping: every
+    record still gets one outcome, no key gets two records, and the calls are the floor
+    plus the retries."""
+    fake = make_fake(latency=0.5)
+    fake.faults.randomly(
+        0.2, codes=("608", "604", "502", "drop"), applied_rate=0.1, seed=len(kind)
+    )
+    rows = [record(kind, n) for n in range(2_850)]
+    rows += [record(kind, n * 19) for n in range(150)]  # repeated keys, after their first
+    async with fake.client() as client:
+        target = resource(client, kind)
+        await target.describe()
+        report = await target.sync(rows)
+        stats = client.stats
+    path = f"/rest/v1/{_path(kind)}.json"
+    assert len(report.outcomes) == 3_000 and report.ok, report.counts
+    assert fake.object_duplicates(_path(kind).removeprefix("customobjects/")) == []
+    assert len(fake.object_records(_path(kind).removeprefix("customobjects/"))) == 2_850
+    assert stats.retries > 0
+    assert 10 <= fake.stats.by_path[path] <= 10 + stats.retries

@@ -1,0 +1,368 @@
+"""``marketo-async objects ...``: upsert, delete, export and describe Marketo's data objects
+(companies, opportunities, opportunity_roles, sales_persons, named_accounts, or a custom
+object's API name)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import anyio
+import click
+from rich import box
+from rich.table import Table
+
+from .._client import MarketoClient
+from .._errors import MarketoError
+from ..models.objects import ObjectDescription
+from ..resources._object_rules import key_fields, object_key, validate_object
+from ..resources.objects import OBJECT_KINDS, DataObject
+from ._bulk import BulkSpec, Params, Transform, bulk_command
+from ._connect import ConnectOptions, open_client
+from ._export import export_records, read_values, to_mapping
+from ._input import format_of
+from ._options import FORMATS, batch_size_option, connection_options, progress_options
+from ._output import ExitCode, fail, stderr_console, stdout_console
+from ._preflight import PreflightError
+from ._run import EarlierAttempts, Send
+from ._state import cli_state
+
+__all__ = ["objects"]
+
+NAME_HELP = (
+    "NAME: companies, opportunities, opportunity_roles, sales_persons, named_accounts, or a "
+    "custom object's API name (car_c)."
+)
+_MATCH_BY = click.Choice(["dedupeFields", "idField"])
+# The description read by the preflight, for the key each report line shows.
+_DESCRIBED = "_described"
+
+
+def data_object(client: MarketoClient, name: str) -> DataObject:
+    """The resource NAME stands for."""
+    if name in OBJECT_KINDS:
+        found = getattr(client, name)
+        assert isinstance(found, DataObject)
+        return found
+    try:
+        return client.custom_objects.object(name)
+    except ValueError as error:
+        raise click.UsageError(f"NAME {name!r}: {error}. {NAME_HELP}") from None
+
+
+_INTEGER = frozenset({"integer", "score", "reference"})
+_NUMBER = frozenset({"float", "currency", "percent"})
+
+
+def _typed(data_type: str, text: str) -> Any:
+    """A CSV cell as the field's type wants it; a cell that does not convert is left as it is
+    (the record is then refused, naming the field)."""
+    value = text.strip()
+    try:
+        if data_type in _INTEGER:
+            return int(value)
+        if data_type in _NUMBER:
+            return float(value)
+    except ValueError:
+        return text
+    if data_type == "boolean" and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return text
+
+
+def _transform(description: ObjectDescription) -> Transform:
+    types = {field.name: field.data_type for field in description.fields}
+
+    def change(record: dict[str, Any]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name, value in record.items():
+            if value == "" or value is None:
+                continue  # an empty cell never blanks a field
+            found[name] = _typed(types.get(name, "string"), value) if type(value) is str else value
+        return found
+
+    return change
+
+
+def _preflight(by_option: str) -> Any:
+    async def preflight(
+        client: MarketoClient, params: Params, columns: Sequence[str]
+    ) -> Transform | None:
+        target = data_object(client, params["name"])
+        try:
+            description = await target.describe()
+        except MarketoError as error:
+            raise PreflightError(f"cannot describe {params['name']}: {error}") from None
+        # The run's own values (a dict): the report's keys come from this description.
+        cast(dict[str, Any], params)[_DESCRIBED] = description
+        known = {field.name for field in description.fields} | {description.id_field}
+        fields = key_fields(description, params[by_option])
+        if columns:
+            unknown = [column for column in columns if column not in known]
+            if unknown:
+                raise PreflightError(
+                    f"columns {', '.join(map(repr, unknown))} name no field of "
+                    f"{params['name']} (see `marketo-async objects describe {params['name']}`)"
+                )
+            missing = [name for name in fields if name not in columns]
+            if missing:
+                raise PreflightError(
+                    f"the input has no column for key field(s) {', '.join(map(repr, missing))} "
+                    f"of {params['name']}"
+                )
+        return _transform(description)
+
+    return preflight
+
+
+def _prepare(by_option: str) -> Any:
+    def prepare_for(params: Params) -> Any:
+        def prepare(record: Mapping[str, Any]) -> tuple[Any, Any]:
+            described: ObjectDescription | None = params.get(_DESCRIBED)
+            if described is None:
+                kind = OBJECT_KINDS.get(params["name"])
+                fields: Sequence[str] = kind.dedupe_fields if kind is not None else ()
+            else:
+                fields = key_fields(described, params[by_option])
+            return record, object_key(record, fields) if fields else None
+
+        return prepare
+
+    return prepare_for
+
+
+def _validate(by_option: str) -> Any:
+    def validate_for(params: Params) -> Any:
+        described: ObjectDescription | None = params.get(_DESCRIBED)
+        if described is None:
+            return None
+        return validate_object(described, key_fields(described, params[by_option]))
+
+    return validate_for
+
+
+def _check_upsert(params: Params) -> None:
+    if params["dedupe_by"] == "idField" and params["action"] != "updateOnly":
+        raise click.UsageError("--dedupe-by idField works only with --action updateOnly")
+
+
+def _upsert(client: MarketoClient, params: Params) -> Send:
+    target = data_object(client, params["name"])
+    return lambda records, **hooks: target.sync(
+        records,
+        action=params["action"],
+        dedupe_by=params["dedupe_by"],
+        batch_size=params["batch_size"],
+        **hooks,
+    )
+
+
+def _earlier_upsert(params: Params) -> EarlierAttempts:
+    if params["action"] == "createOnly":
+        return EarlierAttempts(
+            note="they are sent again; one an earlier call created is answered 'object already "
+            "exists' (1017) and reported skipped: check those",
+        )
+    return EarlierAttempts(
+        note=f"they are sent again: harmless, {params['action']} by key applies a row once"
+    )
+
+
+_NAME = click.argument("name")
+
+objects_upsert = bulk_command(
+    BulkSpec(
+        name="upsert",
+        help="Create or update the NAME records of FILE (CSV with a header row, or JSONL), "
+        "streamed; records sharing a key are never in flight together.\n\n" + NAME_HELP,
+        arguments=(_NAME,),
+        reads="records",
+        send=_upsert,
+        prepare=_prepare("dedupe_by"),
+        check=_check_upsert,
+        resume_keys=("action", "dedupe_by"),
+        preflight=_preflight("dedupe_by"),
+        validate=_validate("dedupe_by"),
+        earlier=_earlier_upsert,
+        options=(
+            click.option(
+                "--action",
+                type=click.Choice(["createOrUpdate", "createOnly", "updateOnly"]),
+                default="createOrUpdate",
+                show_default=True,
+            ),
+            click.option(
+                "--dedupe-by",
+                type=_MATCH_BY,
+                default="dedupeFields",
+                show_default=True,
+                help="Match records by the object's dedupe fields, or by its id field "
+                "(id or marketoGUID; updateOnly).",
+            ),
+            batch_size_option,
+        ),
+    )
+)
+
+objects_delete = bulk_command(
+    BulkSpec(
+        name="delete",
+        help="Delete the NAME records FILE lists by key (on a terminal it asks first; --yes "
+        "does not).\n\n" + NAME_HELP,
+        arguments=(_NAME,),
+        reads="records",
+        confirm="Delete from Marketo every {name} record {file} lists?",
+        send=lambda client, params: (
+            lambda records, **hooks: data_object(client, params["name"]).delete(
+                records, delete_by=params["delete_by"], batch_size=params["batch_size"], **hooks
+            )
+        ),
+        prepare=_prepare("delete_by"),
+        resume_keys=("delete_by",),
+        preflight=_preflight("delete_by"),
+        validate=_validate("delete_by"),
+        earlier=lambda params: EarlierAttempts(
+            note="they are sent again; a record an earlier call deleted is answered 1013 and "
+            "reported deleted",
+            evidence={"1013": "deleted"},
+        ),
+        options=(
+            click.option(
+                "--delete-by",
+                type=_MATCH_BY,
+                default="dedupeFields",
+                show_default=True,
+                help="Find records by the object's dedupe fields, or by its id field.",
+            ),
+            batch_size_option,
+        ),
+    )
+)
+
+
+def _read_keys(path: Path, filter_type: str) -> list[Any]:
+    """Filter values: one a line or a column; a JSONL file of objects gives compound keys."""
+    if path.suffix.lower() == ".jsonl":
+        rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+        if rows and all(isinstance(row, dict) and len(row) > 1 for row in rows):
+            return rows
+    return list(read_values(path, filter_type))
+
+
+@click.command("export")
+@click.argument("name")
+@click.option(
+    "--filter-type", required=True, metavar="FIELD", help="A searchable field, or dedupeFields."
+)
+@click.option(
+    "--values",
+    "values_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Values: one a line, a CSV/JSONL column, or JSONL objects for a compound key.",
+)
+@click.option("--fields", multiple=True, metavar="A,B,...", help="Fields to read.")
+@click.option(
+    "--out", default="-", show_default=True, metavar="FILE", help="Output file; - is stdout."
+)
+@click.option("--format", "output_format", type=FORMATS, help="[default: from --out suffix]")
+@progress_options
+@connection_options
+@click.pass_context
+def objects_export(
+    ctx: click.Context,
+    name: str,
+    filter_type: str,
+    values_file: Path,
+    fields: tuple[str, ...],
+    out: str,
+    output_format: str | None,
+    progress_mode: str,
+    progress_interval: float,
+    connect: ConnectOptions,
+) -> None:
+    """Write the NAME records whose --filter-type matches --values, as CSV or JSONL."""
+    values = _read_keys(values_file, filter_type)
+    if not values:
+        raise click.UsageError(f"{values_file} holds no values")
+    names = [item.strip() for group in fields for item in group.split(",") if item.strip()]
+    if output_format is None:
+        output_format = "jsonl" if out == "-" else format_of(Path(out))
+    chosen_format = output_format.lower()
+
+    async def go() -> int:
+        async with open_client(connect, cli_state(ctx)) as client:
+            pager = data_object(client, name).query(filter_type, values, fields=names or None)
+            return await export_records(
+                f"objects export {name}",
+                pager,
+                to_mapping,
+                out=out,
+                output_format=chosen_format,
+                fields=names,
+                progress_mode=progress_mode,
+                progress_interval=progress_interval,
+            )
+
+    try:
+        written = anyio.run(go)
+    except MarketoError as error:
+        fail(str(error))
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    except KeyboardInterrupt:
+        stderr_console().print("Interrupted: the output holds the records read so far.")
+        raise SystemExit(int(ExitCode.INTERRUPTED)) from None
+    where = "stdout" if out == "-" else out
+    stderr_console().print(f"Exported {written:,} {name} records to {where}.", markup=False)
+
+
+@click.command("describe")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print the description as JSON.")
+@connection_options
+@click.pass_context
+def objects_describe(ctx: click.Context, name: str, as_json: bool, connect: ConnectOptions) -> None:
+    """NAME's keys, searchable fields, fields with types, and link fields."""
+
+    async def go() -> ObjectDescription:
+        async with open_client(connect, cli_state(ctx)) as client:
+            return await data_object(client, name).describe()
+
+    try:
+        described = anyio.run(go)
+    except MarketoError as error:
+        fail(str(error))
+    if as_json:
+        from ..models import converter
+
+        click.echo(json.dumps(converter.unstructure(described), indent=2, default=str))
+        return
+    out = stdout_console()
+    out.print(f"{described.display_name} ({described.name})", markup=False)
+    out.print(f"id field: {described.id_field}", markup=False)
+    out.print(f"dedupe fields: {', '.join(described.dedupe_fields)}", markup=False)
+    searchable = ["+".join(group) for group in described.searchable_fields]
+    out.print(f"searchable: {', '.join(searchable)}", markup=False)
+    links = {
+        link.field: f"{link.related_to}.{link.related_field}" for link in described.relationships
+    }
+    table = Table(box=box.SIMPLE)
+    for column in ("field", "type", "updateable", "links to"):
+        table.add_column(column)
+    for field in described.fields:
+        table.add_row(
+            field.name,
+            field.data_type,
+            "yes" if field.updateable else "",
+            links.get(field.name, ""),
+        )
+    out.print(table)
+
+
+@click.group("objects", commands=[objects_upsert, objects_delete, objects_export, objects_describe])
+def objects() -> None:
+    """Companies, opportunities and their roles, sales persons, named accounts and custom
+    objects: upsert, delete, export, describe."""
