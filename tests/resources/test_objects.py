@@ -246,9 +246,7 @@ async def test_heavy_faults_and_applied_then_604_leave_one_outcome_each_and_no_d
     record still gets one outcome, no key gets two records, and the calls are the floor
     plus the retries."""
     fake = make_fake(latency=0.5)
-    fake.faults.randomly(
-        0.2, codes=("608", "604", "502", "drop"), applied_rate=0.1, seed=len(kind)
-    )
+    fake.faults.randomly(0.2, codes=("608", "604", "502", "drop"), applied_rate=0.1, seed=len(kind))
     rows = [record(kind, n) for n in range(2_850)]
     rows += [record(kind, n * 19) for n in range(150)]  # repeated keys, after their first
     async with fake.client() as client:
