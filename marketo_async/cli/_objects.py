@@ -16,6 +16,7 @@ from rich.table import Table
 
 from .._client import MarketoClient
 from .._errors import MarketoError
+from ..models._field_values import typed_value
 from ..models.objects import ObjectDescription
 from ..resources._object_rules import key_fields, object_key, validate_object
 from ..resources.objects import OBJECT_KINDS, DataObject
@@ -52,24 +53,13 @@ def data_object(client: MarketoClient, name: str) -> DataObject:
         raise click.UsageError(f"NAME {name!r}: {error}. {NAME_HELP}") from None
 
 
-_INTEGER = frozenset({"integer", "score", "reference"})
-_NUMBER = frozenset({"float", "currency", "percent"})
-
-
 def _typed(data_type: str, text: str) -> Any:
     """A CSV cell as the field's type wants it; a cell that does not convert is left as it is
     (the record is then refused, naming the field)."""
-    value = text.strip()
     try:
-        if data_type in _INTEGER:
-            return int(value)
-        if data_type in _NUMBER:
-            return float(value)
+        return typed_value(data_type, text)
     except ValueError:
         return text
-    if data_type == "boolean" and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return text
 
 
 def _transform(description: ObjectDescription) -> Transform:

@@ -7,15 +7,12 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ..models._field_values import value_problem
 from ..models.objects import ObjectDescription
 from ._base import RecordRules
 
 __all__ = ["key_fields", "object_key", "object_rules", "validate_object"]
 
-# Marketo's integer fields hold 32 bits.
-_INT_RANGE = (-(2**31), 2**31 - 1)
-_NUMBER_TYPES = frozenset({"float", "currency", "percent"})
-_INTEGER_TYPES = frozenset({"integer", "score", "reference"})
 _SYSTEM_FIELDS = frozenset({"createdAt", "updatedAt", "seq"})
 
 
@@ -54,41 +51,10 @@ def object_key(record: Mapping[str, Any], fields: Sequence[str]) -> str | int | 
 
 
 def _value_problem(data_type: str, value: Any) -> str | None:
-    if value is None or value == "":
-        return None  # Marketo stores null
     if isinstance(value, (Mapping, list, tuple, set)):
         return f"holds a {type(value).__name__}; a field takes one value"
-    if data_type in _INTEGER_TYPES:
-        number = value if type(value) is int else _int_or_none(value)
-        if number is None or not _INT_RANGE[0] <= number <= _INT_RANGE[1]:
-            return f"must be a 32-bit integer ({data_type}), not {value!r}"
-    elif data_type in _NUMBER_TYPES:
-        if isinstance(value, bool) or not _is_number(value):
-            return f"must be a number ({data_type}), not {value!r}"
-    elif data_type == "boolean" and not _is_boolean(value):
-        return f"must be true or false, not {value!r}"
-    return None
-
-
-def _is_boolean(value: Any) -> bool:
-    return isinstance(value, bool) or str(value).strip().lower() in ("true", "false")
-
-
-def _int_or_none(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        return None
-
-
-def _is_number(value: Any) -> bool:
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return True
+    problem = value_problem(data_type, value)
+    return None if problem is None else f"holds a value Marketo refuses: {problem}"
 
 
 def validate_object(
