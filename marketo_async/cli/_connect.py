@@ -284,7 +284,7 @@ async def fleet_limiter(
     """A RedisLimiter on ``--redis`` (None without it), checked before the run starts.
 
     On leaving, ``-v`` shows how long background calls waited for interactive ones (a
-    service sharing the budget) when they did.
+    service sharing the budget).
     """
     if not settings.redis_url:
         yield None
@@ -304,13 +304,12 @@ async def fleet_limiter(
         try:
             yield limiter
         finally:
-            if limiter.yielded_s > 0:
-                logger.warning(
-                    "background calls waited %.1f s for interactive calls sharing the "
-                    "budget (Redis key %s)",
-                    limiter.yielded_s,
-                    key,
-                )
+            logger.warning(
+                "background calls waited %.1f s for interactive calls sharing the budget "
+                "(Redis key %s)",
+                limiter.yielded_s,
+                key,
+            )
 
 
 @contextlib.asynccontextmanager
