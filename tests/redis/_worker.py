@@ -159,6 +159,16 @@ async def sync(args: argparse.Namespace) -> dict[str, Any]:
         {"email": f"lead{n}@example.com" if args.backend == "asyncio" else f"LEAD{n}@Example.com"}
         for n in numbers
     ]
+    if args.roles:
+        # Opportunity roles: a compound key; the other worker writes leadId as text.
+        records = [
+            {
+                "externalOpportunityId": f"opp{n % 3}",
+                "leadId": n if args.backend == "asyncio" else str(n),
+                "role": "Buyer",
+            }
+            for n in numbers
+        ]
     warnings = _WarningsKept()
     logging.getLogger("marketo_async").addHandler(warnings)
     async with RedisLimiter(
@@ -181,7 +191,8 @@ async def sync(args: argparse.Namespace) -> dict[str, Any]:
         )
         async with client:
             await _start_together(args)
-            report = await client.leads.sync(records, batch_size=args.chunk)
+            target = client.opportunity_roles if args.roles else client.leads
+            report = await target.sync(records, batch_size=args.chunk)
     refused = [o for o in report.outcomes if o.status not in ("created", "updated")]
     return {
         "counts": report.counts,
@@ -245,6 +256,7 @@ def main() -> None:
     parser.add_argument("--shared", type=int, nargs=2, default=(0, 0))
     parser.add_argument("--chunk", type=int, default=5)
     parser.add_argument("--no-leases", dest="leases", action="store_false")
+    parser.add_argument("--roles", action="store_true", help="sync opportunity roles, not leads")
     parser.add_argument("--fallback", choices=["error", "local"], default="error")
     parser.add_argument("--outage-wait", type=float, default=60.0)
     parser.add_argument("--shuffle", type=int, default=None, help="a seed to shuffle with")
