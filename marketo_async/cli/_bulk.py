@@ -293,10 +293,17 @@ def _open_report(
     identity: RunIdentity,
     *,
     writer: Callable[..., ReportWriter] = ReportWriter,
+    sandbox: bool = False,
 ) -> ReportWriter:
     path = report if report is not None else (resume[0] if resume else None)
     append = path is not None and path.resolve() in {earlier.resolve() for earlier in resume}
     if path is not None and not append and path.exists() and path.stat().st_size > 0:
+        if sandbox:  # a new, empty emulator: there is no earlier run in it to continue
+            fail(
+                f"--report {path} exists (an earlier run's report): name another --report "
+                "(each --sandbox run starts from an empty emulator; nothing is overwritten)",
+                ExitCode.USAGE,
+            )
         fail(
             f"--report {path} exists (an earlier run's report): pass --resume {path} to "
             "continue that run, or name another --report (nothing is overwritten)",
@@ -350,7 +357,9 @@ def run_bulk(
     """
     identity = RunIdentity.of(_command_name(ctx), settings or {}, path)
     _check_resumable(resume, identity)
-    writer = _open_report(report, resume, identity)
+    writer = _open_report(
+        report, resume, identity, sandbox=bool(getattr(connect, "sandbox", False))
+    )
     applied = _resume_from(resume, earlier)
     _note_sandbox_resume(applied, connect)
 
