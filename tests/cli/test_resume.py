@@ -108,7 +108,8 @@ def test_an_existing_report_is_never_overwritten(invoke: Invoke, tmp_path: Path)
     )
     before = Path("r.jsonl").read_bytes()
     result = invoke(fake, "leads", "upsert", source, "--sandbox", "--report", "r.jsonl")
-    assert result.exit_code == 2 and "--resume r.jsonl" in result.stderr
+    # A --sandbox run starts from an empty emulator: the advice is a new report, not --resume.
+    assert result.exit_code == 2 and "name another --report" in result.stderr
     assert Path("r.jsonl").read_bytes() == before
 
 
