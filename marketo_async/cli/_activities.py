@@ -31,6 +31,7 @@ from ..models.activities import Activity
 from ..resources._activity_stream import ActivityPager
 from ._bulk_api import bulk_activities_export, parse_day
 from ._connect import ConnectOptions, open_client
+from ._entry import Terminated
 from ._options import FORMATS, connection_options, progress_options
 from ._output import ExitCode, fail, stderr_console
 from ._progress import ProgressDisplay
@@ -39,6 +40,8 @@ from ._state import cli_state
 from ._sync_state import StateError, SyncState, open_at
 
 __all__ = ["activities", "activities_export", "leads_changes", "leads_deleted"]
+
+MAX_ID = 2**31 - 1
 
 COLUMNS = (
     "id",
@@ -93,7 +96,32 @@ def _ids(text: str | None, option: str) -> list[int] | None:
         raise click.BadParameter("comma-separated integers", param_hint=option) from None
     if not ids:
         raise click.BadParameter("name at least one id", param_hint=option)
+    for value in ids:
+        if not 1 <= value <= MAX_ID:
+            raise click.BadParameter(
+                f"{value} is not an id (ids are 1 to {MAX_ID:,})", param_hint=option
+            )
     return sorted(set(ids))
+
+
+def _leaves(error: BaseException) -> Iterator[BaseException]:
+    inner = getattr(error, "exceptions", None)  # an exception group (3.10: anyio's backport)
+    if isinstance(inner, tuple):
+        for each in inner:
+            yield from _leaves(each)
+    else:
+        yield error
+
+
+def _stop_code(error: BaseException) -> ExitCode | None:
+    """130 or 143 when ``error`` is SIGINT's or SIGTERM's exception, also as it comes out of a
+    task group (the signal handler raises in whichever task is running); None otherwise."""
+    leaves = list(_leaves(error))
+    if any(isinstance(leaf, Terminated) for leaf in leaves):
+        return ExitCode.TERMINATED
+    if any(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
+        return ExitCode.INTERRUPTED
+    return None
 
 
 def _names(values: tuple[str, ...]) -> list[str]:
@@ -140,7 +168,8 @@ def _resolve_state(read: _Read | None, *, kind: str, options: _Incremental) -> S
         except StateError as error:
             fail(str(error))
         if state.kind != kind:
-            raise click.UsageError(f"{state_path} is the state of a {state.kind} export")
+            article = "an" if state.kind[:1] in "aeiou" else "a"
+            raise click.UsageError(f"{state_path} is the state of {article} {state.kind} export")
         if read is not None and read.filters != state.filters:
             raise click.UsageError(
                 f"{state_path} was made for {json.dumps(state.filters)}; give the same, or none"
@@ -157,6 +186,8 @@ def _resolve_state(read: _Read | None, *, kind: str, options: _Incremental) -> S
     if state_path is not None and (out is None or out == "-"):
         raise click.UsageError("--state needs --out FILE (a file the state keeps in step)")
     target = out or "-"
+    if state_path is not None and Path(target).exists() and not Path(target).is_file():
+        raise click.UsageError(f"--state keeps a regular file in step; --out {out} is not one")
     fmt = options.output_format or ("csv" if target.endswith(".csv") else "jsonl")
     state = SyncState(
         kind=kind,
@@ -257,9 +288,12 @@ def run_incremental(
         fail(f"{error} (the state file still says where to continue)")
     except ValueError as error:
         raise click.UsageError(str(error)) from None
-    except KeyboardInterrupt:
+    except BaseException as error:  # SIGINT/SIGTERM, maybe inside a task group
+        code = _stop_code(error)
+        if code is None:
+            raise
         _say(f"Stopped after {copy.written:,} {kind}; run the same command to continue.")
-        raise SystemExit(int(ExitCode.INTERRUPTED)) from None
+        raise SystemExit(int(code)) from None
     where = "stdout" if state.out == "-" else state.out
     _say(
         f"Exported {copy.written:,} {kind} to {where} ({state.count:,} in all, "

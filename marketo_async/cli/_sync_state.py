@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -46,6 +47,19 @@ def write_atomically(path: Path, text: str) -> None:
             os.close(directory)
 
 
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "kind": str,
+    "filters": dict,
+    "out": str,
+    "format": str,
+    "since": str,
+    "cursor": (str, type(None)),
+    "offset": int,
+    "count": int,
+    "reached": (str, type(None)),
+}
+
+
 @attrs.define(kw_only=True)
 class SyncState:
     """Where an incremental export stands (``cursor`` None: not started, use ``since``)."""
@@ -65,8 +79,16 @@ class SyncState:
     def load(cls, path: Path) -> SyncState:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError(f"a JSON {type(data).__name__}, not an object")
             if data.get("version") != STATE_VERSION:
                 raise StateError(f"{path}: state version {data.get('version')!r} is not known")
+            for name, kinds in _FIELD_TYPES.items():
+                value = data.get(name)
+                if isinstance(value, bool) or not isinstance(value, kinds):
+                    raise ValueError(f"{name} is {value!r}")
+            if data["offset"] < 0 or data["count"] < 0:
+                raise ValueError("a negative offset or count")
             return cls(**data)
         except (ValueError, TypeError) as exc:
             raise StateError(f"{path} is not a state file this command wrote ({exc})") from None
@@ -81,6 +103,11 @@ def open_at(path: Path, offset: int) -> Iterator[IO[bytes]]:
     killed run wrote after its last checkpoint)."""
     handle = path.open("r+b") if path.exists() else path.open("w+b")
     with handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            if offset:  # a device or a pipe: nothing to cut back or continue after
+                raise StateError(f"{path} is not a regular file: a state can continue only a file")
+            yield handle
+            return
         size = os.fstat(handle.fileno()).st_size
         if size < offset:
             raise StateError(

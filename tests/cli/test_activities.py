@@ -113,7 +113,7 @@ def test_a_state_refuses_other_filters_or_another_output(
     other_out = invoke(fake, *args, "--out", tmp_path / "other.jsonl")
     assert other_out.exit_code == 2 and "writes to" in other_out.stderr
     changes = invoke(fake, "leads", "changes", "--state", state, "--sandbox")
-    assert changes.exit_code == 2 and "state of a activities export" in changes.stderr
+    assert changes.exit_code == 2 and "state of an activities export" in changes.stderr
 
 
 def test_first_run_needs_since_and_a_file_for_the_state(
@@ -253,3 +253,100 @@ def test_kill_9_at_three_random_moments_then_the_same_command_leaves_each_activi
             read = [int(row["id"]) for row in csv.DictReader(handle)]
     assert read == _wanted(fake, {1, 2, 3, 12})  # every activity once, in order
     assert kills == 3  # each run was cut short mid-run
+
+
+# --------------------------------------------------------------------------- hostile inputs
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("[1, 2]\n", "a JSON list, not an object"),
+        ('{"version": 1, "kind": "activities"}\n', "filters is None"),
+        ('{"version": 1, "kind": "activities", "filters": {}, "out": "o", "format": "jsonl",'
+         ' "since": "2026-01-01T00:00:00Z", "offset": "12", "count": 0}\n', "offset is '12'"),
+        ('{"version": 1, "kind": "activities", "filters": {}, "out": "o", "format": "jsonl",'
+         ' "since": "2026-01-01T00:00:00Z", "offset": -5, "count": 0}\n', "negative offset"),
+    ],
+)  # fmt: skip
+def test_a_state_file_of_the_wrong_shape_is_one_error_line(
+    invoke: Invoke, fake: FakeMarketo, tmp_path: Path, text: str, said: str
+) -> None:
+    state = tmp_path / "state.json"
+    state.write_text(text, encoding="utf-8")
+    result = invoke(fake, "activities", "export", "--state", state, "--sandbox")
+    assert result.exit_code == 1, result.output
+    assert "is not a state file this command wrote" in result.stderr and said in result.stderr
+    assert fake.stats.calls == 0
+
+
+def test_a_state_keeps_only_a_regular_file_in_step(
+    invoke: Invoke, fake: FakeMarketo, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.json"
+    for out in (tmp_path, Path(os.devnull)):
+        result = invoke(
+            fake, "activities", "export", "--type-ids", "1", "--since", "2026-01-01",
+            "--state", state, "--out", out, "--sandbox",
+        )  # fmt: skip
+        assert result.exit_code == 2 and "is not one" in result.stderr, result.output
+    assert not state.exists() and fake.stats.calls == 0
+
+
+def test_without_a_state_a_device_is_written_as_it_is(
+    invoke: Invoke, fake: FakeMarketo, tmp_path: Path
+) -> None:
+    _activities(fake, 2, 2)
+    result = invoke(
+        fake, "activities", "export", "--type-ids", "1,2,3", "--since", "2025-12-01",
+        "--out", os.devnull, "--sandbox",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Exported 4 activities" in result.stderr
+
+
+@pytest.mark.parametrize("ids", ["-1", "0", "1,2147483648"])
+def test_type_ids_out_of_range_are_refused_naming_the_option(
+    invoke: Invoke, fake: FakeMarketo, ids: str
+) -> None:
+    result = invoke(
+        fake, "activities", "export", "--type-ids", ids, "--since", "2026-01-01", "--sandbox"
+    )
+    assert (
+        result.exit_code == 2 and "--type-ids" in result.stderr and "is not an id" in result.stderr
+    )
+    assert fake.stats.calls == 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigterm_midway_stops_with_143_and_one_line_then_the_same_command_finishes(
+    tmp_path: Path,
+) -> None:
+    fake = FakeMarketo(latency=Latency(base=0.05))
+    _activities(fake, 100, 10)
+    fake.activity_log.short_pages(0.7, seed=3)
+    out, state = tmp_path / "out.jsonl", tmp_path / "state.json"
+    with start_blocking_portal() as portal:
+        server, port = portal.start_task(fake.serve, 0)
+        command = _cli(
+            "activities", "export", "--type-ids", "1,2,3", "--since", "2025-12-01",
+            "--state", state, "--out", out, "--base-url", f"http://127.0.0.1:{port}",
+            "--rate-limit", "none", "--progress", "off",
+        )  # fmt: skip
+        process = subprocess.Popen(
+            command, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 60
+        while not (out.exists() and out.stat().st_size) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+        final = subprocess.run(
+            command, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120
+        )
+        server.cancel()
+    said = stderr.decode()
+    assert process.returncode == 143, said
+    assert "Traceback" not in said and "Stopped after" in said
+    assert final.returncode == 0, final.stderr
+    assert [line["id"] for line in _lines(out)] == _wanted(fake, {1, 2, 3})
