@@ -161,24 +161,9 @@ def _header(fmt: str, columns: Sequence[str]) -> bytes:
 def _resolve_state(read: _Read | None, *, kind: str, options: _Incremental) -> SyncState:
     """The state to run from: the saved one (checked against the options given), or a new
     one (saved at once, before any output, when ``--state`` names a file)."""
+    if options.state_path is not None and options.state_path.exists():
+        return _saved_state(options.state_path, read, kind=kind, options=options)
     state_path, since, out = options.state_path, options.since, options.out
-    if state_path is not None and state_path.exists():
-        try:
-            state = SyncState.load(state_path)
-        except StateError as error:
-            fail(str(error))
-        if state.kind != kind:
-            article = "an" if state.kind[:1] in "aeiou" else "a"
-            raise click.UsageError(f"{state_path} is the state of {article} {state.kind} export")
-        if read is not None and read.filters != state.filters:
-            raise click.UsageError(
-                f"{state_path} was made for {json.dumps(state.filters)}; give the same, or none"
-            )
-        if out is not None and str(Path(out).resolve()) != state.out:
-            raise click.UsageError(f"{state_path} writes to {state.out}, not {out}")
-        if since is not None:
-            _say(f"Continuing from {state_path}; --since applies only to the first run.")
-        return state
     if read is None:
         raise click.UsageError("the first run needs the filters (--type-ids or --fields)")
     if since is None:
@@ -198,6 +183,27 @@ def _resolve_state(read: _Read | None, *, kind: str, options: _Incremental) -> S
     )
     if state_path is not None:
         state.save(state_path)
+    return state
+
+
+def _saved_state(
+    state_path: Path, read: _Read | None, *, kind: str, options: _Incremental
+) -> SyncState:
+    try:
+        state = SyncState.load(state_path)
+    except StateError as error:
+        fail(str(error))
+    if state.kind != kind:
+        article = "an" if state.kind[:1] in "aeiou" else "a"
+        raise click.UsageError(f"{state_path} is the state of {article} {state.kind} export")
+    if read is not None and read.filters != state.filters:
+        raise click.UsageError(
+            f"{state_path} was made for {json.dumps(state.filters)}; give the same, or none"
+        )
+    if options.out is not None and str(Path(options.out).resolve()) != state.out:
+        raise click.UsageError(f"{state_path} writes to {state.out}, not {options.out}")
+    if options.since is not None:
+        _say(f"Continuing from {state_path}; --since applies only to the first run.")
     return state
 
 
