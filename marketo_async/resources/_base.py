@@ -35,7 +35,7 @@ from .._batch import (
     WriteOptions,
     run_batches,
 )
-from .._errors import TooManyResultsError, retitled
+from .._errors import NotFoundError, TooManyResultsError, retitled
 from .._paging import Page, Pager, token_pages
 from .._transport import INTERACTIVE, chosen_lane, lane, resent_after_ambiguity
 
@@ -48,6 +48,8 @@ __all__ = [
     "RequestFn",
     "Resource",
     "after_resend",
+    "asset_not_found",
+    "first_result",
     "results_of",
     "retitled",
 ]
@@ -69,6 +71,29 @@ class RequestFn(Protocol):
         data: Mapping[str, Any] | Sequence[tuple[str, str]] | None = None,
         idempotent: bool = True,
     ) -> Awaitable[dict[str, Any]]: ...
+
+
+# Marketo's asset API: "no data found" (a missing asset answers success with this warning).
+NO_DATA_FOUND = "702"
+
+
+def first_result(body: Mapping[str, Any], parse: Callable[[Any], T]) -> T | None:
+    """An asset-API answer's first ``result``, parsed; None when it has none."""
+    result = body.get("result") or []
+    return parse(result[0]) if result else None
+
+
+def asset_not_found(what: str, body: Mapping[str, Any], path: str) -> NotFoundError:
+    """The asset API answers a missing asset with success and a warning, not an error: the
+    error carries 702, Marketo's code for "no data found" (like the Lead Database's 1013)."""
+    warnings = "; ".join(str(w) for w in body.get("warnings") or ())
+    detail = f" ({warnings})" if warnings else ""
+    return NotFoundError(
+        f"{what} not found{detail}",
+        code=NO_DATA_FOUND,
+        request_id=body.get("requestId"),
+        path=path,
+    )
 
 
 def results_of(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -168,6 +193,20 @@ class Api:
 
     async def delete(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return await self.request("DELETE", path, params=params)
+
+    # ---- asset reads
+
+    async def asset(self, path: str, parse: Callable[[Any], T], *, what: str) -> T:
+        """The asset ``path`` answers with; ``NotFoundError`` (702) naming ``what`` when none."""
+        body = await self.get(path)
+        found = first_result(body, parse)
+        if found is None:
+            raise asset_not_found(what, body, path)
+        return found
+
+    async def asset_named(self, path: str, name: str, parse: Callable[[Any], T]) -> T | None:
+        """The asset ``path`` finds by exact ``name``, or None."""
+        return first_result(await self.get(path, {"name": name}), parse)
 
     # ---- writes
 

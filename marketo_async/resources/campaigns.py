@@ -13,7 +13,7 @@ import attrs
 
 from .._batch import BatchReport, ResultRules, WriteHooks, WriteOptions
 from .._batch._results import EntryResult
-from .._errors import AccessDeniedError, MarketoError, NotFoundError, RequestError, retitled
+from .._errors import AccessDeniedError, MarketoError, RequestError, retitled
 from .._paging import MAX_ASSET_PAGE, Page, Pager, offset_pages
 from .._transport._gate import CallNotSent, queued
 from ..models import converter, format_datetime
@@ -48,8 +48,6 @@ MAX_TOKENS = 100
 MAX_RUN_AT_AHEAD = dt.timedelta(days=2 * 365)
 # A my token as Marketo names it: {{my.Token Name}}.
 TOKEN_NAME = re.compile(r"\{\{my\.[^{}]+\}\}")
-# Marketo: the asset API says "no data found" with a warning; the error carries 702.
-NO_DATA_FOUND = "702"
 
 Tokens = Mapping[str, str | int | float]
 
@@ -161,17 +159,13 @@ class Campaigns(Resource):
         """The smart campaign with this id; ``NotFoundError`` when there is none."""
         campaign_id = positive_id(id, "id")
         path = f"/rest/asset/v1/smartCampaign/{campaign_id}.json"
-        body = await self._api.get(path)
-        found = _one(body)
-        if found is None:
-            raise _not_found(f"smart campaign {campaign_id}", body, path)
-        return found
+        return await self._api.asset(path, _parse, what=f"smart campaign {campaign_id}")
 
     async def by_name(self, name: str) -> SmartCampaign | None:
         """The smart campaign named exactly ``name``, or None."""
         non_empty_text(name, "name")
-        body = await self._api.get("/rest/asset/v1/smartCampaign/byName.json", {"name": name})
-        return _one(body)
+        path = "/rest/asset/v1/smartCampaign/byName.json"
+        return await self._api.asset_named(path, name, _parse)
 
     def list(self, *, is_active: bool | None = None) -> Pager[SmartCampaign]:
         """Every smart campaign (only active ones with ``is_active=True``, only inactive ones
@@ -299,23 +293,5 @@ def _refused(campaign: int, error: MarketoError, *, schedule: bool = False) -> M
     )
 
 
-def _one(body: Mapping[str, Any]) -> SmartCampaign | None:
-    result = body.get("result") or []
-    return _parse(result[0]) if result else None
-
-
 def _parse(item: Mapping[str, Any]) -> SmartCampaign:
     return converter.structure(item, SmartCampaign)
-
-
-def _not_found(what: str, body: Mapping[str, Any], path: str) -> NotFoundError:
-    """The asset API answers a missing asset with success and a warning, not an error: the
-    error carries 702, Marketo's code for "no data found"."""
-    warnings = "; ".join(str(w) for w in body.get("warnings") or ())
-    detail = f" ({warnings})" if warnings else ""
-    return NotFoundError(
-        f"{what} not found{detail}",
-        code=NO_DATA_FOUND,
-        request_id=body.get("requestId"),
-        path=path,
-    )

@@ -9,17 +9,14 @@ from typing import Any
 
 import anyio
 
-from .._errors import MarketoError, NotFoundError
+from .._errors import MarketoError
 from .._paging import MAX_ASSET_PAGE, Pager, offset_pages
 from ..models import converter
 from ..models.campaigns import Program, ProgramStatus
 from ._arguments import non_empty_text, positive_id
-from ._base import Api, Resource
+from ._base import Api, Resource, asset_not_found
 
 __all__ = ["Programs", "unknown_status_message"]
-
-# Marketo: the asset API says "no data found" with a warning; the error carries 702.
-NO_DATA_FOUND = "702"
 
 
 def unknown_status_message(
@@ -52,17 +49,12 @@ class Programs(Resource):
         """The program with this id; ``NotFoundError`` when there is none."""
         program_id = positive_id(id, "id")
         path = f"/rest/asset/v1/program/{program_id}.json"
-        body = await self._api.get(path)
-        found = _one(body)
-        if found is None:
-            raise not_found(f"program {program_id}", body, path)
-        return found
+        return await self._api.asset(path, _parse, what=f"program {program_id}")
 
     async def by_name(self, name: str) -> Program | None:
         """The program named exactly ``name``, or None."""
         non_empty_text(name, "name")
-        body = await self._api.get("/rest/asset/v1/program/byName.json", {"name": name})
-        return _one(body)
+        return await self._api.asset_named("/rest/asset/v1/program/byName.json", name, _parse)
 
     def list(self) -> Pager[Program]:
         """Every program, 200 per call.
@@ -106,29 +98,11 @@ class Programs(Resource):
         body = await self._api.get(path, {"name": program.channel})
         result = body.get("result") or []
         if not result or not isinstance(result[0], Mapping):
-            raise not_found(f"channel {program.channel!r}", body, path)
+            raise asset_not_found(f"channel {program.channel!r}", body, path)
         raw = result[0].get("progressionStatuses") or []
         statuses = [converter.structure(item, ProgramStatus) for item in raw]
         return sorted(statuses, key=lambda status: status.step)
 
 
-def _one(body: Mapping[str, Any]) -> Program | None:
-    result = body.get("result") or []
-    return _parse(result[0]) if result else None
-
-
 def _parse(item: Mapping[str, Any]) -> Program:
     return converter.structure(item, Program)
-
-
-def not_found(what: str, body: Mapping[str, Any], path: str) -> NotFoundError:
-    """The asset API answers a missing asset with success and a warning, not an error: the
-    error carries 702, Marketo's code for "no data found"."""
-    warnings = "; ".join(str(w) for w in body.get("warnings") or ())
-    detail = f" ({warnings})" if warnings else ""
-    return NotFoundError(
-        f"{what} not found{detail}",
-        code=NO_DATA_FOUND,
-        request_id=body.get("requestId"),
-        path=path,
-    )

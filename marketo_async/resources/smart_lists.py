@@ -11,7 +11,6 @@ from ..models import converter
 from ..models.campaigns import SmartList
 from ._arguments import non_empty_text, positive_id
 from ._base import Resource
-from .programs import not_found
 
 __all__ = ["SmartLists"]
 
@@ -26,27 +25,17 @@ class SmartLists(Resource):
         """The smart list with this id; ``NotFoundError`` when there is none."""
         list_id = positive_id(id, "id")
         path = f"/rest/asset/v1/smartList/{list_id}.json"
-        body = await self._api.get(path)
-        found = _one(body)
-        if found is None:
-            raise not_found(f"smart list {list_id}", body, path)
-        return found
+        return await self._api.asset(path, _parse, what=f"smart list {list_id}")
 
     async def by_name(self, name: str) -> SmartList | None:
         """The smart list named exactly ``name``, or None."""
         non_empty_text(name, "name")
-        body = await self._api.get("/rest/asset/v1/smartList/byName.json", {"name": name})
-        return _one(body)
+        return await self._api.asset_named("/rest/asset/v1/smartList/byName.json", name, _parse)
 
     def list(self) -> Pager[SmartList]:
         """Every smart list, 200 per call."""
         fetch = functools.partial(self._api.get, "/rest/asset/v1/smartLists.json")
         return Pager(lambda: offset_pages(fetch, {}, _parse, max_return=MAX_ASSET_PAGE))
-
-
-def _one(body: Mapping[str, Any]) -> SmartList | None:
-    result = body.get("result") or []
-    return _parse(result[0]) if result else None
 
 
 def _parse(item: Mapping[str, Any]) -> SmartList:

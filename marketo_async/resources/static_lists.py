@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._batch import BatchReport, ResultRules, Send, Status, WriteHooks, WriteOptions
-from .._errors import MarketoError, NotFoundError, RequestError
+from .._errors import MarketoError, RequestError
 from .._paging import MAX_ASSET_PAGE, Pager, offset_pages
 from ..models import converter, format_datetime
 from ..models.leads import Lead
@@ -24,15 +24,13 @@ from ._arguments import (
     non_empty_text,
     positive_id,
 )
-from ._base import RecordRules, Resource, after_resend
+from ._base import RecordRules, Resource, after_resend, asset_not_found, first_result
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 __all__ = ["StaticLists"]
 
-# Marketo: "no data found for the search".
-NO_DATA_FOUND = "702"
 # Marketo: "Lead not in list".
 NOT_IN_LIST = "1015"
 # Marketo: a static list name already in use.
@@ -77,17 +75,13 @@ class StaticLists(Resource):
         """The static list with this id; ``NotFoundError`` when there is none."""
         list_id = positive_id(id, "id")
         path = f"/rest/asset/v1/staticList/{list_id}.json"
-        body = await self._api.get(path)
-        found = self._one(body)
-        if found is None:
-            raise _not_found(list_id, body, path)
-        return found
+        return await self._api.asset(path, _parse_list, what=f"static list {list_id}")
 
     async def by_name(self, name: str) -> StaticList | None:
         """The static list named exactly ``name``, or None."""
         non_empty_text(name, "name")
-        body = await self._api.get("/rest/asset/v1/staticList/byName.json", {"name": name})
-        return self._one(body)
+        path = "/rest/asset/v1/staticList/byName.json"
+        return await self._api.asset_named(path, name, _parse_list)
 
     def list(
         self,
@@ -169,7 +163,7 @@ class StaticLists(Resource):
         path = f"/rest/asset/v1/staticList/{list_id}/delete.json"
         body = await self._api.post(path)
         if not body.get("result"):
-            raise _not_found(list_id, body, path)
+            raise asset_not_found(f"static list {list_id}", body, path)
 
     # ---- membership (Lead Database; ids as repeated query parameters) ---------------------
 
@@ -244,14 +238,9 @@ class StaticLists(Resource):
         return f"/rest/v1/lists/{positive_id(list_id, 'list_id')}/leads{suffix}.json"
 
     @staticmethod
-    def _one(body: Mapping[str, Any]) -> StaticList | None:
-        result = body.get("result") or []
-        return _parse_list(result[0]) if result else None
-
-    @staticmethod
     def _answered(body: Mapping[str, Any], path: str) -> StaticList:
         """The list a create or update answered with."""
-        found = StaticLists._one(body)
+        found = first_result(body, _parse_list)
         if found is None:
             warnings = "; ".join(str(w) for w in body.get("warnings") or ()) or "no warning"
             raise MarketoError(f"Marketo answered without the static list ({warnings})", path=path)
@@ -270,19 +259,6 @@ def _membership(
         return after_resend(await call(ids), evidence=evidence)
 
     return send
-
-
-def _not_found(list_id: int, body: Mapping[str, Any], path: str) -> NotFoundError:
-    """The asset API answers a missing list with success and a warning, not an error: the
-    error carries 702, Marketo's code for "no data found", like the Lead Database's 1013."""
-    warnings = "; ".join(str(w) for w in body.get("warnings") or ())
-    detail = f" ({warnings})" if warnings else ""
-    return NotFoundError(
-        f"static list {list_id} not found{detail}",
-        code=NO_DATA_FOUND,
-        request_id=body.get("requestId"),
-        path=path,
-    )
 
 
 def _parse_list(item: Mapping[str, Any]) -> StaticList:
