@@ -358,8 +358,12 @@ class _Run:
         except AmbiguousWriteError as error:
             self._finish_all(file, "unknown", error=error)
         except MarketoError as error:
-            # Once the job was accepted, whether it imported is unknown to us.
-            self._finish_all(file, "unknown" if accepted else "failed", error=error)
+            # Once the job was accepted, whether it imported is unknown to us. A refused
+            # upload (no such list, 1003 ...) gives each row Marketo's reason, not only the error.
+            refused = () if accepted else _reasons_of(error)
+            self._finish_all(
+                file, "unknown" if accepted else "failed", error=error, reasons=refused
+            )
         finally:
             if file.sending:  # cancelled while sending or polling: it may import
                 self._finish_all(file, "unknown")
@@ -705,3 +709,9 @@ class BulkImport(Resource):
         known |= await self._fields("/rest/v1/programs/members/describe.json")
         hooks = _Hooks(progress, on_progress, on_outcome, stop)
         return await _Run(self, target, known, hooks).run(_records(rows))
+
+
+def _reasons_of(error: MarketoError) -> tuple[Reason, ...]:
+    """Marketo's entries of a refused call as record reasons (its code and message)."""
+    entries = [Reason(entry.code, entry.message) for entry in error.errors]
+    return tuple(entries) or (Reason(error.code or "error", error.message),)

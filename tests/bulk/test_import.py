@@ -306,3 +306,14 @@ async def test_a_csv_file_row_the_reader_cannot_read_fails_alone_and_the_rest_im
         "a@example.com",
         "c@example.com",
     ]
+
+
+async def test_rows_of_an_upload_marketo_refuses_carry_its_reason(fake: FakeMarketo) -> None:
+    report = await _import(
+        fake, [{"email": "a@example.com"}, {"email": "b@example.com"}], list_id=1042
+    )
+    assert report.counts == {"failed": 2}
+    for outcome in report.failed:  # the cause shows where a newcomer looks: the reasons
+        assert [(reason.code, reason.message) for reason in outcome.reasons] == [
+            ("1003", "Static list '1042' not found")
+        ]
