@@ -384,17 +384,7 @@ def run_bulk(
                 earlier=earlier if applied is not None else None,
                 confirm=confirm,
             )
-            display = ProgressDisplay(
-                title,
-                lambda: run.done,
-                total=estimate_rows(path),
-                mode=progress_mode,
-                interval=progress_interval,
-                counts=functools.partial(_display_counts, run),
-                waiting=_window_wait(client),
-                window=_window_text(client),
-                stopped=lambda: run.stopper.requested,
-            )
+            display = _display(title, run, client, path, progress_mode, progress_interval)
             await run_beside(run, display)
             return run
 
@@ -417,6 +407,23 @@ def run_bulk(
             f"Warning: {describe_input(path)} holds no data rows: nothing was sent."
         )
     finish(ctx, run)
+
+
+def _display(
+    title: str, run: BulkRun, client: ApiClient, path: Path, mode: str, interval: float
+) -> ProgressDisplay:
+    """The progress of ``run``: rows done of the input's estimate, counts, the rate window."""
+    return ProgressDisplay(
+        title,
+        lambda: run.done,
+        total=estimate_rows(path),
+        mode=mode,
+        interval=interval,
+        counts=functools.partial(_display_counts, run),
+        waiting=_window_wait(client),
+        window=_window_text(client),
+        stopped=lambda: run.stopper.requested,
+    )
 
 
 def _display_counts(run: BulkRun) -> dict[str, int]:
