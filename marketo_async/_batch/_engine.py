@@ -69,7 +69,7 @@ class _Engine(Generic[T]):
         total = len(records) if isinstance(records, Sized) else None
         self._recorder = Recorder(options.write, total=total)
         self._reader = Reader(records, options, self._recorder, self._admit)
-        self._queue: KeyedQueue[T] = KeyedQueue()
+        self._queue: KeyedQueue[T] = KeyedQueue(chain=options.results.keys_in_order)
         self._gate = (
             LeaseGate(options.key_leases, options.lease_scope)
             if options.key_leases is not None

@@ -36,14 +36,19 @@ class LeaseGate:
         A failure to take the leases raises (nothing was sent); a failure to give them back
         is only logged, since they expire by themselves.
         """
-        names = {self._name(item.key): item for item in batch if item.key is not None}
+        names: dict[str, list[Item[Any]]] = {}
+        for item in batch:
+            if item.key is not None:  # a key several items carry (one call's followers) once
+                names.setdefault(self._name(item.key), []).append(item)
         if not names:
             await send(batch)
             return
         sent = False
         try:
             async with self._leases.holding(names.keys()) as held:
-                deferred = [item for name, item in names.items() if name not in held]
+                deferred = [
+                    item for name, items in names.items() if name not in held for item in items
+                ]
                 if deferred:
                     give_back(deferred)
                     later = {id(item) for item in deferred}

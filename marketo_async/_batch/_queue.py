@@ -7,7 +7,10 @@ a call returned. It holds these invariants:
   items with the key wait behind it, in input order, and the next one becomes the owner (and
   ready) only when the call carrying the owner returned;
 - ``buffered`` counts the items ready or waiting (not those in flight);
-- ready items leave urgent ones first (others wait on their key), then by input index.
+- ready items leave urgent ones first (others wait on their key), then by input index;
+- with ``chain`` (an API that applies a call's records in order, such as an import file), an
+  owner leaving in a call takes the items waiting behind it along, in input order, as
+  *followers*: one call then carries the key several times, and no other call carries it.
 """
 
 from __future__ import annotations
@@ -35,12 +38,14 @@ class Item(Generic[T]):
     size: int = 0
     queued: bool = False  # in the ready heap (entries of items no longer queued are stale)
     urgent: bool = False  # later records wait on this one's key: send it ahead of the rest
+    follows: bool = False  # taken along by its key's owner, in the owner's call (``chain``)
 
 
 class KeyedQueue(Generic[T]):
     """Items ready to send and items waiting for their key; see the module docstring."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, chain: bool = False) -> None:
+        self._chain = chain
         # Ready to send: at most one item per key; urgent ones first, then by input index.
         # An item made urgent gets a second entry; the first becomes stale and is skipped.
         self._ready: list[tuple[int, int, Item[T]]] = []
@@ -89,21 +94,43 @@ class KeyedQueue(Generic[T]):
             item.queued = False
             batch.append(item)
             size += item.size
+            if self._chain and item.key is not None and item.key in self._waiting:
+                size += self._follow(item.key, batch, max_items, max_bytes - size)
         self.buffered -= len(batch)
         return batch, full or len(batch) == max_items
 
+    def _follow(self, key: str | int, batch: list[Item[T]], max_items: int, room: int) -> int:
+        """Take the items waiting on ``key`` into ``batch`` as followers while they fit."""
+        queue = self._waiting[key]
+        taken = 0
+        while queue and len(batch) < max_items and queue[0].size <= room - taken:
+            follower = queue.popleft()
+            follower.follows = True
+            batch.append(follower)
+            taken += follower.size
+        if not queue:
+            del self._waiting[key]
+        return taken
+
     def give_back(self, items: Iterable[Item[T]]) -> None:
         """Taken items that did not go (yet): ready again, keeping their keys."""
+        followers: dict[str | int, list[Item[T]]] = {}
         for item in items:
             self.buffered += 1
-            self._push(item)
+            if item.follows and item.key is not None:
+                item.follows = False
+                followers.setdefault(item.key, []).append(item)
+            else:
+                self._push(item)
+        for key, back in followers.items():  # behind their owner again, in input order
+            self._waiting.setdefault(key, deque()).extendleft(reversed(back))
 
     def release(self, batch: Sequence[Item[T]]) -> None:
         """The call carrying ``batch`` returned: the next item of each of its keys may go."""
         for item in batch:
             key = item.key
-            if key is None:
-                continue
+            if key is None or item.follows:
+                continue  # a follower's key is released with its owner
             queue = self._waiting.get(key)
             if queue:
                 following = queue.popleft()

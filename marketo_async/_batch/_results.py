@@ -89,6 +89,8 @@ class ResultRules:
     - ``ids_from_keys``: a record whose entry names no id takes its key as id (writes keyed
       by lead id, whose skipped entries carry only ``seq``).
     - ``api``: the API's name, as the reasons the engine writes for it say it.
+    - ``keys_in_order``: the API applies a call's records in order (an import file), so
+      records sharing a key may share a call; they never share two calls in flight.
     """
 
     max_records: int = MAX_BATCH_SIZE
@@ -96,6 +98,7 @@ class ResultRules:
     read: Callable[[Mapping[str, Any]], EntryResult] = marketo_result
     ids_from_keys: bool = False
     api: str = "Marketo"
+    keys_in_order: bool = False
 
     def outcome(self, entry: Mapping[str, Any] | None) -> EntryResult:
         """What ``entry`` says about its record; no entry at all is ``unknown``."""
