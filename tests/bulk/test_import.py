@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import functools
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from marketo_async import BatchReport
@@ -185,12 +187,9 @@ async def test_sparse_records_keep_their_values_in_few_files(fake: FakeMarketo) 
 async def test_stop_sends_no_new_file_and_every_row_gets_one_outcome(fake: FakeMarketo) -> None:
     rows = [{"email": f"t{i}@example.com"} for i in range(500)]
     seen: list[int] = []
-    asked = 0
 
-    def stop() -> bool:
-        nonlocal asked
-        asked += 1
-        return asked > 250  # asked before each record: stop half-way through the input
+    def stop() -> bool:  # asked before each file: stop once two were uploaded
+        return fake.stats.by_path["/bulk/v1/leads.json"] >= 2
 
     async with client_of(fake) as client:
         client.bulk_import.max_file_bytes = 2_000  # about 70 rows a file
@@ -199,22 +198,25 @@ async def test_stop_sends_no_new_file_and_every_row_gets_one_outcome(fake: FakeM
         )
     counts = report.counts
     assert len(report.outcomes) == 500
+    assert fake.stats.by_path["/bulk/v1/leads.json"] == 2
     assert counts["imported"] + counts["not_attempted"] == 500
-    assert 150 < counts["imported"] < 250  # the sealed files went; the open one did not
+    assert 100 < counts["imported"] < 200  # the two files sent went; no other did
     assert counts["imported"] == len(fake.leads)
+    assert report.resume_from is not None
     assert sorted(seen) == list(range(len(report.outcomes)))  # each outcome handed over once
 
 
 def _answers(lines: list[list[str]]) -> Any:
-    from marketo_async.resources.bulk_import import _Answers
+    from marketo_async.resources._import_files import Answers
 
-    answers = _Answers("email")
-    answers.read(["email", "firstName", "Import Failure Reason"], lines)
+    answers = Answers("email")
+    text = "\n".join(",".join(cells) for cells in [["email", "firstName", "Reason"], *lines])
+    answers.read(text + "\n")
     return answers
 
 
 def test_a_reason_goes_to_the_row_it_names_not_to_another_row_with_its_key() -> None:
-    from marketo_async.resources.bulk_import import _verdicts
+    from marketo_async.resources._import_files import _verdicts
 
     rows = [("a@x.com", "good"), ("a@x.com", "too long"), ("b@x.com", "B")]
     keys = ["a@x.com", "a@x.com", "b@x.com"]
@@ -224,7 +226,7 @@ def test_a_reason_goes_to_the_row_it_names_not_to_another_row_with_its_key() -> 
 
 
 def test_a_row_marketo_echoes_changed_is_still_matched_by_its_key() -> None:
-    from marketo_async.resources.bulk_import import _verdicts
+    from marketo_async.resources._import_files import _verdicts
 
     rows = [("Ann@X.com", " Ann "), ("b@x.com", "B")]
     failures = _answers([["ann@x.com", "Ann", "Invalid value"]])
@@ -317,3 +319,38 @@ async def test_rows_of_an_upload_marketo_refuses_carry_its_reason(fake: FakeMark
         assert [(reason.code, reason.message) for reason in outcome.reasons] == [
             ("1003", "Static list '1042' not found")
         ]
+
+
+async def test_on_job_hears_a_job_uploaded_and_over(fake: FakeMarketo) -> None:
+    from marketo_async.resources.bulk_import import ImportJob
+
+    heard: list[ImportJob] = []
+    async with client_of(fake) as client:
+        report = await client.bulk_import.leads([{"email": "a@example.com"}], on_job=heard.append)
+    assert report.ok
+    uploaded, over = heard
+    assert (uploaded.over, over.over, uploaded.rows) == (False, True, 1)
+    assert uploaded.status_path == f"/bulk/v1/leads/batch/{uploaded.batch_id}.json"
+
+
+async def test_wait_for_follows_a_job_a_cancelled_run_left_importing(fake: FakeMarketo) -> None:
+    from marketo_async.resources.bulk_import import ImportJob
+
+    heard: list[ImportJob] = []
+    uploaded = anyio.Event()
+
+    def on_job(job: ImportJob) -> None:
+        heard.append(job)
+        uploaded.set()
+
+    rows = [{"email": f"w{i}@example.com"} for i in range(50)]
+    async with client_of(fake) as client:
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(functools.partial(client.bulk_import.leads, rows, on_job=on_job))
+            await uploaded.wait()
+            task_group.cancel_scope.cancel()  # the run ends; its job goes on importing
+        (job,) = heard
+        running = fake.bulk.jobs[str(job.batch_id)]
+        assert running.finished_at is not None and anyio.current_time() < running.finished_at
+        await client.bulk_import.wait_for([job])
+        assert anyio.current_time() >= running.finished_at

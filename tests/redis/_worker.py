@@ -227,6 +227,35 @@ async def service(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+async def bulk_import(args: argparse.Namespace) -> dict[str, Any]:
+    """``client.bulk_import.leads``: one import file is one call of the engine, under the
+    fleet's key leases; the trio worker writes the emails in another letter case."""
+    upper = args.backend == "trio"
+    records = [
+        {"email": f"LEAD{n}@Example.com" if upper else f"lead{n}@example.com", "firstName": str(n)}
+        for n in range(args.first, args.last)
+    ]
+    async with RedisLimiter(args.redis, key=args.key, rate_limits=_limits(args)) as limiter:
+        client = (
+            _client(args, limiter)
+            if args.leases
+            else MarketoClient(
+                base_url=args.base_url,
+                client_id="fake-client-id",
+                client_secret="fake-client-secret",
+                rate_limits=_limits(args),
+            )
+        )
+        async with client:
+            client.bulk_import.poll_interval = 0.2
+            await _start_together(args)
+            report = await client.bulk_import.leads(records)
+    return {
+        "counts": report.counts,
+        "indices": [o.index for o in report.outcomes],
+    }
+
+
 class _WarningsKept(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
@@ -238,7 +267,7 @@ class _WarningsKept(logging.Handler):
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["calls", "hold", "upsert", "sync", "service"])
+    parser.add_argument("mode", choices=["calls", "hold", "upsert", "sync", "service", "import"])
     parser.add_argument("--backend", default="asyncio")
     parser.add_argument("--redis", required=True)
     parser.add_argument("--key", required=True)
@@ -264,7 +293,14 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--until-file", default="")
     args = parser.parse_args()
-    modes = {"calls": calls, "hold": hold, "upsert": upsert, "sync": sync, "service": service}
+    modes = {
+        "calls": calls,
+        "hold": hold,
+        "upsert": upsert,
+        "sync": sync,
+        "service": service,
+        "import": bulk_import,
+    }
     mode = modes[args.mode]
     result = anyio.run(mode, args, backend=args.backend)
     print(json.dumps(result), flush=True)

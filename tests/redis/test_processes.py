@@ -17,7 +17,7 @@ import pytest
 
 from marketo_async import RateLimits
 from marketo_async.redis import RedisLimiter
-from marketo_async.testing import FakeMarketo
+from marketo_async.testing import BulkSettings, FakeMarketo
 
 pytestmark = pytest.mark.anyio
 
@@ -218,6 +218,37 @@ async def test_opportunity_roles_sync_in_two_processes_leases_compound_keys_flee
     else:
         # Without the shared leases the same run does race (so the check above can fail).
         assert fake.object_duplicates("opportunities/roles") != []
+
+
+@pytest.mark.parametrize("leases", [True, False], ids=["redis-limiter", "control-local"])
+async def test_two_processes_bulk_importing_shared_emails_leave_no_duplicate(
+    redis_url: str, key: str, leases: bool
+) -> None:
+    # 5,000 rows each, 2,000 emails shared (the trio worker writes them in upper case); jobs
+    # of a second and more, so that the two workers' files would import side by side
+    fake = FakeMarketo(latency=0.05, rate_limits=LIMITS, bulk=BulkSettings(import_seconds=1.5))
+    start_at = time.time() + 2 * START_DELAY_S
+    common: tuple[object, ...] = ("--start-at", start_at)
+    if not leases:
+        common += ("--no-leases",)
+    commands = [
+        worker("import", "asyncio", redis_url, key, *common, "--first", 0, "--last", 5_000),
+        worker("import", "trio", redis_url, key, *common, "--first", 3_000, "--last", 8_000),
+    ]
+    async with serving(fake) as base_url:
+        for command in commands:
+            command += ["--base-url", base_url]
+        results = await run_workers(commands)
+    for result in results:  # one outcome per row, in order, in each worker
+        assert result["indices"] == list(range(5_000))
+        assert sum(result["counts"].values()) == 5_000
+    if leases:
+        assert [r["counts"] for r in results] == [{"imported": 5_000}] * 2
+        assert fake.duplicates() == []
+        assert len(fake.leads) == 8_000
+    else:
+        # Without the shared leases the same run does race (so the check above can fail).
+        assert fake.duplicates() != []
 
 
 async def _wait_for_line(process: anyio.abc.Process, line: str) -> None:
