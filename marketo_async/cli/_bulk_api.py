@@ -9,13 +9,18 @@ changes: a bulk job's progress is its state, not rows per second.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import anyio
+import attrs
 import click
 from click.core import ParameterSource
 
+from .._batch import BatchReport
 from .._client import MarketoClient
 from .._errors import MarketoError
 from ..resources.bulk_export import (
@@ -24,7 +29,7 @@ from ..resources.bulk_export import (
     ExportRows,
     ExportStats,
 )
-from ..resources.bulk_import import FIRST_POLL_S, ImportProgress
+from ..resources.bulk_import import FIRST_POLL_S, ImportJob, ImportProgress
 from ._bulk import BulkSpec, Params, Transform, bulk_command, prepare_keyed_by
 from ._connect import ConnectOptions, is_loopback_url, open_client
 from ._export import RecordWriter, open_output, to_mapping
@@ -111,16 +116,84 @@ async def _preflight_import(
     return lead_transform(checks, convert=False, key_field=params["lookup_field"])
 
 
+class _JobLog:
+    """The import jobs of a run, kept beside its report (``REPORT.jobs``, one JSON line per job
+    uploaded and per job seen over), so that a resumed run, even after a kill, first waits for
+    the jobs the earlier run may have left importing: no row is uploaded while its earlier job
+    may still run."""
+
+    def __init__(self, path: Path | None, earlier: Iterable[Path]) -> None:
+        self.path = path
+        self.earlier = [Path(f"{report}.jobs") for report in earlier]
+
+    @classmethod
+    def of_command(cls) -> _JobLog:
+        """The log of the running command: beside its --report (or the report it resumes)."""
+        ctx = click.get_current_context(silent=True)
+        params = ctx.params if ctx is not None else {}
+        resume: tuple[Path, ...] = tuple(params.get("resume") or ())
+        report: Path | None = params.get("report") or (resume[0] if resume else None)
+        return cls(Path(f"{report}.jobs") if report is not None else None, resume)
+
+    def write(self, job: ImportJob) -> None:
+        if self.path is None:
+            return
+        line = {"batchId": job.batch_id, "statusPath": job.status_path, "rows": job.rows}
+        if job.over:
+            line["over"] = True
+        with self.path.open("a", encoding="utf-8") as stream:
+            stream.write(json.dumps(line) + "\n")
+            stream.flush()
+            os.fsync(stream.fileno())  # on disk before the run goes on: a kill may follow
+
+    def unfinished(self) -> list[ImportJob]:
+        """Jobs the earlier runs uploaded and never saw over."""
+        jobs: dict[int, ImportJob] = {}
+        for path in self.earlier:
+            if not path.exists():
+                continue
+            for text in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    entry = json.loads(text)
+                    job = ImportJob(
+                        int(entry["batchId"]), str(entry["statusPath"]), int(entry["rows"])
+                    )
+                except (ValueError, KeyError, TypeError):
+                    continue  # a line cut short by the kill
+                if entry.get("over"):
+                    jobs.pop(job.batch_id, None)
+                else:
+                    jobs[job.batch_id] = job
+        return list(jobs.values())
+
+
+async def _after_earlier_jobs(client: MarketoClient, log: _JobLog) -> None:
+    for job in log.unfinished():
+        _say(
+            f"import: waiting for job {job.batch_id} of the earlier run ({job.rows:,} rows) to "
+            "end before sending its rows again"
+        )
+        await client.bulk_import.wait_for([job])
+        log.write(attrs.evolve(job, over=True))
+
+
 def _import_leads(client: MarketoClient, params: Params) -> Send:
     client.bulk_import.poll_interval = params["poll_interval"]
-    return lambda records, **hooks: client.bulk_import.leads(
-        records,
-        lookup_field=params["lookup_field"],
-        list_id=params["list_id"],
-        partition_name=params["partition"],
-        progress=_ImportStates(client),
-        **hooks,
-    )
+    log = _JobLog.of_command()
+
+    async def send(records: Any, **hooks: Any) -> BatchReport:
+        await _after_earlier_jobs(client, log)
+        return await client.bulk_import.leads(
+            records,
+            lookup_field=params["lookup_field"],
+            list_id=params["list_id"],
+            partition_name=params["partition"],
+            progress=_ImportStates(client),
+            on_job=log.write,
+            **hooks,
+        )
+
+    return send
 
 
 leads_import = bulk_command(
@@ -151,13 +224,20 @@ leads_import = bulk_command(
 
 def _import_members(client: MarketoClient, params: Params) -> Send:
     client.bulk_import.poll_interval = params["poll_interval"]
-    return lambda records, **hooks: client.bulk_import.program_members(
-        records,
-        program_id=params["program_id"],
-        status=params["status"],
-        progress=_ImportStates(client),
-        **hooks,
-    )
+    log = _JobLog.of_command()
+
+    async def send(records: Any, **hooks: Any) -> BatchReport:
+        await _after_earlier_jobs(client, log)
+        return await client.bulk_import.program_members(
+            records,
+            program_id=params["program_id"],
+            status=params["status"],
+            progress=_ImportStates(client),
+            on_job=log.write,
+            **hooks,
+        )
+
+    return send
 
 
 async def _preflight_member_import(

@@ -3,8 +3,9 @@
 Modes: ``calls`` (many GETs through a shared RedisLimiter), ``hold`` (take slots, say "held",
 then wait to be killed), ``upsert`` (createOrUpdate leads under key leases), ``sync``
 (``client.leads.sync``, which takes the limiter's key leases itself), ``service`` (one awaited
-``leads.get`` every ``--interval`` seconds, timed, until ``--until-file`` exists). Each prints
-one JSON line of results.
+``leads.get`` every ``--interval`` seconds, timed, until ``--until-file`` exists), ``import``
+(``client.bulk_import.leads``, whose files take the same key leases). Each prints one JSON line
+of results.
 """
 
 from __future__ import annotations
