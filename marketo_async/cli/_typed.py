@@ -10,18 +10,14 @@ the field, before any call.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..models._field_values import INT32_MAX, INT32_MIN, boolean_value, float_value
 from ..resources._arguments import ID_RANGE, id_or_none
 
 __all__ = ["TypeMismatch", "typed_record"]
 
-# Marketo: integer fields hold signed 32-bit values; lead ids are positive.
-_MIN_INTEGER, _MAX_INTEGER = -(2**31), 2**31 - 1
-_TRUE = frozenset({"true", "1", "yes", "y"})
-_FALSE = frozenset({"false", "0", "no", "n"})
 _INTEGER_TYPES = frozenset({"integer", "score"})
 _NUMBER_TYPES = frozenset({"float", "currency", "percent"})
 
@@ -40,34 +36,15 @@ def _integer(value: Any) -> int:
     if isinstance(value, str):
         text = value.strip()
         value = int(text) if text.lstrip("+-").isdigit() else _integer(float(text))
-    if not isinstance(value, int) or not _MIN_INTEGER <= value <= _MAX_INTEGER:
+    if not isinstance(value, int) or not INT32_MIN <= value <= INT32_MAX:
         raise ValueError
     return value
 
 
 def _number(value: Any) -> float | int:
-    if isinstance(value, bool):
-        raise ValueError
-    if isinstance(value, int):
-        return value
-    number = float(value.strip() if isinstance(value, str) else value)
-    if not math.isfinite(number):
-        raise ValueError
-    return number
-
-
-def _boolean(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        folded = value.strip().casefold()
-        if folded in _TRUE:
-            return True
-        if folded in _FALSE:
-            return False
-    raise ValueError
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value  # an integer stays one
+    return float_value(value)
 
 
 def _date(value: Any) -> str:
@@ -91,13 +68,13 @@ def _datetime(value: Any) -> str:
 _CONVERT: dict[str, Callable[[Any], Any]] = {
     **dict.fromkeys(_INTEGER_TYPES, _integer),
     **dict.fromkeys(_NUMBER_TYPES, _number),
-    "boolean": _boolean,
+    "boolean": boolean_value,
     "date": _date,
     "datetime": _datetime,
 }
 
 _WANTED = {
-    "integer": f"an integer from {_MIN_INTEGER:,} to {_MAX_INTEGER:,}",
+    "integer": f"an integer from {INT32_MIN:,} to {INT32_MAX:,}",
     "float": "a finite number",
     "boolean": "true or false (also 1/0, yes/no)",
     "date": "a date as YYYY-MM-DD",

@@ -18,7 +18,16 @@ import math
 import re
 from typing import Any
 
-__all__ = ["CHECKED_TYPES", "is_email", "typed_value", "value_problem"]
+__all__ = [
+    "CHECKED_TYPES",
+    "INT32_MAX",
+    "INT32_MIN",
+    "boolean_value",
+    "float_value",
+    "is_email",
+    "typed_value",
+    "value_problem",
+]
 
 # Marketo: integer fields are 32-bit signed.
 INT32_MIN = -(2**31)
@@ -57,7 +66,8 @@ def _integer(value: Any) -> int:
     return number
 
 
-def _float(value: Any) -> float:
+def float_value(value: Any) -> float:
+    """A finite number (text or number, not a bool); ValueError otherwise."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError
     number = float(value.strip() if isinstance(value, str) else value)
@@ -66,7 +76,8 @@ def _float(value: Any) -> float:
     return number
 
 
-def _boolean(value: Any) -> bool:
+def boolean_value(value: Any) -> bool:
+    """true/false, 1/0, yes/no, y/n (any case, as text or number); ValueError otherwise."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower() if isinstance(value, str | int) else ""
@@ -104,8 +115,8 @@ def _email(value: Any) -> str:
 
 _CONVERT = {
     **dict.fromkeys(_INTEGER_TYPES, _integer),
-    **dict.fromkeys(_FLOAT_TYPES, _float),
-    "boolean": _boolean,
+    **dict.fromkeys(_FLOAT_TYPES, float_value),
+    "boolean": boolean_value,
     "date": _date,
     "datetime": _datetime,
     "email": _email,

@@ -33,6 +33,7 @@ __all__ = [
     "CustomType",
     "LoggedActivity",
     "Position",
+    "change_text",
     "decode_activity_token",
     "encode_activity_token",
 ]
@@ -214,7 +215,7 @@ class LoggedActivity:
         return default if reader is None else reader(self)
 
 
-def _text(value: Any) -> str | None:
+def change_text(value: Any) -> str | None:
     """A value as lead changes show it (text, or None)."""
     if value is None:
         return None
@@ -225,7 +226,7 @@ def _text(value: Any) -> str | None:
 
 def _change_views(entry: LoggedActivity) -> list[dict[str, Any]]:
     return [
-        {"id": field_id, "name": name, "newValue": _text(new), "oldValue": _text(old)}
+        {"id": field_id, "name": name, "newValue": change_text(new), "oldValue": change_text(old)}
         for name, field_id, new, old in entry.changes
     ]
 

@@ -19,6 +19,7 @@ from ._activity_log import (
     REMOVE_FROM_LIST,
     ActivityLog,
     Change,
+    change_text,
 )
 from ._schema import FieldDef, default_lead_fields, default_program_member_fields
 
@@ -58,15 +59,6 @@ DEFAULT_FOLDER = {"id": 13, "type": "Folder"}
 _SYSTEM_LEAD_FIELDS = frozenset({"id", "createdAt", "updatedAt", "leadPartitionId", "cookies"})
 # What the activity log names as the source of a change made through the API.
 _API_SOURCE = "Web service API"
-
-
-def _text(value: Any) -> str | None:
-    """A value as lead changes show it (text, or None)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _lead_name(lead: Mapping[str, Any]) -> str:
@@ -397,8 +389,8 @@ class Store:
             primary_attribute_value=name,
             primary_attribute_value_id=change[1],
             attributes={
-                "New Value": _text(new),
-                "Old Value": _text(old),
+                "New Value": change_text(new),
+                "Old Value": change_text(old),
                 "Reason": _API_SOURCE,
                 "Source": _API_SOURCE,
             },
