@@ -32,7 +32,7 @@ from ..resources._activity_stream import ActivityPager
 from ._bulk_api import bulk_activities_export, parse_day
 from ._connect import ConnectOptions, open_client
 from ._entry import Terminated
-from ._options import FORMATS, connection_options, progress_options
+from ._options import FORMATS, connection_options, extract_poll_option, progress_options
 from ._output import ExitCode, fail, stderr_console
 from ._progress import ProgressDisplay
 from ._run import beside
@@ -380,13 +380,7 @@ def _deleted_read(filters: dict[str, Any]) -> _Read:
     "--created-since", metavar="DATE", help="Bulk Extract instead: activities on or after DATE."
 )
 @click.option("--until", metavar="DATE", help="Bulk Extract: ... and before DATE [default: now].")
-@click.option(
-    "--poll-interval",
-    type=click.FloatRange(min=0.0),
-    default=60.0,
-    show_default=True,
-    help="Bulk Extract: seconds between status checks.",
-)
+@extract_poll_option
 @connection_options
 @click.pass_context
 def activities_export(

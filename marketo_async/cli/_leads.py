@@ -30,7 +30,13 @@ from ._bulk_api import bulk_leads_export, leads_import
 from ._connect import ConnectOptions, open_client
 from ._export import export_records, read_values, to_mapping
 from ._input import format_of
-from ._options import FORMATS, batch_size_option, connection_options, progress_options
+from ._options import (
+    FORMATS,
+    batch_size_option,
+    connection_options,
+    extract_poll_option,
+    progress_options,
+)
 from ._output import ExitCode, fail, stderr_console, stdout_console
 from ._preflight import LeadChecks, check_leads, lead_transform
 from ._run import EARLIER_RUN, EarlierAttempts, Send
@@ -308,13 +314,7 @@ def _export(
     type=click.Choice(["rest", "bulk"]),
     help="How to read --list: rest (300 leads a call) or bulk (Bulk Extract) [default: rest].",
 )
-@click.option(
-    "--poll-interval",
-    type=click.FloatRange(min=0.0),
-    default=60.0,
-    show_default=True,
-    help="Bulk Extract: seconds between status checks.",
-)
+@extract_poll_option
 @click.option("--program", "program_id", type=int, metavar="ID", help="Members of a program.")
 @click.option(
     "--fields",

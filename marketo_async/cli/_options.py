@@ -28,6 +28,7 @@ __all__ = [
     "batch_size_option",
     "cli_logging",
     "connection_options",
+    "extract_poll_option",
     "id_column_option",
     "input_options",
     "progress_options",
@@ -307,4 +308,15 @@ def id_column_option(function: F) -> F:
         metavar="NAME",
         help="CSV/JSONL column holding lead ids [default: id, else leadId]. A .txt file "
         "holds one id a line.",
+    )(function)
+
+
+def extract_poll_option(function: F) -> F:
+    """``--poll-interval`` of a command that reads through Bulk Extract when asked to."""
+    return click.option(
+        "--poll-interval",
+        type=click.FloatRange(min=0.0),
+        default=60.0,
+        show_default=True,
+        help="Bulk Extract: seconds between status checks.",
     )(function)
