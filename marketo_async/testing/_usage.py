@@ -80,6 +80,17 @@ def _errors_view(day: date, errors: Mapping[str, int]) -> dict[str, Any]:
     }
 
 
+def _last_7_days(
+    today: date,
+    view: Callable[[date, Mapping[str, int]], dict[str, Any]],
+    past: Mapping[date, Mapping[str, int]],
+    today_counts: Mapping[str, int],
+) -> list[dict[str, Any]]:
+    """Six past days (oldest first), then today."""
+    days = [today - timedelta(days=back) for back in range(6, 0, -1)]
+    return [*(view(day, past.get(day, {})) for day in days), view(today, today_counts)]
+
+
 def register(router: Router, book: UsageBook) -> None:
     async def usage_today(call: Call) -> dict[str, Any]:
         await call.delay(0)
@@ -87,20 +98,15 @@ def register(router: Router, book: UsageBook) -> None:
 
     async def usage_last_7_days(call: Call) -> dict[str, Any]:
         await call.delay(0)
-        today = book.today()
-        days = [today - timedelta(days=back) for back in range(6, 0, -1)]
-        views = [_usage_view(day, book.past.get(day, {})) for day in days]
-        return call.ok([*views, _usage_view(today, book.by_user_today())])
+        return call.ok(_last_7_days(book.today(), _usage_view, book.past, book.by_user_today()))
 
     async def errors_today(call: Call) -> dict[str, Any]:
         await call.delay(0)
         return call.ok([_errors_view(book.today(), book.errors_today())])
 
     async def errors_last_7_days(call: Call) -> dict[str, Any]:
-        await call.delay(0)
-        today = book.today()
-        views = [_errors_view(today - timedelta(days=back), {}) for back in range(6, 0, -1)]
-        return call.ok([*views, _errors_view(today, book.errors_today())])
+        await call.delay(0)  # the emulator keeps no errors of past days
+        return call.ok(_last_7_days(book.today(), _errors_view, {}, book.errors_today()))
 
     router.add("GET", r"/rest/v1/stats/usage\.json", usage_today)
     router.add("GET", r"/rest/v1/stats/usage/last7days\.json", usage_last_7_days)
