@@ -23,6 +23,7 @@ from . import (
     _campaigns,
     _leads,
     _objects,
+    _objects_bulk,
     _program_members,
     _static_lists,
     _usage,
@@ -213,6 +214,7 @@ class FakeMarketo:
         self.bulk = Bulk(self.store, bulk)
         self._bulk_given = bulk is not None
         _bulk_import.register(self._router, self.bulk)
+        _objects_bulk.register(self._router, self.bulk, self.objects)
         _bulk_export.register(self._router, self.bulk)
         self.transport: httpx.AsyncBaseTransport = FakeTransport(self)
 

@@ -1,0 +1,161 @@
+"""Bulk Custom Object Import and Export in the emulator: the same queues, job pace, files and
+answers as the lead import (``_bulk_import``) and export (``_bulk_export``), rows read from
+and applied into the object store.
+
+Two imports running at once do not see each other's new records: a key new to the instance
+that both files hold is created twice (the dedupe race, as for leads). An export takes an
+``updatedAt`` filter of at most 31 days.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+
+from ..models._field_values import typed_value
+from ._bulk import MAX_IMPORT_FILE_BYTES, Bulk, Job, cell, delimiter_of, too_large, write_rows
+from ._bulk_export import (
+    _cancel,
+    _date_range,
+    _enqueue,
+    _fields,
+    _header,
+    _list,
+    _quota_left,
+    _view,
+    _within,
+)
+from ._bulk_export import _file as _export_file
+from ._bulk_export import _status as _export_status
+from ._bulk_import import _apply, _check_columns, _checked_file, _file, _read, _status_view
+from ._call import Call, Router
+from ._objects import ObjectStore, ObjectType
+from ._store import Store
+from ._wire import ApiError, FakeReply
+
+__all__ = ["register"]
+
+KIND = "custom object import"
+EXPORT_KIND = "custom object export"
+
+
+def _row(objects: ObjectStore, kind: ObjectType) -> Any:
+    types = kind.all_fields()
+
+    def apply_row(
+        store: Store, job: Job, header: list[str], row: list[str]
+    ) -> tuple[str | None, str | None]:
+        if len(row) != len(header):
+            return f"Invalid row: {len(row)} values for {len(header)} columns", None
+        values: dict[str, Any] = {}
+        for name, text in zip(header, row, strict=True):
+            if text == "":
+                continue
+            try:
+                values[name] = typed_value(types.get(name, "string"), text)
+            except ValueError as exc:
+                return str(exc), None
+        key = kind.key_of(values, kind.dedupe_fields)
+        if key is None:
+            missing = next(name for name in kind.dedupe_fields if name not in values)
+            return f"Missing value for dedupe field '{missing}'", None
+        found = [] if key in job.details["racing"] else kind.find(kind.dedupe_fields, key)
+        if found:
+            objects.update(kind, found[0], values)
+        else:
+            objects.create(kind, values)
+            job.details["created"].add(key)
+        return None, None
+
+    return apply_row
+
+
+def _import(bulk: Bulk, objects: ObjectStore) -> Any:
+    async def handler(call: Call) -> dict[str, Any] | FakeReply:
+        kind = objects.type_at(f"customobjects/{call.match.group('name')}")
+        fmt, delimiter, content = _checked_file(call, bulk)
+        if len(content) > MAX_IMPORT_FILE_BYTES:
+            return too_large()
+        header, _ = _read(content, delimiter)
+        _check_columns(header, kind.all_fields())
+        missing = [name for name in kind.dedupe_fields if name not in header]
+        if missing:
+            raise ApiError("1003", f"Column '{missing[0]}' is required")
+        apply_row = _row(objects, kind)
+
+        def run(job: Job) -> None:
+            _apply(job, call.store, bulk, apply_row, content, delimiter)
+
+        job = bulk.new_job(KIND, fmt, run, export=False)
+        job.details["object"] = kind.name
+        bulk.imports.enqueue(job, anyio.current_time(), call.store.now())
+        await call.delay(0)
+        return call.ok([{"batchId": int(job.id), "status": "Queued", "objectApiName": kind.name}])
+
+    return handler
+
+
+def _status(bulk: Bulk) -> Any:
+    async def handler(call: Call) -> dict[str, Any]:
+        now = bulk.refresh()
+        job = bulk.job(call.match.group("batch"), KIND)
+        await call.delay(0)
+        view = _status_view(job, now)
+        # Marketo counts a custom object import's rows as objects.
+        view["numOfObjectsProcessed"] = view.pop("numOfLeadsProcessed")
+        view["objectApiName"] = job.details["object"]
+        view.pop("importId", None)
+        return call.ok([view])
+
+    return handler
+
+
+def _create_export(bulk: Bulk, objects: ObjectStore) -> Any:
+    async def handler(call: Call) -> dict[str, Any]:
+        now = bulk.refresh()
+        kind = objects.type_at(f"customobjects/{call.match.group('name')}")
+        body = call.json()
+        fmt, delimiter = delimiter_of(body.get("format"))
+        known = kind.all_fields()
+        fields = _fields(body, lambda name: name in known)
+        where = body.get("filter")
+        if not isinstance(where, dict) or set(where) != {"updatedAt"}:
+            raise ApiError("1003", "A custom object export takes an updatedAt filter")
+        window = _date_range(where["updatedAt"], "updatedAt")
+        _quota_left(bulk)
+
+        def run(job: Job) -> None:
+            chosen = [
+                kind.records[number]
+                for number in sorted(kind.records)
+                if _within(kind.records[number].get("updatedAt"), window)
+            ]
+            lines = ([cell(record.get(name)) for name in fields] for record in chosen)
+            job.file = write_rows(_header(fields, body), lines, delimiter)
+            job.records = len(chosen)
+            speed = bulk.settings.export_records_per_second
+            job.duration = bulk.settings.export_seconds + job.records / speed
+
+        job = bulk.new_job(EXPORT_KIND, fmt, run, export=True)
+        await call.delay(0)
+        return call.ok([_view(job, bulk, now)])
+
+    return handler
+
+
+def register(router: Router, bulk: Bulk, objects: ObjectStore) -> None:
+    name = r"/bulk/v1/customobjects/(?P<name>[A-Za-z][A-Za-z0-9_]*)"
+    base = rf"{name}/import"
+    router.add("POST", rf"{base}\.json", _import(bulk, objects))
+    router.add("GET", rf"{base}/(?P<batch>\d+)/status\.json", _status(bulk))
+    for which in ("failures", "warnings"):
+        router.add("GET", rf"{base}/(?P<batch>\d+)/{which}\.json", _file(bulk, KIND, which))
+    base = rf"{name}/export"
+    job = rf"{base}/(?P<export>[\w-]+)"
+    router.add("POST", rf"{base}/create\.json", _create_export(bulk, objects))
+    router.add("POST", rf"{job}/enqueue\.json", _enqueue(bulk, EXPORT_KIND))
+    router.add("GET", rf"{job}/status\.json", _export_status(bulk, EXPORT_KIND))
+    router.add("GET", rf"{job}/file\.json", _export_file(bulk, EXPORT_KIND))
+    router.add("POST", rf"{job}/cancel\.json", _cancel(bulk, EXPORT_KIND))
+    router.add("GET", rf"{base}\.json", _list(bulk, EXPORT_KIND))
