@@ -11,8 +11,9 @@ import argparse
 import contextlib
 import json
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -150,23 +151,32 @@ def _serve_leadgen(args: argparse.Namespace) -> int:
     )
     if args.seed:
         fake.seed_file(args.seed)
+    return _serve_until_interrupted(
+        fake.serve,
+        args,
+        lambda port: (
+            f"FakeLeadGen serving http://{args.host}:{port}{ENDPOINT_PATH} "
+            f"(account_id={fake.account_id})"
+        ),
+    )
+
+
+def _serve_until_interrupted(
+    serve: Callable[..., Coroutine[Any, Any, None]],
+    args: argparse.Namespace,
+    banner: Callable[[int], str],
+) -> int:
+    """Serve on ``--host``/``--port`` and print ``banner(port)`` once listening, until
+    interrupted; a port it cannot have is one line on stderr and exit status 1."""
+    host, port = args.host, args.port
 
     async def run() -> None:
         async with anyio.create_task_group() as tg:
-            port = await tg.start(
-                lambda task_status: fake.serve(args.port, host=args.host, task_status=task_status)
+            bound = await tg.start(
+                lambda task_status: serve(port, host=host, task_status=task_status)
             )
-            print(
-                f"FakeLeadGen serving http://{args.host}:{port}{ENDPOINT_PATH} "
-                f"(account_id={fake.account_id})",
-                flush=True,
-            )
+            print(banner(bound), flush=True)
 
-    return _serve_until_interrupted(run, args.host, args.port)
-
-
-def _serve_until_interrupted(run: Callable[[], Awaitable[None]], host: str, port: int) -> int:
-    """Run the server; a port it cannot have is one line on stderr and exit status 1."""
     try:
         with contextlib.suppress(KeyboardInterrupt):
             anyio.run(run)
@@ -211,19 +221,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.seed:
         fake.seed_file(args.seed)
     _bulk_settings(fake, args)
-
-    async def run() -> None:
-        async with anyio.create_task_group() as tg:
-            port = await tg.start(
-                lambda task_status: fake.serve(args.port, host=args.host, task_status=task_status)
-            )
-            print(
-                f"FakeMarketo serving http://{args.host}:{port} "
-                f"(client_id={fake.client_id} client_secret={fake.client_secret})",
-                flush=True,
-            )
-
-    return _serve_until_interrupted(run, args.host, args.port)
+    return _serve_until_interrupted(
+        fake.serve,
+        args,
+        lambda port: (
+            f"FakeMarketo serving http://{args.host}:{port} "
+            f"(client_id={fake.client_id} client_secret={fake.client_secret})"
+        ),
+    )
 
 
 if __name__ == "__main__":

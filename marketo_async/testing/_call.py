@@ -140,6 +140,13 @@ class Call:
             return None
         return self.json()
 
+    def body_value(self, body: dict[str, Any], name: str) -> Any:
+        """A body member the call requires: 701 "<name> cannot be blank" when missing or empty."""
+        value = body.get(name)
+        if not value:
+            raise ApiError("701", f"{name} cannot be blank")
+        return value
+
     def input(self, body: dict[str, Any], *, required: bool = True) -> list[Any]:
         records = body.get("input")
         if records is None and not required:

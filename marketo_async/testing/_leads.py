@@ -266,9 +266,7 @@ async def sync(call: Call) -> dict[str, Any]:
 
 async def push(call: Call) -> dict[str, Any]:
     body = call.json()
-    program_name = body.get("programName")
-    if not program_name:
-        raise ApiError("701", "programName cannot be blank")
+    program_name = call.body_value(body, "programName")
     program = call.store.program_named(str(program_name))
     if program is None:
         raise ApiError("1013", f"Program '{program_name}' not found")

@@ -17,6 +17,8 @@ DEFAULT_MEMBER_FIELDS = ("leadId", "reachedSuccess", "programId", "acquiredBy", 
 MAX_UPDATED_AT_RANGE = timedelta(days=7)
 # Marketo: up to 20 program member custom fields per instance.
 MAX_CUSTOM_MEMBER_FIELDS = 20
+# Marketo: a status change never moves a member back.
+_NOT_BACK = "Lead skipped because it is already in or past this status"
 _DESCRIBED_AT = "2021-03-20T01:30:05Z"
 
 
@@ -117,9 +119,7 @@ def _member_view(member: Member, program: Program, fields: list[str]) -> dict[st
 async def sync_status(call: Call) -> dict[str, Any]:
     program = _program(call)
     body = call.json()
-    status = body.get("statusName")
-    if not status:
-        raise ApiError("701", "statusName cannot be blank")
+    status = call.body_value(body, "statusName")
     records = call.input(body)
     await call.delay(len(records))
     results: list[dict[str, Any]] = []
@@ -132,11 +132,7 @@ async def sync_status(call: Call) -> dict[str, Any]:
         else:
             outcome = call.store.set_member_status(program, lead_id, str(status))
             if outcome == "skipped":
-                results.append(
-                    call.skipped(
-                        "1037", "Lead skipped because it is already in or past this status", seq=seq
-                    )
-                )
+                results.append(call.skipped("1037", _NOT_BACK, seq=seq))
             else:
                 results.append({"seq": seq, "status": outcome, "leadId": lead_id})
     return call.ok(results)
@@ -189,9 +185,7 @@ async def change_status_legacy(call: Call) -> dict[str, Any]:
     """The superseded Change Lead Program Status: existing members only; 1025 on a bad status."""
     program = _program(call)
     body = call.json()
-    status = body.get("status")
-    if not status:
-        raise ApiError("701", "status cannot be blank")
+    status = call.body_value(body, "status")
     if status not in program.statuses:
         raise ApiError("1025", f"Program status '{status}' not found")
     records = call.input(body)
@@ -202,11 +196,7 @@ async def change_status_legacy(call: Call) -> dict[str, Any]:
         if not isinstance(lead_id, int) or lead_id not in program.members:
             results.append(call.skipped("1013", "Membership not found", id=lead_id))
         elif call.store.set_member_status(program, lead_id, str(status)) == "skipped":
-            results.append(
-                call.skipped(
-                    "1037", "Lead skipped because it is already in or past this status", id=lead_id
-                )
-            )
+            results.append(call.skipped("1037", _NOT_BACK, id=lead_id))
         else:
             results.append({"id": lead_id, "status": "updated"})
     return call.ok(results)
