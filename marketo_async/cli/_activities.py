@@ -15,7 +15,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, TypeVar, cast
@@ -34,6 +34,7 @@ from ._connect import ConnectOptions, open_client
 from ._entry import Terminated
 from ._options import FORMATS, connection_options, extract_poll_option, progress_options
 from ._output import ExitCode, fail, stderr_console
+from ._preflight import did_you_mean
 from ._progress import ProgressDisplay
 from ._run import beside
 from ._state import cli_state
@@ -65,6 +66,7 @@ class _Read:
     filters: dict[str, Any]
     pager: MakePager
     columns: tuple[str, ...] = COLUMNS
+    check: Callable[[MarketoClient], Awaitable[None]] | None = None  # before a first run
 
 
 @attrs.frozen
@@ -160,7 +162,8 @@ def _header(fmt: str, columns: Sequence[str]) -> bytes:
 
 def _resolve_state(read: _Read | None, *, kind: str, options: _Incremental) -> SyncState:
     """The state to run from: the saved one (checked against the options given), or a new
-    one (saved at once, before any output, when ``--state`` names a file)."""
+    one (saved by the run once the client is open and a first run's filters are checked,
+    before any output, when ``--state`` names a file)."""
     if options.state_path is not None and options.state_path.exists():
         return _saved_state(options.state_path, read, kind=kind, options=options)
     state_path, since, out = options.state_path, options.since, options.out
@@ -181,8 +184,6 @@ def _resolve_state(read: _Read | None, *, kind: str, options: _Incremental) -> S
         format=fmt.lower(),
         since=format_datetime(parse_day(since, "--since")),
     )
-    if state_path is not None:
-        state.save(state_path)
     return state
 
 
@@ -268,11 +269,17 @@ def run_incremental(
     """Read from the state's cursor (or ``--since``) to now into ``--out``, checkpointing."""
     state = _resolve_state(read, kind=kind, options=options)
     state_path = options.state_path
+    first_run = state_path is None or not state_path.exists()
     read = make_read(state.filters)
     copy = _Copy(state, state_path, read)
 
     async def go() -> int:
         async with open_client(connect, cli_state(ctx)) as client:
+            if first_run:
+                if read.check is not None:
+                    await read.check(client)
+                if state_path is not None:
+                    state.save(state_path)
             start = None if state.cursor else parse_day(state.since, "--since")
             pager = read.pager(client, start, state.cursor)
             with _output(state) as handle:
@@ -355,6 +362,17 @@ def _activities_read(filters: dict[str, Any]) -> _Read:
 
 def _changes_read(filters: dict[str, Any]) -> _Read:
     fields = list(filters["fields"])
+
+    async def check(client: MarketoClient) -> None:
+        known = {field.name for field in (await client.leads.describe2()).fields}
+        unknown = [name for name in fields if name not in known]
+        if unknown:
+            named = "; ".join(f"{name!r}{did_you_mean(name, known)}" for name in unknown)
+            raise click.BadParameter(
+                f"no lead field Marketo knows: {named} (REST names: `marketo-async describe`)",
+                param_hint="--fields",
+            )
+
     return _Read(
         "lead changes",
         {"fields": fields},
@@ -362,6 +380,7 @@ def _changes_read(filters: dict[str, Any]) -> _Read:
             fields, since=since, cursor=cursor
         ),
         (*COLUMNS, "fields"),
+        check,
     )
 
 

@@ -350,3 +350,22 @@ def test_sigterm_midway_stops_with_143_and_one_line_then_the_same_command_finish
     assert "Traceback" not in said and "Stopped after" in said
     assert final.returncode == 0, final.stderr
     assert [line["id"] for line in _lines(out)] == _wanted(fake, {1, 2, 3})
+
+
+def test_lead_changes_refuses_a_misspelt_field_before_reading_or_saving_a_state(
+    invoke: Invoke, fake: FakeMarketo, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.json"
+    result = invoke(
+        fake, "leads", "changes", "--fields", "emial,firstName", "--since", "2026-01-01",
+        "--state", state, "--out", tmp_path / "out.jsonl", "--sandbox",
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "'emial' (did you mean 'email'?)" in result.stderr
+    assert not state.exists() and not (tmp_path / "out.jsonl").exists()
+    assert fake.stats.by_path["/rest/v1/activities/leadchanges.json"] == 0
+    fixed = invoke(
+        fake, "leads", "changes", "--fields", "email,firstName", "--since", "2026-01-01",
+        "--state", state, "--out", tmp_path / "out.jsonl", "--sandbox",
+    )  # fmt: skip
+    assert fixed.exit_code == 0, fixed.output
