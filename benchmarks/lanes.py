@@ -118,8 +118,9 @@ async def _service(
                 await done.wait()
 
 
-async def _sync(client: MarketoClient, shape: Shape) -> tuple[float, dict[str, int]]:
-    rows = list(lead_rows(shape.records, repeats=False))
+async def _sync(
+    client: MarketoClient, shape: Shape, rows: list[dict[str, Any]]
+) -> tuple[float, dict[str, int]]:
     began = anyio.current_time()
     report = await client.leads.sync(
         rows, action="createOrUpdate", lookup_field="email", batch_size=shape.batch
@@ -132,12 +133,14 @@ async def _one_client(ctx: Context, shape: Shape, *, lanes: bool, service: bool)
     server.reset(calls=100, period=shape.period, concurrency=IN_FLIGHT, latency=shape.latency)
     server.seed_list(1)  # lead 1, for the service to read
     waits: list[float] = []
+    # Made before the service starts: their CPU time would delay its calls, not the limiter.
+    rows = list(lead_rows(shape.records, repeats=False))
     async with _client(server.url, shape, lanes) as client:
         done = anyio.Event()
         async with anyio.create_task_group() as tg:
             if service:
                 tg.start_soon(_service, client, 1, SERVICE_INTERVAL_S * shape.scale, done, waits)
-            wall, counts = await _sync(client, shape)
+            wall, counts = await _sync(client, shape, rows)
             done.set()
         yielded = getattr(client.limiter, "yielded_s", 0.0)
     return _result(server.stats(), wall, counts, waits, yielded)
@@ -266,10 +269,11 @@ async def _child_sync(args: argparse.Namespace) -> None:
     shape = Shape(scale=args.scale, records=args.records, batch=args.batch)
     lanes = args.lanes == "on"
     limiter = RedisLimiter(args.redis, key=args.key, rate_limits=shape.limits(lanes))
+    rows = list(lead_rows(shape.records, repeats=False))
     async with limiter, _client(args.server, shape, lanes, limiter) as client:
         await limiter.check()
         print("START", flush=True)
-        wall, counts = await _sync(client, shape)
+        wall, counts = await _sync(client, shape, rows)
         result = {"wall_s": wall, "counts": counts, "yielded_s": limiter.yielded_s}
         print(json.dumps(result), flush=True)
 

@@ -314,8 +314,11 @@ class LocalLimiter:
                     # after the first answer) is seen by the later ones' gates before the wire.
                     # A call cancelled meanwhile (a stop calling back calls not yet sent) ends
                     # here, unsent: the except below gives its place back.
-                    async with self._departures:
-                        await anyio.lowlevel.checkpoint()
+                    # Only a batch write's calls have a gate to see it: the others (a
+                    # service's awaited calls) go at once.
+                    if CURRENT_GATE.get() is not None:
+                        async with self._departures:
+                            await anyio.lowlevel.checkpoint()
                     return
                 waiter.wake = anyio.Event()
                 # Only the head of a queue keeps a timer; the others wait to be woken.
