@@ -42,8 +42,12 @@ from ._state import cli_state
 DEFAULT = ParameterSource.DEFAULT
 
 __all__ = [
+    "ImportStates",
+    "JobLog",
+    "after_earlier_jobs",
     "bulk_activities_export",
     "bulk_leads_export",
+    "import_poll_option",
     "leads_import",
     "parse_day",
     "program_members_export",
@@ -69,7 +73,7 @@ def _say(text: str) -> None:
 # --------------------------------------------------------------------------- leads import
 
 
-class _ImportStates:
+class ImportStates:
     """Prints the import's state as it changes, and the API calls spent at the end."""
 
     def __init__(self, client: MarketoClient) -> None:
@@ -90,7 +94,7 @@ class _ImportStates:
         )
 
 
-_import_poll_option = click.option(
+import_poll_option = click.option(
     "--poll-interval",
     type=click.FloatRange(min=0.0),
     default=FIRST_POLL_S,
@@ -116,7 +120,7 @@ async def _preflight_import(
     return lead_transform(checks, convert=False, key_field=params["lookup_field"])
 
 
-class _JobLog:
+class JobLog:
     """The import jobs of a run, kept beside its report (``REPORT.jobs``, one JSON line per job
     uploaded and per job seen over), so that a resumed run, even after a kill, first waits for
     the jobs the earlier run may have left importing: no row is uploaded while its earlier job
@@ -127,7 +131,7 @@ class _JobLog:
         self.earlier = [Path(f"{report}.jobs") for report in earlier]
 
     @classmethod
-    def of_command(cls) -> _JobLog:
+    def of_command(cls) -> JobLog:
         """The log of the running command: beside its --report (or the report it resumes)."""
         ctx = click.get_current_context(silent=True)
         params = ctx.params if ctx is not None else {}
@@ -167,7 +171,7 @@ class _JobLog:
         return list(jobs.values())
 
 
-async def _after_earlier_jobs(client: MarketoClient, log: _JobLog) -> None:
+async def after_earlier_jobs(client: MarketoClient, log: JobLog) -> None:
     for job in log.unfinished():
         _say(
             f"import: waiting for job {job.batch_id} of the earlier run ({job.rows:,} rows) to "
@@ -179,16 +183,16 @@ async def _after_earlier_jobs(client: MarketoClient, log: _JobLog) -> None:
 
 def _import_leads(client: MarketoClient, params: Params) -> Send:
     client.bulk_import.poll_interval = params["poll_interval"]
-    log = _JobLog.of_command()
+    log = JobLog.of_command()
 
     async def send(records: Any, **hooks: Any) -> BatchReport:
-        await _after_earlier_jobs(client, log)
+        await after_earlier_jobs(client, log)
         return await client.bulk_import.leads(
             records,
             lookup_field=params["lookup_field"],
             list_id=params["list_id"],
             partition_name=params["partition"],
-            progress=_ImportStates(client),
+            progress=ImportStates(client),
             on_job=log.write,
             **hooks,
         )
@@ -216,7 +220,7 @@ leads_import = bulk_command(
                 "--list-id", type=int, metavar="ID", help="Also add the leads to this static list."
             ),
             click.option("--partition", metavar="NAME", help="Lead partition for new leads."),
-            _import_poll_option,
+            import_poll_option,
         ),
     ),
 )
@@ -224,15 +228,15 @@ leads_import = bulk_command(
 
 def _import_members(client: MarketoClient, params: Params) -> Send:
     client.bulk_import.poll_interval = params["poll_interval"]
-    log = _JobLog.of_command()
+    log = JobLog.of_command()
 
     async def send(records: Any, **hooks: Any) -> BatchReport:
-        await _after_earlier_jobs(client, log)
+        await after_earlier_jobs(client, log)
         return await client.bulk_import.program_members(
             records,
             program_id=params["program_id"],
             status=params["status"],
-            progress=_ImportStates(client),
+            progress=ImportStates(client),
             on_job=log.write,
             **hooks,
         )
@@ -265,7 +269,7 @@ program_members_import = bulk_command(
         send=_import_members,
         prepare=_prepare_member,
         preflight=_preflight_member_import,
-        options=(_import_poll_option,),
+        options=(import_poll_option,),
     ),
 )
 

@@ -14,6 +14,7 @@ import click
 from rich import box
 from rich.table import Table
 
+from .._batch import BatchReport
 from .._client import MarketoClient
 from .._errors import MarketoError
 from ..models._field_values import typed_value
@@ -21,6 +22,7 @@ from ..models.objects import ObjectDescription
 from ..resources._object_rules import key_fields, object_key, validate_object
 from ..resources.objects import OBJECT_KINDS, DataObject
 from ._bulk import BulkSpec, Params, Transform, bulk_command
+from ._bulk_api import ImportStates, JobLog, after_earlier_jobs, import_poll_option
 from ._connect import ConnectOptions, open_client
 from ._export import export_records, read_values, to_mapping
 from ._input import format_of
@@ -88,7 +90,7 @@ def _preflight(by_option: str) -> Any:
         # The run's own values (a dict): the report's keys come from this description.
         cast(dict[str, Any], params)[_DESCRIBED] = description
         known = {field.name for field in description.fields} | {description.id_field}
-        fields = key_fields(description, params[by_option])
+        fields = key_fields(description, _by(params, by_option))
         if columns:
             unknown = [column for column in columns if column not in known]
             if unknown:
@@ -115,7 +117,7 @@ def _prepare(by_option: str) -> Any:
                 kind = OBJECT_KINDS.get(params["name"])
                 fields: Sequence[str] = kind.dedupe_fields if kind is not None else ()
             else:
-                fields = key_fields(described, params[by_option])
+                fields = key_fields(described, _by(params, by_option))
             return record, object_key(record, fields) if fields else None
 
         return prepare
@@ -128,9 +130,14 @@ def _validate(by_option: str) -> Any:
         described: ObjectDescription | None = params.get(_DESCRIBED)
         if described is None:
             return None
-        return validate_object(described, key_fields(described, params[by_option]))
+        return validate_object(described, key_fields(described, _by(params, by_option)))
 
     return validate_for
+
+
+def _by(params: Params, option: str) -> str:
+    """How rows are matched: the option's value (a command without it: dedupe fields)."""
+    return str(params.get(option) or "dedupeFields")
 
 
 def _check_upsert(params: Params) -> None:
@@ -228,6 +235,36 @@ objects_delete = bulk_command(
             ),
             batch_size_option,
         ),
+    )
+)
+
+
+def _import(client: MarketoClient, params: Params) -> Send:
+    client.bulk_import.poll_interval = params["poll_interval"]
+    log = JobLog.of_command()
+
+    async def send(records: Any, **hooks: Any) -> BatchReport:
+        await after_earlier_jobs(client, log)
+        return await client.bulk_import.custom_objects(
+            params["name"], records, progress=ImportStates(client), on_job=log.write, **hooks
+        )
+
+    return send
+
+
+objects_import = bulk_command(
+    BulkSpec(
+        name="import",
+        help="Import the records of custom object NAME from FILE through Bulk Import: 10 MB "
+        "files, a few calls each.\n\nRows Marketo rejects are reported failed with its reason. "
+        "Use it for large files; `objects upsert` reports created/updated and the marketoGUID "
+        "of each row.",
+        arguments=(_NAME,),
+        reads="records",
+        send=_import,
+        prepare=_prepare("dedupe_by"),
+        preflight=_preflight("dedupe_by"),
+        options=(import_poll_option,),
     )
 )
 
@@ -352,7 +389,10 @@ def objects_describe(ctx: click.Context, name: str, as_json: bool, connect: Conn
     out.print(table)
 
 
-@click.group("objects", commands=[objects_upsert, objects_delete, objects_export, objects_describe])
+@click.group(
+    "objects",
+    commands=[objects_upsert, objects_delete, objects_import, objects_export, objects_describe],
+)
 def objects() -> None:
     """Companies, opportunities and their roles, sales persons, named accounts and custom
     objects: upsert, delete, export, describe."""

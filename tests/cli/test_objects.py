@@ -6,7 +6,7 @@ import csv
 import json
 from pathlib import Path
 
-from marketo_async.testing import FakeMarketo
+from marketo_async.testing import BulkSettings, FakeMarketo
 from tests.cli.conftest import Invoke, by_row, read_report, write_csv, write_lines
 
 
@@ -103,3 +103,29 @@ def test_describe_prints_keys_and_fields(invoke: Invoke) -> None:
     assert result.exit_code == 0, result.output
     assert "dedupe fields: externalOpportunityId" in result.output
     assert "externalCompanyId" in result.output and "Company.externalCompanyId" in result.output
+
+
+def test_import_of_a_custom_object_reports_each_row_and_keeps_a_job_log(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    fake = FakeMarketo(bulk=BulkSettings.brisk())
+    fake.add_custom_object_type(
+        "car_c", {"vin": "string", "color": "string", "miles": "integer"}, dedupe_fields=["vin"]
+    )
+    rows = [{"vin": f"V{n}", "color": "red", "miles": str(n)} for n in range(3_000)]
+    rows[5] = {"vin": "", "color": "red", "miles": "1"}  # no key
+    rows[6] = {"vin": "V6", "color": "red", "miles": "lots"}  # Marketo refuses it
+    source = write_csv(tmp_path / "cars.csv", rows, ["vin", "color", "miles"])
+    report = tmp_path / "report.jsonl"
+    result = invoke(
+        fake, "objects", "import", "car_c", source, "--sandbox", "--report", report,
+        "--poll-interval", "0",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output  # two rows failed
+    lines = by_row(read_report(report))
+    assert len(lines) == 3_000 and all(len(entries) == 1 for entries in lines.values())
+    failed = sorted(row for row, entries in lines.items() if entries[0]["status"] == "failed")
+    assert len(failed) == 2
+    assert sum(entries[0]["status"] == "imported" for entries in lines.values()) == 2_998
+    assert len(fake.object_records("car_c")) == 2_998
+    assert (tmp_path / "report.jsonl.jobs").exists()
