@@ -33,7 +33,7 @@ from ..resources.bulk_import import FIRST_POLL_S, ImportJob, ImportProgress
 from ._bulk import BulkSpec, Params, Transform, bulk_command, prepare_keyed_by
 from ._connect import ConnectOptions, is_loopback_url, open_client
 from ._export import RecordWriter, open_output, to_mapping
-from ._options import FORMATS, connection_options
+from ._options import connection_options, out_options
 from ._output import fail, stderr_console
 from ._preflight import LeadChecks, check_leads, check_member_import, lead_transform
 from ._run import Prepare, Send
@@ -412,22 +412,13 @@ def _poll_option(function: Any) -> Any:
     )(function)
 
 
-def _out_options(function: Any) -> Any:
-    function = click.option(
-        "--format", "output_format", type=FORMATS, help="[default: from --out suffix]"
-    )(function)
-    return click.option(
-        "--out", default="-", show_default=True, metavar="FILE", help="Output file; - is stdout."
-    )(function)
-
-
 @click.command("export")
 @click.argument("program_ids", type=int, nargs=-1, required=True)
 @click.option("--fields", multiple=True, required=True, metavar="A,B,...", help="Fields to write.")
 @click.option("--status", "statuses", multiple=True, metavar="NAME", help="Only these statuses.")
 @click.option("--updated-since", metavar="DATE", help="Members updated on or after DATE.")
 @click.option("--until", metavar="DATE", help="... and before DATE [default: now].")
-@_out_options
+@out_options
 @_poll_option
 @connection_options
 @click.pass_context

@@ -31,10 +31,10 @@ from ._connect import ConnectOptions, open_client
 from ._export import export_records, read_values, to_mapping
 from ._input import format_of
 from ._options import (
-    FORMATS,
     batch_size_option,
     connection_options,
     extract_poll_option,
+    out_options,
     progress_options,
 )
 from ._output import ExitCode, fail, stderr_console, stdout_console
@@ -322,10 +322,7 @@ def _export(
     metavar="A,B,...",
     help="Fields to read (comma-separated, repeatable) [default: Marketo's default fields].",
 )
-@click.option(
-    "--out", default="-", show_default=True, metavar="FILE", help="Output file; - is stdout."
-)
-@click.option("--format", "output_format", type=FORMATS, help="[default: from --out suffix]")
+@out_options
 @progress_options
 @connection_options
 @click.pass_context

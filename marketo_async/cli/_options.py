@@ -31,6 +31,7 @@ __all__ = [
     "extract_poll_option",
     "id_column_option",
     "input_options",
+    "out_options",
     "progress_options",
     "run_options",
 ]
@@ -308,6 +309,16 @@ def id_column_option(function: F) -> F:
         metavar="NAME",
         help="CSV/JSONL column holding lead ids [default: id, else leadId]. A .txt file "
         "holds one id a line.",
+    )(function)
+
+
+def out_options(function: F) -> F:
+    """``--out FILE`` (``-``: stdout) and ``--format`` of an export."""
+    function = click.option(
+        "--format", "output_format", type=FORMATS, help="[default: from --out suffix]"
+    )(function)
+    return click.option(
+        "--out", default="-", show_default=True, metavar="FILE", help="Output file; - is stdout."
     )(function)
 
 
