@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import json
 import os
 import sys
@@ -110,12 +111,19 @@ def open_output(path: str) -> Iterator[IO[str]]:
     The records go to ``<path>.partial``, renamed to ``path`` once the export is complete:
     an export that failed or was killed never leaves a well-formed but partial file under
     the name asked for (a failed one removes its partial file; a killed one leaves it,
-    named so).
+    named so). A target that exists and is not a regular file (a device such as /dev/stdout
+    or /dev/null, a FIFO) is written directly: never replaced by a file.
     """
     if path == "-":
         yield sys.stdout
         return
     target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    if target.exists() and not target.is_file():
+        with target.open("w", encoding="utf-8", newline="") as handle:
+            yield handle
+        return
     partial = target.with_name(target.name + PARTIAL_SUFFIX)
     try:
         with partial.open("w", encoding="utf-8", newline="") as handle:

@@ -3,6 +3,9 @@ export never leaves a well-formed partial file under the name asked for."""
 
 from __future__ import annotations
 
+import os
+import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -48,3 +51,52 @@ def test_an_export_cut_by_an_error_leaves_no_file_under_its_name(
                     "--values", values, "--out", out)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert len(out.read_text(encoding="utf-8").splitlines()) == 601
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+def test_leads_export_to_a_fifo_writes_through_it_and_never_replaces_it(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    fake = FakeMarketo()
+    for n in range(5):
+        fake.add_lead(email=f"u{n}@x.com")
+    values = tmp_path / "emails.txt"
+    values.write_text("".join(f"u{n}@x.com\n" for n in range(5)), encoding="utf-8")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)  # stands for /dev/stdout, /dev/null: a target that is not a regular file
+    got: list[str] = []
+    reader = threading.Thread(
+        target=lambda: got.append(fifo.read_text(encoding="utf-8")), daemon=True
+    )
+    reader.start()
+    result = invoke(fake, "leads", "export", "--sandbox", "--filter-type", "email",
+                    "--values", values, "--fields", "email", "--out", fifo)  # fmt: skip
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.output
+    assert got and got[0].splitlines() == ["email", *(f"u{n}@x.com" for n in range(5))]
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert not (tmp_path / "pipe.partial").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+def test_a_fifo_gets_the_records_and_stays_a_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(
+        target=lambda: got.append(fifo.read_text(encoding="utf-8")), daemon=True
+    )
+    reader.start()
+    with open_output(str(fifo)) as handle:
+        handle.write("email\na@x.com\n")
+    reader.join(timeout=10)
+    assert got == ["email\na@x.com\n"]
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_a_directory_is_refused_by_the_name_given(tmp_path: Path) -> None:
+    with pytest.raises(IsADirectoryError) as raised, open_output(str(tmp_path)):
+        pass
+    assert raised.value.filename == str(tmp_path)
+    assert list(tmp_path.iterdir()) == []
