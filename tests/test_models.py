@@ -27,6 +27,14 @@ def test_every_marketo_datetime_form_parses(text: str, expected: dt.datetime) ->
     assert parsed.tzinfo is not None
 
 
+@pytest.mark.parametrize(
+    "text", ["2016-13-17T22:11:45Z", "2016-05-17T25:11:45Z", "2016-05-17T22:11:4xZ"]
+)
+def test_an_impossible_time_in_the_usual_z_form_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_datetime(text)
+
+
 def test_format_datetime_drops_milliseconds() -> None:
     value = dt.datetime(2024, 1, 31, 8, 0, 0, 123456, tzinfo=UTC)
     assert format_datetime(value) == "2024-01-31T08:00:00Z"

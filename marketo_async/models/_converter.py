@@ -38,6 +38,13 @@ def parse_datetime(value: str | dt.datetime) -> dt.datetime:
     """
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    if len(value) == 20 and value[19] == "Z" and value[10] == "T":
+        # Marketo's usual form, 2026-01-31T08:00:00Z, read in one step (an activity read
+        # parses one per activity; datetime.replace alone costs several times more).
+        try:
+            return dt.datetime.fromisoformat(value[:19] + "+00:00")
+        except ValueError:
+            pass  # not plain ISO after all: the general path says what is wrong
     text = value.strip()
     if _ASSET_SUFFIX.search(text):
         text = text[: text.rindex("Z")] + "+00:00"
