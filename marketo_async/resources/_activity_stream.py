@@ -5,6 +5,11 @@ Marketo takes at most 10 activity type ids and 30 lead ids per call, so one read
 *streams* (one per combination of chunks), each following its own ``nextPageToken``. They are
 merged by activity date, and each activity belongs to exactly one stream.
 
+Several streams' pages come in rounds of calls made at once: the streams that ran dry, and
+beside them the next page of the streams the merge will run dry soonest (read ahead, never
+more than a read would make anyway, at most ``MAX_CALLS_AT_ONCE`` a round). One stream is
+read a page after another: the next token is only known from the page before.
+
 A stream's position is ``(token, skip)``: the items of the page ``token`` fetches, less the
 first ``skip`` of them, and everything after. Marketo may answer the same token with a different
 number of items (pages come back short), so ``skip`` is spent across pages: when a re-fetched
@@ -19,6 +24,7 @@ from __future__ import annotations
 import base64
 import collections
 import hashlib
+import heapq
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
@@ -39,6 +45,9 @@ CURSOR_PREFIX = "mkc1."
 # The same token answered with nothing and the same token again this many times in a row
 # means Marketo is not moving; stop rather than call forever.
 MAX_STALLED_PAGES = 50
+# Marketo's concurrent-call limit: a round of calls for several streams (the ones that ran
+# dry, and pages read ahead for others) is at most this many; the limiter still has the say.
+MAX_CALLS_AT_ONCE = 10
 
 
 @attrs.frozen
@@ -85,73 +94,107 @@ def decode_cursor(cursor: str, kind: str, queries: Sequence[Query]) -> list[tupl
     return positions
 
 
-class _Stream(Generic[A]):
-    """One query's token chain: its position and the unread rest of the page in hand."""
+@attrs.frozen
+class _Read(Generic[A]):
+    """What reading at a position gave: the token of the page the items came from, how many
+    of that page's items were handed out before (``skip``), the rest, and the page's
+    ``nextPageToken`` and ``moreResult``."""
 
-    def __init__(self, query: Query, token: str, skip: int, parse: Callable[[Any], A]) -> None:
+    token: str
+    skip: int
+    items: list[A]
+    next_token: str
+    more: bool
+
+
+async def _read(
+    fetch: Fetch, query: Query, token: str, skip: int, parse: Callable[[Any], A]
+) -> _Read[A]:
+    """The items at ``(token, skip)``: the first page with something not handed out yet, or
+    the last page (``moreResult`` false) when there is nothing more."""
+    stalled = 0
+    while True:
+        body = await fetch(query.path, {**query.params, "nextPageToken": token})
+        result = body.get("result") or ()
+        next_token = body.get("nextPageToken")
+        more = bool(body.get("moreResult"))
+        if not isinstance(next_token, str) or not next_token:
+            raise MarketoError(
+                "Marketo answered an activity read without a nextPageToken",
+                request_id=body.get("requestId"),
+                path=query.path,
+            )
+        stalled = stalled + 1 if not result and more and next_token == token else 0
+        if stalled >= MAX_STALLED_PAGES:
+            raise MarketoError(
+                f"Marketo answered the same paging token {stalled} times with nothing and "
+                "more to come; stopping (the cursor is still right: try again later)",
+                path=query.path,
+            )
+        if len(result) <= skip and more:
+            # Already handed out: carry what is left to skip over to the next page.
+            skip -= len(result)
+            token = next_token
+            continue
+        return _Read(token, skip, [parse(item) for item in result[skip:]], next_token, more)
+
+
+class _Stream(Generic[A]):
+    """One query's token chain: its position, the unread rest of the page in hand, and
+    perhaps the page after it, read ahead."""
+
+    def __init__(self, query: Query, token: str, skip: int) -> None:
         self.query = query
         self.token = token
         self.skip = skip
-        self._parse = parse
         self.buffer: collections.deque[A] = collections.deque()
         self.next_token: str | None = None
         self.more = True  # Marketo may have more after the position
-        self.fetched = False
+        self.ahead: _Read[A] | None = None  # the page at next_token, when read ahead
 
     @property
-    def needs_fetch(self) -> bool:
+    def dry(self) -> bool:
+        """Nothing in hand and more to read: no item can be handed out before a call."""
         return not self.buffer and self.more
 
-    async def fetch(self, fetch: Fetch) -> None:
-        """Fetch the page at the position, skipping what was already handed out."""
-        stalled = 0
-        while not self.buffer and self.more:
-            body = await fetch(self.query.path, {**self.query.params, "nextPageToken": self.token})
-            items = [self._parse(item) for item in body.get("result") or ()]
-            next_token = body.get("nextPageToken")
-            more = bool(body.get("moreResult"))
-            if not isinstance(next_token, str) or not next_token:
-                raise MarketoError(
-                    "Marketo answered an activity read without a nextPageToken",
-                    request_id=body.get("requestId"),
-                    path=self.query.path,
-                )
-            stalled = stalled + 1 if not items and more and next_token == self.token else 0
-            if stalled >= MAX_STALLED_PAGES:
-                raise MarketoError(
-                    f"Marketo answered the same paging token {stalled} times with nothing and "
-                    "more to come; stopping (the cursor is still right: try again later)",
-                    path=self.query.path,
-                )
-            if len(items) <= self.skip and more:
-                # Already handed out: carry what is left to skip over to the next page.
-                self.skip -= len(items)
-                self.token = next_token
-                continue
-            self.buffer.extend(items[self.skip :])
-            self.next_token, self.more = next_token, more
-            if not self.buffer:
-                # The last page, all of it handed out before: its token is the place to resume.
-                self.token, self.skip = next_token, 0
+    @property
+    def can_read_ahead(self) -> bool:
+        return bool(self.buffer) and self.more and self.ahead is None
+
+    def land(self, page: _Read[A]) -> None:
+        """Take a page read at the position (or read ahead at ``next_token``) into hand."""
+        self.token, self.skip = page.token, page.skip
+        self.buffer.extend(page.items)
+        self.next_token, self.more = page.next_token, page.more
+        if not self.buffer:
+            # The last page, all of it handed out before: its token is the place to resume.
+            self.token, self.skip = page.next_token, 0
 
     def take(self) -> A:
         """The next item; the position moves past it at once."""
         item = self.buffer.popleft()
         self.skip += 1
-        if not self.buffer and self.next_token is not None:
-            self.token, self.skip = self.next_token, 0
+        if not self.buffer:
+            if self.next_token is not None:
+                self.token, self.skip = self.next_token, 0
+            if self.ahead is not None:
+                page, self.ahead = self.ahead, None
+                self.land(page)
         return item
 
-    def head_key(self) -> tuple[Any, ...]:
-        item = self.buffer[0]
-        return (item.activity_date is None, item.activity_date, item.id or 0)
+
+def _order(item: Activity) -> tuple[bool, Any, int]:
+    """Merge order: by activity date (undated last), then id."""
+    return (item.activity_date is None, item.activity_date, item.id or 0)
 
 
-class _Fetching:
-    """Marks the moment between items when the stream is about to call Marketo."""
-
-
-_FETCHING = _Fetching()
+def _read_ahead(streams: Sequence[_Stream[A]], room: int) -> list[_Stream[A]]:
+    """Up to ``room`` streams whose next page to read ahead: those whose page in hand ends
+    earliest, as the merge will run them dry first."""
+    if room <= 0:
+        return []
+    candidates = [s for s in streams if s.can_read_ahead]
+    return sorted(candidates, key=lambda s: _order(s.buffer[-1]))[:room]
 
 
 class ActivityPager(Generic[A]):
@@ -199,63 +242,86 @@ class ActivityPager(Generic[A]):
         positions = [(s.token, s.skip) for s in self._streams]
         return encode_cursor(self._kind, self._queries, positions)
 
-    async def _begin(self) -> list[_Stream[A]]:
+    async def _refill(self) -> bool:
+        """Call Marketo for every stream that ran dry (and, beside them, read ahead for the
+        streams that will run dry soonest); False when nothing is left to hand out."""
         if self._streams is None:
             positions = await self._start()
             self._streams = [
-                _Stream(query, token, skip, self._parse)
+                _Stream(query, token, skip)
                 for query, (token, skip) in zip(self._queries, positions, strict=True)
             ]
-        return self._streams
+        streams = self._streams
+        dry = [s for s in streams if s.dry]
+        if dry:
+            await self._read_round(dry, _read_ahead(streams, MAX_CALLS_AT_ONCE - len(dry)))
+        return any(s.buffer for s in streams)
 
-    async def _items(self) -> AsyncIterator[A | _Fetching]:
-        streams = await self._begin()
-        while True:
-            waiting = [s for s in streams if s.needs_fetch]
-            if waiting:
-                yield _FETCHING
-                await self._fetch_all(waiting)
-            ready = [s for s in streams if s.buffer]
-            if not ready:
-                return
-            yield min(ready, key=lambda s: s.head_key()).take()
+    async def _read_round(self, dry: list[_Stream[A]], ahead: list[_Stream[A]]) -> None:
+        async def position(stream: _Stream[A]) -> None:
+            stream.land(await _read(self._fetch, stream.query, stream.token, stream.skip, parse))
 
-    async def _fetch_all(self, waiting: list[_Stream[A]]) -> None:
-        if len(waiting) == 1:
-            await waiting[0].fetch(self._fetch)
+        async def next_page(stream: _Stream[A]) -> None:
+            assert stream.next_token is not None
+            stream.ahead = await _read(self._fetch, stream.query, stream.next_token, 0, parse)
+
+        parse = self._parse
+        if len(dry) == 1 and not ahead:
+            await position(dry[0])
             return
         # Streams are independent token chains: their pages can come at once. The first
         # failure comes out as itself, not inside an exception group.
         failures: list[Exception] = []
 
-        async def fetch(stream: _Stream[A]) -> None:
+        async def run(read: Callable[[_Stream[A]], Awaitable[None]], stream: _Stream[A]) -> None:
             try:
-                await stream.fetch(self._fetch)
+                await read(stream)
             except Exception as error:
                 failures.append(error)
 
         async with anyio.create_task_group() as group:
-            for stream in waiting:
-                group.start_soon(fetch, stream)
+            for stream in dry:
+                group.start_soon(run, position, stream)
+            for stream in ahead:
+                group.start_soon(run, next_page, stream)
         if failures:
             raise failures[0]
 
+    def _drain(self) -> Generator[A, None, None]:
+        """The items in hand, in merge order, until a stream runs dry (the position moves
+        past each item the moment it is handed out)."""
+        assert self._streams is not None
+        streams = self._streams
+        if len(streams) == 1:
+            [stream] = streams
+            while stream.buffer:
+                yield stream.take()
+            return
+        heads = [(_order(s.buffer[0]), index) for index, s in enumerate(streams) if s.buffer]
+        heapq.heapify(heads)
+        while heads:
+            _, index = heads[0]
+            stream = streams[index]
+            item = stream.take()
+            if stream.buffer:
+                heapq.heapreplace(heads, (_order(stream.buffer[0]), index))
+            elif stream.more:
+                yield item
+                return  # its next items may come before the other streams' heads
+            else:
+                heapq.heappop(heads)
+            yield item
+
     async def __aiter__(self) -> AsyncIterator[A]:
-        async for item in self._items():
-            if not isinstance(item, _Fetching):
+        while await self._refill():
+            for item in self._drain():
                 yield item
 
     async def pages(self) -> AsyncIterator[Page[A]]:
-        """The items in pages: each page is what was handed out between two calls."""
-        found: list[A] = []
-        async for item in self._items():
-            if isinstance(item, _Fetching):
-                if found:
-                    yield Page(found, None, True)
-                found = []
-            else:
-                found.append(item)
-        yield Page(found, None, False)
+        """The items in pages: each page is what was handed out between two rounds of calls."""
+        while await self._refill():
+            yield Page(list(self._drain()), None, True)
+        yield Page([], None, False)
 
     def __await__(self) -> Generator[Any, None, Page[A]]:
         return self.first_page().__await__()
