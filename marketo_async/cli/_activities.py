@@ -43,6 +43,14 @@ from ._sync_state import StateError, SyncState, open_at
 __all__ = ["activities", "activities_export", "leads_changes", "leads_deleted"]
 
 MAX_ID = 2**31 - 1
+# The filters a state keeps, by the option that sets them (the order they are named in).
+FILTER_OPTIONS = {
+    "typeIds": "--type-ids",
+    "fields": "--fields",
+    "leadIds": "--lead-ids",
+    "listId": "--list-id",
+}
+SHOWN_IDS = 5
 
 COLUMNS = (
     "id",
@@ -106,6 +114,43 @@ def _ids(text: str | None, option: str) -> list[int] | None:
     return sorted(set(ids))
 
 
+def _given(**filters: Any) -> dict[str, Any]:
+    """The filters named on the command line (None: not given)."""
+    return {name: value for name, value in filters.items() if value is not None}
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, list):
+        shown = ",".join(map(str, value[:SHOWN_IDS]))
+        return shown + (f",... ({len(value):,} in all)" if len(value) > SHOWN_IDS else "")
+    return str(value)
+
+
+def filter_difference(saved: dict[str, Any], given: dict[str, Any]) -> str:
+    """How ``given`` differs from the filters a state was made with, option by option:
+    ``--lead-ids adds 7 and drops 3; --list-id 1042 here, none in the state``."""
+    found: list[str] = []
+    for name, option in FILTER_OPTIONS.items():
+        before, now = saved.get(name), given.get(name)
+        if before == now:
+            continue
+        if isinstance(before, list) and isinstance(now, list):
+            found.append(f"{option} {_list_change(before, now)}")
+        else:
+            found.append(f"{option} {_shown(now)} here, {_shown(before)} in the state")
+    return "; ".join(found)
+
+
+def _list_change(before: list[Any], now: list[Any]) -> str:
+    added = [value for value in now if value not in before]
+    dropped = [value for value in before if value not in now]
+    changes = [f"adds {_shown(added)}"] if added else []
+    changes += [f"drops {_shown(dropped)}"] if dropped else []
+    return " and ".join(changes) or "in another order"
+
+
 def _leaves(error: BaseException) -> Iterator[BaseException]:
     inner = getattr(error, "exceptions", None)  # an exception group (3.10: anyio's backport)
     if isinstance(inner, tuple):
@@ -160,15 +205,17 @@ def _header(fmt: str, columns: Sequence[str]) -> bytes:
 # --------------------------------------------------------------------------- the run
 
 
-def _resolve_state(read: _Read | None, *, kind: str, options: _Incremental) -> SyncState:
+def _resolve_state(
+    read: _Read | None, *, kind: str, required: str | None, options: _Incremental
+) -> SyncState:
     """The state to run from: the saved one (checked against the options given), or a new
     one (saved by the run once the client is open and a first run's filters are checked,
     before any output, when ``--state`` names a file)."""
     if options.state_path is not None and options.state_path.exists():
         return _saved_state(options.state_path, read, kind=kind, options=options)
     state_path, since, out = options.state_path, options.since, options.out
-    if read is None:
-        raise click.UsageError("the first run needs the filters (--type-ids or --fields)")
+    if read is None or (required is not None and required not in read.filters):
+        raise click.UsageError(f"the first run needs {FILTER_OPTIONS.get(required or '')}")
     if since is None:
         raise click.UsageError("the first run needs --since (and --state to continue later)")
     if state_path is not None and (out is None or out == "-"):
@@ -199,7 +246,8 @@ def _saved_state(
         raise click.UsageError(f"{state_path} is the state of {article} {state.kind} export")
     if read is not None and read.filters != state.filters:
         raise click.UsageError(
-            f"{state_path} was made for {json.dumps(state.filters)}; give the same, or none"
+            f"{state_path} was made with other filters: "
+            f"{filter_difference(state.filters, read.filters)} (give the same, or none)"
         )
     if options.out is not None and str(Path(options.out).resolve()) != state.out:
         raise click.UsageError(f"{state_path} writes to {state.out}, not {options.out}")
@@ -262,12 +310,13 @@ def run_incremental(
     read: _Read | None,
     *,
     kind: str,
+    required: str | None,
     make_read: Callable[[dict[str, Any]], _Read],
     options: _Incremental,
     connect: ConnectOptions,
 ) -> None:
     """Read from the state's cursor (or ``--since``) to now into ``--out``, checkpointing."""
-    state = _resolve_state(read, kind=kind, options=options)
+    state = _resolve_state(read, kind=kind, required=required, options=options)
     state_path = options.state_path
     first_run = state_path is None or not state_path.exists()
     read = make_read(state.filters)
@@ -351,17 +400,33 @@ def _incremental_options(function: F) -> F:
     return cast(F, wrapper)
 
 
+def _lead_filter_options(function: F) -> F:
+    function = click.option(
+        "--list-id",
+        type=click.IntRange(1, MAX_ID),
+        metavar="ID",
+        help="Only the activities of this static list's members (under 10,000 members).",
+    )(function)
+    return click.option(
+        "--lead-ids", metavar="1,2,...", help="Only the activities of these leads (any number)."
+    )(function)
+
+
 def _activities_read(filters: dict[str, Any]) -> _Read:
-    types = list(filters["typeIds"])
+    types = list(filters.get("typeIds") or ())
+    lead_ids, list_id = filters.get("leadIds"), filters.get("listId")
     return _Read(
         "activities",
-        {"typeIds": types},
-        lambda client, since, cursor: client.activities.list(types, since=since, cursor=cursor),
+        dict(filters),
+        lambda client, since, cursor: client.activities.list(
+            types, since=since, cursor=cursor, lead_ids=lead_ids, list_id=list_id
+        ),
     )
 
 
 def _changes_read(filters: dict[str, Any]) -> _Read:
-    fields = list(filters["fields"])
+    fields = list(filters.get("fields") or ())
+    lead_ids, list_id = filters.get("leadIds"), filters.get("listId")
 
     async def check(client: MarketoClient) -> None:
         known = {field.name for field in (await client.leads.describe2()).fields}
@@ -375,9 +440,9 @@ def _changes_read(filters: dict[str, Any]) -> _Read:
 
     return _Read(
         "lead changes",
-        {"fields": fields},
+        dict(filters),
         lambda client, since, cursor: client.activities.lead_changes(
-            fields, since=since, cursor=cursor
+            fields, since=since, cursor=cursor, lead_ids=lead_ids, list_id=list_id
         ),
         (*COLUMNS, "fields"),
         check,
@@ -394,6 +459,7 @@ def _deleted_read(filters: dict[str, Any]) -> _Read:
 
 @click.command("export")
 @click.option("--type-ids", metavar="1,12,...", help="Activity type ids (any number).")
+@_lead_filter_options
 @_incremental_options
 @click.option(
     "--created-since", metavar="DATE", help="Bulk Extract instead: activities on or after DATE."
@@ -405,6 +471,8 @@ def _deleted_read(filters: dict[str, Any]) -> _Read:
 def activities_export(
     ctx: click.Context,
     type_ids: str | None,
+    lead_ids: str | None,
+    list_id: int | None,
     incremental: _Incremental,
     created_since: str | None,
     until: str | None,
@@ -423,6 +491,10 @@ def activities_export(
     if created_since is not None:
         if incremental.since is not None or incremental.state_path is not None:
             raise click.UsageError("--created-since (Bulk Extract) takes no --since or --state")
+        if lead_ids is not None or list_id is not None:
+            raise click.UsageError(
+                "--created-since (Bulk Extract) takes no --lead-ids or --list-id"
+            )
         bulk_activities_export(
             ctx,
             created_since=created_since,
@@ -436,11 +508,14 @@ def activities_export(
         return
     if until is not None:
         raise click.UsageError("--until goes with --created-since (Bulk Extract)")
-    types = _ids(type_ids, "--type-ids")
+    given = _given(
+        typeIds=_ids(type_ids, "--type-ids"), leadIds=_ids(lead_ids, "--lead-ids"), listId=list_id
+    )
     run_incremental(
         ctx,
-        None if types is None else _activities_read({"typeIds": types}),
+        _activities_read(given) if given else None,
         kind="activities",
+        required="typeIds",
         make_read=_activities_read,
         options=incremental,
         connect=connect,
@@ -449,22 +524,28 @@ def activities_export(
 
 @click.command("changes")
 @click.option("--fields", multiple=True, metavar="A,B,...", help="Lead fields to follow.")
+@_lead_filter_options
 @_incremental_options
 @connection_options
 @click.pass_context
 def leads_changes(
     ctx: click.Context,
     fields: tuple[str, ...],
+    lead_ids: str | None,
+    list_id: int | None,
     incremental: _Incremental,
     connect: ConnectOptions,
 ) -> None:
     """Write changes to lead fields (and new leads), incrementally: each line an activity
     plus "fields" (name, newValue, oldValue). --state as for `activities export`."""
-    names = _names(fields)
+    given = _given(
+        fields=_names(fields) or None, leadIds=_ids(lead_ids, "--lead-ids"), listId=list_id
+    )
     run_incremental(
         ctx,
-        _changes_read({"fields": names}) if names else None,
+        _changes_read(given) if given else None,
         kind="lead changes",
+        required="fields",
         make_read=_changes_read,
         options=incremental,
         connect=connect,
@@ -486,6 +567,7 @@ def leads_deleted(
         ctx,
         _deleted_read({}),
         kind="deleted leads",
+        required=None,
         make_read=_deleted_read,
         options=incremental,
         connect=connect,

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -99,21 +100,41 @@ def test_csv_output_has_one_header_across_runs(
     assert json.loads(rows[-1]["attributes"]) == {"Webpage URL": "/a,b"}
 
 
-def test_a_state_refuses_other_filters_or_another_output(
+def test_a_state_refuses_other_filters_in_one_line_naming_the_difference_or_another_output(
     invoke: Invoke, fake: FakeMarketo, tmp_path: Path
 ) -> None:
-    _activities(fake, 2, 1)
+    _activities(fake, 5, 1)
     out, state = tmp_path / "out.jsonl", tmp_path / "state.json"
     args = ("activities", "export", "--state", state, "--sandbox")
-    assert (
-        invoke(fake, *args, "--type-ids", "1", "--since", "2025-01-01", "--out", out).exit_code == 0
-    )
-    other_types = invoke(fake, *args, "--type-ids", "1,2")
-    assert other_types.exit_code == 2 and "was made for" in other_types.stderr
+    made = invoke(
+        fake, *args, "--type-ids", "1", "--lead-ids", "1,2,3", "--since", "2025-01-01",
+        "--out", out,
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    before = state.read_text()
+    other_types = invoke(fake, *args, "--type-ids", "1,2", "--lead-ids", "1,2,3")
+    assert other_types.exit_code == 2 and "other filters: --type-ids adds 2" in other_types.stderr
+    other_leads = invoke(fake, *args, "--type-ids", "1", "--lead-ids", "2,3,4")
+    assert other_leads.exit_code == 2
+    [line] = [text for text in other_leads.stderr.splitlines() if "state" in text]
+    assert "--lead-ids adds 4 and drops 1" in line
+    with_list = invoke(fake, *args, "--type-ids", "1", "--lead-ids", "1,2,3", "--list-id", "7")
+    assert with_list.exit_code == 2
+    assert "--list-id 7 here, none in the state" in with_list.stderr
+    fewer = invoke(fake, *args, "--type-ids", "1")
+    assert fewer.exit_code == 2 and "--lead-ids none here, 1,2,3 in the state" in fewer.stderr
+    assert state.read_text() == before  # a refused run leaves the state as it was
     other_out = invoke(fake, *args, "--out", tmp_path / "other.jsonl")
     assert other_out.exit_code == 2 and "writes to" in other_out.stderr
     changes = invoke(fake, "leads", "changes", "--state", state, "--sandbox")
     assert changes.exit_code == 2 and "state of an activities export" in changes.stderr
+    bulk = invoke(
+        fake, "activities", "export", "--created-since", "2025-01-01", "--lead-ids", "1",
+        "--sandbox",
+    )  # fmt: skip
+    assert bulk.exit_code == 2 and "takes no --lead-ids" in bulk.stderr
+    bad = invoke(fake, "activities", "export", "--type-ids", "1", "--lead-ids", "0,5", "--sandbox")
+    assert bad.exit_code == 2 and "0 is not an id" in bad.stderr
 
 
 def test_first_run_needs_since_and_a_file_for_the_state(
@@ -212,6 +233,39 @@ def _kill_at_a_random_moment(
     return 1
 
 
+def _killed_three_times_then_run_to_the_end(
+    fake: FakeMarketo, args: tuple[str | Path, ...], out: Path, later: Callable[[], object]
+) -> int:
+    """Serve ``fake``; run the CLI ``args`` (pointed at it) three times, each killed at a random
+    moment, then once to the end; then ``later()`` (more activities) and once more. The kills
+    that hit a running process."""
+    rng = random.Random()
+    kills = 0
+    with start_blocking_portal() as portal:
+        server, port = portal.start_task(fake.serve, 0)
+        command = _cli(
+            *args, "--base-url", f"http://127.0.0.1:{port}", "--rate-limit", "none",
+            "--progress", "off",
+        )  # fmt: skip
+        for _ in range(3):
+            process = subprocess.Popen(
+                command, cwd=out.parent, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+            kills += _kill_at_a_random_moment(process, out, rng)
+            process.communicate(timeout=30)
+        final = subprocess.run(
+            command, cwd=out.parent, env=_env(), capture_output=True, text=True, timeout=120
+        )
+        assert final.returncode == 0, final.stderr
+        later()  # and a later run still appends only what is new
+        again = subprocess.run(
+            command, cwd=out.parent, env=_env(), capture_output=True, text=True, timeout=60
+        )
+        assert again.returncode == 0, again.stderr
+        server.cancel()
+    return kills
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 @pytest.mark.parametrize("output", ["jsonl", "csv"])
 def test_kill_9_at_three_random_moments_then_the_same_command_leaves_each_activity_once(
@@ -221,37 +275,87 @@ def test_kill_9_at_three_random_moments_then_the_same_command_leaves_each_activi
     _activities(fake, 200, 15)
     fake.activity_log.short_pages(0.7, seed=9)  # many small pages: many checkpoints to hit
     out, state = tmp_path / f"out.{output}", tmp_path / "state.json"
-    rng = random.Random()
-    kills = 0
-    with start_blocking_portal() as portal:
-        server, port = portal.start_task(fake.serve, 0)
-        command = _cli(
-            "activities", "export", "--type-ids", "1,2,3,12", "--since", "2025-12-01",
-            "--state", state, "--out", out, "--base-url", f"http://127.0.0.1:{port}",
-            "--rate-limit", "none", "--progress", "off",
-        )  # fmt: skip
-        for _ in range(3):
-            process = subprocess.Popen(
-                command, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
-            )
-            kills += _kill_at_a_random_moment(process, out, rng)
-            process.communicate(timeout=30)
-        final = subprocess.run(
-            command, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120
-        )
-        assert final.returncode == 0, final.stderr
-        fake.add_activity(1, 1)  # and a later run still appends only what is new
-        again = subprocess.run(
-            command, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=60
-        )
-        assert again.returncode == 0, again.stderr
-        server.cancel()
+    args = (
+        "activities", "export", "--type-ids", "1,2,3,12", "--since", "2025-12-01",
+        "--state", state, "--out", out,
+    )  # fmt: skip
+    kills = _killed_three_times_then_run_to_the_end(
+        fake, args, out, lambda: fake.add_activity(1, 1)
+    )
     if output == "jsonl":
         read = [line["id"] for line in _lines(out)]
     else:
         with out.open(encoding="utf-8") as handle:
             read = [int(row["id"]) for row in csv.DictReader(handle)]
     assert read == _wanted(fake, {1, 2, 3, 12})  # every activity once, in order
+    assert kills == 3  # each run was cut short mid-run
+
+
+# --------------------------------------------------------------------------- lead filters
+
+
+def test_lead_ids_and_list_id_narrow_the_export_and_later_runs_keep_them(
+    invoke: Invoke, fake: FakeMarketo, tmp_path: Path
+) -> None:
+    ids = _activities(fake, 40, 5)
+    chosen = ids[3:36]  # 33 leads: two calls' worth of lead ids
+    out, state = tmp_path / "out.jsonl", tmp_path / "state.json"
+    first = invoke(
+        fake, "activities", "export", "--type-ids", "1,2,3",
+        "--lead-ids", ",".join(map(str, chosen)), "--since", "2025-12-01",
+        "--state", state, "--out", out, "--sandbox", "--progress", "off",
+    )  # fmt: skip
+    assert first.exit_code == 0, first.output
+    assert {line["leadId"] for line in _lines(out)} == set(chosen)
+    assert len(_lines(out)) == 33 * 5
+    fake.add_activity(chosen[0], 1)
+    fake.add_activity(ids[0], 1)  # not one of the chosen leads
+    later = invoke(fake, "activities", "export", "--state", state, "--sandbox")
+    assert later.exit_code == 0, later.output
+    assert "Exported 1 activities" in later.stderr
+    assert [line["leadId"] for line in _lines(out)][-1] == chosen[0]
+
+    members = fake.add_list("Invitees", lead_ids=ids[:2])
+    listed = tmp_path / "listed.jsonl"
+    by_list = invoke(
+        fake, "activities", "export", "--type-ids", "1,2,3", "--list-id", str(members),
+        "--since", "2025-12-01", "--out", listed, "--sandbox",
+    )  # fmt: skip
+    assert by_list.exit_code == 0, by_list.output
+    assert {line["leadId"] for line in _lines(listed)} == set(ids[:2])
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_leads_changes_killed_at_three_random_moments_then_the_same_command_has_each_once(
+    tmp_path: Path,
+) -> None:
+    fake = FakeMarketo(latency=Latency(base=0.05, jitter=0.05))
+    leads = [fake.add_lead(email=f"c{i}@example.com", firstName="A") for i in range(400)]
+    for round_ in range(4):
+        for lead_id in leads:
+            fake.store.update_lead(lead_id, {"firstName": f"N{round_}", "lastName": "Z"})
+    fake.activity_log.short_pages(0.7, seed=4)  # many small pages: many checkpoints to hit
+    out, state = tmp_path / "changes.jsonl", tmp_path / "state.json"
+    args = (
+        "leads", "changes", "--fields", "firstName", "--since", "2000-01-01",
+        "--state", state, "--out", out,
+    )  # fmt: skip
+
+    def later() -> None:
+        fake.store.update_lead(leads[0], {"firstName": "Later"})  # appended by a later run
+        fake.store.update_lead(leads[1], {"lastName": "Y"})  # not a followed field
+
+    kills = _killed_three_times_then_run_to_the_end(fake, args, out, later)
+    lines = _lines(out)
+    wanted = [
+        e["id"]
+        for e in fake.activity_log.entries
+        if e["activityTypeId"] == 12
+        or (e["activityTypeId"] == 13 and any(f["name"] == "firstName" for f in e["fields"]))
+    ]
+    assert [line["id"] for line in lines] == wanted  # every change once, in order
+    assert len(wanted) == 400 * 5 + 1
+    assert lines[-1]["fields"] == [{"name": "firstName", "newValue": "Later", "oldValue": "N3"}]
     assert kills == 3  # each run was cut short mid-run
 
 
