@@ -383,6 +383,7 @@ def run_bulk(
                 applied=applied,
                 earlier=earlier if applied is not None else None,
                 confirm=confirm,
+                kept_unknown=earlier.note if earlier is not None and not earlier.resend else None,
             )
             display = _display(title, run, client, path, progress_mode, progress_interval)
             await run_beside(run, display)
@@ -624,7 +625,10 @@ def _next_step_notes(run: BulkRun, report: Path | None) -> Iterator[str]:
                 f"Send the {_rows(run.resendable)} not sent, cut off or whose call failed "
                 f"again with: --resume {report} (rows already applied are skipped)."
             )
-        refused = run.not_applied - run.resendable
+        kept = run.counts.get("unknown", 0) if run.kept_unknown is not None else 0
+        if kept:
+            yield f"--resume does not send the {_rows(kept)} left unknown: {run.kept_unknown}."
+        refused = run.not_applied - run.resendable - kept
         if refused > 0 and not run.stopped_by_error:
             its = "its" if refused == 1 else "their"
             yield (

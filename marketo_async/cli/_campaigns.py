@@ -19,6 +19,7 @@ from ._bulk import BulkSpec, bulk_command
 from ._connect import ConnectOptions, open_client
 from ._options import connection_options
 from ._output import fail, stdout_console
+from ._run import EarlierAttempts
 from ._state import cli_state
 
 if TYPE_CHECKING:
@@ -31,6 +32,15 @@ __all__ = ["campaigns", "usage"]
 
 # Marketo: filterValues takes up to 300 emails per lookup.
 EMAILS_PER_LOOKUP = 300
+
+# A trigger runs the campaign's flow again at every send: a row whose call may have applied
+# (unknown) is never sent again by --resume.
+TRIGGER_EARLIER = EarlierAttempts(
+    note="a trigger runs the campaign's flow for the lead each time it is sent, so they are NOT "
+    "sent again and stay unknown: check the campaign's results in Marketo before triggering "
+    "them yourself",
+    resend=False,
+)
 
 _token_option = click.option(
     "--token",
@@ -127,6 +137,7 @@ campaigns_trigger = bulk_command(
         check=_check_trigger,
         prepare=lambda params: _lead_reference,
         resume_keys=("tokens",),
+        earlier=lambda params: TRIGGER_EARLIER,
         send=lambda client, params: (
             lambda records, **hooks: trigger_leads(
                 client, params["campaign_id"], records, parse_tokens(params["tokens"]), **hooks

@@ -265,9 +265,13 @@ class BulkRun:
         stopper: Stopper | None = None,
         earlier: EarlierAttempts | None = None,
         confirm: Confirm | None = None,
+        kept_unknown: str | None = None,
     ) -> None:
         self._rows = rows
         self._earlier = earlier
+        # Why rows left unknown are never sent again by --resume (EarlierAttempts.resend=False:
+        # a trigger, createDuplicate); None: a resume sends them again.
+        self.kept_unknown = kept_unknown
         self._confirm = confirm
         # Outcomes of records an earlier run may have sent, held back until checked: a resend
         # answered "already exists" may be its own echo.
@@ -341,7 +345,9 @@ class BulkRun:
         )
         self.counts[status] += 1
         self.done += 1
-        if status in _RESENDABLE or (status == "failed" and error is not None):
+        if status == "unknown" and self.kept_unknown is not None:
+            pass  # a resume will not send it again: not advised as resendable
+        elif status in _RESENDABLE or (status == "failed" and error is not None):
             self.resendable += 1
         if status in NOT_APPLIED_STATUSES and status != "not_attempted":
             why = error or "; ".join(f"{code} {message}" for code, message in reasons) or status

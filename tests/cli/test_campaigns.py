@@ -15,6 +15,7 @@ import pytest
 from anyio.from_thread import start_blocking_portal
 
 from marketo_async.testing import FakeMarketo
+from tests.cli.conftest import Invoke
 from tests.cli_runner import read_report
 
 REPO = Path(__file__).resolve().parents[2]
@@ -153,3 +154,29 @@ def test_a_bad_token_is_a_usage_error_before_anything_is_sent(
     assert done.returncode == 2
     assert "{{my.name}}" in done.stderr
     assert fake.stats.calls == 0
+
+
+def test_a_trigger_left_unknown_is_not_triggered_again_by_resume(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    fake = FakeMarketo()
+    ids = [fake.add_lead(email=f"lead{n}@example.com") for n in range(5)]
+    campaign = fake.add_smart_campaign("Send welcome email")
+    fake.faults.script(TRIGGER.format(campaign), code="604", after_apply=True, times=1)
+    leads = tmp_path / "leads.txt"
+    leads.write_text("".join(f"{lead}\n" for lead in ids), encoding="utf-8")
+    report = tmp_path / "r.jsonl"
+    first = invoke(fake, "campaigns", "trigger", str(campaign), leads, "--sandbox",
+                   "--report", report)  # fmt: skip
+    assert first.exit_code == 1, first.output
+    runs = len(fake.campaign_runs(campaign))
+    assert {entry["status"] for entry in read_report(report)} == {"unknown"}
+    assert "--resume does not send the 5 rows left unknown" in first.output
+    assert "Send the" not in first.output and "refused for reasons" not in first.output
+
+    again = invoke(fake, "campaigns", "trigger", str(campaign), leads, "--sandbox",
+                   "--resume", report)  # fmt: skip
+    assert "are NOT sent again" in again.output
+    assert len(fake.campaign_runs(campaign)) == runs  # no lead's flow ran twice
+    final = {entry["row"]: entry["status"] for entry in read_report(report)}
+    assert set(final.values()) == {"unknown"} and len(final) == 5
