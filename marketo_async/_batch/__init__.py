@@ -40,7 +40,7 @@ The modules, one concern each:
 """
 
 from ._engine import Send, run_batches
-from ._held import Held
+from ._held import Held, keeping_unknown
 from ._mapped import mapped
 from ._options import BatchOptions, OutcomeHook, Progress, StopHook, WriteHooks, WriteOptions
 from ._outcomes import (
@@ -98,6 +98,7 @@ __all__ = [
     "WriteHooks",
     "WriteOptions",
     "json_size",
+    "keeping_unknown",
     "mapped",
     "marketo_result",
     "reasons_of",

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-__all__ = ["Held"]
+import attrs
+
+from ._options import WriteOptions
+from ._outcomes import RecordOutcome
+
+__all__ = ["Held", "keeping_unknown"]
 
 V = TypeVar("V")
 
@@ -60,3 +65,18 @@ class Held(Mapping[int, V], Generic[V]):
 
     def __len__(self) -> int:
         return len(self._values)
+
+
+def keeping_unknown(kept: Held[Any], options: WriteOptions) -> WriteOptions:
+    """``options`` whose ``on_outcome`` lets go of each record held in ``kept`` (by
+    :meth:`Held.keep` as it is read) once its outcome is not ``unknown``, then tells the
+    caller's hook: what stays held is the look-ahead and the unknown ones, to read back."""
+    on_outcome = options.on_outcome
+
+    def heard(outcome: RecordOutcome) -> None:
+        if outcome.status != "unknown":
+            kept.release(outcome.index)
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    return attrs.evolve(options, on_outcome=heard)

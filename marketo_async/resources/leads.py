@@ -8,6 +8,7 @@ Writes of many records go through the batch engine and return a :class:`BatchRep
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import (
     AsyncIterable,
     Callable,
@@ -18,8 +19,6 @@ from collections.abc import (
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import unquote
 
-import attrs
-
 from .._batch import (
     MAX_BATCH_SIZE,
     BatchReport,
@@ -27,6 +26,7 @@ from .._batch import (
     RecordOutcome,
     WriteHooks,
     WriteOptions,
+    keeping_unknown,
     mapped,
 )
 from .._errors import MarketoError, TooManyResultsError
@@ -134,21 +134,8 @@ def _plain(record: Any) -> Any:
     return {str(name): _plain_value(value) for name, value in record.items()}
 
 
-def _keeping_unknown(
-    kept: Held[Any], options: WriteOptions
-) -> tuple[Callable[[Any], Any], WriteOptions]:
-    """A record converter that keeps each record read, and ``options`` whose ``on_outcome``
-    lets go of those that did not end ``unknown``: what is kept is the look-ahead and the
-    unknown ones."""
-    on_outcome = options.on_outcome
-
-    def heard(outcome: RecordOutcome) -> None:
-        if outcome.status != "unknown":
-            kept.release(outcome.index)
-        if on_outcome is not None:
-            on_outcome(outcome)
-
-    return (lambda record: kept.keep(_plain(record))), attrs.evolve(options, on_outcome=heard)
+def _kept(kept: Held[Any], record: Any) -> Any:
+    return kept.keep(_plain(record))
 
 
 def _converted(
@@ -396,10 +383,12 @@ class Leads(Resource):
         if action == "createDuplicate" and coalesce:
             raise ValueError("coalesce=True needs a lookup key; createDuplicate has none")
         options = WriteOptions(batch_size=batch_size, coalesce=coalesce, **hooks)
+        # settle_unknown: each record is kept as read, and let go unless it ends unknown.
         kept: Held[Any] = Held()
         convert: Callable[[Any], Any] = _plain
         if settle_unknown:
-            convert, options = _keeping_unknown(kept, options)
+            convert = functools.partial(_kept, kept)
+            options = keeping_unknown(kept, options)
         report = await self._api.write_input(
             _converted(records, convert, "records"),
             "/rest/v1/leads.json",

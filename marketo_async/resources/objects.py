@@ -29,6 +29,7 @@ from .._batch import (
     RecordOutcome,
     WriteHooks,
     WriteOptions,
+    keeping_unknown,
     mapped,
 )
 from .._errors import MarketoError
@@ -345,7 +346,7 @@ class DataObject(Resource):
         guids = _Guids()
         kept: Held[Any] = Held()
         if settle_unknown:
-            options = _keep_unknown(kept, options)
+            options = keeping_unknown(kept, options)
         path = f"{self.kind.path}.json"
         body = {"action": action, "dedupeBy": dedupe_by}
         idempotent = action in _RESEND_SAFE
@@ -429,18 +430,6 @@ class DataObject(Resource):
 
 def _plain_record(record: Mapping[str, Any]) -> dict[str, Any]:
     return {str(name): _plain(value) for name, value in record.items()}
-
-
-def _keep_unknown(kept: Held[Any], options: WriteOptions) -> WriteOptions:
-    on_outcome = options.on_outcome
-
-    def heard(outcome: RecordOutcome) -> None:
-        if outcome.status != "unknown":
-            kept.release(outcome.index)
-        if on_outcome is not None:
-            on_outcome(outcome)
-
-    return attrs.evolve(options, on_outcome=heard)
 
 
 class CustomObjects(Resource):
