@@ -33,6 +33,13 @@ def _snippet(body: bytes) -> str:
     return text or "(empty body)"
 
 
+def _unreadable(why: str, status: int, method: str) -> LeadGenTransientError:
+    """An answer that cannot be read as this call's: the call may have applied."""
+    error = LeadGenTransientError(why, http_status=status, path=method)
+    error.may_have_applied = True
+    return error
+
+
 def _http_error(status: int, body: bytes, method: str) -> LeadGenError:
     if status == 401:
         # Observed: 401 with "Unable to determine clusterID from provided accountID/secretKey".
@@ -75,22 +82,12 @@ def decode_envelope(status: int, body: bytes, *, method: str, call_id: str) -> A
     if status != 200 and not isinstance(payload, dict):
         raise _http_error(status, body, method)
     if not isinstance(payload, dict):
-        error = LeadGenTransientError(
-            f"the API answered something that is not a JSON envelope ({_snippet(body)})",
-            http_status=status,
-            path=method,
-        )
-        error.may_have_applied = True
-        raise error
+        why = f"the API answered something that is not a JSON envelope ({_snippet(body)})"
+        raise _unreadable(why, status, method)
     answered_id = payload.get("id")
     if answered_id not in (None, "") and str(answered_id) != call_id:
-        error = LeadGenTransientError(
-            f"the answer is for request {answered_id!r}, not {call_id!r}",
-            http_status=status,
-            path=method,
-        )
-        error.may_have_applied = True
-        raise error
+        why = f"the answer is for request {answered_id!r}, not {call_id!r}"
+        raise _unreadable(why, status, method)
     error_field = payload.get("error")
     result = payload.get("result")
     if isinstance(error_field, Mapping):
