@@ -12,13 +12,14 @@ import click
 from rich import box
 from rich.table import Table
 
-from .._errors import MarketoError
+from .._errors import MarketoError, NotFoundError
 from ..models import converter
 from ..resources.campaigns import check_tokens
 from ._bulk import BulkSpec, bulk_command
 from ._connect import ConnectOptions, open_client
 from ._options import connection_options
 from ._output import fail, stdout_console
+from ._preflight import PreflightError
 from ._run import EarlierAttempts
 from ._state import cli_state
 
@@ -59,6 +60,10 @@ def parse_tokens(values: Sequence[str]) -> dict[str, str]:
         if not equals:
             raise click.BadParameter(
                 f"{text!r}: write it as {{{{my.NAME}}}}=VALUE", param_hint="--token"
+            )
+        if name.strip() in tokens:
+            raise click.BadParameter(
+                f"{name.strip()} is given twice: give each token once", param_hint="--token"
             )
         tokens[name.strip()] = value
     try:
@@ -125,6 +130,30 @@ def _check_trigger(values: Mapping[str, Any]) -> None:
     parse_tokens(values["tokens"])
 
 
+async def _preflight_trigger(
+    client: MarketoClient, params: Mapping[str, Any], columns: Sequence[str]
+) -> None:
+    """One asset read before any trigger call: the campaign exists and can be requested."""
+    campaign_id = params["campaign_id"]
+    try:
+        campaign = await client.campaigns.get(campaign_id)
+    except (NotFoundError, ValueError):
+        raise PreflightError(
+            f"campaign {campaign_id}: Marketo has no smart campaign with that id "
+            "(`marketo-async campaigns list` shows them)"
+        ) from None
+    if campaign.type == "batch":
+        raise PreflightError(
+            f"campaign {campaign_id} ({campaign.name!r}) is a batch campaign: Marketo runs it "
+            f"on a schedule, never on request (`marketo-async campaigns schedule {campaign_id}`)"
+        )
+    if not campaign.is_requestable:
+        raise PreflightError(
+            f"campaign {campaign_id} ({campaign.name!r}) cannot be requested: it must be "
+            "active, with a 'Campaign is Requested' trigger whose source is Web Service API"
+        )
+
+
 campaigns_trigger = bulk_command(
     BulkSpec(
         name="trigger",
@@ -135,6 +164,7 @@ campaigns_trigger = bulk_command(
         arguments=(click.argument("campaign_id", type=int),),
         options=(_token_option,),
         check=_check_trigger,
+        preflight=_preflight_trigger,
         prepare=lambda params: _lead_reference,
         resume_keys=("tokens",),
         earlier=lambda params: TRIGGER_EARLIER,
@@ -159,7 +189,14 @@ def _parse_run_at(text: str | None) -> dt.datetime | None:
         raise click.BadParameter(
             f"{text!r}: use ISO-8601, e.g. 2027-01-04T09:00:00-06:00", param_hint="--run-at"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    if moment <= dt.datetime.now(dt.timezone.utc):
+        raise click.BadParameter(
+            f"{text!r} is in the past: give a later time, or leave --run-at out to run the "
+            "campaign in 5 minutes",
+            param_hint="--run-at",
+        )
+    return moment
 
 
 @click.command("schedule")

@@ -91,19 +91,25 @@ def test_campaigns_trigger_with_a_file_of_emails(
     assert fake.stats.by_path[TRIGGER.format(campaign)] == 3
 
 
-def test_campaigns_trigger_on_a_campaign_that_cannot_be_requested_sends_one_call(
+def test_campaigns_trigger_on_a_campaign_that_cannot_be_requested_sends_no_trigger(
     served: tuple[FakeMarketo, str], tmp_path: Path
 ) -> None:
     fake, url = served
-    campaign = fake.add_smart_campaign("Old welcome", active=False)
+    inactive = fake.add_smart_campaign("Old welcome", active=False)
+    batch = fake.add_smart_campaign("Newsletter", type="batch")
     (tmp_path / "ids.txt").write_text("\n".join(str(n) for n in range(1, 1_001)) + "\n")
-    done = _run(
-        tmp_path, url, "campaigns", "trigger", str(campaign), "ids.txt", "--progress", "off"
-    )
-    assert done.returncode != 0
-    assert "Traceback" not in done.stderr
-    assert f"campaign {campaign} cannot be requested" in done.stdout + done.stderr
-    assert fake.stats.by_path[TRIGGER.format(campaign)] == 1
+    for campaign, said in (
+        (inactive, f"campaign {inactive} ('Old welcome') cannot be requested"),
+        (batch, "is a batch campaign: Marketo runs it on a schedule, never on request"),
+        (99_999, "campaign 99999: Marketo has no smart campaign with that id"),
+    ):
+        done = _run(
+            tmp_path, url, "campaigns", "trigger", str(campaign), "ids.txt", "--progress", "off"
+        )
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr and "nothing was sent" in done.stderr
+        assert said in done.stderr
+        assert fake.stats.by_path[TRIGGER.format(campaign)] == 0
 
 
 def test_campaigns_schedule_list_and_usage(served: tuple[FakeMarketo, str], tmp_path: Path) -> None:
@@ -180,3 +186,22 @@ def test_a_trigger_left_unknown_is_not_triggered_again_by_resume(
     assert len(fake.campaign_runs(campaign)) == runs  # no lead's flow ran twice
     final = {entry["row"]: entry["status"] for entry in read_report(report)}
     assert set(final.values()) == {"unknown"} and len(final) == 5
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("trigger", "1001", "ids.txt", "--token", "{{my.A}}=1", "--token", "{{my.A}}=2"),
+         "{{my.A}} is given twice"),
+        (("schedule", "1001", "--run-at", "2020-01-01T00:00:00Z"), "is in the past"),
+    ],
+)  # fmt: skip
+def test_a_repeated_token_or_a_past_run_at_is_refused_before_any_call(
+    invoke: Invoke, tmp_path: Path, args: tuple[str, ...], said: str
+) -> None:
+    fake = FakeMarketo()
+    (tmp_path / "ids.txt").write_text("1\n")
+    done = invoke(fake, "campaigns", *(tmp_path / a if a == "ids.txt" else a for a in args),
+                  "--sandbox")  # fmt: skip
+    assert done.exit_code == 2 and said in done.output
+    assert fake.stats.calls == 0
