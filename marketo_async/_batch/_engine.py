@@ -354,7 +354,8 @@ def _after_error(error: MarketoError, *, departed: bool) -> tuple[Status, tuple[
         # Refused before its first byte left (the limiter, a fleet lease, a token): nothing
         # of it was sent, and sending it later is the way to apply it.
         return "not_attempted", (Reason(INTERRUPTED, f"not sent: {error.message}"),)
-    return "failed", ()
+    # Refused whole (no such list, 1003 ...): each record carries the call's entries as reasons.
+    return "failed", tuple(Reason(entry.code, entry.message) for entry in error.errors)
 
 
 def _read_answers(

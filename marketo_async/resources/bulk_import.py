@@ -50,7 +50,7 @@ from .._batch import (
     WriteOptions,
     run_batches,
 )
-from .._errors import AmbiguousWriteError, DailyQuotaExceeded, MarketoError
+from .._errors import MarketoError
 from .._transport._jobs import IMPORT_PACE, JobCheck, JobPace
 from ..models.objects import ObjectDescription
 from ._arguments import check_field_name, positive_id
@@ -190,13 +190,7 @@ class _Files:
         owner = self.owner
         await owner.queue.take()
         try:
-            try:
-                batch_id = await self._upload(number, content, len(rows))
-            except MarketoError as error:
-                if not _refused(error):
-                    raise  # the engine decides: unknown (it may have applied), 607 ...
-                # a refused upload (no such list, 1003 ...): each row carries Marketo's reason
-                return [_entry("failed", _reasons_of(error))] * len(rows) + left_out
+            batch_id = await self._upload(number, content, len(rows))
             job = ImportJob(batch_id, self.target.status_path.format(batch=batch_id), len(rows))
             if self._on_job is not None:
                 self._on_job(job)
@@ -503,19 +497,6 @@ class BulkImport(Resource):
         )
         known = frozenset(field.name for field in described.fields)
         return await self._run(rows, target, known, progress, on_job, hooks)
-
-
-def _refused(error: MarketoError) -> bool:
-    """Did Marketo refuse the upload whole (nothing imported, nothing to resend blindly)?"""
-    if isinstance(error, (AmbiguousWriteError, DailyQuotaExceeded)) or error.may_have_applied:
-        return False
-    return bool(error.errors) or error.code is not None
-
-
-def _reasons_of(error: MarketoError) -> tuple[Reason, ...]:
-    """Marketo's entries of a refused call as record reasons (its code and message)."""
-    entries = [Reason(entry.code, entry.message) for entry in error.errors]
-    return tuple(entries) or (Reason(error.code or "error", error.message),)
 
 
 def _row_key(row: ImportRow) -> str | int | None:
