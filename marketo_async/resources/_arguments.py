@@ -5,12 +5,14 @@ Each check runs before any call and raises ``ValueError`` naming the argument it
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import Any
 
-from .._batch import OutcomeHook, Progress, StopHook
+from .._batch import OutcomeHook, Progress, StopHook, mapped
 from .._paging import MAX_BATCH_SIZE
+from ..models._converter import format_datetime
 
 __all__ = [
     "FIELD_NAME",
@@ -29,7 +31,9 @@ __all__ = [
     "field_names",
     "filter_values",
     "id_or_none",
+    "many",
     "non_empty_text",
+    "plain_value",
     "positive_id",
     "unique_ids",
 ]
@@ -194,3 +198,22 @@ def filter_values(
     if not kept:
         raise ValueError("values must hold at least one value to filter on")
     return list(kept.values())
+
+
+def plain_value(value: Any) -> Any:
+    """A value as JSON carries it: a datetime or date as ISO-8601 text, anything else as is."""
+    if isinstance(value, (dt.datetime, dt.date)):
+        return format_datetime(value)
+    return value
+
+
+def many(
+    items: Iterable[Any] | AsyncIterable[Any], convert: Callable[[Any], Any], argument: str
+) -> Iterable[Any] | AsyncIterable[Any]:
+    """A write's input (``argument``), each record converted as it is read (see
+    :func:`mapped`); a single value (a string, a mapping) is refused, naming the argument."""
+    if isinstance(items, (str, bytes, Mapping)):
+        raise ValueError(f"{argument} must be an iterable of many, not a single value")
+    if not isinstance(items, (Iterable, AsyncIterable)):
+        raise ValueError(f"{argument} must be an iterable or an async iterable, got {items!r}")
+    return mapped(items, convert)

@@ -27,7 +27,6 @@ from .._batch import (
     WriteHooks,
     WriteOptions,
     keeping_unknown,
-    mapped,
 )
 from .._errors import MarketoError, TooManyResultsError
 from .._paging import Pager
@@ -50,7 +49,9 @@ from ._arguments import (
     field_names,
     filter_values,
     id_or_none,
+    many,
     non_empty_text,
+    plain_value,
     positive_id,
     unique_ids,
 )
@@ -105,12 +106,6 @@ def _moment(value: Moment | None, argument: str) -> str | None:
     return format_datetime(value)
 
 
-def _plain_value(value: Any) -> Any:
-    if isinstance(value, (dt.datetime, dt.date)):
-        return format_datetime(value)
-    return value
-
-
 _JSON_SCALARS: frozenset[type] = frozenset({str, int, float, bool, type(None)})
 
 
@@ -131,21 +126,11 @@ def _plain(record: Any) -> Any:
             return record
     elif not isinstance(record, Mapping):
         return record
-    return {str(name): _plain_value(value) for name, value in record.items()}
+    return {str(name): plain_value(value) for name, value in record.items()}
 
 
 def _kept(kept: Held[Any], record: Any) -> Any:
     return kept.keep(_plain(record))
-
-
-def _converted(
-    items: Iterable[Any] | AsyncIterable[Any], convert: Callable[[Any], Any], argument: str
-) -> Iterable[Any] | AsyncIterable[Any]:
-    if isinstance(items, (str, bytes, Mapping)):
-        raise ValueError(f"{argument} must be an iterable of many, not a single value")
-    if not isinstance(items, (Iterable, AsyncIterable)):
-        raise ValueError(f"{argument} must be an iterable or an async iterable, got {items!r}")
-    return mapped(items, convert)
 
 
 def _cookie(cookie: object) -> str:
@@ -390,7 +375,7 @@ class Leads(Resource):
             convert = functools.partial(_kept, kept)
             options = keeping_unknown(kept, options)
         report = await self._api.write_input(
-            _converted(records, convert, "records"),
+            many(records, convert, "records"),
             "/rest/v1/leads.json",
             lead_rules(action, lookup_field),
             options,
@@ -481,7 +466,7 @@ class Leads(Resource):
 
         options = WriteOptions(batch_size=batch_size, coalesce=coalesce, **hooks)
         return await self._api.write_input(
-            _converted(records, _plain, "records"),
+            many(records, _plain, "records"),
             "/rest/v1/leads/push.json",
             lead_rules("createOrUpdate", lookup_field),
             options,
@@ -510,7 +495,7 @@ class Leads(Resource):
 
         options = WriteOptions(batch_size=batch_size, **hooks)
         return await self._api.write_batches(
-            _converted(ids, lambda value: {"id": value}, "ids"),
+            many(ids, lambda value: {"id": value}, "ids"),
             send,
             RecordRules(validate=check_id_field("id")),
             options,

@@ -9,7 +9,6 @@ never in flight together, in one process or, with a ``RedisLimiter``, across a f
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -30,13 +29,18 @@ from .._batch import (
     WriteHooks,
     WriteOptions,
     keeping_unknown,
-    mapped,
 )
 from .._errors import MarketoError
 from .._paging import Page, Pager, token_pages
-from ..models._converter import format_datetime
 from ..models.objects import ObjectDescription, ObjectRecord
-from ._arguments import check_batch_size, check_field_name, field_names, filter_values
+from ._arguments import (
+    check_batch_size,
+    check_field_name,
+    field_names,
+    filter_values,
+    many,
+    plain_value,
+)
 from ._base import Api, Resource, after_resend, results_of
 from ._object_rules import key_fields, object_rules
 from ._object_settle import settle_objects
@@ -117,18 +121,6 @@ class _Indexed(dict[str, Any]):
 
     __slots__ = ("index",)
     index: int
-
-
-def _plain(value: Any) -> Any:
-    return format_datetime(value) if isinstance(value, (dt.datetime, dt.date)) else value
-
-
-def _input(records: Any, convert: Callable[[Any], Any]) -> Any:
-    if isinstance(records, (str, bytes, Mapping)):
-        raise ValueError("records must be an iterable of many records, not a single value")
-    if not isinstance(records, (Iterable, AsyncIterable)):
-        raise ValueError(f"records must be an iterable or an async iterable, got {records!r}")
-    return mapped(records, convert)
 
 
 class _Guids:
@@ -254,7 +246,7 @@ class DataObject(Resource):
             names += f",{self.kind.id_field}"  # each record read once, known by its id
         size = check_batch_size(batch_size)
         if given and all(isinstance(value, Mapping) for value in given):
-            keys = [{str(k): _plain(v) for k, v in value.items()} for value in given]  # type: ignore[union-attr]
+            keys = [{str(k): plain_value(v) for k, v in value.items()} for value in given]  # type: ignore[union-attr]
             queries: list[dict[str, Any]] = [
                 {"filterType": filter_type, "input": keys[at : at + MAX_FILTER_VALUES]}
                 for at in range(0, len(keys), MAX_FILTER_VALUES)
@@ -360,7 +352,11 @@ class DataObject(Resource):
             return results
 
         report = await self._api.write_batches(
-            _input(records, guids.indexed(_plain_record, kept if settle_unknown else None)),
+            many(
+                records,
+                guids.indexed(_plain_record, kept if settle_unknown else None),
+                "records",
+            ),
             send,
             object_rules(description, dedupe_by, scope=self.kind.name),
             guids.told(options),
@@ -408,7 +404,7 @@ class DataObject(Resource):
         guids = _Guids()
 
         def keys_only(record: Mapping[str, Any]) -> dict[str, Any]:
-            return {name: _plain(record[name]) for name in fields if name in record}
+            return {name: plain_value(record[name]) for name in fields if name in record}
 
         path = f"{self.kind.path}/delete.json"
 
@@ -420,7 +416,7 @@ class DataObject(Resource):
 
         options = WriteOptions(batch_size=batch_size, **hooks)
         report = await self._api.write_batches(
-            _input(records, guids.indexed(keys_only, None)),
+            many(records, guids.indexed(keys_only, None), "records"),
             send,
             object_rules(description, delete_by, scope=self.kind.name),
             guids.told(options),
@@ -429,7 +425,7 @@ class DataObject(Resource):
 
 
 def _plain_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {str(name): _plain(value) for name, value in record.items()}
+    return {str(name): plain_value(value) for name, value in record.items()}
 
 
 class CustomObjects(Resource):
