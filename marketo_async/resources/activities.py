@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._batch import BatchReport, WriteHooks, WriteOptions, mapped
 from .._errors import MarketoError
-from ..models import format_datetime
+from ..models import format_datetime, parse_datetime
 from ..models.activities import Activity, ActivityType, CustomActivityType, LeadChange
 from ._activity_stream import ActivityPager, Query, decode_cursor
 from ._arguments import (
@@ -107,7 +107,7 @@ def _check_record(index: int, record: Any) -> str | None:
         if id_or_none(record.get(name)) is None:
             return f"record {index}: field {name!r} must be {ID_RANGE}, not {record.get(name)!r}"
     date = record.get("activityDate")
-    if not isinstance(date, (str, dt.datetime)) or not str(date).strip():
+    if not isinstance(date, (str, dt.datetime)) or not _is_time(date):
         return f"record {index}: field 'activityDate' must be an ISO-8601 time, not {date!r}"
     if record.get("primaryAttributeValue") in (None, ""):
         return f"record {index}: field 'primaryAttributeValue' is required"
@@ -121,6 +121,14 @@ def _check_record(index: int, record: Any) -> str | None:
             f"at most {MAX_ATTRIBUTE_BYTES:,} (1049)"
         )
     return None
+
+
+def _is_time(value: str | dt.datetime) -> bool:
+    try:
+        parse_datetime(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _attributes(value: Any) -> list[Any]:

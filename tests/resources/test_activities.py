@@ -333,6 +333,20 @@ async def test_add_custom_refuses_a_bad_record_before_any_call() -> None:
     assert fake.stats.by_path["/rest/v1/activities/external.json"] == 0
 
 
+async def test_add_custom_refuses_an_activity_date_that_is_not_a_time_before_any_call() -> None:
+    fake = FakeMarketo()
+    good = {"leadId": 1, "activityTypeId": 100001, "primaryAttributeValue": "x"}
+    async with _client(fake) as client:
+        report = await client.activities.add_custom(
+            [{**good, "activityDate": "not a date"}, {**good, "activityDate": "31/12/2026"}]
+        )
+    assert [o.status for o in report.outcomes] == ["failed", "failed"]
+    assert "'activityDate' must be an ISO-8601 time, not 'not a date'" in str(
+        report.outcomes[0].reasons
+    )
+    assert fake.stats.by_path["/rest/v1/activities/external.json"] == 0
+
+
 async def test_add_custom_that_may_have_applied_is_unknown_not_resent() -> None:
     fake = FakeMarketo()
     lead = fake.add_lead(email="a@example.com")
