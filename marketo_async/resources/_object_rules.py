@@ -10,6 +10,7 @@ from typing import Any
 from ..models._field_values import value_problem
 from ..models.objects import ObjectDescription
 from ._base import RecordRules
+from ._lead_rules import lookup_key
 
 __all__ = ["key_fields", "object_key", "object_rules", "validate_object"]
 
@@ -35,18 +36,20 @@ def _part(value: Any) -> str | int | None:
 def object_key(record: Mapping[str, Any], fields: Sequence[str]) -> str | int | None:
     """The normalised key of ``record`` over ``fields``; None when any part is missing.
 
-    One field gives its value; several give one JSON text, so ``("0061", 7, "Buyer")`` is
-    one key wherever it comes from.
+    One field gives its value as a bulk import of the object keys it (``lookup_key``);
+    several give one JSON text, so ``("o1", 7, "Buyer")`` is one key whether ``leadId`` came
+    as a number or as text.
 
     >>> object_key({"externalOpportunityId": "o1", "leadId": "7", "role": "Buyer"},
     ...            ("externalOpportunityId", "leadId", "role"))
     '["o1", 7, "Buyer"]'
     """
+    if len(fields) == 1:
+        # One field: the key a bulk import of the same object leases too (lookup_key).
+        return lookup_key(record, fields[0])
     parts = [_part(record.get(name)) for name in fields]
     if any(part is None for part in parts):
         return None
-    if len(parts) == 1:
-        return parts[0]
     return json.dumps(parts)
 
 
