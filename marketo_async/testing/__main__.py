@@ -149,8 +149,8 @@ def _serve_leadgen(args: argparse.Namespace) -> int:
         secret_key=args.secret_key,
         date_range_paging=args.date_range_paging,
     )
-    if args.seed:
-        fake.seed_file(args.seed)
+    if args.seed and not _seeded(fake, args.seed):
+        return 2
     return _serve_until_interrupted(
         fake.serve,
         args,
@@ -159,6 +159,18 @@ def _serve_leadgen(args: argparse.Namespace) -> int:
             f"(account_id={fake.account_id})"
         ),
     )
+
+
+def _seeded(fake: FakeMarketo | FakeLeadGen, path: str) -> bool:
+    """Seed ``fake`` from ``path``; a file that cannot be read or is not a JSON object is one
+    line on stderr (and False)."""
+    try:
+        fake.seed_file(path)
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        print(f"error: cannot seed from {path}: {why}", file=sys.stderr)
+        return False
+    return True
 
 
 def _serve_until_interrupted(
@@ -218,8 +230,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         client_secret=args.client_secret,
     )
     _activity_settings(fake, args)  # before seeding: the log holds the seed's activities too
-    if args.seed:
-        fake.seed_file(args.seed)
+    if args.seed and not _seeded(fake, args.seed):
+        return 2
     _bulk_settings(fake, args)
     return _serve_until_interrupted(
         fake.serve,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -46,6 +45,7 @@ from ._wire import (
     error_envelope,
     html_page,
     json_reply,
+    read_seed,
 )
 
 if TYPE_CHECKING:
@@ -650,7 +650,7 @@ class FakeMarketo:
 
     def seed_file(self, path: str | Path) -> None:
         """Load a JSON seed file (see :meth:`seed`)."""
-        self.seed(json.loads(Path(path).read_text(encoding="utf-8")))
+        self.seed(read_seed(path))
 
     # ---- inspection -------------------------------------------------------------------
 

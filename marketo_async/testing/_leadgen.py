@@ -21,7 +21,7 @@ from ._faults import Fault, Faults
 from ._leadgen_methods import METHODS, Context, DateRangePaging
 from ._leadgen_store import STANDARD_FIELDS, LeadGenStore, as_text, ui_encoded
 from ._stats import Stats
-from ._wire import ApiError, DropConnection, FakeReply, FakeRequest, json_reply
+from ._wire import ApiError, DropConnection, FakeReply, FakeRequest, json_reply, read_seed
 
 if TYPE_CHECKING:
     from anyio.abc import TaskStatus
@@ -214,7 +214,7 @@ class FakeLeadGen:
             self.store.list_names[int(list_id)] = str(name)
 
     def seed_file(self, path: str | Path) -> None:
-        self.seed(json.loads(Path(path).read_text(encoding="utf-8")))
+        self.seed(read_seed(path))
 
     # ---- inspection
 

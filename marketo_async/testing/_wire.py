@@ -12,6 +12,7 @@ import json
 import random
 import time
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -29,6 +30,7 @@ __all__ = [
     "error_envelope",
     "html_page",
     "json_reply",
+    "read_seed",
 ]
 
 # Marketo: paging tokens look like base32 text with "=" padding.
@@ -153,3 +155,16 @@ def decode_page_token(token: str, kind: str) -> int:
         return int(after)
     except ValueError as exc:
         raise ApiError("1003", f"Invalid nextPageToken '{token}'") from exc
+
+
+def read_seed(path: str | Path) -> dict[str, Any]:
+    """A JSON seed file's object; ``ValueError`` naming the file for text that is not JSON or
+    not a JSON object (``OSError`` when it cannot be read)."""
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        seed = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{path} is not JSON ({exc})") from None
+    if not isinstance(seed, dict):
+        raise ValueError(f"{path} holds a JSON {type(seed).__name__}, not an object")
+    return seed

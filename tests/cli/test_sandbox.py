@@ -7,9 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from marketo_async.cli._connect import make_sandbox
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, Invoke
 
 
 def test_a_leads_file_repeating_emails_in_another_case_seeds_no_duplicate_leads() -> None:
@@ -49,3 +51,36 @@ def test_a_leads_file_seeds_typed_fields_as_their_type(tmp_path: Path) -> None:
     scores = {lead["email"]: lead.get("leadScore") for lead in fake.leads.values()}
     # A value that fits is stored as Marketo would; one that does not is seeded as written.
     assert scores == {"a@example.com": 68, "b@example.com": "n/a"}
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (None, "No such file or directory"),
+        ("{bad", "is not JSON"),
+        ("[1]", "holds a JSON list, not an object"),
+    ],
+)
+def test_a_seed_file_that_cannot_be_read_or_is_not_a_json_object_is_one_line_and_exit_2(
+    tmp_path: Path, invoke: Invoke, content: str | None, why: str
+) -> None:
+    seed = tmp_path / "seed.json"
+    if content is not None:
+        seed.write_text(content, encoding="utf-8")
+    for command in ("serve", "serve-leadgen"):
+        done = subprocess.run(
+            [sys.executable, "-m", "marketo_async.testing", command, "--port", "0", "--seed", seed],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
+        assert done.returncode == 2, done.stderr
+        (line,) = done.stderr.strip().splitlines()
+        assert line.startswith(f"error: cannot seed from {seed}: ") and why in line
+    result = invoke(None, "sandbox", "serve", "--port", "0", "--seed", str(seed))
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert str(seed) in result.output  # a missing file is refused by --seed itself
+    assert content is None or (
+        f"cannot seed from {seed}: " in result.output and why in result.output
+    )
