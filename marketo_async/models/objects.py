@@ -97,28 +97,8 @@ class ObjectDescription:
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> ObjectDescription:
         """A description from Marketo's JSON (Describe, or an entry of List Custom Objects)."""
-        fields = tuple(
-            DescribedField(
-                name=str(item["name"]),
-                display_name=str(item.get("displayName") or item["name"]),
-                data_type=str(item.get("dataType") or "string"),
-                length=item.get("length") if type(item.get("length")) is int else None,
-                updateable=bool(item.get("updateable", False)),
-                crm_managed=bool(item.get("crmManaged", False)),
-            )
-            for item in raw.get("fields") or ()
-            if isinstance(item, Mapping) and item.get("name")
-        )
-        links = tuple(
-            ObjectRelationship(
-                field=str(item.get("field")),
-                type=str(item.get("type") or ""),
-                related_to=str((item.get("relatedTo") or {}).get("name") or ""),
-                related_field=str((item.get("relatedTo") or {}).get("field") or ""),
-            )
-            for item in raw.get("relationships") or ()
-            if isinstance(item, Mapping)
-        )
+        fields = raw.get("fields") or ()
+        links = raw.get("relationships") or ()
         return cls(
             name=str(raw.get("name") or ""),
             display_name=str(raw.get("displayName") or raw.get("name") or ""),
@@ -128,10 +108,34 @@ class ObjectDescription:
             searchable_fields=tuple(
                 _names(group) for group in raw.get("searchableFields") or () if group
             ),
-            fields=fields,
-            relationships=links,
+            fields=tuple(
+                _field(item) for item in fields if isinstance(item, Mapping) and item.get("name")
+            ),
+            relationships=tuple(_link(item) for item in links if isinstance(item, Mapping)),
             description=raw.get("description"),
         )
+
+
+def _field(item: Mapping[str, Any]) -> DescribedField:
+    length = item.get("length")
+    return DescribedField(
+        name=str(item["name"]),
+        display_name=str(item.get("displayName") or item["name"]),
+        data_type=str(item.get("dataType") or "string"),
+        length=length if type(length) is int else None,
+        updateable=bool(item.get("updateable", False)),
+        crm_managed=bool(item.get("crmManaged", False)),
+    )
+
+
+def _link(item: Mapping[str, Any]) -> ObjectRelationship:
+    related = item.get("relatedTo") or {}
+    return ObjectRelationship(
+        field=str(item.get("field")),
+        type=str(item.get("type") or ""),
+        related_to=str(related.get("name") or ""),
+        related_field=str(related.get("field") or ""),
+    )
 
 
 def _names(value: Any) -> tuple[str, ...]:

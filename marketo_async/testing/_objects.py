@@ -450,43 +450,57 @@ def _query_args(call: Call) -> tuple[str, list[Key] | None, list[str] | None, li
     return call.required("filterType"), [(v,) for v in call.values("filterValues")], names, None
 
 
-async def _query(call: Call, objects: ObjectStore) -> dict[str, Any]:
-    kind = objects.type_at(call.match.group("path"))
-    filter_type, values, names, given = _query_args(call)
+def _filter_fields(kind: ObjectType, filter_type: str) -> tuple[str, ...]:
     if filter_type == "dedupeFields":
-        fields: tuple[str, ...] = kind.dedupe_fields
-    elif filter_type == "idField":
-        fields = (kind.id_field,)
-    elif [filter_type] in kind.searchable_fields():
-        fields = (filter_type,)
-    else:
-        raise ApiError("1003", f"Invalid filterType '{filter_type}'")
-    if given is not None:
-        keys = [kind.key_of(item, fields) if isinstance(item, dict) else None for item in given]
-        wanted = {key for key in keys if key is not None}
-    else:
-        if len(fields) > 1:
-            raise ApiError("1003", "A compound key filter needs its values as input")
-        wanted = set(values or [])
+        return kind.dedupe_fields
+    if filter_type == "idField":
+        return (kind.id_field,)
+    if [filter_type] in kind.searchable_fields():
+        return (filter_type,)
+    raise ApiError("1003", f"Invalid filterType '{filter_type}'")
+
+
+def _wanted(
+    kind: ObjectType, fields: tuple[str, ...], values: list[Key] | None, given: list[Any] | None
+) -> set[Key]:
+    """The keys a query asks for: its filterValues, or its input (a compound key's)."""
     count = len(given) if given is not None else len(values or [])
     if not count:
         raise ApiError("701", "filterValues cannot be blank")
     if count > MAX_RECORDS:
         raise ApiError("1003", f"Too many filter values: {count}, the limit is 300")
+    if given is not None:
+        keys = [kind.key_of(item, fields) if isinstance(item, dict) else None for item in given]
+        return {key for key in keys if key is not None}
+    if len(fields) > 1:
+        raise ApiError("1003", "A compound key filter needs its values as input")
+    return set(values or [])
+
+
+def _matched(
+    kind: ObjectType, fields: tuple[str, ...], wanted: set[Key]
+) -> list[tuple[int, dict[str, Any]]]:
+    if fields in (kind.dedupe_fields, (kind.id_field,)):
+        numbers = {number for key in wanted for number in kind.find(fields, key)}
+        return [(number, kind.records[number]) for number in numbers]
+    return [
+        (number, record)
+        for number, record in kind.records.items()
+        if kind.key_of(record, fields) in wanted
+    ]
+
+
+async def _query(call: Call, objects: ObjectStore) -> dict[str, Any]:
+    kind = objects.type_at(call.match.group("path"))
+    filter_type, values, names, given = _query_args(call)
+    fields = _filter_fields(kind, filter_type)
+    wanted = _wanted(kind, fields, values, given)
     known = kind.all_fields()
     unknown = next((name for name in names or () if name not in known), None)
     if unknown is not None:
         raise ApiError("1006", f"Field '{unknown}' not found")
     shown = names or [kind.id_field, *kind.dedupe_fields, *_STAMPS]
-    if fields in (kind.dedupe_fields, (kind.id_field,)):
-        numbers = {number for key in wanted for number in kind.find(fields, key)}
-        matched = [(number, kind.records[number]) for number in numbers]
-    else:
-        matched = [
-            (number, record)
-            for number, record in kind.records.items()
-            if kind.key_of(record, fields) in wanted
-        ]
+    matched = _matched(kind, fields, wanted)
     await call.delay(0)
     return call.page(
         f"objects:{kind.path}",
