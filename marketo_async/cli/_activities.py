@@ -31,9 +31,9 @@ from ..models.activities import Activity
 from ..resources._activity_stream import ActivityPager
 from ._bulk_api import bulk_activities_export, parse_day
 from ._connect import ConnectOptions, open_client
-from ._entry import Terminated
+from ._entry import exit_if_stopped
 from ._options import FORMATS, connection_options, extract_poll_option, progress_options
-from ._output import ExitCode, fail, stderr_console
+from ._output import fail, stderr_console
 from ._preflight import did_you_mean
 from ._progress import ProgressDisplay
 from ._run import beside
@@ -149,26 +149,6 @@ def _list_change(before: list[Any], now: list[Any]) -> str:
     changes = [f"adds {_shown(added)}"] if added else []
     changes += [f"drops {_shown(dropped)}"] if dropped else []
     return " and ".join(changes) or "in another order"
-
-
-def _leaves(error: BaseException) -> Iterator[BaseException]:
-    inner = getattr(error, "exceptions", None)  # an exception group (3.10: anyio's backport)
-    if isinstance(inner, tuple):
-        for each in inner:
-            yield from _leaves(each)
-    else:
-        yield error
-
-
-def _stop_code(error: BaseException) -> ExitCode | None:
-    """130 or 143 when ``error`` is SIGINT's or SIGTERM's exception, also as it comes out of a
-    task group (the signal handler raises in whichever task is running); None otherwise."""
-    leaves = list(_leaves(error))
-    if any(isinstance(leaf, Terminated) for leaf in leaves):
-        return ExitCode.TERMINATED
-    if any(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
-        return ExitCode.INTERRUPTED
-    return None
 
 
 def _names(values: tuple[str, ...]) -> list[str]:
@@ -351,11 +331,10 @@ def run_incremental(
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     except BaseException as error:  # SIGINT/SIGTERM, maybe inside a task group
-        code = _stop_code(error)
-        if code is None:
-            raise
-        _say(f"Stopped after {copy.written:,} {kind}; run the same command to continue.")
-        raise SystemExit(int(code)) from None
+        exit_if_stopped(
+            error, f"Stopped after {copy.written:,} {kind}; run the same command to continue."
+        )
+        raise
     where = "stdout" if state.out == "-" else state.out
     _say(
         f"Exported {copy.written:,} {kind} to {where} ({state.count:,} in all, "

@@ -6,13 +6,18 @@ token) and in commands that are not runs, click would print ``Aborted!`` with ex
 Ctrl-C, and SIGTERM would end the process with no word. Here both say in one line that the
 command was interrupted and exit 130 (SIGINT) or 143 (SIGTERM), as shells report a process a
 signal ended; a disk or network error a user can cause is one line too, never a traceback.
+
+The SIGTERM handler raises in whichever task is running, so in a command whose event loop runs
+a task group (progress beside an export, a server) the signal's exception reaches here wrapped
+in an exception group: ``stop_status`` looks at the group's leaves, so every command gets the
+same one line and status.
 """
 
 from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import FrameType
 from typing import NoReturn
 
@@ -21,24 +26,60 @@ import click
 from .._errors import MarketoError
 from ._output import ExitCode, stderr_console
 
-__all__ = ["Terminated", "run_command"]
+__all__ = ["Terminated", "exit_if_stopped", "run_command", "stop_status"]
 
 
-class Terminated(BaseException):
-    """SIGTERM arrived outside a run's own signal handling."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived outside a run's own signal handling.
+
+    A KeyboardInterrupt, because asyncio lets only those (and SystemExit) through its callbacks
+    and transports: any other exception the handler raises while a socket write runs is logged
+    and swallowed, and the command went on to say it finished (exit 0).
+    """
 
 
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     raise Terminated
 
 
+def _leaves(error: BaseException) -> Iterator[BaseException]:
+    inner = getattr(error, "exceptions", None)  # an exception group (3.10: anyio's backport)
+    if isinstance(inner, tuple):
+        for each in inner:
+            yield from _leaves(each)
+    else:
+        yield error
+
+
+def stop_status(error: BaseException) -> ExitCode | None:
+    """143 or 130 when ``error`` is SIGTERM's or SIGINT's exception, also inside an exception
+    group (a task group's); None for any other error. SIGTERM wins when both are there."""
+    leaves = list(_leaves(error))
+    if any(isinstance(leaf, Terminated) for leaf in leaves):
+        return ExitCode.TERMINATED
+    if any(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
+        return ExitCode.INTERRUPTED
+    return None
+
+
+def exit_if_stopped(error: BaseException, say: str) -> None:
+    """Say ``say`` and exit 130 or 143 when ``error`` is SIGINT's or SIGTERM's (see
+    ``stop_status``); return for any other error, for the caller to re-raise."""
+    code = stop_status(error)
+    if code is not None:
+        _say(say)
+        raise SystemExit(int(code)) from None
+
+
 def _say(text: str) -> None:
     stderr_console().print(text, markup=False)
 
 
-def _interrupted(name: str, code: ExitCode) -> NoReturn:
-    _say(f"Interrupted ({name}); exit status {int(code)}.")
-    raise SystemExit(int(code))
+def _interrupted_by(error: BaseException) -> NoReturn:
+    code = stop_status(error)
+    name = "SIGTERM" if code is ExitCode.TERMINATED else "SIGINT"
+    _say(f"Interrupted ({name}); exit status {int(code or ExitCode.INTERRUPTED)}.")
+    raise SystemExit(int(code or ExitCode.INTERRUPTED)) from None
 
 
 def run_command(command: click.Command, argv: Sequence[str] | None, prog_name: str) -> NoReturn:
@@ -54,15 +95,11 @@ def run_command(command: click.Command, argv: Sequence[str] | None, prog_name: s
     except click.ClickException as exc:
         exc.show()
         raise SystemExit(exc.exit_code) from None
-    except click.Abort as exc:
+    except click.Abort as exc:  # click turns a KeyboardInterrupt (so also Terminated) into Abort
         if isinstance(exc.__cause__, KeyboardInterrupt):
-            _interrupted("SIGINT", ExitCode.INTERRUPTED)
+            _interrupted_by(exc.__cause__)
         _say("Aborted.")
         raise SystemExit(int(ExitCode.NOT_APPLIED)) from None
-    except KeyboardInterrupt:
-        _interrupted("SIGINT", ExitCode.INTERRUPTED)
-    except Terminated:
-        _interrupted("SIGTERM", ExitCode.TERMINATED)
     except MarketoError as exc:  # its message says what to do next
         _say(f"Error: {exc}")
         raise SystemExit(int(ExitCode.NOT_APPLIED)) from None
@@ -70,6 +107,10 @@ def run_command(command: click.Command, argv: Sequence[str] | None, prog_name: s
         where = f" ({exc.filename})" if exc.filename else ""
         _say(f"Error: {exc.strerror or exc}{where}")
         raise SystemExit(int(ExitCode.NOT_APPLIED)) from None
+    except BaseException as error:  # the signals, alone or inside a task group's group
+        if stop_status(error) is None:
+            raise
+        _interrupted_by(error)
     finally:
         signal.signal(signal.SIGTERM, previous)
     sys.exit(status if isinstance(status, int) else 0)

@@ -26,6 +26,7 @@ from .._errors import MarketoError
 from ..leadgen import DEFAULT_BASE_URL, LEADGEN_RATE_LIMITS, LeadGenClient, LeadGenLead
 from ._bulk import run_bulk
 from ._connect import is_loopback_url
+from ._entry import exit_if_stopped
 from ._export import export_records
 from ._input import InputError, InputOptions, format_of, read_rows
 from ._options import (
@@ -408,9 +409,9 @@ def leadgen_export(
         fail(str(error))
     except ValueError as error:
         raise click.UsageError(str(error)) from None
-    except KeyboardInterrupt:
-        stderr_console().print("Interrupted: the output holds the leads read so far.", markup=False)
-        raise SystemExit(int(ExitCode.INTERRUPTED)) from None
+    except BaseException as error:  # SIGINT/SIGTERM, maybe inside a task group
+        exit_if_stopped(error, "Interrupted: the output holds the leads read so far.")
+        raise
     where = "stdout" if out == "-" else out
     stderr_console().print(f"Exported {written:,} leads to {where}.", markup=False)
 

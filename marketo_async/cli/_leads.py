@@ -28,6 +28,7 @@ from ._activities import leads_changes, leads_deleted
 from ._bulk import BulkSpec, Params, Transform, bulk_command, prepare_keyed_by
 from ._bulk_api import bulk_leads_export, leads_import
 from ._connect import ConnectOptions, open_client
+from ._entry import exit_if_stopped
 from ._export import export_records, read_values, to_mapping
 from ._input import format_of
 from ._options import (
@@ -37,7 +38,7 @@ from ._options import (
     out_options,
     progress_options,
 )
-from ._output import ExitCode, fail, stderr_console, stdout_console
+from ._output import fail, stderr_console, stdout_console
 from ._preflight import LeadChecks, check_leads, lead_transform
 from ._run import EARLIER_RUN, EarlierAttempts, Send
 from ._state import cli_state
@@ -288,9 +289,9 @@ def _export(
         fail(str(error))
     except ValueError as error:  # the resource refused an argument (a value with a comma ...)
         raise click.UsageError(str(error)) from None
-    except KeyboardInterrupt:
-        stderr_console().print("Interrupted: the output holds the leads read so far.", markup=False)
-        raise SystemExit(int(ExitCode.INTERRUPTED)) from None
+    except BaseException as error:  # SIGINT/SIGTERM, maybe inside a task group
+        exit_if_stopped(error, "Interrupted: the output holds the leads read so far.")
+        raise
 
 
 @click.command("export")

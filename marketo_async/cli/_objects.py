@@ -24,10 +24,11 @@ from ..resources.objects import OBJECT_KINDS, DataObject
 from ._bulk import BulkSpec, Params, Transform, bulk_command
 from ._bulk_api import ImportStates, JobLog, after_earlier_jobs, import_poll_option
 from ._connect import ConnectOptions, open_client
+from ._entry import exit_if_stopped
 from ._export import export_records, read_values, to_mapping
 from ._input import format_of
 from ._options import FORMATS, batch_size_option, connection_options, progress_options
-from ._output import ExitCode, fail, stderr_console, stdout_console
+from ._output import fail, stderr_console, stdout_console
 from ._preflight import PreflightError
 from ._run import EarlierAttempts, Send
 from ._state import cli_state
@@ -339,9 +340,9 @@ def objects_export(
         fail(str(error))
     except ValueError as error:
         raise click.UsageError(str(error)) from None
-    except KeyboardInterrupt:
-        stderr_console().print("Interrupted: the output holds the records read so far.")
-        raise SystemExit(int(ExitCode.INTERRUPTED)) from None
+    except BaseException as error:  # SIGINT/SIGTERM, maybe inside a task group
+        exit_if_stopped(error, "Interrupted: the output holds the records read so far.")
+        raise
     where = "stdout" if out == "-" else out
     stderr_console().print(f"Exported {written:,} {name} records to {where}.", markup=False)
 
