@@ -129,106 +129,110 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+# Marketo's standard data objects, with a typical set of fields each (ObjectType's arguments).
+_STANDARD_TYPES: tuple[dict[str, Any], ...] = (
+    dict(
+        name="company",
+        path="companies",
+        id_field="id",
+        dedupe_fields=("externalCompanyId",),
+        fields={
+            "externalCompanyId": "string",
+            "company": "string",
+            "website": "url",
+            "industry": "string",
+            "numberOfEmployees": "integer",
+            "annualRevenue": "currency",
+            "billingCity": "string",
+            "billingCountry": "string",
+            "externalSalesPersonId": "string",
+        },
+        searchable=(("company",), ("externalSalesPersonId",)),
+        links=(("externalSalesPersonId", "SalesPerson", "externalSalesPersonId"),),
+        display_name="Company",
+    ),
+    dict(
+        name="opportunity",
+        path="opportunities",
+        id_field="marketoGUID",
+        dedupe_fields=("externalOpportunityId",),
+        fields={
+            "externalOpportunityId": "string",
+            "name": "string",
+            "description": "text",
+            "amount": "currency",
+            "stage": "string",
+            "isClosed": "boolean",
+            "isWon": "boolean",
+            "probability": "integer",
+            "closeDate": "date",
+            "externalCompanyId": "string",
+            "externalSalesPersonId": "string",
+        },
+        searchable=(("externalCompanyId",), ("externalSalesPersonId",)),
+        links=(
+            ("externalCompanyId", "Company", "externalCompanyId"),
+            ("externalSalesPersonId", "SalesPerson", "externalSalesPersonId"),
+        ),
+        display_name="Opportunity",
+    ),
+    dict(
+        name="opportunityPersonRole",
+        path="opportunities/roles",
+        id_field="marketoGUID",
+        dedupe_fields=("externalOpportunityId", "leadId", "role"),
+        fields={
+            "externalOpportunityId": "string",
+            "leadId": "integer",
+            "role": "string",
+            "isPrimary": "boolean",
+        },
+        searchable=(("externalOpportunityId",), ("leadId",)),
+        links=(
+            ("externalOpportunityId", "Opportunity", "externalOpportunityId"),
+            ("leadId", "Lead", "id"),
+        ),
+        display_name="Opportunity Role",
+    ),
+    dict(
+        name="salesPerson",
+        path="salespersons",
+        id_field="id",
+        dedupe_fields=("externalSalesPersonId",),
+        fields={
+            "externalSalesPersonId": "string",
+            "email": "email",
+            "firstName": "string",
+            "lastName": "string",
+            "phone": "phone",
+            "title": "string",
+        },
+        searchable=(("email",),),
+        display_name="Sales Person",
+    ),
+    dict(
+        name="namedAccount",
+        path="namedaccounts",
+        id_field="marketoGUID",
+        dedupe_fields=("name",),
+        fields={
+            "name": "string",
+            "domain": "string",
+            "industry": "string",
+            "annualRevenue": "currency",
+            "numberOfEmployees": "integer",
+            "city": "string",
+            "country": "string",
+        },
+        searchable=(("domain",),),
+        display_name="Named Account",
+    ),
+)
+
+
 def standard_types() -> list[ObjectType]:
-    """Marketo's standard data objects, with a typical set of fields each."""
-    return [
-        ObjectType(
-            name="company",
-            path="companies",
-            id_field="id",
-            dedupe_fields=("externalCompanyId",),
-            fields={
-                "externalCompanyId": "string",
-                "company": "string",
-                "website": "url",
-                "industry": "string",
-                "numberOfEmployees": "integer",
-                "annualRevenue": "currency",
-                "billingCity": "string",
-                "billingCountry": "string",
-                "externalSalesPersonId": "string",
-            },
-            searchable=(("company",), ("externalSalesPersonId",)),
-            links=(("externalSalesPersonId", "SalesPerson", "externalSalesPersonId"),),
-            display_name="Company",
-        ),
-        ObjectType(
-            name="opportunity",
-            path="opportunities",
-            id_field="marketoGUID",
-            dedupe_fields=("externalOpportunityId",),
-            fields={
-                "externalOpportunityId": "string",
-                "name": "string",
-                "description": "text",
-                "amount": "currency",
-                "stage": "string",
-                "isClosed": "boolean",
-                "isWon": "boolean",
-                "probability": "integer",
-                "closeDate": "date",
-                "externalCompanyId": "string",
-                "externalSalesPersonId": "string",
-            },
-            searchable=(("externalCompanyId",), ("externalSalesPersonId",)),
-            links=(
-                ("externalCompanyId", "Company", "externalCompanyId"),
-                ("externalSalesPersonId", "SalesPerson", "externalSalesPersonId"),
-            ),
-            display_name="Opportunity",
-        ),
-        ObjectType(
-            name="opportunityPersonRole",
-            path="opportunities/roles",
-            id_field="marketoGUID",
-            dedupe_fields=("externalOpportunityId", "leadId", "role"),
-            fields={
-                "externalOpportunityId": "string",
-                "leadId": "integer",
-                "role": "string",
-                "isPrimary": "boolean",
-            },
-            searchable=(("externalOpportunityId",), ("leadId",)),
-            links=(
-                ("externalOpportunityId", "Opportunity", "externalOpportunityId"),
-                ("leadId", "Lead", "id"),
-            ),
-            display_name="Opportunity Role",
-        ),
-        ObjectType(
-            name="salesPerson",
-            path="salespersons",
-            id_field="id",
-            dedupe_fields=("externalSalesPersonId",),
-            fields={
-                "externalSalesPersonId": "string",
-                "email": "email",
-                "firstName": "string",
-                "lastName": "string",
-                "phone": "phone",
-                "title": "string",
-            },
-            searchable=(("email",),),
-            display_name="Sales Person",
-        ),
-        ObjectType(
-            name="namedAccount",
-            path="namedaccounts",
-            id_field="marketoGUID",
-            dedupe_fields=("name",),
-            fields={
-                "name": "string",
-                "domain": "string",
-                "industry": "string",
-                "annualRevenue": "currency",
-                "numberOfEmployees": "integer",
-                "city": "string",
-                "country": "string",
-            },
-            searchable=(("domain",),),
-            display_name="Named Account",
-        ),
-    ]
+    """Marketo's standard data objects, each new (with its own field table)."""
+    return [ObjectType(**{**spec, "fields": dict(spec["fields"])}) for spec in _STANDARD_TYPES]
 
 
 class ObjectStore:
