@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import re
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -501,23 +502,46 @@ def dry_run(
             fail(f"the run would send nothing:\n{exc}", ExitCode.USAGE)
         except MarketoError as exc:
             fail(str(exc))
-    would, why = _check_rows(rows, prepare, validate)
+    checked = _check_rows(rows, prepare, validate)
     out = stdout_console()
-    refused = sum(why.values())
-    out.print(f"Dry run: {would:,} rows would be sent, {refused:,} refused before sending.")
-    for line in reason_lines(why, refused):
+    refused = sum(checked.why.values())
+    out.print(
+        f"Dry run: {_rows(checked.would)} would be sent, {refused:,} refused before sending.",
+        markup=False,
+    )
+    for line in _dry_run_lines(checked, refused):
         out.print(line, markup=False)
     out.print("Nothing was written.")
     ctx.exit(ExitCode.OK if not refused else ExitCode.NOT_APPLIED)
+
+
+DRY_RUN_ROWS = 20  # refused rows a dry run names by line; the rest are counted by reason
+_PLACE = re.compile(r"^(?:\S+ )?line \d+: ")  # "line 7: " or "leads.csv line 7: " before a reason
+
+
+@attrs.define
+class _Checked:
+    """A dry run's rows: how many would be sent, the first refused ones by place, and every
+    refusal counted by reason."""
+
+    would: int = 0
+    first: list[str] = attrs.field(factory=list)
+    why: collections.Counter[str] = attrs.field(factory=collections.Counter)
+
+    def refuse(self, item: InputRow, text: str) -> None:
+        reason = _PLACE.sub("", text, count=1)  # the row's place is said once, in front
+        if len(self.first) < DRY_RUN_ROWS:
+            place = f"line {item.line}" if item.line else f"row {item.row}"
+            self.first.append(f"{place}: {reason}")
+        self.why[reason if len(self.why) < 50 or reason in self.why else "other reasons"] += 1
 
 
 def _check_rows(
     rows: Iterator[InputRow],
     prepare: Prepare,
     validate: Callable[[int, Any], str | None] | None,
-) -> tuple[int, collections.Counter[str]]:
-    would = 0
-    why: collections.Counter[str] = collections.Counter()
+) -> _Checked:
+    checked = _Checked()
     try:
         for item in rows:
             try:
@@ -528,15 +552,26 @@ def _check_rows(
                 if problem is not None:
                     raise ValueError(problem.split(": ", 1)[-1])
             except ValueError as exc:
-                text = str(exc)
-                why[text if len(why) < 50 or text in why else "other reasons"] += 1
+                checked.refuse(item, str(exc))
                 continue
-            would += 1
+            checked.would += 1
     finally:
         close = getattr(rows, "close", None)
         if close is not None:
             close()
-    return would, why
+    return checked
+
+
+def _dry_run_lines(checked: _Checked, refused: int) -> Iterator[str]:
+    """Each of the first refused rows with its line, so it can be found and fixed; past
+    those, the rest counted by reason (a dry run writes no report to look them up in)."""
+    yield from checked.first
+    rest = refused - len(checked.first)
+    if rest <= 0:
+        return
+    more = f"{rest:,} more refused {'row' if rest == 1 else 'rows'}"
+    yield f"... and {more}; all {refused:,} by reason:"
+    yield from reason_lines(checked.why, refused, listed="")
 
 
 # --------------------------------------------------------------------------- the summary
@@ -565,7 +600,9 @@ def _rows(count: int) -> str:
     return f"{count:,} {'row' if count == 1 else 'rows'}"
 
 
-def reason_lines(why: collections.Counter[str], total: int) -> Iterator[str]:
+def reason_lines(
+    why: collections.Counter[str], total: int, *, listed: str = " (the report lists every row)"
+) -> Iterator[str]:
     """The most common reasons, one line each, then one line counting the rows left out."""
     shown = 0
     for reason, count in why.most_common(SUMMARY_REASONS):
@@ -575,7 +612,7 @@ def reason_lines(why: collections.Counter[str], total: int) -> Iterator[str]:
     if total > shown:
         others = len(why) - SUMMARY_REASONS
         kinds = f" for {others:,} other reasons" if others > 1 else ""
-        yield f"... and {_rows(total - shown)} more{kinds} (the report lists every row)"
+        yield f"... and {_rows(total - shown)} more{kinds}{listed}"
 
 
 def _why_notes(run: BulkRun) -> Iterator[str]:

@@ -155,7 +155,7 @@ def test_values_marketo_would_refuse_for_their_type_are_refused_per_row_naming_t
     for command in ("upsert", "import"):
         result = invoke(fake, "leads", command, source, "--sandbox", "--dry-run")
         assert result.exit_code == 1, result.output
-        assert "Dry run: 1 rows would be sent, 3 refused before sending." in result.stdout
+        assert "Dry run: 1 row would be sent, 3 refused before sending." in result.stdout
         assert "field 'leadScore' is integer: 'n/a'" in result.stdout
         assert "field 'dateOfBirth'" in result.stdout
         assert "field 'email': Invalid value 'not-an-email'" in result.stdout
@@ -201,5 +201,5 @@ def test_program_members_import_refuses_per_row_a_lead_value_of_the_wrong_type(
         *("--sandbox", "--dry-run"),
     )
     assert result.exit_code == 1, result.output
-    assert "Dry run: 1 rows would be sent, 1 refused before sending." in result.stdout
+    assert "Dry run: 1 row would be sent, 1 refused before sending." in result.stdout
     assert "field 'leadScore' is integer: 'n/a'" in result.stdout

@@ -13,14 +13,43 @@ def test_the_summary_lists_five_reasons_and_counts_the_rows_left_out(
 ) -> None:
     rows = [f"r{i}@example.com,bad{i}" for i in range(8)] + ["ok@example.com,7"]
     source = write_lines(tmp_path / "leads.csv", ["email,leadScore", *rows])
-    for extra in ((), ("--dry-run",)):
-        result = invoke(FakeMarketo(), "leads", "upsert", source, "--sandbox", *extra)
+    result = invoke(FakeMarketo(), "leads", "upsert", source, "--sandbox")
+    assert result.exit_code == 1, result.output
+    listed = [line for line in result.stdout.splitlines() if line.startswith("1 row: ")]
+    assert len(listed) == 5
+    assert "... and 3 rows more for 3 other reasons (the report lists every row)" in (result.stdout)
+
+
+def test_a_dry_run_names_each_refused_row_by_its_line_for_upsert_and_import(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    rows = ["a@example.com,5", "b@example.com,many", "c@example.com,7", "d@example.com,lots"]
+    source = write_lines(tmp_path / "leads.csv", ["email,leadScore", *rows])
+    for command in ("upsert", "import"):
+        result = invoke(FakeMarketo(), "leads", command, source, "--sandbox", "--dry-run")
         assert result.exit_code == 1, result.output
-        listed = [line for line in result.stdout.splitlines() if line.startswith("1 row: ")]
-        assert len(listed) == 5
-        assert "... and 3 rows more for 3 other reasons (the report lists every row)" in (
-            result.stdout
-        )
+        lines = result.stdout.splitlines()
+        assert lines[0] == "Dry run: 2 rows would be sent, 2 refused before sending."
+        assert lines[1].startswith("line 3: field 'leadScore' is integer: 'many' ")
+        assert lines[2].startswith("line 5: field 'leadScore' is integer: 'lots' ")
+        assert lines[3:] == ["Nothing was written."]
+
+
+def test_a_dry_run_names_the_first_20_refused_rows_then_counts_the_rest_by_reason(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    rows = [f"r{i}@example.com,bad" for i in range(30)] + ["no-at-sign,1", "ok@example.com,1"]
+    source = write_lines(tmp_path / "leads.csv", ["email,leadScore", *rows])
+    result = invoke(FakeMarketo(), "leads", "upsert", source, "--sandbox", "--dry-run")
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Dry run: 1 row would be sent, 31 refused before sending."
+    named = [line for line in lines if line.startswith("line ")]
+    assert [line.split(":")[0] for line in named] == [f"line {n}" for n in range(2, 22)]
+    assert "... and 11 more refused rows; all 31 by reason:" in lines
+    assert any(line.startswith("30 rows: field 'leadScore' is integer: 'bad'") for line in lines)
+    assert any(line.startswith("1 row: field 'email'") for line in lines)
+    assert "report" not in result.stdout  # a dry run writes none
 
 
 def test_a_dry_run_of_a_misspelt_lookup_column_refuses_the_header_not_every_row(
