@@ -3,7 +3,7 @@ calls of another, and the reserve holds across processes (real Redis, real time)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 
 import anyio
@@ -50,9 +50,23 @@ class Log:
         self.admitted: list[tuple[float, Priority, str]] = []
         self.inside = 0
         self.most_inside = 0
+        self._watches: list[tuple[Callable[[Log], bool], anyio.Event]] = []
+
+    async def until(self, condition: Callable[[Log], bool]) -> None:
+        """Wait until ``condition`` holds after some admission."""
+        seen = anyio.Event()
+        self._watches.append((condition, seen))
+        if condition(self):
+            seen.set()
+        await seen.wait()
+
+    def _admitted(self) -> None:
+        for condition, seen in self._watches:
+            if condition(self):
+                seen.set()
 
     async def call(
-        self, limiter: RedisLimiter, priority: Priority, name: str, hold: float
+        self, limiter: RedisLimiter, priority: Priority, name: str, hold: float | anyio.Event
     ) -> float:
         asked = anyio.current_time()
         async with limiter.slot(priority):
@@ -61,7 +75,11 @@ class Log:
             if priority == BACKGROUND:
                 self.inside += 1
                 self.most_inside = max(self.most_inside, self.inside)
-            await anyio.sleep(hold)
+            self._admitted()
+            if isinstance(hold, anyio.Event):
+                await hold.wait()
+            else:
+                await anyio.sleep(hold)
             if priority == BACKGROUND:
                 self.inside -= 1
         return now - asked
@@ -116,12 +134,20 @@ async def test_while_interactive_calls_are_around_the_fleets_background_calls_le
 async def test_without_interactive_calls_the_fleets_background_calls_get_the_whole_window(
     redis_url: str, key: str, stack: AsyncExitStack
 ) -> None:
-    a, b = await pair(stack, redis_url, key, limits(calls=20, period=4.0))
+    # A window far longer than the test, and calls that keep their slots until told: what is
+    # counted is admissions, so a slow machine changes how long it takes, not what is seen.
+    a, b = await pair(stack, redis_url, key, limits(calls=20, period=60.0))
     log = Log()
+    release = anyio.Event()
     async with anyio.create_task_group() as tg:
         for n in range(30):
-            tg.start_soon(log.call, (a, b)[n % 2], BACKGROUND, f"b{n}", 0.05)
-        await anyio.sleep(2.0)  # time for both rounds of 10, well inside the 4 s window
+            tg.start_soon(log.call, (a, b)[n % 2], BACKGROUND, f"b{n}", release)
+        with anyio.fail_after(20):  # every slot of the fleet, none kept for interactive calls
+            await log.until(lambda log: log.inside == 10)
+        release.set()
+        with anyio.fail_after(20):  # then every place of the window
+            await log.until(lambda log: len(log.admitted) == 20)
+        await anyio.sleep(0.5)  # a 21st call would be admitted here if the window allowed it
         tg.cancel_scope.cancel()
     assert len(log.admitted) == 20
     assert log.most_inside == 10
