@@ -199,3 +199,39 @@ async def check_member_import(
     checks = LeadChecks(columns=list(columns), lookup_field="email")
     checks.types = lead_types
     return lead_transform(checks, convert=False, key_field="email")
+
+
+STATUS_COLUMNS = frozenset({"status", "statusName", "progressionStatus"})
+
+
+async def check_member_update(client: MarketoClient, *, columns: Sequence[str]) -> None:
+    """Sync Program Member Data's header: a ``leadId`` column, and every other column a program
+    member field Marketo lets a write change (else every row is skipped, 1006 or 1003). Raises
+    :class:`PreflightError` naming every problem, with the closest updateable names."""
+    if not columns:
+        return
+    fields = {field.name: field for field in (await client.program_members.describe()).fields}
+    updateable = sorted(name for name, field in fields.items() if field.updateable)
+    problems: list[str] = []
+    if "leadId" not in columns:
+        problems.append(
+            "the header has no 'leadId' column: each row names its member by lead id "
+            f"(columns are {_listed(columns)}){_closest('leadId', columns)}"
+        )
+    others = [column for column in columns if column != "leadId"]
+    unknown = [column for column in others if column not in fields]
+    if unknown:
+        named = "; ".join(f"{column!r}{_closest(column, updateable)}" for column in unknown)
+        problems.append(f"columns that name no program member field: {named}")
+    locked = [column for column in others if column in fields and column not in updateable]
+    if locked:
+        problems.append(f"program member fields a write cannot change: {_listed(locked)}")
+    if unknown or locked:
+        problems.append(f"the fields it can change: {_listed(updateable) or 'none'}")
+    if STATUS_COLUMNS.intersection(unknown + locked):
+        problems.append(
+            "a member's status is set with `marketo-async program-members status PROGRAM_ID "
+            "STATUS FILE`"
+        )
+    if problems:
+        raise PreflightError("\n".join(problems))

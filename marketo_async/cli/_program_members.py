@@ -10,7 +10,7 @@ import click
 
 from ._bulk import BulkSpec, Transform, bulk_command
 from ._bulk_api import program_members_export, program_members_import
-from ._preflight import PreflightError
+from ._preflight import PreflightError, check_member_update
 
 if TYPE_CHECKING:
     from .._client import MarketoClient
@@ -44,6 +44,14 @@ program_members_status = bulk_command(
 )
 
 
+async def _member_columns(
+    client: MarketoClient, values: Mapping[str, Any], columns: Sequence[str]
+) -> Transform | None:
+    """A header naming a field a write cannot change is refused before any row is sent."""
+    await check_member_update(client, columns=columns)
+    return None
+
+
 def _prepare_member(record: Mapping[str, Any]) -> tuple[Any, Any]:
     value = record.get("leadId")
     if isinstance(value, bool) or value is None or not str(value).strip().isdigit():
@@ -62,6 +70,7 @@ program_members_update = bulk_command(
         help="Update program member fields from FILE: a leadId column plus the member fields.",
         reads="records",
         arguments=(click.argument("program_id", type=int),),
+        preflight=_member_columns,
         prepare=lambda params: _prepare_member,
         send=lambda client, params: (
             lambda records, **hooks: client.program_members.update_data(

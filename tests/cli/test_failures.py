@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from marketo_async.cli import _program_members
 from marketo_async.cli._run import systemic_record_fix
 from marketo_async.testing import FakeMarketo
 from tests.cli.conftest import Invoke, read_report, write_csv
@@ -140,6 +141,10 @@ def _members(fake: FakeMarketo, count: int) -> list[int]:
     return ids
 
 
+async def _no_check(client: object, *, columns: object) -> None:
+    return None
+
+
 @pytest.mark.parametrize(
     ("column", "code", "fix"),
     [
@@ -148,8 +153,16 @@ def _members(fake: FakeMarketo, count: int) -> list[int]:
     ],
 )
 def test_every_record_of_a_call_refused_for_one_reason_stops_the_run(
-    invoke: Invoke, tmp_path: Path, column: str, code: str, fix: str
+    invoke: Invoke,
+    tmp_path: Path,
+    column: str,
+    code: str,
+    fix: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The preflight refuses such a header up front; a field deleted or locked under the run
+    # (after the preflight read describe) still stops it.
+    monkeypatch.setattr(_program_members, "check_member_update", _no_check)
     fake = FakeMarketo()
     ids = _members(fake, 9_000)  # 30 calls of 300
     rows = [{"leadId": lead_id, column: "x"} for lead_id in ids]

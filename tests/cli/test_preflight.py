@@ -203,3 +203,26 @@ def test_program_members_import_refuses_per_row_a_lead_value_of_the_wrong_type(
     assert result.exit_code == 1, result.output
     assert "Dry run: 1 row would be sent, 1 refused before sending." in result.stdout
     assert "field 'leadScore' is integer: 'n/a'" in result.stdout
+
+
+def test_program_members_update_refuses_a_column_a_write_cannot_change_before_any_call(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    fake = FakeMarketo()
+    program_id = fake.add_program("Webinar", statuses=["Invited", "Registered"])
+    lead_id = fake.add_lead(email="a@example.com")
+    fake.add_program_member(program_id, lead_id, "Invited")
+    for header, said in [
+        ("leadId,status", "columns that name no program member field: 'status'"),
+        ("leadId,registrationCde", "'registrationCde' (did you mean 'registrationCode'?)"),
+        ("leadId,statusReason", "program member fields a write cannot change: statusReason"),
+        ("id,webinarUrl", "the header has no 'leadId' column"),
+    ]:
+        source = _file(tmp_path, header, f"{lead_id},x")
+        result = invoke(fake, "program-members", "update", str(program_id), source, "--sandbox")
+        assert result.exit_code == 2, result.output
+        assert said in result.stderr, result.stderr
+        assert "the fields it can change: registrationCode, webinarUrl" in result.stderr
+        status_hint = "program-members status PROGRAM_ID STATUS FILE" in result.stderr
+        assert status_hint == header.endswith("status")
+    assert fake.stats.by_path[f"/rest/v1/programs/{program_id}/members.json"] == 0
