@@ -107,7 +107,9 @@ async def test_four_processes_keep_within_the_instance_limits(redis_url: str, ke
 async def test_slots_of_a_killed_process_come_back_within_the_lease(
     redis_url: str, key: str
 ) -> None:
-    lease = 1.0
+    # A lease long enough that the holder's renewals (every third of it) and the ten admissions
+    # after it lapses keep to it on a loaded machine; the bounds below are fractions of it.
+    lease = 3.0
     command = worker("hold", "trio", redis_url, key, "--count", 10, "--lease", lease)
     async with RedisLimiter(redis_url, key=key, rate_limits=LIMITS) as limiter:
         async with await anyio.open_process(command, cwd=ROOT) as holder:
@@ -135,9 +137,9 @@ async def test_slots_of_a_killed_process_come_back_within_the_lease(
 
             for _ in range(10):
                 tg.start_soon(take)
-            with anyio.fail_after(lease + 0.5):
+            with anyio.fail_after(1.5 * lease):
                 await taken.wait()
-        assert anyio.current_time() - killed_at <= lease + 0.5
+        assert anyio.current_time() - killed_at <= 1.5 * lease
 
 
 async def test_two_processes_upserting_overlapping_keys_leave_no_duplicate(
