@@ -10,7 +10,8 @@ the server's own time per page; the plain loop pays it like the client does, so 
 like-for-like baseline. Several streams (more than 30 lead ids) are read in rounds of calls at
 once; their baseline is the same loop reading the streams one after another. We report
 activities per second, the calls spent against that minimum, and the 606/615 the server sent.
-Runs alternate; each figure is the median of the repetitions.
+Runs alternate, in reverse order every other repetition; each figure is the median of the
+repetitions.
 """
 
 from __future__ import annotations
@@ -136,9 +137,12 @@ def _measure(ctx: Context, read: Read, expected: int) -> dict[str, Any]:
 
 def _repeat(ctx: Context, readers: dict[str, tuple[Read, int]]) -> dict[str, list[dict[str, Any]]]:
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in readers}
+    order = list(readers)
     for _ in range(ctx.settings.repeat):
-        for name, (read, expected) in readers.items():
+        for name in order:
+            read, expected = readers[name]
             runs[name].append(_measure(ctx, read, expected))
+        order.reverse()  # each reader goes first as often as it goes last
     return runs
 
 
