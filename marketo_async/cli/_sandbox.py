@@ -12,8 +12,9 @@ import anyio
 import click
 
 from ._connect import load_leads_into, make_sandbox
+from ._entry import stop_status
 from ._options import latency_option, seed_option
-from ._output import fail
+from ._output import ExitCode, fail
 
 __all__ = ["sandbox"]
 
@@ -72,7 +73,7 @@ def sandbox_serve(
     latency: float,
     dump: Path | None,
 ) -> None:
-    """Serve a persistent emulator on loopback HTTP until Ctrl-C.
+    """Serve a persistent emulator on loopback HTTP until Ctrl-C (exit 130; SIGTERM: 143).
 
     Other commands target it with --base-url http://127.0.0.1:PORT --sandbox-credentials
     (the emulator's client id and secret; never picked from the URL alone).
@@ -83,6 +84,8 @@ def sandbox_serve(
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise click.BadParameter(f"cannot seed from {seed}: {why}", param_hint="--seed") from None
     seeded = load_leads_into(fake, leads_file) if leads_file is not None else 0
+
+    stopped_by: list[ExitCode] = []
 
     async def go() -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -107,14 +110,15 @@ def sandbox_serve(
                     "Ctrl-C stops it."
                 )
                 sys.stdout.flush()
-                async for _ in signals:
+                async for signum in signals:
+                    stopped_by.append(ExitCode.for_signal(signal.Signals(signum).name))
                     break
                 group.cancel_scope.cancel()
 
     try:
         anyio.run(go)
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt as exc:  # a signal before the receiver was listening
+        stopped_by.append(stop_status(exc) or ExitCode.INTERRUPTED)
     except Exception as exc:
         from ..testing._server import os_error_in
 
@@ -126,6 +130,8 @@ def sandbox_serve(
         if dump is not None:
             _dump_state(fake, dump)
     click.echo(f"Sandbox stopped ({len(fake.leads):,} leads).")
+    if stopped_by:  # stopped by a signal, so its status, as every command (130/143)
+        raise SystemExit(int(stopped_by[0]))
 
 
 @click.group(commands=[sandbox_serve])

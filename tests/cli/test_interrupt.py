@@ -301,7 +301,7 @@ def test_sandbox_serve_is_a_persistent_target(invoke: Invoke, tmp_path: Path) ->
     finally:
         server.send_signal(signal.SIGTERM)
         out, err = server.communicate(timeout=10)
-    assert server.returncode == 0, err
+    assert server.returncode == 143, err  # stopped by SIGTERM: its status, as every command
     assert "Sandbox stopped (2 leads)" in out
     assert "fake-client-secret" not in out + err
     state = json.loads(dump.read_text(encoding="utf-8"))
@@ -310,6 +310,28 @@ def test_sandbox_serve_is_a_persistent_target(invoke: Invoke, tmp_path: Path) ->
         "old@example.com",
     ]
     assert state["duplicates"] == []
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_sandbox_serve_stopped_by_a_signal_exits_with_its_status_after_the_dump(
+    tmp_path: Path, signum: int, status: int
+) -> None:
+    dump = tmp_path / "dump.json"
+    server = subprocess.Popen(
+        _cli("sandbox", "serve", "--port", "0", "--dump", dump),
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None
+    assert server.stdout.readline().startswith("Sandbox serving http://127.0.0.1:")
+    server.send_signal(signum)
+    out, err = server.communicate(timeout=30)
+    assert server.returncode == status, err
+    assert "Sandbox stopped (0 leads)." in out and "Traceback" not in err
+    assert json.loads(dump.read_text(encoding="utf-8"))["leads"] == []
 
 
 @contextlib.contextmanager
