@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import re
+import urllib.parse
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -22,7 +23,7 @@ from .._transport import ClientStats, Limiter
 from .._transport._wire import is_loopback_host
 from ..models._field_values import typed_value
 from ._input import read_rows
-from ._settings import Settings, resolve_settings
+from ._settings import Settings, resolve_settings, without_password
 from ._state import CliState
 
 if TYPE_CHECKING:
@@ -277,6 +278,28 @@ def instance_host(settings: Settings) -> str:
     return f"{url.host}:{url.port}" if url.port else url.host
 
 
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def redis_url_problem(url: str) -> str | None:
+    """Why ``url`` is no Redis URL RedisLimiter can open (its password masked), or None."""
+    shown = without_password(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return f"{shown!r}: the port must be a number (e.g. redis://host:6379/0)"
+    if parts.scheme not in REDIS_SCHEMES:
+        return (
+            f"{shown!r}: use redis://host:6379/0, rediss://host:6380/0 or unix:///path/redis.sock"
+        )
+    if parts.scheme == "unix" and not parts.path:
+        return f"{shown!r}: a unix:// URL needs the socket's path (unix:///path/redis.sock)"
+    if parts.scheme != "unix" and not parts.hostname and port is None:
+        return f"{shown!r}: the URL needs a host (e.g. redis://host:6379/0)"
+    return None
+
+
 @contextlib.asynccontextmanager
 async def fleet_limiter(
     settings: Settings, rate_limits: RateLimits, default_key: str
@@ -289,6 +312,9 @@ async def fleet_limiter(
     if not settings.redis_url:
         yield None
         return
+    problem = redis_url_problem(settings.redis_url)
+    if problem:  # from MARKETO_REDIS_URL (--redis is checked as it is parsed)
+        raise click.UsageError(f"Redis URL {problem}")
     try:
         from ..redis import RedisLimiter, RedisUnavailableError
     except ImportError:

@@ -19,7 +19,7 @@ import attrs
 import click
 
 from .._batch import MAX_BATCH_SIZE
-from ._connect import ConnectOptions, parse_rate_limit
+from ._connect import ConnectOptions, parse_rate_limit, redis_url_problem
 from ._input import InputOptions
 
 __all__ = [
@@ -86,6 +86,13 @@ def _apply(function: Any, options: Sequence[Callable[[Any], Any]]) -> Any:
 
 def _check_rate_limit(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     parse_rate_limit(value, None)  # a usage error (exit 2) now, not a traceback later
+    return value
+
+
+def _check_redis_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    problem = redis_url_problem(value) if value else None
+    if problem:  # a usage error (exit 2) before any call, the password masked
+        raise click.BadParameter(problem, ctx=ctx, param=param)
     return value
 
 
@@ -171,6 +178,7 @@ def connection_options(function: F) -> F:
             "--redis",
             "redis_url",
             metavar="URL",
+            callback=_check_redis_url,
             help="Share the instance's budget with every process using this Redis, e.g. "
             "redis://host:6379/0: services' RedisLimiter(url, key=KEY) and other commands "
             "[env MARKETO_REDIS_URL].",

@@ -68,7 +68,7 @@ class Settings:
             "munchkin_id": self.munchkin_id or "",
             "client_id": self.client_id or "",
             "client_secret": MASK if self.client_secret else "",
-            "redis_url": _without_password(self.redis_url) if self.redis_url else "",
+            "redis_url": without_password(self.redis_url) if self.redis_url else "",
             "redis_key": self.redis_key or "",
         }
 
@@ -152,7 +152,7 @@ def resolve_settings(
     )
 
 
-def _without_password(url: str) -> str:
+def without_password(url: str) -> str:
     """``url`` with any password (user info or ``password=`` query) shown as the mask."""
     parts = urllib.parse.urlsplit(url)
     netloc = parts.netloc

@@ -520,3 +520,37 @@ def test_verbose_shows_the_clients_retries(invoke: Invoke, tmp_path: Path) -> No
     fake.faults.script("/rest/v1/leads.json", code="604", times=1)
     loud = invoke(fake, "leads", "upsert", source, "--sandbox", "-v")
     assert loud.exit_code == 0 and "WARNING" in loud.stderr and "retry" in loud.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("notaurl", "use redis://"),
+        ("http://:hunter2@h/", "use redis://"),
+        ("redis://:hunter2@h:port/0", "port must be a number"),
+        ("unix://", "socket's path"),
+    ],
+)
+def test_a_redis_url_redis_cannot_open_is_a_usage_error_naming_the_option_before_any_call(
+    invoke: Invoke, tmp_path: Path, url: str, why: str
+) -> None:
+    fake = FakeMarketo()
+    source = write_csv(tmp_path / "leads.csv", _rows(1), LEADS)
+    result = invoke(fake, "leads", "upsert", source, "--sandbox", "--redis", url)
+    assert result.exit_code == 2, result.output
+    assert "'--redis'" in result.output and why in result.output
+    assert "hunter2" not in result.output and "Traceback" not in result.output
+    assert fake.stats.calls == 0
+
+
+def test_a_redis_url_from_the_environment_that_redis_cannot_open_is_one_line(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    fake = FakeMarketo()
+    source = write_csv(tmp_path / "leads.csv", _rows(1), LEADS)
+    env = {"MARKETO_REDIS_URL": "http://:hunter2@h/"}
+    result = invoke(fake, "leads", "upsert", source, "--sandbox", env=env)
+    assert result.exit_code == 2, result.output
+    assert "Redis URL 'http://:********@h/'" in result.output
+    assert "hunter2" not in result.output
+    assert fake.stats.calls == 0
