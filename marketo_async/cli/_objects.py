@@ -4,17 +4,19 @@ object's API name)."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
 import anyio
+import attrs
 import click
 from rich import box
 from rich.table import Table
 
-from .._batch import BatchReport
+from .._batch import BatchReport, Reason, RecordOutcome
 from .._client import MarketoClient
 from .._errors import MarketoError
 from ..models._field_values import typed_value
@@ -30,7 +32,7 @@ from ._input import format_of
 from ._options import FORMATS, batch_size_option, connection_options, progress_options
 from ._output import fail, stderr_console, stdout_console
 from ._preflight import PreflightError
-from ._run import EarlierAttempts, Send
+from ._run import EARLIER_RUN, EarlierAttempts, Send
 from ._state import cli_state
 
 __all__ = ["objects"]
@@ -158,14 +160,43 @@ def _upsert(client: MarketoClient, params: Params) -> Send:
 
 
 def _earlier_upsert(params: Params) -> EarlierAttempts:
+    """What a resumed upsert does with rows an earlier run may have applied, by action."""
     if params["action"] == "createOnly":
         return EarlierAttempts(
-            note="they are sent again; one an earlier call created is answered 'object already "
-            "exists' (1017) and reported skipped: check those",
+            note="they are sent again; an 'object already exists' (1017) answer to one is "
+            "checked by reading the record back, and a record holding every value sent is "
+            "reported created (the earlier call created it), not skipped",
+            evidence={"1017": "created"},
+            confirm=lambda client: functools.partial(
+                _confirm_created, data_object(client, params["name"]), params["dedupe_by"]
+            ),
         )
     return EarlierAttempts(
         note=f"they are sent again: harmless, {params['action']} by key applies a row once"
     )
+
+
+async def _confirm_created(
+    target: DataObject, dedupe_by: Any, held: Sequence[tuple[Any, RecordOutcome]]
+) -> list[RecordOutcome]:
+    """Rows a resend found existing (1017): ``created`` when the record holds every value
+    sent (an earlier run's call made it), else skipped as answered (it was there before)."""
+    records = [record if isinstance(record, Mapping) else {} for record, _ in held]
+    verdicts = await target.read_back(records, action="createOnly", dedupe_by=dedupe_by)
+    confirmed: list[RecordOutcome] = []
+    for (_, outcome), (status, guid, why) in zip(held, verdicts, strict=True):
+        if status == "created":
+            note = Reason(
+                EARLIER_RUN,
+                "an earlier run's call created this record (its answer was lost): sent again "
+                f"it was answered 1017, and {why.message.removeprefix('read back: ')}",
+            )
+            confirmed.append(
+                attrs.evolve(outcome, status="created", marketo_guid=guid, reasons=(note,))
+            )
+        else:
+            confirmed.append(attrs.evolve(outcome, reasons=(*outcome.reasons, why)))
+    return confirmed
 
 
 _NAME = click.argument("name")

@@ -16,11 +16,12 @@ from ._arguments import FIELD_NAME
 from ._object_rules import object_key
 from ._settle import READ_BACK, same_value
 
-__all__ = ["settle_objects"]
+__all__ = ["Verdict", "object_verdicts", "settle_objects"]
 
 KEYS_PER_READ = 300
 ReadObjects = Callable[[Sequence[Mapping[str, Any]], Sequence[str]], Awaitable[list[Any]]]
 _ALWAYS = ("createdAt", "updatedAt", "marketoGUID")
+Verdict = tuple[Status, "str | None", Reason]
 
 
 async def settle_objects(
@@ -40,11 +41,7 @@ async def settle_objects(
     changes: dict[int, RecordOutcome] = {}
     for start in range(0, len(unknown), KEYS_PER_READ):
         chunk = unknown[start : start + KEYS_PER_READ]
-        names = sorted(
-            {name for _, record in chunk for name in record if FIELD_NAME.fullmatch(name)}
-            | set(fields)
-            | set(_ALWAYS)
-        )
+        names = _names([record for _, record in chunk], fields)
         keys = [{name: record[name] for name in fields} for _, record in chunk]
         try:
             found = await read(keys, names)
@@ -53,14 +50,52 @@ async def settle_objects(
             for outcome, _ in chunk:
                 changes[outcome.index] = _changed(outcome, "unknown", None, note)
             continue
-        by_key: dict[object, list[Any]] = {}
-        for item in found:
-            by_key.setdefault(object_key(item, fields), []).append(item)
-        for outcome, record in chunk:
-            held = by_key.get(object_key(record, fields), [])
-            status, guid, why = _verdict(record, held, action, fields)
+        verdicts = _verdicts([record for _, record in chunk], found, action, fields)
+        for (outcome, _), (status, guid, why) in zip(chunk, verdicts, strict=True):
             changes[outcome.index] = _changed(outcome, status, guid, why)
     return report.amended(changes)
+
+
+async def object_verdicts(
+    records: Sequence[Mapping[str, Any]], read: ReadObjects, *, action: str, fields: Sequence[str]
+) -> list[Verdict]:
+    """What reading each record back by its key says of it: ``created``/``updated`` (one record
+    holds every value sent, with its marketoGUID), ``not_applied``, or ``unknown`` (two found,
+    or the read failed); one read per 300 keys."""
+    no_key = Reason(READ_BACK, f"no {', '.join(fields)} to read the record back by")
+    verdicts: list[Verdict] = [("unknown", None, no_key)] * len(records)
+    keyed = [at for at, record in enumerate(records) if all(name in record for name in fields)]
+    for start in range(0, len(keyed), KEYS_PER_READ):
+        places = keyed[start : start + KEYS_PER_READ]
+        chunk = [records[at] for at in places]
+        try:
+            keys = [{name: record[name] for name in fields} for record in chunk]
+            found = await read(keys, _names(chunk, fields))
+        except MarketoError as error:
+            note = Reason(READ_BACK, f"could not read the record back ({error}); still unknown")
+            for at in places:
+                verdicts[at] = ("unknown", None, note)
+            continue
+        for at, verdict in zip(places, _verdicts(chunk, found, action, fields), strict=True):
+            verdicts[at] = verdict
+    return verdicts
+
+
+def _names(records: Sequence[Mapping[str, Any]], fields: Sequence[str]) -> list[str]:
+    sent = {name for record in records for name in record if FIELD_NAME.fullmatch(name)}
+    return sorted(sent | set(fields) | set(_ALWAYS))
+
+
+def _verdicts(
+    records: Sequence[Mapping[str, Any]], found: list[Any], action: str, fields: Sequence[str]
+) -> list[Verdict]:
+    by_key: dict[object, list[Any]] = {}
+    for item in found:
+        by_key.setdefault(object_key(item, fields), []).append(item)
+    return [
+        _verdict(record, by_key.get(object_key(record, fields), []), action, fields)
+        for record in records
+    ]
 
 
 def _changed(
@@ -79,7 +114,7 @@ def _changed(
 
 def _verdict(
     record: Mapping[str, Any], found: list[Any], action: str, fields: Sequence[str]
-) -> tuple[Status, str | None, Reason]:
+) -> Verdict:
     shown = ", ".join(f"{name}={record.get(name)!r}" for name in fields)
     if not found:
         why = f"read back: no record has {shown}, so this write did not apply"

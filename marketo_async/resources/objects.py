@@ -43,7 +43,7 @@ from ._arguments import (
 )
 from ._base import Api, Resource, after_resend, results_of
 from ._object_rules import key_fields, object_rules
-from ._object_settle import settle_objects
+from ._object_settle import Verdict, object_verdicts, settle_objects
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -369,6 +369,25 @@ class DataObject(Resource):
             report, kept, self._read_back(description, dedupe_by), action=action,
             fields=key_fields(description, dedupe_by),
         )  # fmt: skip
+
+    async def read_back(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        *,
+        action: ObjectSyncAction = "createOrUpdate",
+        dedupe_by: Literal["dedupeFields", "idField"] = "dedupeFields",
+    ) -> list[Verdict]:
+        """What reading each record back by its key says of a write of it: ``(status,
+        marketo_guid, reason)`` with ``created``/``updated`` (one record holds every value
+        sent), ``not_applied`` or ``unknown``; 300 keys a read. A resume uses it to tell a
+        record an earlier, unanswered call created from one that was there before."""
+        description = await self.describe()
+        return await object_verdicts(
+            records,
+            self._read_back(description, dedupe_by),
+            action=action,
+            fields=key_fields(description, dedupe_by),
+        )
 
     def _read_back(
         self, description: ObjectDescription, by: str

@@ -129,3 +129,33 @@ def test_import_of_a_custom_object_reports_each_row_and_keeps_a_job_log(
     assert sum(entries[0]["status"] == "imported" for entries in lines.values()) == 2_998
     assert len(fake.object_records("car_c")) == 2_998
     assert (tmp_path / "report.jsonl.jobs").exists()
+
+
+def test_create_only_resume_reports_records_its_earlier_run_created_not_skipped_1017(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    fake = _fake()
+    rows = [{"vin": f"V{n}", "color": "red"} for n in range(600)]
+    source = write_csv(tmp_path / "cars.csv", rows, ["vin", "color"])
+    fake.faults.script("/rest/v1/customobjects/car_c.json", code="604", after_apply=True)
+    report = tmp_path / "r.jsonl"
+    first = invoke(
+        fake, "objects", "upsert", "car_c", source, "--sandbox", "--action", "createOnly",
+        "--report", report,
+    )  # fmt: skip
+    unknown = [e for e in read_report(report) if e["status"] == "unknown"]
+    assert first.exit_code == 1 and len(unknown) == 300, first.output
+    again = invoke(
+        fake, "objects", "upsert", "car_c", source, "--sandbox", "--action", "createOnly",
+        "--resume", report,
+    )  # fmt: skip
+    assert again.exit_code == 0, again.output
+    assert "checked by reading the record back" in again.stderr
+    final = {row: entries[-1] for row, entries in by_row(read_report(report)).items()}
+    assert sorted(final) == list(range(1, 601))
+    assert {entry["status"] for entry in final.values()} == {"created"}
+    confirmed = [
+        e for e in final.values() if any(r["code"] == "earlier-run" for r in e.get("reasons", ()))
+    ]
+    assert len(confirmed) == 300
+    assert len(fake.object_records("car_c")) == 600 and fake.object_duplicates("car_c") == []
