@@ -171,8 +171,7 @@ async def source_rows(
     else:
         pager = lg.leads.query({}, fields=fields)
     async for lead in pager:
-        if lead.id is not None:
-            yield InputRow(lead.id, dict(lead))
+        yield InputRow(lead.id, dict(lead))
 
 
 # --------------------------------------------------------------------------- options

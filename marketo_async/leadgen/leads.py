@@ -363,8 +363,8 @@ class Leads:
             raise ValueError(f"lead_id must be a positive integer, got {lead_id!r}")
         leads = listed(await self._call("getLead", {"id": number}), "lead")
         # Observed: a missing id may come back as a made-up lead with no id.
-        found = [LeadGenLead.from_api(raw) for raw in leads]
-        return next((lead for lead in found if lead.id == number), None)
+        found = [LeadGenLead.from_api(raw) for raw in leads if as_lead_id(raw.get("id")) == number]
+        return found[0] if found else None
 
     def query(
         self,

@@ -1,7 +1,9 @@
 """Lead Gen & CRM records as the API sends them: every value a string, some HTML-encoded.
 
 A :class:`LeadGenLead` keeps every field it was sent (standard and custom, keyed by
-systemName) with HTML entities decoded once; ``.id`` is the lead's integer id.
+systemName) with HTML entities decoded once; ``.id`` is the lead's integer id (a read always
+carries it: the client asks for it with every field list, and refuses a lead without one).
+Writes take plain mappings, where a new lead has no id yet.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
+
+from ._errors import LeadGenError
 
 __all__ = ["LeadGenEvent", "LeadGenField", "LeadGenLead", "decode_value", "parse_timestamp"]
 
@@ -46,20 +50,35 @@ def parse_timestamp(value: Any) -> dt.datetime | None:
         return None
 
 
+def _has_lead_id(instance: Any, attribute: Any, fields: Mapping[str, Any]) -> None:
+    if _int_or_none(fields.get("id")) is None:
+        names = ", ".join(sorted(map(str, fields))[:8]) or "none"
+        raise ValueError(
+            f"a Lead Gen & CRM lead read from the API has an integer id; this one has "
+            f"{fields.get('id')!r} (its fields: {names})"
+        )
+
+
 @attrs.frozen(repr=False)
 class LeadGenLead(Mapping[str, Any]):
-    """One lead: ``lead.id`` (int), ``lead["emailAddress"]``, ``lead["Favorite_Color_5a0d..."]``."""
+    """One lead as read: ``lead.id`` (int, always there), ``lead["emailAddress"]``,
+    ``lead["Favorite_Color_5a0d..."]``. Built from a mapping without an integer ``id`` it
+    raises ValueError."""
 
-    fields: Mapping[str, Any]
+    fields: Mapping[str, Any] = attrs.field(validator=_has_lead_id)
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> LeadGenLead:
-        return cls({str(name): decode_value(value) for name, value in raw.items()})
+        """A lead of a read answer; :class:`LeadGenError` when it has no integer id."""
+        try:
+            return cls({str(name): decode_value(value) for name, value in raw.items()})
+        except ValueError as error:
+            raise LeadGenError(f"unreadable answer: {error}") from None
 
     @property
-    def id(self) -> int | None:
+    def id(self) -> int:
         """The lead id, as an integer (the API sends it as a string)."""
-        return _int_or_none(self.fields.get("id"))
+        return int(str(self.fields["id"]).strip())  # the validator saw it is one
 
     @property
     def email_address(self) -> str | None:

@@ -165,3 +165,10 @@ def test_non_json_200_and_a_foreign_id_are_transient_and_ambiguous() -> None:
     foreign = b'{"result": {}, "error": null, "id": "99"}'
     with pytest.raises(LeadGenTransientError, match="99"):
         decode_envelope(200, foreign, method="createLeads", call_id="1")
+
+
+def test_a_read_lead_id_is_an_int_and_a_lead_cannot_be_made_without_one() -> None:
+    lead = LeadGenLead.from_api({"id": "88038561794", "firstName": "Ada"})
+    assert lead.id == 88038561794 and isinstance(lead.id, int)
+    with pytest.raises(ValueError, match="its fields: firstName"):
+        LeadGenLead({"firstName": "Ada"})

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from marketo_async.leadgen import LeadGenClient
+from marketo_async.leadgen import LeadGenClient, LeadGenError
 
 from .conftest import ACCOUNT, BASE, SECRET, Recorder
 
@@ -196,6 +196,19 @@ async def test_call_ids_differ_and_a_resend_gets_a_new_one(
         await lg.call("getLead", {"id": 2})
     ids = [recorder.body(i)["id"] for i in range(3)]
     assert len(set(ids)) == 3
+
+
+async def test_a_read_lead_without_an_integer_id_is_refused_naming_what_came(
+    recorder: Recorder, mock_client: LeadGenClient
+) -> None:
+    recorder.default = lambda body: {
+        "result": {"lead": [{"id": "", "emailAddress": "a@example.com"}]},
+        "error": None,
+        "id": body["id"],
+    }
+    async with mock_client as lg:
+        with pytest.raises(LeadGenError, match="has an integer id; this one has ''"):
+            await lg.leads.query({"emailAddress": "a@example.com"}, fields=["emailAddress"])
 
 
 async def test_get_lead_ignores_the_made_up_lead_of_a_missing_id(
