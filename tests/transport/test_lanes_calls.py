@@ -102,8 +102,11 @@ async def test_an_awaited_call_beside_a_saturating_sync_is_answered_in_one_round
     waits, wall, fake = await awaited_gets_beside_a_sync(Lanes())
     assert fake.stats.errors["606"] == 0 and fake.stats.errors["615"] == 0
     assert len(waits) >= 20
-    # Each get is its own 0.5 s: never behind the load, and the reserve always had room.
-    assert max(waits) == pytest.approx(0.5)
+    # The first get may find the load holding all 10 slots (no interactive call was seen yet, so
+    # no reserve): it waits for the first slot to free, one round trip, never for the window.
+    # From then on the reserve is there, and each get is its own 0.5 s.
+    assert waits[0] <= 1.0 + 1e-9
+    assert max(waits[1:]) == pytest.approx(0.5)
     # The sync keeps 75 of the window's places while the service is around: two bursts.
     floor = 20.0 + 5 * 0.5  # its 150 calls alone: a window, then 5 rounds of 10
     assert wall <= 1.15 * floor
