@@ -219,11 +219,22 @@ async def check_member_update(client: MarketoClient, *, columns: Sequence[str]) 
             f"(columns are {_listed(columns)}){_closest('leadId', columns)}"
         )
     others = [column for column in columns if column != "leadId"]
-    unknown = [column for column in others if column not in fields]
+    problems.extend(_member_column_problems(others, set(fields), updateable))
+    if problems:
+        raise PreflightError("\n".join(problems))
+
+
+def _member_column_problems(
+    columns: Sequence[str], known: set[str], updateable: Sequence[str]
+) -> list[str]:
+    """What is wrong with the non-key columns of a program member update: fields that do not
+    exist, fields a write cannot change, and where a status column belongs instead."""
+    problems: list[str] = []
+    unknown = [column for column in columns if column not in known]
     if unknown:
         named = "; ".join(f"{column!r}{_closest(column, updateable)}" for column in unknown)
         problems.append(f"columns that name no program member field: {named}")
-    locked = [column for column in others if column in fields and column not in updateable]
+    locked = [column for column in columns if column in known and column not in updateable]
     if locked:
         problems.append(f"program member fields a write cannot change: {_listed(locked)}")
     if unknown or locked:
@@ -233,5 +244,4 @@ async def check_member_update(client: MarketoClient, *, columns: Sequence[str]) 
             "a member's status is set with `marketo-async program-members status PROGRAM_ID "
             "STATUS FILE`"
         )
-    if problems:
-        raise PreflightError("\n".join(problems))
+    return problems
