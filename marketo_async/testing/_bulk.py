@@ -29,7 +29,7 @@ import anyio
 import attrs
 
 from ._activity_log import LoggedActivity
-from ._call import Call
+from ._call import Call, Handler
 from ._store import Store, iso
 from ._wire import ApiError, FakeReply, html_page
 
@@ -42,6 +42,7 @@ __all__ = [
     "BulkSettings",
     "Job",
     "JobQueue",
+    "job_handler",
 ]
 
 # Marketo: 2 bulk jobs run at once; 10 are held per queue, running ones included.
@@ -322,6 +323,27 @@ class Bulk:
         if times is not None:
             self._cut = (at, times - 1) if times > 1 else None
         return int(length * at)
+
+
+def job_handler(
+    bulk: Bulk,
+    kind: str,
+    group: str,
+    view: Callable[[Job, float], dict[str, Any]],
+    act: Callable[[Call, Job, float], None] | None = None,
+) -> Handler:
+    """The handler of an endpoint on one job of ``kind`` (its id in the path's ``group``): bring
+    the queues up to now, ``act`` on the job (enqueue, cancel), answer the job's ``view``."""
+
+    async def handler(call: Call) -> dict[str, Any]:
+        now = bulk.refresh()
+        job = bulk.job(call.match.group(group), kind)
+        if act is not None:
+            act(call, job, now)
+        await call.delay(0)
+        return call.ok([view(job, now)])
+
+    return handler
 
 
 def not_ready(what: str) -> FakeReply:

@@ -14,12 +14,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ._activity_log import LoggedActivity
-from ._bulk import Bulk, Job, cell, checksum, delimiter_of, not_ready, write_rows
-from ._call import Call, Router, parse_date
+from ._bulk import (
+    Bulk,
+    Job,
+    cell,
+    checksum,
+    delimiter_of,
+    job_handler,
+    not_ready,
+    write_rows,
+)
+from ._call import Call, Handler, Router, parse_date
 from ._store import Store, iso
 from ._wire import ApiError, FakeReply
 
-__all__ = ["ACTIVITY_FIELDS", "register"]
+__all__ = ["ACTIVITY_FIELDS", "create_export", "export_job_handler", "register"]
 
 # Marketo: a date filter spans at most 31 days.
 MAX_FILTER_SPAN = timedelta(days=31)
@@ -242,6 +251,27 @@ def _quota_left(bulk: Bulk) -> None:
         raise ApiError("1029", "Export daily quota exceeded")
 
 
+async def create_export(
+    call: Call,
+    bulk: Bulk,
+    kind: str,
+    fmt: str,
+    now: float,
+    contents: Callable[[], tuple[bytes, int]],
+) -> dict[str, Any]:
+    """The answer to a create: a new export job whose file and record count ``contents()``
+    gives when the job runs."""
+
+    def run(job: Job) -> None:
+        job.file, job.records = contents()
+        speed = bulk.settings.export_records_per_second
+        job.duration = bulk.settings.export_seconds + job.records / speed
+
+    job = bulk.new_job(kind, fmt, run, export=True)
+    await call.delay(0)
+    return call.ok([_view(job, bulk, now)])
+
+
 def _create(bulk: Bulk, kind: str) -> Any:
     async def handler(call: Call) -> dict[str, Any]:
         now = bulk.refresh()
@@ -251,46 +281,42 @@ def _create(bulk: Bulk, kind: str) -> Any:
         _quota_left(bulk)
         store = call.store
 
-        def run(job: Job) -> None:
-            header, lines = rows(store, bulk)
-            job.file = write_rows(header, lines, delimiter)
-            job.records = job.file.count(b"\n") - 1
-            speed = bulk.settings.export_records_per_second
-            job.duration = bulk.settings.export_seconds + job.records / speed
+        def contents() -> tuple[bytes, int]:
+            file = write_rows(*rows(store, bulk), delimiter)
+            return file, file.count(b"\n") - 1
 
-        job = bulk.new_job(kind, fmt, run, export=True)
-        await call.delay(0)
-        return call.ok([_view(job, bulk, now)])
+        return await create_export(call, bulk, kind, fmt, now, contents)
 
     return handler
 
 
-def _enqueue(bulk: Bulk, kind: str) -> Any:
-    async def handler(call: Call) -> dict[str, Any]:
-        now = bulk.refresh()
-        job = bulk.job(call.match.group("export"), kind)
-        if job.state(now) in {"Queued", "Running"}:
-            raise ApiError("1029", "Job already queued")
-        if job.status != "Created":
-            raise ApiError("1003", f"Job '{job.id}' is {job.status}, not Created")
-        _quota_left(bulk)
-        if bulk.exports.occupancy(now) >= bulk.exports.capacity:
-            raise ApiError("1029", "Too many jobs in queue")
-        bulk.exports.enqueue(job, now, call.store.now())
-        await call.delay(0)
-        return call.ok([_view(job, bulk, now)])
-
-    return handler
+def _enqueue(bulk: Bulk, call: Call, job: Job, now: float) -> None:
+    if job.state(now) in {"Queued", "Running"}:
+        raise ApiError("1029", "Job already queued")
+    if job.status != "Created":
+        raise ApiError("1003", f"Job '{job.id}' is {job.status}, not Created")
+    _quota_left(bulk)
+    if bulk.exports.occupancy(now) >= bulk.exports.capacity:
+        raise ApiError("1029", "Too many jobs in queue")
+    bulk.exports.enqueue(job, now, call.store.now())
 
 
-def _status(bulk: Bulk, kind: str) -> Any:
-    async def handler(call: Call) -> dict[str, Any]:
-        now = bulk.refresh()
-        job = bulk.job(call.match.group("export"), kind)
-        await call.delay(0)
-        return call.ok([_view(job, bulk, now)])
+def _cancel(bulk: Bulk, call: Call, job: Job, now: float) -> None:
+    if job.state(now) != "Done":
+        bulk.exports.cancel(job, now)
 
-    return handler
+
+def export_job_handler(
+    bulk: Bulk, kind: str, act: Callable[[Bulk, Call, Job, float], None] | None = None
+) -> Handler:
+    """The handler of an endpoint on one export job: status, or ``act`` (enqueue, cancel)."""
+    return job_handler(
+        bulk,
+        kind,
+        "export",
+        lambda job, now: _view(job, bulk, now),
+        None if act is None else lambda call, job, now: act(bulk, call, job, now),
+    )
 
 
 def _file(bulk: Bulk, kind: str) -> Any:
@@ -301,18 +327,6 @@ def _file(bulk: Bulk, kind: str) -> Any:
         if job is None or job.kind != kind or job.state(now) != "Done":
             return not_ready("Export file")
         return bulk.file_reply(call, job.file)
-
-    return handler
-
-
-def _cancel(bulk: Bulk, kind: str) -> Any:
-    async def handler(call: Call) -> dict[str, Any]:
-        now = bulk.refresh()
-        job = bulk.job(call.match.group("export"), kind)
-        if job.state(now) != "Done":
-            bulk.exports.cancel(job, now)
-        await call.delay(0)
-        return call.ok([_view(job, bulk, now)])
 
     return handler
 
@@ -339,8 +353,9 @@ def register(router: Router, bulk: Bulk) -> None:
     for path, kind in _KINDS.items():
         base = f"/bulk/v1/{path}/export"
         router.add("POST", rf"{base}/create\.json", _create(bulk, kind))
-        router.add("POST", rf"{base}/(?P<export>[\w-]+)/enqueue\.json", _enqueue(bulk, kind))
-        router.add("GET", rf"{base}/(?P<export>[\w-]+)/status\.json", _status(bulk, kind))
-        router.add("GET", rf"{base}/(?P<export>[\w-]+)/file\.json", _file(bulk, kind))
-        router.add("POST", rf"{base}/(?P<export>[\w-]+)/cancel\.json", _cancel(bulk, kind))
+        job = rf"{base}/(?P<export>[\w-]+)"
+        router.add("POST", rf"{job}/enqueue\.json", export_job_handler(bulk, kind, _enqueue))
+        router.add("GET", rf"{job}/status\.json", export_job_handler(bulk, kind))
+        router.add("GET", rf"{job}/file\.json", _file(bulk, kind))
+        router.add("POST", rf"{job}/cancel\.json", export_job_handler(bulk, kind, _cancel))
         router.add("GET", rf"{base}\.json", _list(bulk, kind))

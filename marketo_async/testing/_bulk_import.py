@@ -26,7 +26,15 @@ import anyio
 import attrs
 
 from ..models._field_values import is_email
-from ._bulk import MAX_IMPORT_FILE_BYTES, Bulk, Job, delimiter_of, multipart_file, too_large
+from ._bulk import (
+    MAX_IMPORT_FILE_BYTES,
+    Bulk,
+    Job,
+    delimiter_of,
+    job_handler,
+    multipart_file,
+    too_large,
+)
 from ._call import Call, Router
 from ._leads import typed_lead_values
 from ._store import Program, Store
@@ -292,16 +300,6 @@ def _status_view(job: Job, now: float) -> dict[str, Any]:
     return view
 
 
-def _status(bulk: Bulk, kind: str) -> Any:
-    async def handler(call: Call) -> dict[str, Any]:
-        now = bulk.refresh()
-        job = bulk.job(call.match.group("batch"), kind)
-        await call.delay(0)
-        return call.ok([_status_view(job, now)])
-
-    return handler
-
-
 def _file(bulk: Bulk, kind: str, which: str) -> Any:
     async def handler(call: Call) -> dict[str, Any] | FakeReply:
         now = bulk.refresh()
@@ -323,7 +321,11 @@ def _file(bulk: Bulk, kind: str, which: str) -> Any:
 
 def register(router: Router, bulk: Bulk) -> None:
     router.add("POST", r"/bulk/v1/leads\.json", _import_leads(bulk))
-    router.add("GET", r"/bulk/v1/leads/batch/(?P<batch>\d+)\.json", _status(bulk, "lead import"))
+    router.add(
+        "GET",
+        r"/bulk/v1/leads/batch/(?P<batch>\d+)\.json",
+        job_handler(bulk, "lead import", "batch", _status_view),
+    )
     for which in ("failures", "warnings"):
         router.add(
             "GET",
@@ -334,6 +336,8 @@ def register(router: Router, bulk: Bulk) -> None:
         "POST", r"/bulk/v1/program/(?P<program>\d+)/members/import\.json", _import_members(bulk)
     )
     base = r"/bulk/v1/program/members/import/(?P<batch>\d+)"
-    router.add("GET", rf"{base}/status\.json", _status(bulk, "member import"))
+    router.add(
+        "GET", rf"{base}/status\.json", job_handler(bulk, "member import", "batch", _status_view)
+    )
     for which in ("failures", "warnings"):
         router.add("GET", rf"{base}/{which}\.json", _file(bulk, "member import", which))

@@ -14,7 +14,16 @@ from typing import Any
 import anyio
 
 from ..models._field_values import typed_value
-from ._bulk import MAX_IMPORT_FILE_BYTES, Bulk, Job, cell, delimiter_of, too_large, write_rows
+from ._bulk import (
+    MAX_IMPORT_FILE_BYTES,
+    Bulk,
+    Job,
+    cell,
+    delimiter_of,
+    job_handler,
+    too_large,
+    write_rows,
+)
 from ._bulk_export import (
     _cancel,
     _date_range,
@@ -23,11 +32,11 @@ from ._bulk_export import (
     _header,
     _list,
     _quota_left,
-    _view,
     _within,
+    create_export,
+    export_job_handler,
 )
 from ._bulk_export import _file as _export_file
-from ._bulk_export import _status as _export_status
 from ._bulk_import import _apply, _check_columns, _checked_file, _file, _read, _status_view
 from ._call import Call, Router
 from ._objects import ObjectStore, ObjectType
@@ -96,19 +105,13 @@ def _import(bulk: Bulk, objects: ObjectStore) -> Any:
     return handler
 
 
-def _status(bulk: Bulk) -> Any:
-    async def handler(call: Call) -> dict[str, Any]:
-        now = bulk.refresh()
-        job = bulk.job(call.match.group("batch"), KIND)
-        await call.delay(0)
-        view = _status_view(job, now)
-        # Marketo counts a custom object import's rows as objects.
-        view["numOfObjectsProcessed"] = view.pop("numOfLeadsProcessed")
-        view["objectApiName"] = job.details["object"]
-        view.pop("importId", None)
-        return call.ok([view])
-
-    return handler
+def _status_of_objects(job: Job, now: float) -> dict[str, Any]:
+    view = _status_view(job, now)
+    # Marketo counts a custom object import's rows as objects.
+    view["numOfObjectsProcessed"] = view.pop("numOfLeadsProcessed")
+    view["objectApiName"] = job.details["object"]
+    view.pop("importId", None)
+    return view
 
 
 def _create_export(bulk: Bulk, objects: ObjectStore) -> Any:
@@ -125,21 +128,16 @@ def _create_export(bulk: Bulk, objects: ObjectStore) -> Any:
         window = _date_range(where["updatedAt"], "updatedAt")
         _quota_left(bulk)
 
-        def run(job: Job) -> None:
+        def contents() -> tuple[bytes, int]:
             chosen = [
                 kind.records[number]
                 for number in sorted(kind.records)
                 if _within(kind.records[number].get("updatedAt"), window)
             ]
             lines = ([cell(record.get(name)) for name in fields] for record in chosen)
-            job.file = write_rows(_header(fields, body), lines, delimiter)
-            job.records = len(chosen)
-            speed = bulk.settings.export_records_per_second
-            job.duration = bulk.settings.export_seconds + job.records / speed
+            return write_rows(_header(fields, body), lines, delimiter), len(chosen)
 
-        job = bulk.new_job(EXPORT_KIND, fmt, run, export=True)
-        await call.delay(0)
-        return call.ok([_view(job, bulk, now)])
+        return await create_export(call, bulk, EXPORT_KIND, fmt, now, contents)
 
     return handler
 
@@ -148,14 +146,18 @@ def register(router: Router, bulk: Bulk, objects: ObjectStore) -> None:
     name = r"/bulk/v1/customobjects/(?P<name>[A-Za-z][A-Za-z0-9_]*)"
     base = rf"{name}/import"
     router.add("POST", rf"{base}\.json", _import(bulk, objects))
-    router.add("GET", rf"{base}/(?P<batch>\d+)/status\.json", _status(bulk))
+    router.add(
+        "GET",
+        rf"{base}/(?P<batch>\d+)/status\.json",
+        job_handler(bulk, KIND, "batch", _status_of_objects),
+    )
     for which in ("failures", "warnings"):
         router.add("GET", rf"{base}/(?P<batch>\d+)/{which}\.json", _file(bulk, KIND, which))
     base = rf"{name}/export"
     job = rf"{base}/(?P<export>[\w-]+)"
     router.add("POST", rf"{base}/create\.json", _create_export(bulk, objects))
-    router.add("POST", rf"{job}/enqueue\.json", _enqueue(bulk, EXPORT_KIND))
-    router.add("GET", rf"{job}/status\.json", _export_status(bulk, EXPORT_KIND))
+    router.add("POST", rf"{job}/enqueue\.json", export_job_handler(bulk, EXPORT_KIND, _enqueue))
+    router.add("GET", rf"{job}/status\.json", export_job_handler(bulk, EXPORT_KIND))
     router.add("GET", rf"{job}/file\.json", _export_file(bulk, EXPORT_KIND))
-    router.add("POST", rf"{job}/cancel\.json", _cancel(bulk, EXPORT_KIND))
+    router.add("POST", rf"{job}/cancel\.json", export_job_handler(bulk, EXPORT_KIND, _cancel))
     router.add("GET", rf"{base}\.json", _list(bulk, EXPORT_KIND))
