@@ -13,7 +13,7 @@ import bisect
 import random
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypedDict
 
 import attrs
 
@@ -28,6 +28,7 @@ __all__ = [
     "NEW_LEAD",
     "REMOVE_FROM_LIST",
     "STANDARD_TYPES",
+    "ActivityDetails",
     "ActivityLog",
     "Change",
     "CustomType",
@@ -49,6 +50,17 @@ CHANGE_STATUS_IN_PROGRESSION = 104
 FIRST_CUSTOM_TYPE_ID = 100_001
 
 Position = tuple[datetime, int]  # (activityDate, id): after this entry
+
+
+class ActivityDetails(TypedDict, total=False):
+    """What an activity added by a test may carry besides its lead, type and date: the keyword
+    arguments ``fake.add_activity`` and ``fake.bulk.add_activity`` hand to
+    :meth:`ActivityLog.record` unchanged."""
+
+    primary_attribute_value: str | None
+    primary_attribute_value_id: int | None
+    campaign_id: int | None
+    attributes: Mapping[str, Any] | None
 
 
 def _type(

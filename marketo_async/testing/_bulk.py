@@ -23,15 +23,18 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import attrs
 
-from ._activity_log import LoggedActivity
+from ._activity_log import ActivityDetails, LoggedActivity
 from ._call import Call, Handler
 from ._store import Store, iso
 from ._wire import ApiError, FakeReply, html_page
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "EXPORT_DAILY_QUOTA_BYTES",
@@ -230,20 +233,12 @@ class Bulk:
         activity_type_id: int,
         *,
         activity_date: datetime,
-        primary_attribute_value: str | None = None,
-        primary_attribute_value_id: int | None = None,
-        campaign_id: int | None = None,
-        attributes: dict[str, Any] | None = None,
+        **details: Unpack[ActivityDetails],
     ) -> str:
-        """Record an activity for a lead; returns its marketoGUID."""
+        """Record an activity for a lead; returns its marketoGUID (``details`` as for
+        ``fake.add_activity``)."""
         entry = self.store.activities.record(
-            lead_id,
-            activity_type_id,
-            activity_date=activity_date,
-            primary_attribute_value=primary_attribute_value,
-            primary_attribute_value_id=primary_attribute_value_id,
-            campaign_id=campaign_id,
-            attributes=attributes,
+            lead_id, activity_type_id, activity_date=activity_date, **details
         )
         return str(entry["marketoGUID"])
 

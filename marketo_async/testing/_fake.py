@@ -27,7 +27,7 @@ from . import (
     _static_lists,
     _usage,
 )
-from ._activity_log import ActivityLog
+from ._activity_log import ActivityDetails, ActivityLog
 from ._bulk import Bulk, BulkSettings
 from ._call import Call, Limits, Router, parse_date
 from ._faults import Fault, Faults
@@ -50,6 +50,7 @@ from ._wire import (
 
 if TYPE_CHECKING:
     from anyio.abc import TaskStatus
+    from typing_extensions import Unpack
 
     from .._client import MarketoClient
 
@@ -519,21 +520,14 @@ class FakeMarketo:
         activity_type_id: int,
         *,
         activity_date: datetime | str | None = None,
-        primary_attribute_value: str | None = None,
-        primary_attribute_value_id: int | None = None,
-        campaign_id: int | None = None,
-        attributes: Mapping[str, Any] | None = None,
+        **details: Unpack[ActivityDetails],
     ) -> int:
-        """Record an activity (now, unless ``activity_date`` says when); returns its id."""
+        """Record an activity (now, unless ``activity_date`` says when); returns its id.
+        ``details``: ``primary_attribute_value``, ``primary_attribute_value_id``,
+        ``campaign_id``, ``attributes``."""
         moment = parse_date(activity_date) if isinstance(activity_date, str) else activity_date
         entry = self.store.activities.record(
-            lead_id,
-            activity_type_id,
-            activity_date=moment,
-            primary_attribute_value=primary_attribute_value,
-            primary_attribute_value_id=primary_attribute_value_id,
-            campaign_id=campaign_id,
-            attributes=attributes,
+            lead_id, activity_type_id, activity_date=moment, **details
         )
         return int(entry["id"])
 
