@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
+from ..models._record import SentFields
 from ._errors import LeadGenError
 
 __all__ = ["LeadGenEvent", "LeadGenField", "LeadGenLead", "decode_value", "parse_timestamp"]
@@ -60,12 +61,16 @@ def _has_lead_id(instance: Any, attribute: Any, fields: Mapping[str, Any]) -> No
 
 
 @attrs.frozen(repr=False)
-class LeadGenLead(Mapping[str, Any]):
+class LeadGenLead(SentFields):
     """One lead as read: ``lead.id`` (int, always there), ``lead["emailAddress"]``,
     ``lead["Favorite_Color_5a0d..."]``. Built from a mapping without an integer ``id`` it
     raises ValueError."""
 
     fields: Mapping[str, Any] = attrs.field(validator=_has_lead_id)
+
+    @property
+    def _sent(self) -> Mapping[str, Any]:
+        return self.fields
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> LeadGenLead:
@@ -89,15 +94,6 @@ class LeadGenLead(Mapping[str, Any]):
     def updated_at(self) -> dt.datetime | None:
         """``updateTimestamp`` read as UTC (v1.2)."""
         return parse_timestamp(self.fields.get("updateTimestamp"))
-
-    def __getitem__(self, name: str) -> Any:
-        return self.fields[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.fields)
-
-    def __len__(self) -> int:
-        return len(self.fields)
 
     def __repr__(self) -> str:
         return f"LeadGenLead(id={self.id!r}, fields={len(self.fields)})"

@@ -7,13 +7,14 @@ other models are plain attrs classes decoded by the one converter.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 import cattrs
 
-from ._converter import converter, parse_datetime, strict_converter
+from ._converter import converter, strict_converter
+from ._record import Record
 from ._schema import DescribedField, DescribedFields, SchemaField
 
 __all__ = [
@@ -79,12 +80,8 @@ class SmartCampaignMembership:
 # ------------------------------------------------------------------------------------ leads
 
 
-def _as_dict(value: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(value)
-
-
 @attrs.frozen
-class Lead(Mapping[str, Any]):
+class Lead(Record):
     """A lead: every field Marketo returned (by REST name), read like a mapping.
 
     ``id``, ``email``, ``created_at`` and ``updated_at`` are typed shortcuts, ``membership``
@@ -96,7 +93,6 @@ class Lead(Mapping[str, Any]):
     (318581, 'A1', None)
     """
 
-    data: dict[str, Any] = attrs.field(converter=_as_dict)
     membership: ProgramMembership | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -106,15 +102,6 @@ class Lead(Mapping[str, Any]):
         )
         object.__setattr__(self, "membership", membership)
 
-    def __getitem__(self, name: str) -> Any:
-        return self.data[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.data)
-
-    def __len__(self) -> int:
-        return len(self.data)
-
     @property
     def id(self) -> int:
         """The lead's id (every lead Marketo returns has one)."""
@@ -122,20 +109,7 @@ class Lead(Mapping[str, Any]):
 
     @property
     def email(self) -> str | None:
-        value = self.data.get("email")
-        return None if value is None else str(value)
-
-    @property
-    def created_at(self) -> dt.datetime | None:
-        return self._datetime("createdAt")
-
-    @property
-    def updated_at(self) -> dt.datetime | None:
-        return self._datetime("updatedAt")
-
-    def _datetime(self, name: str) -> dt.datetime | None:
-        value = self.data.get(name)
-        return None if value is None else parse_datetime(value)
+        return self._text("email")
 
 
 def _register_lead(conv: cattrs.Converter) -> None:

@@ -3,24 +3,19 @@ accounts, custom objects): their description and their records."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
-from ._converter import parse_datetime
+from ._record import Record
 from ._schema import DescribedField
 
 __all__ = ["ObjectDescription", "ObjectRecord", "ObjectRelationship"]
 
 
-def _as_dict(value: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(value)
-
-
 @attrs.frozen
-class ObjectRecord(Mapping[str, Any]):
+class ObjectRecord(Record):
     """One record of a data object: every field Marketo returned, read like a mapping.
 
     >>> car = ObjectRecord({"marketoGUID": "a1b2", "vin": "WVW123", "seq": 0})
@@ -28,31 +23,9 @@ class ObjectRecord(Mapping[str, Any]):
     ('WVW123', None)
     """
 
-    data: dict[str, Any] = attrs.field(converter=_as_dict)
-
-    def __getitem__(self, name: str) -> Any:
-        return self.data[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.data)
-
-    def __len__(self) -> int:
-        return len(self.data)
-
     @property
     def marketo_guid(self) -> str | None:
-        value = self.data.get("marketoGUID")
-        return None if value is None else str(value)
-
-    @property
-    def created_at(self) -> dt.datetime | None:
-        value = self.data.get("createdAt")
-        return None if value is None else parse_datetime(value)
-
-    @property
-    def updated_at(self) -> dt.datetime | None:
-        value = self.data.get("updatedAt")
-        return None if value is None else parse_datetime(value)
+        return self._text("marketoGUID")
 
 
 @attrs.frozen(kw_only=True)
