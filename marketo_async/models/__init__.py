@@ -1,70 +1,21 @@
 """attrs models of Marketo's records and the one cattrs converter."""
 
+# Each model module's __all__ is the one list of what it exports; this package re-exports
+# those lists whole (type checkers read `__all__ += module.__all__`).
+from . import activities, campaigns, leads, objects, program_members, static_lists
 from ._converter import converter, format_datetime, parse_datetime, strict_converter
-from .activities import (
-    Activity,
-    ActivityType,
-    ActivityTypeAttribute,
-    CustomActivityType,
-    CustomActivityTypeAttribute,
-    LeadChange,
-    LeadChangeField,
-)
-from .campaigns import Program, ProgramStatus, SmartCampaign, SmartList
-from .leads import (
-    DescribedField,
-    FieldApiAccess,
-    Lead,
-    LeadDescription,
-    LeadField,
-    LeadFieldDescription,
-    ListMembership,
-    Partition,
-    ProgramMembership,
-    SmartCampaignMembership,
-    VisitorData,
-)
-from .objects import ObjectDescription, ObjectRecord, ObjectRelationship
-from .program_members import ProgramMember, ProgramMemberDescription, ProgramMemberField
-from .static_lists import FOLDER_TYPES, Folder, FolderType, StaticList
+from .activities import *  # noqa: F403
+from .campaigns import *  # noqa: F403
+from .leads import *  # noqa: F403
+from .objects import *  # noqa: F403
+from .program_members import *  # noqa: F403
+from .static_lists import *  # noqa: F403
 from .usage import Usage
 
-__all__ = [
-    "FOLDER_TYPES",
-    "Activity",
-    "ActivityType",
-    "ActivityTypeAttribute",
-    "CustomActivityType",
-    "CustomActivityTypeAttribute",
-    "DescribedField",
-    "FieldApiAccess",
-    "Folder",
-    "FolderType",
-    "Lead",
-    "LeadChange",
-    "LeadChangeField",
-    "LeadDescription",
-    "LeadField",
-    "LeadFieldDescription",
-    "ListMembership",
-    "ObjectDescription",
-    "ObjectRecord",
-    "ObjectRelationship",
-    "Partition",
-    "Program",
-    "ProgramMember",
-    "ProgramMemberDescription",
-    "ProgramMemberField",
-    "ProgramMembership",
-    "ProgramStatus",
-    "SmartCampaign",
-    "SmartCampaignMembership",
-    "SmartList",
-    "StaticList",
-    "Usage",
-    "VisitorData",
-    "converter",
-    "format_datetime",
-    "parse_datetime",
-    "strict_converter",
-]
+__all__ = ["Usage", "converter", "format_datetime", "parse_datetime", "strict_converter"]
+__all__ += activities.__all__
+__all__ += campaigns.__all__
+__all__ += leads.__all__
+__all__ += objects.__all__
+__all__ += program_members.__all__
+__all__ += static_lists.__all__
