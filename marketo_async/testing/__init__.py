@@ -12,7 +12,8 @@ Example::
 """
 
 from ._bulk import BulkSettings
-from ._fake import FakeMarketo, FakeTransport, Latency
+from ._emulator import FakeTransport, Latency
+from ._fake import FakeMarketo
 from ._faults import Fault, Faults
 from ._leadgen import FakeLeadGen, LeadGenStats
 from ._stats import CallRecord, Stats

@@ -20,7 +20,8 @@ import anyio
 from .._config import RateLimits
 from ._activities import rest_view
 from ._activity_log import LoggedActivity
-from ._fake import FakeMarketo, Latency
+from ._emulator import Latency
+from ._fake import FakeMarketo
 from ._leadgen import ENDPOINT_PATH, FakeLeadGen
 from ._server import os_error_in
 

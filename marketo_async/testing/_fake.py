@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import random
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import anyio
 import attrs
-import httpx
 
 from .._config import RateLimits
 from . import (
@@ -30,7 +27,8 @@ from . import (
 from ._activity_log import ActivityDetails, ActivityLog
 from ._bulk import Bulk, BulkSettings
 from ._call import Call, Limits, Router, parse_date
-from ._faults import Fault, Faults
+from ._emulator import EmulatorBase, Latency
+from ._faults import Fault
 from ._fields import register_schema_routes
 from ._limits import UNCOUNTED_CODES, Budget
 from ._schema import FIELD_DATA_TYPES, FieldDef
@@ -38,23 +36,20 @@ from ._stats import Stats
 from ._store import CampaignRun, DuplicateGroup, Store
 from ._wire import (
     ApiError,
-    DropConnection,
     FakeReply,
     FakeRequest,
     RequestIds,
     error_envelope,
     html_page,
     json_reply,
-    read_seed,
 )
 
 if TYPE_CHECKING:
-    from anyio.abc import TaskStatus
     from typing_extensions import Unpack
 
     from .._client import MarketoClient
 
-__all__ = ["FakeMarketo", "Latency"]
+__all__ = ["FakeMarketo"]
 
 IDENTITY_PATH = "/identity/oauth/token"
 # Marketo: URIs over 8 KB get HTTP 414, bodies over 1 MB get HTTP 413.
@@ -66,83 +61,12 @@ MAX_BULK_BODY_BYTES = 11 * 1024 * 1024
 MAX_CUSTOM_LEAD_FIELDS = 100
 
 
-@attrs.frozen(kw_only=True)
-class Latency:
-    """Server time per call: ``base + per_record * records + uniform(0, jitter)`` seconds.
-
-    Slept with ``anyio.sleep``, so tests running on a virtual clock stay fast.
-    """
-
-    base: float = 0.0
-    per_record: float = 0.0
-    jitter: float = 0.0
-
-    def seconds(self, records: int, rng: random.Random) -> float:
-        extra = rng.uniform(0.0, self.jitter) if self.jitter else 0.0
-        return self.base + self.per_record * records + extra
-
-
-class Emulator(Protocol):
-    """What an emulator offers its transport: one HTTP request answered."""
-
-    async def handle(self, request: FakeRequest) -> FakeReply: ...
-
-
-class FakeTransport(httpx.AsyncBaseTransport):
-    """An httpx transport that answers from an emulator (:class:`FakeMarketo`, FakeLeadGen),
-    with no sockets."""
-
-    def __init__(self, fake: Emulator) -> None:
-        self._fake = fake
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = await request.aread()
-        fake_request = FakeRequest(
-            method=request.method,
-            target=request.url.raw_path.decode("ascii"),
-            headers={
-                k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers.raw
-            },
-            body=body,
-        )
-        try:
-            reply = await self._fake.handle(fake_request)
-        except DropConnection:
-            raise httpx.RemoteProtocolError(
-                "Server disconnected without sending a response.", request=request
-            ) from None
-        headers = {"content-type": reply.content_type, **reply.headers}
-        if reply.cut_at is not None:
-            headers["content-length"] = str(len(reply.body))
-            return httpx.Response(
-                reply.status,
-                headers=headers,
-                stream=_CutStream(reply.body[: reply.cut_at]),
-                request=request,
-            )
-        return httpx.Response(reply.status, headers=headers, content=reply.body, request=request)
-
-
-class _CutStream(httpx.AsyncByteStream):
-    """A body that ends early with the error httpx raises when the peer closes mid-body."""
-
-    def __init__(self, part: bytes) -> None:
-        self._part = part
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        if self._part:
-            yield self._part
-        raise httpx.RemoteProtocolError(
-            "peer closed connection without sending complete message body"
-        )
-
-
 @attrs.define
 class _Token:
     expires_at: float
 
 
-class FakeMarketo:
+class FakeMarketo(EmulatorBase[Stats]):
     """An in-memory Marketo instance speaking the REST API, in-process or over loopback HTTP.
 
     Example::
@@ -155,6 +79,8 @@ class FakeMarketo:
     ``bulk=BulkSettings.brisk()`` runs bulk jobs in seconds (the default is Marketo's pace: an
     export's status changes once a minute); its ``client()`` then polls exports that often.
     """
+
+    NAME = "FakeMarketo"
 
     def __init__(
         self,
@@ -172,7 +98,7 @@ class FakeMarketo:
         clock: Callable[[], datetime] | None = None,
         bulk: BulkSettings | None = None,
     ) -> None:
-        self.latency = latency if isinstance(latency, Latency) else Latency(base=latency)
+        super().__init__(latency, random_seed, Stats())
         self.token_ttl = token_ttl
         self.client_id = client_id
         self.client_secret = client_secret
@@ -181,12 +107,9 @@ class FakeMarketo:
         self.limits = Limits(
             lead_filter_matches=lead_filter_limit, program_member_query=program_member_query_limit
         )
-        self.stats = Stats()
-        self.faults = Faults()
         self.store = Store(clock=clock or (lambda: datetime.now(timezone.utc)))
         self._rate_limits = rate_limits
         self._budget = Budget.from_rate_limits(rate_limits)
-        self._rng = random.Random(random_seed)
         self._request_ids = RequestIds(self._rng)
         self._tokens: dict[str, _Token] = {}
         self._current_token: str | None = None
@@ -217,13 +140,14 @@ class FakeMarketo:
         _bulk_import.register(self._router, self.bulk)
         _objects_bulk.register(self._router, self.bulk, self.objects)
         _bulk_export.register(self._router, self.bulk)
-        self.transport: httpx.AsyncBaseTransport = FakeTransport(self)
 
-    def __repr__(self) -> str:
-        return (
-            f"FakeMarketo(leads={len(self.store.leads)}, lists={len(self.store.lists)}, "
-            f"programs={len(self.store.programs)}, rate_limits={self._rate_limits!r})"
-        )
+    def _summary(self) -> Mapping[str, Any]:
+        return {
+            "leads": len(self.store.leads),
+            "lists": len(self.store.lists),
+            "programs": len(self.store.programs),
+            "rate_limits": self._rate_limits,
+        }
 
     # ---- configuration ----------------------------------------------------------------
 
@@ -642,10 +566,6 @@ class FakeMarketo:
                 attributes=item.get("attributes"),
             )
 
-    def seed_file(self, path: str | Path) -> None:
-        """Load a JSON seed file (see :meth:`seed`)."""
-        self.seed(read_seed(path))
-
     # ---- inspection -------------------------------------------------------------------
 
     @property
@@ -675,28 +595,6 @@ class FakeMarketo:
     def duplicates(self, field: str = "email") -> list[DuplicateGroup]:
         """Groups of two or more leads sharing a value of ``field`` (emails case-insensitively)."""
         return self.store.duplicates(field)
-
-    # ---- serving ----------------------------------------------------------------------
-
-    async def serve(
-        self,
-        port: int = 8080,
-        *,
-        host: str = "127.0.0.1",
-        task_status: TaskStatus[int] = anyio.TASK_STATUS_IGNORED,
-    ) -> None:
-        """Serve HTTP/1.1 on ``host:port`` until cancelled; ``task_status`` gets the real port.
-
-        Example::
-
-            async with anyio.create_task_group() as tg:
-                port = await tg.start(fake.serve, 0)
-                ...  # talk to http://127.0.0.1:{port}
-                tg.cancel_scope.cancel()
-        """
-        from ._server import serve_http
-
-        await serve_http(self.handle, host=host, port=port, task_status=task_status)
 
     # ---- the request pipeline (shared by the transport and the server) ------------------
 
@@ -773,7 +671,6 @@ class FakeMarketo:
             route, match = self._router.resolve(method, request.path)
         except ApiError as error:
             return self._error(request, request_id, error)
-        fault = self.faults.take(method, request.path)
         call = Call(
             request=request,
             method=method,
@@ -787,34 +684,27 @@ class FakeMarketo:
             delay=self._sleep,
             reasons=self.stats.reasons,
         )
-        if fault is not None and not fault.after_apply:
-            await call.delay(0)
-            return self._fault_reply(request, request_id, fault)
-        try:
-            answer = await route.handler(call)
-            reply = answer if isinstance(answer, FakeReply) else json_reply(answer)
-        except ApiError as error:
-            reply = self._error(request, request_id, error)
-        await call.delay(0)  # a no-op when the handler already spent its time
-        self.stats.records += call.records
-        if fault is not None:
-            return self._fault_reply(request, request_id, fault)
-        return reply
 
-    def _fault_reply(self, request: FakeRequest, request_id: str, fault: Fault) -> FakeReply:
-        if fault.drop_connection:
-            raise DropConnection()
-        if fault.http_status is not None:
-            return html_page(fault.http_status, fault.http_title)
+        def error_reply(error: ApiError) -> FakeReply:
+            return self._error(request, request_id, error)
+
+        async def answer() -> tuple[FakeReply, int]:
+            try:
+                answer = await route.handler(call)
+                reply = answer if isinstance(answer, FakeReply) else json_reply(answer)
+            except ApiError as error:
+                reply = error_reply(error)
+            await call.delay(0)  # a no-op when the handler already spent its time
+            return reply, call.records
+
+        return await self._answer_or_fault(method, request.path, answer, error_reply)
+
+    def _http_failure(self, status: int, title: str) -> FakeReply:
+        return html_page(status, title)
+
+    def _fault_error(self, fault: Fault) -> ApiError:
         assert fault.code is not None
-        return self._error(request, request_id, ApiError(fault.code, fault.text))
-
-    async def _sleep(self, records: int) -> None:
-        seconds = self.latency.seconds(records, self._rng)
-        if seconds > 0:
-            await anyio.sleep(seconds)
-        else:
-            await anyio.lowlevel.checkpoint()
+        return ApiError(fault.code, fault.text)
 
     # ---- identity -----------------------------------------------------------------------
 

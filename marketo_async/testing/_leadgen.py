@@ -7,25 +7,20 @@ import collections
 import datetime as dt
 import html
 import json
-import random
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import attrs
-import httpx
 
-from ._fake import FakeTransport, Latency
-from ._faults import Fault, Faults
+from ._emulator import EmulatorBase, Latency
+from ._faults import Fault
 from ._leadgen_methods import METHODS, Context, DateRangePaging
 from ._leadgen_store import STANDARD_FIELDS, LeadGenStore, as_text, ui_encoded
 from ._stats import Stats
-from ._wire import ApiError, DropConnection, FakeReply, FakeRequest, json_reply, read_seed
+from ._wire import ApiError, FakeReply, FakeRequest, json_reply
 
 if TYPE_CHECKING:
-    from anyio.abc import TaskStatus
-
     from ..leadgen import LeadGenClient
 
 __all__ = ["FakeLeadGen", "LeadGenStats"]
@@ -87,7 +82,7 @@ class _Window:
             raise ApiError("107", MESSAGES["107"])
 
 
-class FakeLeadGen:
+class FakeLeadGen(EmulatorBase[LeadGenStats]):
     """An in-memory Lead Gen & CRM account speaking the JSON-RPC-like API.
 
     Example::
@@ -97,6 +92,8 @@ class FakeLeadGen:
         async with fake.client() as lg:
             lead = await lg.leads.get(fake.find("ada@example.com")[0])
     """
+
+    NAME = "FakeLeadGen"
 
     def __init__(
         self,
@@ -110,24 +107,21 @@ class FakeLeadGen:
         random_seed: int | None = None,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
-        self.latency = latency if isinstance(latency, Latency) else Latency(base=latency)
+        super().__init__(latency, random_seed, LeadGenStats())
         self.account_id = account_id
         self.secret_key = secret_key
         self.date_range_paging: DateRangePaging = date_range_paging
-        self.stats = LeadGenStats()
-        self.faults = Faults()
         self.store = LeadGenStore(
             clock=clock or (lambda: dt.datetime.now(dt.timezone.utc)), account_id=account_id
         )
         self._window = _Window(calls_per_second, 1.0, daily_quota)
-        self._rng = random.Random(random_seed)
-        self.transport: httpx.AsyncBaseTransport = FakeTransport(self)
 
-    def __repr__(self) -> str:
-        return (
-            f"FakeLeadGen(leads={len(self.store.leads)}, "
-            f"calls_per_second={self._window.calls}, daily_quota={self._window.daily_quota})"
-        )
+    def _summary(self) -> Mapping[str, Any]:
+        return {
+            "leads": len(self.store.leads),
+            "calls_per_second": self._window.calls,
+            "daily_quota": self._window.daily_quota,
+        }
 
     # ---- configuration
 
@@ -213,9 +207,6 @@ class FakeLeadGen:
         for list_id, name in dict(data.get("list_names", {})).items():
             self.store.list_names[int(list_id)] = str(name)
 
-    def seed_file(self, path: str | Path) -> None:
-        self.seed(read_seed(path))
-
     # ---- inspection
 
     @property
@@ -235,22 +226,6 @@ class FakeLeadGen:
             if key:
                 groups.setdefault(key, []).append(number)
         return {email: sorted(ids) for email, ids in groups.items() if len(ids) > 1}
-
-    # ---- serving
-
-    async def serve(
-        self,
-        port: int = 8080,
-        *,
-        host: str = "127.0.0.1",
-        task_status: TaskStatus[int] = anyio.TASK_STATUS_IGNORED,
-    ) -> None:
-        """Serve HTTP/1.1 on ``host:port`` until cancelled (``http://host:port/pubapi/v1.2/``)."""
-        from ._server import serve_http
-
-        await serve_http(
-            self.handle, host=host, port=port, name="FakeLeadGen", task_status=task_status
-        )
 
     # ---- the request pipeline
 
@@ -319,43 +294,33 @@ class FakeLeadGen:
         return json_reply(payload, code=error.code)
 
     async def _dispatch(self, method: str, params: Any, call_id: str) -> FakeReply:
-        fault = self.faults.take("POST", method)
         ctx = Context(
             store=self.store,
             delay=self._sleep,
             date_range_paging=self.date_range_paging,
             reasons=self.stats.reasons,
         )
-        if fault is not None and not fault.after_apply:
-            await self._sleep(0)
-            return self._fault_reply(call_id, fault)
-        try:
-            result, failing = await METHODS[method](ctx, params if isinstance(params, dict) else {})
-            # Success is "error": null on reads and [] on writes, as in the provider's samples.
-            error: Any = failing if failing else ([] if "objects" in params else None)
-            reply = json_reply({"result": result, "error": error, "id": call_id})
-        except ApiError as failure:
-            reply = self._error(call_id, failure)
-        self.stats.records += ctx.records
-        if fault is not None:
-            return self._fault_reply(call_id, fault)
-        return reply
 
-    def _fault_reply(self, call_id: str, fault: Fault) -> FakeReply:
-        if fault.drop_connection:
-            raise DropConnection()
-        if fault.http_status is not None:
-            text = f"{fault.http_status} {fault.http_title}: Service temporarily unavailable"
-            return FakeReply(
-                fault.http_status, text.encode(), "text/plain", code=str(fault.http_status)
-            )
+        def error_reply(failure: ApiError) -> FakeReply:
+            return self._error(call_id, failure)
+
+        async def answer() -> tuple[FakeReply, int]:
+            try:
+                arguments = params if isinstance(params, dict) else {}
+                result, failing = await METHODS[method](ctx, arguments)
+                # Success is "error": null on reads and [] on writes, as in the provider's samples.
+                error: Any = failing if failing else ([] if "objects" in params else None)
+                reply = json_reply({"result": result, "error": error, "id": call_id})
+            except ApiError as failure:
+                reply = error_reply(failure)
+            return reply, ctx.records
+
+        return await self._answer_or_fault("POST", method, answer, error_reply)
+
+    def _http_failure(self, status: int, title: str) -> FakeReply:
+        text = f"{status} {title}: Service temporarily unavailable"
+        return FakeReply(status, text.encode(), "text/plain", code=str(status))
+
+    def _fault_error(self, fault: Fault) -> ApiError:
         code = fault.code or "999"
-        message = fault.message or MESSAGES.get(code, "Injected fault")
-        return self._error(call_id, ApiError(code, message))
-
-    async def _sleep(self, records: int) -> None:
-        seconds = self.latency.seconds(records, self._rng)
-        if seconds > 0:
-            await anyio.sleep(seconds)
-        else:
-            await anyio.lowlevel.checkpoint()
+        return ApiError(code, fault.message or MESSAGES.get(code, "Injected fault"))
