@@ -9,9 +9,10 @@ changes: a bulk job's progress is its state, not rows per second.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from ..resources.bulk_export import (
 from ..resources.bulk_import import FIRST_POLL_S, ImportJob, ImportProgress
 from ._bulk import BulkSpec, Params, Transform, bulk_command, prepare_keyed_by
 from ._connect import ConnectOptions, is_loopback_url, open_client
-from ._export import RecordWriter, open_output, to_mapping
+from ._export import ExportTarget, RecordWriter, open_output, to_mapping
 from ._options import connection_options, out_options
 from ._output import fail, stderr_console
 from ._preflight import LeadChecks, check_leads, check_member_import, lead_transform
@@ -48,6 +49,7 @@ __all__ = [
     "bulk_activities_export",
     "bulk_leads_export",
     "import_poll_option",
+    "import_send",
     "leads_import",
     "parse_day",
     "program_members_export",
@@ -181,23 +183,33 @@ async def after_earlier_jobs(client: MarketoClient, log: JobLog) -> None:
         log.write(attrs.evolve(job, over=True))
 
 
-def _import_leads(client: MarketoClient, params: Params) -> Send:
+def import_send(
+    client: MarketoClient, params: Params, start: Callable[..., Awaitable[BatchReport]]
+) -> Send:
+    """A Bulk Import command's send: ``start(records, ...)`` (a ``client.bulk_import`` method
+    with its arguments bound) after the jobs an earlier run left importing, with the job
+    states printed and every job uploaded logged beside the report."""
     client.bulk_import.poll_interval = params["poll_interval"]
     log = JobLog.of_command()
 
     async def send(records: Any, **hooks: Any) -> BatchReport:
         await after_earlier_jobs(client, log)
-        return await client.bulk_import.leads(
-            records,
+        return await start(records, progress=ImportStates(client), on_job=log.write, **hooks)
+
+    return send
+
+
+def _import_leads(client: MarketoClient, params: Params) -> Send:
+    return import_send(
+        client,
+        params,
+        functools.partial(
+            client.bulk_import.leads,
             lookup_field=params["lookup_field"],
             list_id=params["list_id"],
             partition_name=params["partition"],
-            progress=ImportStates(client),
-            on_job=log.write,
-            **hooks,
-        )
-
-    return send
+        ),
+    )
 
 
 leads_import = bulk_command(
@@ -227,21 +239,15 @@ leads_import = bulk_command(
 
 
 def _import_members(client: MarketoClient, params: Params) -> Send:
-    client.bulk_import.poll_interval = params["poll_interval"]
-    log = JobLog.of_command()
-
-    async def send(records: Any, **hooks: Any) -> BatchReport:
-        await after_earlier_jobs(client, log)
-        return await client.bulk_import.program_members(
-            records,
+    return import_send(
+        client,
+        params,
+        functools.partial(
+            client.bulk_import.program_members,
             program_id=params["program_id"],
             status=params["status"],
-            progress=ImportStates(client),
-            on_job=log.write,
-            **hooks,
-        )
-
-    return send
+        ),
+    )
 
 
 async def _preflight_member_import(
@@ -366,6 +372,7 @@ DEFAULT_LEAD_FIELDS = ("id", "email", "firstName", "lastName", "createdAt", "upd
 
 def bulk_leads_export(
     ctx: click.Context,
+    target: ExportTarget,
     *,
     connect: ConnectOptions,
     updated_since: str | None,
@@ -373,11 +380,10 @@ def bulk_leads_export(
     until: str | None,
     list_id: int | None,
     fields: tuple[str, ...],
-    out: str,
-    output_format: str | None,
     poll_interval: float,
 ) -> None:
-    """``leads export`` through Bulk Extract (called by the leads group's export command)."""
+    """``leads export`` through Bulk Extract into ``target`` (its --out and --format; a bulk
+    job shows its state, not progress), called by the leads group's export command."""
     if sum(x is not None for x in (updated_since, created_since, list_id)) != 1:
         raise click.UsageError("give exactly one of --updated-since, --created-since, --list")
     names = _fields(fields) or list(DEFAULT_LEAD_FIELDS)
@@ -395,8 +401,8 @@ def bulk_leads_export(
             names, progress=_show_state("leads export"), **selection
         ),
         fields=names,
-        out=out,
-        output_format=output_format,
+        out=target.out,
+        output_format=target.output_format,
         poll_interval=poll_interval,
         what="leads",
     )

@@ -8,16 +8,54 @@ import errno
 import json
 import os
 import sys
-from collections.abc import AsyncIterable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+import anyio
 import attrs
+import click
 
+from .._errors import MarketoError
+from ._entry import exit_if_stopped
+from ._output import fail, stderr_console
 from ._progress import ProgressDisplay
 from ._run import beside
 
-__all__ = ["RecordWriter", "export_records", "flatten", "open_output", "read_values", "to_mapping"]
+__all__ = [
+    "ExportTarget",
+    "RecordWriter",
+    "export_records",
+    "flatten",
+    "open_output",
+    "read_values",
+    "run_export",
+    "to_mapping",
+]
+
+
+@attrs.frozen(kw_only=True)
+class ExportTarget:
+    """Where an export writes (``--out``; ``-`` is stdout), as what (``--format``), and how it
+    shows its progress (``--progress``, ``--progress-interval``)."""
+
+    out: str
+    output_format: str | None
+    progress_mode: str
+    progress_interval: float
+
+    @property
+    def format(self) -> str:
+        """``csv`` or ``jsonl``: ``--format``, else JSONL on stdout, else from the suffix."""
+        if self.output_format is None and self.out == "-":
+            return "jsonl"
+        from ._input import format_of
+
+        return format_of(Path(self.out), self.output_format)
+
+    @property
+    def where(self) -> str:
+        return "stdout" if self.out == "-" else self.out
 
 
 def to_mapping(item: Any) -> dict[str, Any]:
@@ -167,24 +205,22 @@ async def export_records(
     title: str,
     records: AsyncIterable[Any],
     row: Callable[[Any], Mapping[str, Any]],
+    target: ExportTarget,
     *,
-    out: str,
-    output_format: str,
     fields: Sequence[str],
-    progress_mode: str,
-    progress_interval: float,
 ) -> int:
-    """Write ``row(record)`` for every record to ``out`` (a path, or ``-`` for stdout) as a
-    progress display counts them; the count written. An export to stdout shows no progress
-    unless asked (``progress_mode`` other than auto)."""
-    with open_output(out) as handle:
-        writer = RecordWriter(handle, format=output_format, fields=fields)
+    """Write ``row(record)`` for every record to ``target`` as a progress display counts
+    them; the count written. An export to stdout shows no progress unless asked
+    (``--progress`` other than auto)."""
+    progress_mode = target.progress_mode
+    with open_output(target.out) as handle:
+        writer = RecordWriter(handle, format=target.format, fields=fields)
         display = ProgressDisplay(
             title,
             lambda: writer.count,
             total=None,
-            mode="off" if out == "-" and progress_mode == "auto" else progress_mode,
-            interval=progress_interval,
+            mode="off" if target.out == "-" and progress_mode == "auto" else progress_mode,
+            interval=target.progress_interval,
             unit="leads",
         )
 
@@ -197,3 +233,20 @@ async def export_records(
 
         await beside(copy, display.run)
         return writer.count
+
+
+def run_export(copy: Callable[[], Awaitable[int]], target: ExportTarget, *, what: str) -> None:
+    """Run ``copy`` (an export into ``target``, the count written) and say how many ``what``
+    (``leads``, ``car_c records``) it wrote. A Marketo error exits 1, an argument the
+    resource refuses (a value with a comma ...) 2, SIGINT/SIGTERM 130/143."""
+    try:
+        written = anyio.run(copy)
+    except MarketoError as error:
+        fail(str(error))
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    except BaseException as error:  # SIGINT/SIGTERM, maybe inside a task group
+        read = what.split()[-1]  # "car_c records" -> "records"
+        exit_if_stopped(error, f"Interrupted: the output holds the {read} read so far.")
+        raise
+    stderr_console().print(f"Exported {written:,} {what} to {target.where}.", markup=False)

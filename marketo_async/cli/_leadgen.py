@@ -16,30 +16,27 @@ import os
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import anyio
 import attrs
 import click
 
-from .._errors import MarketoError
 from ..leadgen import DEFAULT_BASE_URL, LEADGEN_RATE_LIMITS, LeadGenClient, LeadGenLead
 from ._bulk import run_bulk
 from ._connect import is_loopback_url
-from ._entry import exit_if_stopped
-from ._export import export_records
-from ._input import InputError, InputOptions, format_of, read_rows
+from ._export import ExportTarget, export_records, run_export
+from ._input import InputError, InputOptions, read_rows
 from ._options import (
-    cli_logging,
     env_file_option,
     input_options,
     latency_option,
+    logging_option,
+    option_group,
     progress_options,
     run_options,
     seed_option,
-    verbose_option,
 )
-from ._output import ExitCode, fail, stderr_console
+from ._output import ExitCode, fail
 from ._preflight import did_you_mean
 from ._run import Send
 from ._settings import read_dotenv
@@ -88,48 +85,42 @@ class LeadGenConnect:
         return open_leadgen(self, state, **client_kwargs)
 
 
+# Where to connect, as one ``connect: LeadGenConnect`` (a field per option, same name).
+_leadgen_connection_options = option_group(
+    "connect",
+    LeadGenConnect,
+    click.option(
+        "--base-url",
+        metavar="URL",
+        help="API endpoint [env LEADGEN_BASE_URL; default "
+        "https://api.sharpspring.com/pubapi/v1.2/]; http://127.0.0.1:PORT/pubapi/v1.2/ (with "
+        "--sandbox-credentials) for `python -m marketo_async.testing serve-leadgen`.",
+    ),
+    click.option("--account-id", metavar="ID", help="[env LEADGEN_ACCOUNT_ID]"),
+    env_file_option("LEADGEN_*"),
+    click.option(
+        "--sandbox",
+        is_flag=True,
+        help="Run against an in-process Lead Gen & CRM emulator (FakeLeadGen) with the "
+        "API's limits: 10 calls a second, 50,000 a day.",
+    ),
+    latency_option("Server time per sandbox call."),
+    seed_option("Seed the sandbox: a FakeLeadGen JSON seed file, or a CSV/JSONL of leads."),
+    click.option(
+        "--sandbox-credentials",
+        is_flag=True,
+        help="Use the local emulator's built-in account id and secret key (for "
+        "`serve-leadgen` on a loopback --base-url); never guessed from the URL.",
+    ),
+)
+
+
 def leadgen_connection_options(function: F) -> F:
     """Where to connect. The secret key has no flag: LEADGEN_SECRET_KEY (env or dotenv) only."""
-    options = [
-        click.option(
-            "--base-url",
-            metavar="URL",
-            help="API endpoint [env LEADGEN_BASE_URL; default "
-            "https://api.sharpspring.com/pubapi/v1.2/]; http://127.0.0.1:PORT/pubapi/v1.2/ (with "
-            "--sandbox-credentials) for `python -m marketo_async.testing serve-leadgen`.",
-        ),
-        click.option("--account-id", metavar="ID", help="[env LEADGEN_ACCOUNT_ID]"),
-        env_file_option("LEADGEN_*"),
-        click.option(
-            "--sandbox",
-            is_flag=True,
-            help="Run against an in-process Lead Gen & CRM emulator (FakeLeadGen) with the "
-            "API's limits: 10 calls a second, 50,000 a day.",
-        ),
-        latency_option("Server time per sandbox call."),
-        seed_option("Seed the sandbox: a FakeLeadGen JSON seed file, or a CSV/JSONL of leads."),
-        click.option(
-            "--sandbox-credentials",
-            is_flag=True,
-            help="Use the local emulator's built-in account id and secret key (for "
-            "`serve-leadgen` on a loopback --base-url); never guessed from the URL.",
-        ),
-        verbose_option(
-            "-v shows retries and other warnings; -vv each call (the secret key masked)."
-        ),
-    ]
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        verbosity = kwargs.pop("verbose")
-        names = [field.name for field in attrs.fields(LeadGenConnect)]
-        kwargs["connect"] = LeadGenConnect(**{name: kwargs.pop(name) for name in names})
-        with cli_logging(verbosity):
-            return function(*args, **kwargs)
-
-    for option in reversed(options):
-        wrapper = option(wrapper)
-    return cast(F, wrapper)
+    log = logging_option(
+        "-v shows retries and other warnings; -vv each call (the secret key masked)."
+    )
+    return _leadgen_connection_options(log(function))
 
 
 def _settings(options: LeadGenConnect) -> dict[str, str]:
@@ -306,14 +297,11 @@ def _since(value: dt.datetime | None) -> dt.datetime | None:
 async def _copy_leads(
     connect: LeadGenConnect,
     state: CliState | None,
+    target: ExportTarget,
     *,
-    out: str,
-    output_format: str,
     columns: Sequence[str],
     since: dt.datetime | None,
     until: dt.datetime | None,
-    progress_mode: str,
-    progress_interval: float,
 ) -> int:
     async with connect.open(state) as client:
         extra = [name for name in columns if name != "id"]
@@ -330,16 +318,7 @@ async def _copy_leads(
             pager = client.leads.updated_between(since, end, fields=extra)
         else:
             pager = client.leads.query({}, fields=extra)
-        return await export_records(
-            "leadgen leads export",
-            pager,
-            _row,
-            out=out,
-            output_format=output_format,
-            fields=columns,
-            progress_mode=progress_mode,
-            progress_interval=progress_interval,
-        )
+        return await export_records("leadgen leads export", pager, _row, target, fields=columns)
 
 
 @click.command("export")
@@ -389,31 +368,22 @@ def leadgen_export(
         raise click.UsageError("--until goes with --updated-since")
     extra = [name.strip() for group in fields for name in group.split(",") if name.strip()]
     columns = list(dict.fromkeys([*EXPORT_COLUMNS, *extra]))
-    if output_format is None:
-        output_format = "jsonl" if out == "-" else format_of(Path(out))
+    target = ExportTarget(
+        out=out,
+        output_format=output_format,
+        progress_mode=progress_mode,
+        progress_interval=progress_interval,
+    )
     copy = functools.partial(
         _copy_leads,
         connect,
         _state(ctx),
-        out=out,
-        output_format=output_format.lower(),
+        target,
         columns=columns,
         since=_since(updated_since),
         until=_since(until),
-        progress_mode=progress_mode,
-        progress_interval=progress_interval,
     )
-    try:
-        written = anyio.run(copy)
-    except MarketoError as error:
-        fail(str(error))
-    except ValueError as error:
-        raise click.UsageError(str(error)) from None
-    except BaseException as error:  # SIGINT/SIGTERM, maybe inside a task group
-        exit_if_stopped(error, "Interrupted: the output holds the leads read so far.")
-        raise
-    where = "stdout" if out == "-" else out
-    stderr_console().print(f"Exported {written:,} leads to {where}.", markup=False)
+    run_export(copy, target, what="leads")
 
 
 # --------------------------------------------------------------------------- the groups

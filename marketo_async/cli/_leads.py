@@ -28,15 +28,12 @@ from ._activities import leads_changes, leads_deleted
 from ._bulk import BulkSpec, Params, Transform, bulk_command, prepare_keyed_by
 from ._bulk_api import bulk_leads_export, leads_import
 from ._connect import ConnectOptions, open_client
-from ._entry import exit_if_stopped
-from ._export import export_records, read_values, to_mapping
-from ._input import format_of
+from ._export import ExportTarget, export_records, read_values, run_export, to_mapping
 from ._options import (
     batch_size_option,
     connection_options,
+    export_options,
     extract_poll_option,
-    out_options,
-    progress_options,
 )
 from ._output import fail, stderr_console, stdout_console
 from ._preflight import LeadChecks, check_leads, lead_transform
@@ -254,46 +251,6 @@ def _pager(
     return client.leads.by_program(program_id, fields=fields)
 
 
-def _export(
-    ctx: click.Context,
-    *,
-    connect: ConnectOptions,
-    sources: dict[str, Any],
-    fields: Sequence[str],
-    out: str,
-    output_format: str,
-    progress_mode: str,
-    progress_interval: float,
-) -> int:
-    async def go() -> int:
-        with lane(BACKGROUND):  # an export is a load: a service sharing the budget goes first
-            return await read_all()
-
-    async def read_all() -> int:
-        async with open_client(connect, cli_state(ctx)) as client:
-            pager = _pager(client, fields=list(fields) or None, **sources)
-            return await export_records(
-                "leads export",
-                pager,
-                to_mapping,
-                out=out,
-                output_format=output_format,
-                fields=fields,
-                progress_mode=progress_mode,
-                progress_interval=progress_interval,
-            )
-
-    try:
-        return anyio.run(go)
-    except MarketoError as error:
-        fail(str(error))
-    except ValueError as error:  # the resource refused an argument (a value with a comma ...)
-        raise click.UsageError(str(error)) from None
-    except BaseException as error:  # SIGINT/SIGTERM, maybe inside a task group
-        exit_if_stopped(error, "Interrupted: the output holds the leads read so far.")
-        raise
-
-
 @click.command("export")
 @click.option("--filter-type", metavar="FIELD", help="Search field, e.g. email (with --values).")
 @click.option(
@@ -323,8 +280,7 @@ def _export(
     metavar="A,B,...",
     help="Fields to read (comma-separated, repeatable) [default: Marketo's default fields].",
 )
-@out_options
-@progress_options
+@export_options
 @connection_options
 @click.pass_context
 def leads_export(
@@ -339,10 +295,7 @@ def leads_export(
     poll_interval: float,
     program_id: int | None,
     fields: tuple[str, ...],
-    out: str,
-    output_format: str | None,
-    progress_mode: str,
-    progress_interval: float,
+    export: ExportTarget,
     connect: ConnectOptions,
 ) -> None:
     """Write leads found by a filter, a static list or a program, as CSV or JSONL.
@@ -355,14 +308,13 @@ def leads_export(
             raise click.UsageError("Bulk Extract takes --updated-since, --created-since or --list")
         bulk_leads_export(
             ctx,
+            export,
             connect=connect,
             updated_since=updated_since,
             created_since=created_since,
             until=until,
             list_id=list_id,
             fields=fields,
-            out=out,
-            output_format=output_format,
             poll_interval=poll_interval,
         )
         return
@@ -381,25 +333,24 @@ def leads_export(
     if values_file is not None and not values:
         raise click.UsageError(f"{values_file} holds no values")
     field_names = [name.strip() for group in fields for name in group.split(",") if name.strip()]
-    if output_format is None:
-        output_format = "jsonl" if out == "-" else format_of(Path(out))
-    written = _export(
-        ctx,
-        connect=connect,
-        sources={
-            "filter_type": filter_type,
-            "values": values,
-            "list_id": list_id,
-            "program_id": program_id,
-        },
-        fields=field_names,
-        out=out,
-        output_format=output_format.lower(),
-        progress_mode=progress_mode,
-        progress_interval=progress_interval,
-    )
-    where = "stdout" if out == "-" else out
-    stderr_console().print(f"Exported {written:,} leads to {where}.", markup=False)
+
+    async def go() -> int:
+        # An export is a load: a service sharing the budget goes first.
+        with lane(BACKGROUND):
+            async with open_client(connect, cli_state(ctx)) as client:
+                pager = _pager(
+                    client,
+                    filter_type=filter_type,
+                    values=values,
+                    list_id=list_id,
+                    program_id=program_id,
+                    fields=field_names or None,
+                )
+                return await export_records(
+                    "leads export", pager, to_mapping, export, fields=field_names
+                )
+
+    run_export(go, export, what="leads")
 
 
 # --------------------------------------------------------------------------- describe

@@ -16,7 +16,7 @@ import click
 from rich import box
 from rich.table import Table
 
-from .._batch import BatchReport, Reason, RecordOutcome
+from .._batch import Reason, RecordOutcome
 from .._client import MarketoClient
 from .._errors import MarketoError
 from ..models._field_values import typed_value
@@ -24,13 +24,11 @@ from ..models.objects import ObjectDescription
 from ..resources._object_rules import key_fields, object_key, validate_object
 from ..resources.objects import OBJECT_KINDS, DataObject
 from ._bulk import BulkSpec, Params, Transform, bulk_command
-from ._bulk_api import ImportStates, JobLog, after_earlier_jobs, import_poll_option
+from ._bulk_api import import_poll_option, import_send
 from ._connect import ConnectOptions, open_client
-from ._entry import exit_if_stopped
-from ._export import export_records, read_values, to_mapping
-from ._input import format_of
-from ._options import FORMATS, batch_size_option, connection_options, progress_options
-from ._output import fail, stderr_console, stdout_console
+from ._export import ExportTarget, export_records, read_values, run_export, to_mapping
+from ._options import batch_size_option, connection_options, export_options
+from ._output import fail, stdout_console
 from ._preflight import PreflightError
 from ._run import EARLIER_RUN, EarlierAttempts, Send
 from ._state import cli_state
@@ -272,16 +270,9 @@ objects_delete = bulk_command(
 
 
 def _import(client: MarketoClient, params: Params) -> Send:
-    client.bulk_import.poll_interval = params["poll_interval"]
-    log = JobLog.of_command()
-
-    async def send(records: Any, **hooks: Any) -> BatchReport:
-        await after_earlier_jobs(client, log)
-        return await client.bulk_import.custom_objects(
-            params["name"], records, progress=ImportStates(client), on_job=log.write, **hooks
-        )
-
-    return send
+    return import_send(
+        client, params, functools.partial(client.bulk_import.custom_objects, params["name"])
+    )
 
 
 objects_import = bulk_command(
@@ -323,11 +314,7 @@ def _read_keys(path: Path, filter_type: str) -> list[Any]:
     help="Values: one a line, a CSV/JSONL column, or JSONL objects for a compound key.",
 )
 @click.option("--fields", multiple=True, metavar="A,B,...", help="Fields to read.")
-@click.option(
-    "--out", default="-", show_default=True, metavar="FILE", help="Output file; - is stdout."
-)
-@click.option("--format", "output_format", type=FORMATS, help="[default: from --out suffix]")
-@progress_options
+@export_options
 @connection_options
 @click.pass_context
 def objects_export(
@@ -336,10 +323,7 @@ def objects_export(
     filter_type: str,
     values_file: Path,
     fields: tuple[str, ...],
-    out: str,
-    output_format: str | None,
-    progress_mode: str,
-    progress_interval: float,
+    export: ExportTarget,
     connect: ConnectOptions,
 ) -> None:
     """Write the NAME records whose --filter-type matches --values, as CSV or JSONL."""
@@ -347,35 +331,15 @@ def objects_export(
     if not values:
         raise click.UsageError(f"{values_file} holds no values")
     names = [item.strip() for group in fields for item in group.split(",") if item.strip()]
-    if output_format is None:
-        output_format = "jsonl" if out == "-" else format_of(Path(out))
-    chosen_format = output_format.lower()
 
     async def go() -> int:
         async with open_client(connect, cli_state(ctx)) as client:
             pager = data_object(client, name).query(filter_type, values, fields=names or None)
             return await export_records(
-                f"objects export {name}",
-                pager,
-                to_mapping,
-                out=out,
-                output_format=chosen_format,
-                fields=names,
-                progress_mode=progress_mode,
-                progress_interval=progress_interval,
+                f"objects export {name}", pager, to_mapping, export, fields=names
             )
 
-    try:
-        written = anyio.run(go)
-    except MarketoError as error:
-        fail(str(error))
-    except ValueError as error:
-        raise click.UsageError(str(error)) from None
-    except BaseException as error:  # SIGINT/SIGTERM, maybe inside a task group
-        exit_if_stopped(error, "Interrupted: the output holds the records read so far.")
-        raise
-    where = "stdout" if out == "-" else out
-    stderr_console().print(f"Exported {written:,} {name} records to {where}.", markup=False)
+    run_export(go, export, what=f"{name} records")
 
 
 @click.command("describe")

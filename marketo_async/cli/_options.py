@@ -2,7 +2,8 @@
 
 Each is a decorator: ``@connection_options`` hands the command one ``connect:
 ConnectOptions`` argument (and scopes ``-v`` logging to the command); ``@run_options`` adds
-``report``, ``resume``, ``progress_mode`` and ``progress_interval``.
+``report``, ``resume``, ``progress_mode`` and ``progress_interval``; ``@export_options`` one
+``export: ExportTarget``. ``option_group`` makes such a decorator.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import click
 
 from .._batch import MAX_BATCH_SIZE
 from ._connect import ConnectOptions, parse_rate_limit, redis_url_problem
+from ._export import ExportTarget
 from ._input import InputOptions
 
 __all__ = [
@@ -28,9 +30,12 @@ __all__ = [
     "batch_size_option",
     "cli_logging",
     "connection_options",
+    "export_options",
     "extract_poll_option",
     "id_column_option",
     "input_options",
+    "logging_option",
+    "option_group",
     "out_options",
     "progress_options",
     "run_options",
@@ -42,9 +47,6 @@ FORMATS = click.Choice(["csv", "jsonl"], case_sensitive=False)
 
 # The keyword arguments @run_options adds (a bulk command passes them on to its runner).
 RUN_OPTION_NAMES = ("report", "resume", "progress_mode", "progress_interval")
-
-# Every ConnectOptions field is one option of @connection_options, under the same name.
-_CONNECT_KEYS = tuple(field.name for field in attrs.fields(ConnectOptions))
 
 
 class _StderrHandler(logging.Handler):
@@ -129,81 +131,108 @@ def verbose_option(help: str) -> Callable[[F], F]:
     return click.option("-v", "--verbose", count=True, help=help)
 
 
-def connection_options(function: F) -> F:
-    """Where to connect. The secret has no flag: MARKETO_CLIENT_SECRET (env or dotenv) only."""
-    options = [
-        click.option(
-            "--base-url",
-            metavar="URL",
-            help="Instance REST URL, e.g. https://123-ABC-456.mktorest.com "
-            "[env MARKETO_BASE_URL]; http://127.0.0.1:PORT (with --sandbox-credentials) for "
-            "`sandbox serve`.",
-        ),
-        click.option(
-            "--munchkin-id", metavar="ID", help="Instead of --base-url [env MARKETO_MUNCHKIN_ID]."
-        ),
-        click.option("--client-id", metavar="ID", help="[env MARKETO_CLIENT_ID]"),
-        env_file_option("MARKETO_*"),
-        click.option(
-            "--sandbox",
-            is_flag=True,
-            help="Run against an in-process Marketo emulator (FakeMarketo), not a real instance.",
-        ),
-        click.option(
-            "--sandbox-limits/--no-sandbox-limits",
-            default=True,
-            show_default=True,
-            help="Give the sandbox Marketo's limits: 100 calls/20 s, 10 in flight, 50,000 a day.",
-        ),
-        latency_option("Server time per sandbox call (Marketo takes 0.3-2 s for 300 leads)."),
-        seed_option("Seed the sandbox: a FakeMarketo JSON seed file, or a CSV/JSONL of leads."),
-        click.option(
-            "--sandbox-credentials",
-            is_flag=True,
-            help="Use the local emulator's built-in client id and secret (for `sandbox serve` "
-            "on a loopback --base-url); never guessed from the URL.",
-        ),
-        click.option(
-            "--concurrency",
-            type=click.IntRange(1, 100),
-            help="Calls in flight at once [default: 10, Marketo's limit].",
-        ),
-        click.option(
-            "--rate-limit",
-            metavar="CALLS/SECONDS",
-            callback=_check_rate_limit,
-            help="Call budget to keep within [default: 100/20, Marketo's]; 'none' for no limit.",
-        ),
-        click.option(
-            "--redis",
-            "redis_url",
-            metavar="URL",
-            callback=_check_redis_url,
-            help="Share the instance's budget with every process using this Redis, e.g. "
-            "redis://host:6379/0: services' RedisLimiter(url, key=KEY) and other commands "
-            "[env MARKETO_REDIS_URL].",
-        ),
-        click.option(
-            "--redis-key",
-            metavar="KEY",
-            help="The budget's key in Redis [env MARKETO_REDIS_KEY; default: the instance's "
-            "host, e.g. 123-abc-456.mktorest.com].",
-        ),
-        verbose_option(
-            "-v shows retries and other warnings of the client, and how long background work "
-            "waited for interactive calls; -vv each call."
-        ),
-    ]
+def option_group(name: str, into: type, *options: Callable[[Any], Any]) -> Callable[[F], F]:
+    """``options`` handed to the command as one argument ``name``: ``into(**their values)``
+    (``into`` is an attrs class whose fields are named like the options' parameters)."""
+    keys = tuple(field.name for field in attrs.fields(into))
 
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        verbosity = kwargs.pop("verbose")
-        values = {name: kwargs.pop(name) for name in _CONNECT_KEYS}
-        kwargs["connect"] = ConnectOptions(**values)
-        with cli_logging(verbosity):
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            kwargs[name] = into(**{key: kwargs.pop(key) for key in keys})
             return function(*args, **kwargs)
 
-    return cast(F, _apply(wrapper, options))
+        return cast(F, _apply(wrapper, options))
+
+    return decorate
+
+
+def logging_option(help: str) -> Callable[[F], F]:
+    """``-v``/``-vv`` (see :func:`verbose_option`), the client's logging shown at that level
+    while the command runs; the command does not see the option."""
+
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def wrapper(*args: Any, verbose: int, **kwargs: Any) -> Any:
+            with cli_logging(verbose):
+                return function(*args, **kwargs)
+
+        return verbose_option(help)(cast(F, wrapper))
+
+    return decorate
+
+
+# Where to connect, as one ``connect: ConnectOptions`` (a field per option, same name).
+_connection_options = option_group(
+    "connect",
+    ConnectOptions,
+    click.option(
+        "--base-url",
+        metavar="URL",
+        help="Instance REST URL, e.g. https://123-ABC-456.mktorest.com "
+        "[env MARKETO_BASE_URL]; http://127.0.0.1:PORT (with --sandbox-credentials) for "
+        "`sandbox serve`.",
+    ),
+    click.option(
+        "--munchkin-id", metavar="ID", help="Instead of --base-url [env MARKETO_MUNCHKIN_ID]."
+    ),
+    click.option("--client-id", metavar="ID", help="[env MARKETO_CLIENT_ID]"),
+    env_file_option("MARKETO_*"),
+    click.option(
+        "--sandbox",
+        is_flag=True,
+        help="Run against an in-process Marketo emulator (FakeMarketo), not a real instance.",
+    ),
+    click.option(
+        "--sandbox-limits/--no-sandbox-limits",
+        default=True,
+        show_default=True,
+        help="Give the sandbox Marketo's limits: 100 calls/20 s, 10 in flight, 50,000 a day.",
+    ),
+    latency_option("Server time per sandbox call (Marketo takes 0.3-2 s for 300 leads)."),
+    seed_option("Seed the sandbox: a FakeMarketo JSON seed file, or a CSV/JSONL of leads."),
+    click.option(
+        "--sandbox-credentials",
+        is_flag=True,
+        help="Use the local emulator's built-in client id and secret (for `sandbox serve` "
+        "on a loopback --base-url); never guessed from the URL.",
+    ),
+    click.option(
+        "--concurrency",
+        type=click.IntRange(1, 100),
+        help="Calls in flight at once [default: 10, Marketo's limit].",
+    ),
+    click.option(
+        "--rate-limit",
+        metavar="CALLS/SECONDS",
+        callback=_check_rate_limit,
+        help="Call budget to keep within [default: 100/20, Marketo's]; 'none' for no limit.",
+    ),
+    click.option(
+        "--redis",
+        "redis_url",
+        metavar="URL",
+        callback=_check_redis_url,
+        help="Share the instance's budget with every process using this Redis, e.g. "
+        "redis://host:6379/0: services' RedisLimiter(url, key=KEY) and other commands "
+        "[env MARKETO_REDIS_URL].",
+    ),
+    click.option(
+        "--redis-key",
+        metavar="KEY",
+        help="The budget's key in Redis [env MARKETO_REDIS_KEY; default: the instance's "
+        "host, e.g. 123-abc-456.mktorest.com].",
+    ),
+)
+
+
+def connection_options(function: F) -> F:
+    """Where to connect. The secret has no flag: MARKETO_CLIENT_SECRET (env or dotenv) only."""
+    log = logging_option(
+        "-v shows retries and other warnings of the client, and how long background work "
+        "waited for interactive calls; -vv each call."
+    )
+    return _connection_options(log(function))
 
 
 def progress_options(function: F) -> F:
@@ -328,6 +357,10 @@ def out_options(function: F) -> F:
     return click.option(
         "--out", default="-", show_default=True, metavar="FILE", help="Output file; - is stdout."
     )(function)
+
+
+# An export's --out, --format and progress, as one ``export: ExportTarget``.
+export_options = option_group("export", ExportTarget, out_options, progress_options)
 
 
 def extract_poll_option(function: F) -> F:
