@@ -16,7 +16,7 @@ from .._errors import MarketoError, NotFoundError
 from ..models import converter
 from ..resources.campaigns import check_tokens
 from ._bulk import BulkSpec, bulk_command
-from ._connect import ConnectOptions, open_client
+from ._connect import ConnectOptions, open_client, run_read
 from ._options import connection_options
 from ._output import fail, stdout_console
 from ._preflight import PreflightError
@@ -249,14 +249,10 @@ def campaigns_list(
 ) -> None:
     """List smart campaigns: id, name, type, active, requestable, program."""
 
-    async def go() -> list[SmartCampaign]:
-        async with open_client(connect, cli_state(ctx)) as client:
-            return [campaign async for campaign in client.campaigns.list(is_active=is_active)]
+    async def read(client: MarketoClient) -> list[SmartCampaign]:
+        return [campaign async for campaign in client.campaigns.list(is_active=is_active)]
 
-    try:
-        found = anyio.run(go)
-    except MarketoError as error:
-        fail(str(error))
+    found = run_read(ctx, connect, read)
     if as_json:
         for campaign in found:
             click.echo(json.dumps(converter.unstructure(campaign), default=str))
@@ -286,19 +282,14 @@ def campaigns_list(
 def usage(ctx: click.Context, as_json: bool, connect: ConnectOptions) -> None:
     """The instance's API calls today and the last 7 days, per API user, and the quota left."""
 
-    async def go() -> tuple[list[Usage], int | None]:
-        async with open_client(connect, cli_state(ctx)) as client:
-            days = await client.usage(last_7_days=True)
-            today = await client.usage()
-            quota = client.rate_limits.daily_quota
+    async def read(client: MarketoClient) -> tuple[list[Usage], int | None]:
+        days = await client.usage(last_7_days=True)
+        today = await client.usage()
         by_date = {day.date: day for day in days}
         by_date[today.date] = today
-        return sorted(by_date.values(), key=lambda day: day.date), quota
+        return sorted(by_date.values(), key=lambda day: day.date), client.rate_limits.daily_quota
 
-    try:
-        days, quota = anyio.run(go)
-    except MarketoError as error:
-        fail(str(error))
+    days, quota = run_read(ctx, connect, read)
     if as_json:
         click.echo(json.dumps([converter.unstructure(day) for day in days], default=str))
         return

@@ -8,23 +8,26 @@ import logging
 import os
 import re
 import urllib.parse
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+import anyio
 import attrs
 import click
 import httpx
 
 from .._client import MarketoClient
 from .._config import RateLimits
+from .._errors import MarketoError
 from .._transport import ClientStats, Limiter
 from .._transport._wire import is_loopback_host
 from ..models._field_values import typed_value
 from ._input import read_rows
+from ._output import fail
 from ._settings import Settings, resolve_settings, without_password
-from ._state import CliState
+from ._state import CliState, cli_state
 
 if TYPE_CHECKING:
     from ..testing import FakeMarketo
@@ -42,6 +45,7 @@ __all__ = [
     "make_sandbox",
     "open_client",
     "parse_rate_limit",
+    "run_read",
 ]
 
 logger = logging.getLogger("marketo_async")
@@ -66,6 +70,7 @@ class ApiClient(Protocol):
 
 
 ClientT = TypeVar("ClientT", bound=ApiClient, covariant=True)
+T = TypeVar("T")
 
 
 class Connect(Protocol[ClientT]):
@@ -397,3 +402,21 @@ async def open_client(
             await check_reachable(client.base_url)
         async with client:
             yield client
+
+
+def run_read(
+    ctx: click.Context,
+    connect: ConnectOptions,
+    read: Callable[[MarketoClient], Awaitable[T]],
+) -> T:
+    """``read(client)`` on the client ``connect`` asks for: a command that only reads (a
+    describe, a list). A Marketo error exits 1 naming it."""
+
+    async def go() -> T:
+        async with open_client(connect, cli_state(ctx)) as client:
+            return await read(client)
+
+    try:
+        return anyio.run(go)
+    except MarketoError as error:
+        fail(str(error))

@@ -9,7 +9,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
-import anyio
 import attrs
 import click
 from rich import box
@@ -17,17 +16,16 @@ from rich.table import Table
 
 from .._batch import BatchReport, Held, Reason, RecordOutcome
 from .._client import MarketoClient
-from .._errors import MarketoError
 from .._transport import BACKGROUND, lane
 from ..models import converter
-from ..models.leads import Lead, LeadFieldDescription
+from ..models.leads import Lead
 from ..resources._lead_rules import validate_lead
 from ..resources._settle import read_back
 from ..resources.leads import SyncAction
 from ._activities import leads_changes, leads_deleted
 from ._bulk import BulkSpec, Params, Transform, bulk_command, prepare_keyed_by
 from ._bulk_api import bulk_leads_export, leads_import
-from ._connect import ConnectOptions, open_client
+from ._connect import ConnectOptions, open_client, run_read
 from ._export import ExportTarget, export_records, read_values, run_export, to_mapping
 from ._options import (
     batch_size_option,
@@ -35,7 +33,7 @@ from ._options import (
     export_options,
     extract_poll_option,
 )
-from ._output import fail, stderr_console, stdout_console
+from ._output import stderr_console, stdout_console
 from ._preflight import LeadChecks, check_leads, lead_transform
 from ._run import EARLIER_RUN, EarlierAttempts, Send
 from ._state import cli_state
@@ -362,15 +360,7 @@ def leads_export(
 @click.pass_context
 def describe(ctx: click.Context, as_json: bool, connect: ConnectOptions) -> None:
     """List the lead fields: REST name, display name, type, length, read-only."""
-
-    async def go() -> list[LeadFieldDescription]:
-        async with open_client(connect, cli_state(ctx)) as client:
-            return await client.leads.describe()
-
-    try:
-        fields = anyio.run(go)
-    except MarketoError as error:
-        fail(str(error))
+    fields = run_read(ctx, connect, lambda client: client.leads.describe())
     if as_json:
         click.echo(json.dumps(converter.unstructure(fields), indent=2, default=str))
         return

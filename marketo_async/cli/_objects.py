@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
-import anyio
 import attrs
 import click
 from rich import box
@@ -25,10 +24,10 @@ from ..resources._object_rules import key_fields, object_key, validate_object
 from ..resources.objects import OBJECT_KINDS, DataObject
 from ._bulk import BulkSpec, Params, Transform, bulk_command
 from ._bulk_api import import_poll_option, import_send
-from ._connect import ConnectOptions, open_client
+from ._connect import ConnectOptions, open_client, run_read
 from ._export import ExportTarget, export_records, read_values, run_export, to_mapping
 from ._options import batch_size_option, connection_options, export_options
-from ._output import fail, stdout_console
+from ._output import stdout_console
 from ._preflight import PreflightError
 from ._run import EARLIER_RUN, EarlierAttempts, Send
 from ._state import cli_state
@@ -349,15 +348,7 @@ def objects_export(
 @click.pass_context
 def objects_describe(ctx: click.Context, name: str, as_json: bool, connect: ConnectOptions) -> None:
     """NAME's keys, searchable fields, fields with types, and link fields."""
-
-    async def go() -> ObjectDescription:
-        async with open_client(connect, cli_state(ctx)) as client:
-            return await data_object(client, name).describe()
-
-    try:
-        described = anyio.run(go)
-    except MarketoError as error:
-        fail(str(error))
+    described = run_read(ctx, connect, lambda client: data_object(client, name).describe())
     if as_json:
         from ..models import converter
 
