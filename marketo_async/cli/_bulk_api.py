@@ -9,7 +9,6 @@ changes: a bulk job's progress is its state, not rows per second.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -30,7 +29,7 @@ from ..resources.bulk_export import (
     ExportRows,
     ExportStats,
 )
-from ..resources.bulk_import import FIRST_POLL_S, ImportJob, ImportProgress
+from ..resources.bulk_import import FIRST_POLL_S, BulkImport, ImportJob, ImportProgress
 from ._bulk import BulkSpec, Params, Transform, bulk_command, prepare_keyed_by
 from ._connect import ConnectOptions, is_loopback_url, open_client
 from ._export import ExportTarget, RecordWriter, open_output, to_mapping
@@ -184,32 +183,34 @@ async def after_earlier_jobs(client: MarketoClient, log: JobLog) -> None:
 
 
 def import_send(
-    client: MarketoClient, params: Params, start: Callable[..., Awaitable[BatchReport]]
-) -> Send:
-    """A Bulk Import command's send: ``start(records, ...)`` (a ``client.bulk_import`` method
-    with its arguments bound) after the jobs an earlier run left importing, with the job
-    states printed and every job uploaded logged beside the report."""
-    client.bulk_import.poll_interval = params["poll_interval"]
-    log = JobLog.of_command()
+    start: Callable[..., Awaitable[BatchReport]], *names: str, **keywords: str
+) -> Callable[[MarketoClient, Params], Send]:
+    """The send of a Bulk Import command: ``start`` (a :class:`BulkImport` method) given the
+    values of options ``names``, the records, and ``keyword=`` the value of option ``keywords[
+    keyword]``; after the jobs an earlier run left importing, with the job states printed and
+    every job uploaded logged beside the report."""
 
-    async def send(records: Any, **hooks: Any) -> BatchReport:
-        await after_earlier_jobs(client, log)
-        return await start(records, progress=ImportStates(client), on_job=log.write, **hooks)
+    def make(client: MarketoClient, params: Params) -> Send:
+        client.bulk_import.poll_interval = params["poll_interval"]
+        log = JobLog.of_command()
+        leading = [params[name] for name in names]
+        arguments = {keyword: params[option] for keyword, option in keywords.items()}
 
-    return send
+        async def send(records: Any, **hooks: Any) -> BatchReport:
+            await after_earlier_jobs(client, log)
+            return await start(
+                client.bulk_import,
+                *leading,
+                records,
+                progress=ImportStates(client),
+                on_job=log.write,
+                **arguments,
+                **hooks,
+            )
 
+        return send
 
-def _import_leads(client: MarketoClient, params: Params) -> Send:
-    return import_send(
-        client,
-        params,
-        functools.partial(
-            client.bulk_import.leads,
-            lookup_field=params["lookup_field"],
-            list_id=params["list_id"],
-            partition_name=params["partition"],
-        ),
-    )
+    return make
 
 
 leads_import = bulk_command(
@@ -220,7 +221,12 @@ leads_import = bulk_command(
         "reason; rows it warned about are imported with the warning as a reason. Use it for "
         "large files; `leads upsert` reports created/updated and ids per row.",
         reads="records",
-        send=_import_leads,
+        send=import_send(
+            BulkImport.leads,
+            lookup_field="lookup_field",
+            list_id="list_id",
+            partition_name="partition",
+        ),
         prepare=prepare_keyed_by("lookup_field"),
         resume_keys=("lookup_field", "list_id", "partition"),
         preflight=_preflight_import,
@@ -236,18 +242,6 @@ leads_import = bulk_command(
         ),
     ),
 )
-
-
-def _import_members(client: MarketoClient, params: Params) -> Send:
-    return import_send(
-        client,
-        params,
-        functools.partial(
-            client.bulk_import.program_members,
-            program_id=params["program_id"],
-            status=params["status"],
-        ),
-    )
 
 
 async def _preflight_member_import(
@@ -272,7 +266,7 @@ program_members_import = bulk_command(
         "STATUS, through Bulk Program Member Import; other columns set lead and member fields.",
         reads="records",
         arguments=(click.argument("program_id", type=int), click.argument("status")),
-        send=_import_members,
+        send=import_send(BulkImport.program_members, program_id="program_id", status="status"),
         prepare=_prepare_member,
         preflight=_preflight_member_import,
         options=(import_poll_option,),

@@ -21,6 +21,7 @@ from .._errors import MarketoError
 from ..models._field_values import typed_value
 from ..models.objects import ObjectDescription
 from ..resources._object_rules import key_fields, object_key, validate_object
+from ..resources.bulk_import import BulkImport
 from ..resources.objects import OBJECT_KINDS, DataObject
 from ._bulk import BulkSpec, Params, Transform, bulk_command
 from ._bulk_api import import_poll_option, import_send
@@ -268,12 +269,6 @@ objects_delete = bulk_command(
 )
 
 
-def _import(client: MarketoClient, params: Params) -> Send:
-    return import_send(
-        client, params, functools.partial(client.bulk_import.custom_objects, params["name"])
-    )
-
-
 objects_import = bulk_command(
     BulkSpec(
         name="import",
@@ -283,7 +278,7 @@ objects_import = bulk_command(
         "of each row.",
         arguments=(_NAME,),
         reads="records",
-        send=_import,
+        send=import_send(BulkImport.custom_objects, "name"),
         prepare=_prepare("dedupe_by"),
         preflight=_preflight("dedupe_by"),
         options=(import_poll_option,),
