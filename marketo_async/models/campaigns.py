@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import attrs
 
-from .static_lists import Folder
+from ._asset import Asset
 
 __all__ = ["Program", "ProgramStatus", "SmartCampaign", "SmartList"]
 
 
 @attrs.frozen(kw_only=True)
-class SmartCampaign:
+class SmartCampaign(Asset):
     """A smart campaign (asset API).
 
     ``is_requestable``: active, with a "Campaign is Requested" trigger whose source is Web
@@ -20,42 +18,28 @@ class SmartCampaign:
     ``type``: ``batch`` (filters only: scheduled, never requested), ``trigger`` or ``default``.
     """
 
-    id: int
-    name: str
     is_active: bool = False
     is_requestable: bool = False
     program_id: int | None = attrs.field(default=None, metadata={"wire": "parentProgramId"})
     type: str | None = None
     status: str | None = None
-    description: str | None = None
     is_system: bool = False
     smart_list_id: int | None = None
     flow_id: int | None = None
-    folder: Folder | None = None
-    workspace: str | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
     computed_url: str | None = None
 
 
 @attrs.frozen(kw_only=True)
-class Program:
+class Program(Asset):
     """A program (asset API). ``channel`` names the channel whose progression statuses its
     members move through (``programs.statuses``)."""
 
-    id: int
-    name: str
     type: str | None = None
     channel: str | None = None
     status: str | None = None
-    description: str | None = None
-    folder: Folder | None = None
-    workspace: str | None = None
     url: str | None = None
     sfdc_id: str | None = None
     sfdc_name: str | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -71,14 +55,7 @@ class ProgramStatus:
 
 
 @attrs.frozen(kw_only=True)
-class SmartList:
+class SmartList(Asset):
     """A smart list (asset API): metadata only (rules are not read)."""
 
-    id: int
-    name: str
-    description: str | None = None
-    folder: Folder | None = None
-    workspace: str | None = None
     url: str | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
