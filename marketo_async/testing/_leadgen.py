@@ -3,7 +3,6 @@ sandboxes and benchmarks, in-process (``.transport``) or over loopback HTTP (``.
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import html
 import json
@@ -17,6 +16,7 @@ from ._emulator import EmulatorBase, Latency
 from ._faults import Fault
 from ._leadgen_methods import METHODS, Context, DateRangePaging
 from ._leadgen_store import STANDARD_FIELDS, LeadGenStore, as_text, ui_encoded
+from ._limits import CallWindow
 from ._stats import Stats
 from ._wire import ApiError, FakeReply, FakeRequest, json_reply
 
@@ -59,29 +59,6 @@ def _method_of(request: FakeRequest) -> str:
     return str(body.get("method") or "?") if isinstance(body, dict) else "?"
 
 
-class _Window:
-    """The account's budget: calls arriving in any 1-second window (107), calls a day (106)."""
-
-    def __init__(self, calls: int | None, period: float, daily_quota: int | None) -> None:
-        self.calls = calls
-        self.period = period
-        self.daily_quota = daily_quota
-        self.arrivals: collections.deque[float] = collections.deque()
-        self.used_today = 0
-
-    def admit(self) -> None:
-        now = anyio.current_time()
-        while self.arrivals and self.arrivals[0] <= now - self.period:
-            self.arrivals.popleft()
-        over_rate = self.calls is not None and len(self.arrivals) >= self.calls
-        self.arrivals.append(now)  # refused calls count too
-        if self.daily_quota is not None and self.used_today >= self.daily_quota:
-            raise ApiError("106", MESSAGES["106"])
-        self.used_today += 1
-        if over_rate:
-            raise ApiError("107", MESSAGES["107"])
-
-
 class FakeLeadGen(EmulatorBase[LeadGenStats]):
     """An in-memory Lead Gen & CRM account speaking the JSON-RPC-like API.
 
@@ -114,7 +91,7 @@ class FakeLeadGen(EmulatorBase[LeadGenStats]):
         self.store = LeadGenStore(
             clock=clock or (lambda: dt.datetime.now(dt.timezone.utc)), account_id=account_id
         )
-        self._window = _Window(calls_per_second, 1.0, daily_quota)
+        self._window = CallWindow(calls=calls_per_second, period=1.0, daily_quota=daily_quota)
 
     def _summary(self) -> Mapping[str, Any]:
         return {
@@ -143,7 +120,7 @@ class FakeLeadGen(EmulatorBase[LeadGenStats]):
         )
 
     def reset_daily_quota(self) -> None:
-        self._window.used_today = 0
+        self._window.reset_daily_quota()
 
     # ---- seeding
 
@@ -264,7 +241,7 @@ class FakeLeadGen(EmulatorBase[LeadGenStats]):
             return FakeReply(401, _BAD_CREDENTIALS, "text/plain", code="401")
         try:
             self._check_envelope(query, body)
-            self._window.admit()
+            self._admit()
         except ApiError as error:
             return self._error(call_id, error)
         return await self._dispatch(method, body["params"], call_id)
@@ -284,6 +261,15 @@ class FakeLeadGen(EmulatorBase[LeadGenStats]):
             raise ApiError("202", MESSAGES["202"])
         if body["method"] not in METHODS:
             raise ApiError("204", MESSAGES["204"])
+
+    def _admit(self) -> None:
+        """Count the call against the account's budget: 106 past the day's calls, 107 past
+        the calls of any 1-second window."""
+        over_quota, over_rate = self._window.arrive(anyio.current_time())
+        if over_quota:
+            raise ApiError("106", MESSAGES["106"])
+        if over_rate:
+            raise ApiError("107", MESSAGES["107"])
 
     def _error(self, call_id: str, error: ApiError) -> FakeReply:
         payload = {
