@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -14,9 +13,9 @@ import attrs
 from .._batch import BatchReport, ResultRules, WriteHooks, WriteOptions
 from .._batch._results import EntryResult
 from .._errors import AccessDeniedError, MarketoError, RequestError, retitled
-from .._paging import MAX_ASSET_PAGE, Page, Pager, offset_pages
+from .._paging import Page, Pager
 from .._transport._gate import CallNotSent, queued
-from ..models import converter, format_datetime
+from ..models import format_datetime
 from ..models.campaigns import SmartCampaign
 from ._arguments import (
     LeadId,
@@ -26,7 +25,8 @@ from ._arguments import (
     non_empty_text,
     positive_id,
 )
-from ._base import RecordRules, Resource
+from ._assets import AssetKind, Assets
+from ._base import RecordRules
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -145,7 +145,7 @@ class _FirstCall:
             self.answered.set()
 
 
-class Campaigns(Resource):
+class Campaigns(Assets[SmartCampaign]):
     """Smart campaigns: find them, request them for leads, schedule batch runs.
 
     >>> campaign = await client.campaigns.by_name("Send welcome email")
@@ -155,17 +155,7 @@ class Campaigns(Resource):
     {'triggered': 1050}
     """
 
-    async def get(self, id: int) -> SmartCampaign:
-        """The smart campaign with this id; ``NotFoundError`` when there is none."""
-        campaign_id = positive_id(id, "id")
-        path = f"/rest/asset/v1/smartCampaign/{campaign_id}.json"
-        return await self._api.asset(path, _parse, what=f"smart campaign {campaign_id}")
-
-    async def by_name(self, name: str) -> SmartCampaign | None:
-        """The smart campaign named exactly ``name``, or None."""
-        non_empty_text(name, "name")
-        path = "/rest/asset/v1/smartCampaign/byName.json"
-        return await self._api.asset_named(path, name, _parse)
+    _kind = AssetKind(SmartCampaign, "smartCampaign", "smartCampaigns", "smart campaign")
 
     def list(self, *, is_active: bool | None = None) -> Pager[SmartCampaign]:
         """Every smart campaign (only active ones with ``is_active=True``, only inactive ones
@@ -178,10 +168,9 @@ class Campaigns(Resource):
             raise ValueError(f"is_active must be True, False or None, not {is_active!r}")
         # Marketo filters active campaigns only; inactive ones are the rest.
         query = {"isActive": "true"} if is_active else {}
-        fetch = functools.partial(self._api.get, "/rest/asset/v1/smartCampaigns.json")
 
         def pages() -> AsyncIterator[Page[SmartCampaign]]:
-            found = offset_pages(fetch, query, _parse, max_return=MAX_ASSET_PAGE)
+            found = self._pages(query)
             return found if is_active is not False else _inactive_only(found)
 
         return Pager(pages)
@@ -291,7 +280,3 @@ def _refused(campaign: int, error: MarketoError, *, schedule: bool = False) -> M
         "API (is_requestable in campaigns.list); batch campaigns are run with "
         "campaigns.schedule",
     )
-
-
-def _parse(item: Mapping[str, Any]) -> SmartCampaign:
-    return converter.structure(item, SmartCampaign)

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import difflib
-import functools
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import anyio
 
 from .._errors import MarketoError
-from .._paging import MAX_ASSET_PAGE, Pager, offset_pages
 from ..models import converter
 from ..models.campaigns import Program, ProgramStatus
-from ._arguments import non_empty_text, positive_id
-from ._base import Api, Resource, asset_not_found
+from ._arguments import positive_id
+from ._assets import AssetKind, Assets
+from ._base import Api, asset_not_found
 
 __all__ = ["Programs", "unknown_status_message"]
 
@@ -30,13 +28,17 @@ def unknown_status_message(
     return message + (f". Did you mean {close[0]!r}?" if close else "")
 
 
-class Programs(Resource):
+class Programs(Assets[Program]):
     """Programs, and the statuses their members can be given.
 
     >>> program = await client.programs.by_name("2027 Webinar")
     >>> await client.programs.statuses(program.id)
     ('Not in Program', 'Invited', 'Registered', 'Attended', 'No Show')
+    >>> async for program in client.programs.list():
+    ...     print(program.id, program.name, program.channel)
     """
+
+    _kind = AssetKind(Program, "program", "programs", "program")
 
     def __init__(self, api: Api) -> None:
         super().__init__(api)
@@ -44,26 +46,6 @@ class Programs(Resource):
         self._statuses: dict[int, tuple[str, ...]] = {}
         self._channels: dict[int, str | None] = {}
         self._reading = anyio.Lock()
-
-    async def get(self, id: int) -> Program:
-        """The program with this id; ``NotFoundError`` when there is none."""
-        program_id = positive_id(id, "id")
-        path = f"/rest/asset/v1/program/{program_id}.json"
-        return await self._api.asset(path, _parse, what=f"program {program_id}")
-
-    async def by_name(self, name: str) -> Program | None:
-        """The program named exactly ``name``, or None."""
-        non_empty_text(name, "name")
-        return await self._api.asset_named("/rest/asset/v1/program/byName.json", name, _parse)
-
-    def list(self) -> Pager[Program]:
-        """Every program, 200 per call.
-
-        >>> async for program in client.programs.list():
-        ...     print(program.id, program.name, program.channel)
-        """
-        fetch = functools.partial(self._api.get, "/rest/asset/v1/programs.json")
-        return Pager(lambda: offset_pages(fetch, {}, _parse, max_return=MAX_ASSET_PAGE))
 
     async def statuses(self, program_id: int) -> tuple[str, ...]:
         """The progression status names of the program's channel, lowest step first.
@@ -102,7 +84,3 @@ class Programs(Resource):
         raw = result[0].get("progressionStatuses") or []
         statuses = [converter.structure(item, ProgramStatus) for item in raw]
         return sorted(statuses, key=lambda status: status.step)
-
-
-def _parse(item: Mapping[str, Any]) -> Program:
-    return converter.structure(item, Program)

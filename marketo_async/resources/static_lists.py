@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._batch import BatchReport, ResultRules, Send, Status, WriteHooks, WriteOptions
 from .._errors import MarketoError, RequestError
-from .._paging import MAX_ASSET_PAGE, Pager, offset_pages
-from ..models import converter, format_datetime
+from .._paging import MAX_ASSET_PAGE, Pager
+from ..models import format_datetime
 from ..models.leads import Lead
 from ..models.static_lists import Folder, StaticList
 from ._arguments import (
@@ -24,7 +23,8 @@ from ._arguments import (
     non_empty_text,
     positive_id,
 )
-from ._base import RecordRules, Resource, after_resend, asset_not_found, first_result
+from ._assets import AssetKind, Assets
+from ._base import RecordRules, after_resend, asset_not_found, first_result
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -60,7 +60,7 @@ _MEMBERS: RecordRules[LeadId] = RecordRules(
 )
 
 
-class StaticLists(Resource):
+class StaticLists(Assets[StaticList]):
     """Static lists: metadata through the asset API, members through the Lead Database.
 
     >>> invitees = await client.static_lists.create("Webinar invitees", Folder(13))
@@ -69,19 +69,9 @@ class StaticLists(Resource):
     ...     ...
     """
 
+    _kind = AssetKind(StaticList, "staticList", "staticLists", "static list")
+
     # ---- metadata (asset API; form-encoded bodies) --------------------------------------
-
-    async def get(self, id: int) -> StaticList:
-        """The static list with this id; ``NotFoundError`` when there is none."""
-        list_id = positive_id(id, "id")
-        path = f"/rest/asset/v1/staticList/{list_id}.json"
-        return await self._api.asset(path, _parse_list, what=f"static list {list_id}")
-
-    async def by_name(self, name: str) -> StaticList | None:
-        """The static list named exactly ``name``, or None."""
-        non_empty_text(name, "name")
-        path = "/rest/asset/v1/staticList/byName.json"
-        return await self._api.asset_named(path, name, _parse_list)
 
     def list(
         self,
@@ -111,9 +101,8 @@ class StaticLists(Resource):
         params["latestUpdatedAt"] = latest
         if isinstance(max_return, bool) or not 1 <= max_return <= MAX_ASSET_PAGE:
             raise ValueError(f"max_return must be 1 to {MAX_ASSET_PAGE}, not {max_return!r}")
-        fetch = functools.partial(self._api.get, "/rest/asset/v1/staticLists.json")
         query = {k: v for k, v in params.items() if v is not None}
-        return Pager(lambda: offset_pages(fetch, query, _parse_list, max_return=max_return))
+        return Pager(lambda: self._pages(query, max_return))
 
     async def create(
         self,
@@ -237,10 +226,9 @@ class StaticLists(Resource):
         """A list's membership endpoint (``list_id`` checked first)."""
         return f"/rest/v1/lists/{positive_id(list_id, 'list_id')}/leads{suffix}.json"
 
-    @staticmethod
-    def _answered(body: Mapping[str, Any], path: str) -> StaticList:
+    def _answered(self, body: Mapping[str, Any], path: str) -> StaticList:
         """The list a create or update answered with."""
-        found = first_result(body, _parse_list)
+        found = first_result(body, self._kind.parse)
         if found is None:
             warnings = "; ".join(str(w) for w in body.get("warnings") or ()) or "no warning"
             raise MarketoError(f"Marketo answered without the static list ({warnings})", path=path)
@@ -259,7 +247,3 @@ def _membership(
         return after_resend(await call(ids), evidence=evidence)
 
     return send
-
-
-def _parse_list(item: Mapping[str, Any]) -> StaticList:
-    return converter.structure(item, StaticList)
