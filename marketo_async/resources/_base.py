@@ -174,6 +174,14 @@ class Api:
     max_in_flight: int = 10
     # Per-record-key leases shared by a fleet (a RedisLimiter's); None keeps the rule in-process.
     key_leases: KeyLeases | None = None
+    # May a write be sent twice: POSTs are resent after an ambiguous failure only when True,
+    # and write_batches advises the same for its unknown records (see :meth:`resending`).
+    idempotent: bool = True
+
+    def resending(self, idempotent: bool) -> Api:
+        """These helpers for one write whose resends are decided once: its POSTs and its
+        :meth:`write_batches` report both follow ``idempotent``."""
+        return attrs.evolve(self, idempotent=idempotent)
 
     async def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return await self.request("GET", path, params=params)
@@ -185,10 +193,13 @@ class Api:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         data: Mapping[str, Any] | Sequence[tuple[str, str]] | None = None,
-        idempotent: bool = True,
+        idempotent: bool | None = None,
     ) -> dict[str, Any]:
+        """POST ``path``; resent after an ambiguous failure only when ``idempotent`` (default:
+        these helpers' :attr:`idempotent`)."""
+        resend = self.idempotent if idempotent is None else idempotent
         return await self.request(
-            "POST", path, params=params, json=json, data=data, idempotent=idempotent
+            "POST", path, params=params, json=json, data=data, idempotent=resend
         )
 
     async def delete(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -222,7 +233,6 @@ class Api:
         path: str,
         body: Mapping[str, Any] | None = None,
         *,
-        idempotent: bool = True,
         evidence: Mapping[str, Status] | None = None,
     ) -> Send[Any]:
         """A batch ``send`` POSTing ``body`` with the batch as ``input``; its answer read by
@@ -230,7 +240,7 @@ class Api:
 
         async def send(batch: Sequence[Any]) -> list[Mapping[str, Any]]:
             payload = {**(body or {}), "input": list(batch)}
-            answer = await self.post(path, json=payload, idempotent=idempotent)
+            answer = await self.post(path, json=payload)
             return after_resend(answer, evidence=evidence)
 
         return send
@@ -250,10 +260,9 @@ class Api:
         """:meth:`write_batches` of calls POSTing ``body`` with the batch as ``input`` to
         ``path`` (see :meth:`input_sender`); ``idempotent`` rules both the resends and the
         report's advice."""
-        send = self.input_sender(path, body, idempotent=idempotent, evidence=evidence)
-        return await self.write_batches(
-            records, send, rules, options, idempotent=idempotent, max_in_flight=max_in_flight
-        )
+        api = self.resending(idempotent)
+        send = api.input_sender(path, body, evidence=evidence)
+        return await api.write_batches(records, send, rules, options, max_in_flight=max_in_flight)
 
     async def write_batches(
         self,
@@ -262,14 +271,14 @@ class Api:
         rules: RecordRules[T],
         options: WriteOptions,
         *,
-        idempotent: bool = True,
         max_in_flight: int | None = None,
     ) -> BatchReport:
         """``records`` through the batch engine under ``rules``, with the caller's
         ``options`` as they are, as many calls in flight as the transport allows (or
         ``max_in_flight``), and the fleet's key leases (when the limiter offers them) for
-        rules with a lease scope. ``idempotent``: may a record be sent twice (the advice for
-        ``unknown`` records; ``send`` itself must agree)."""
+        rules with a lease scope. Whether a record may be sent twice (the advice for
+        ``unknown`` records) is :attr:`idempotent`, as for ``send``'s POSTs through these
+        helpers: a write that must not be resent calls ``api.resending(False)`` once."""
         leases = self.key_leases if rules.lease_scope is not None else None
         # Batch writes are background work (their calls carry a send gate), but a write that
         # fits one call is what a service awaits: it goes in the interactive lane.
@@ -284,7 +293,7 @@ class Api:
                 validate=rules.validate,
                 results=rules.results,
                 max_in_flight=self.max_in_flight if max_in_flight is None else max_in_flight,
-                idempotent=idempotent,
+                idempotent=self.idempotent,
                 key_leases=leases,
                 lease_scope=rules.lease_scope or "records",
             )

@@ -198,13 +198,15 @@ class Campaigns(Assets[SmartCampaign]):
         checked_tokens = check_tokens(tokens)
         path = f"/rest/v1/campaigns/{campaign}/trigger.json"
         first = _FirstCall()
+        # Never resent after a failure that may have applied: the flow would run twice.
+        api = self._api.resending(False)
 
         async def send(batch: Sequence[LeadId]) -> list[Mapping[str, Any]]:
             leads = [id_or_none(value) for value in batch]
             data: dict[str, Any] = {"leads": [{"id": lead} for lead in leads]}
             if checked_tokens:
                 data["tokens"] = checked_tokens
-            await first.send(lambda: self._api.post(path, json={"input": data}, idempotent=False))
+            await first.send(lambda: api.post(path, json={"input": data}))
             return [{"id": lead} for lead in leads]
 
         options = WriteOptions(batch_size=MAX_LEADS_PER_TRIGGER, **hooks)
@@ -214,7 +216,7 @@ class Campaigns(Assets[SmartCampaign]):
             return first.refusal is not None or (stop is not None and stop())
 
         options = attrs.evolve(options, stop=stopped)
-        report = await self._api.write_batches(lead_ids, send, _LEADS, options, idempotent=False)
+        report = await api.write_batches(lead_ids, send, _LEADS, options)
         if first.refusal is not None:
             raise _refused(campaign, first.refusal) from first.refusal
         return report

@@ -341,17 +341,14 @@ class DataObject(Resource):
             options = keeping_unknown(kept, options)
         path = f"{self.kind.path}.json"
         body = {"action": action, "dedupeBy": dedupe_by}
-        idempotent = action in _RESEND_SAFE
+        api = self._api.resending(action in _RESEND_SAFE)
 
         async def send(batch: Sequence[Any]) -> list[Mapping[str, Any]]:
-            answer = await self._api.post(
-                path, json={**body, "input": list(batch)}, idempotent=idempotent
-            )
-            results = after_resend(answer)
+            results = after_resend(await api.post(path, json={**body, "input": list(batch)}))
             guids.heard(batch, results)
             return results
 
-        report = await self._api.write_batches(
+        report = await api.write_batches(
             many(
                 records,
                 guids.indexed(_plain_record, kept if settle_unknown else None),
@@ -360,7 +357,6 @@ class DataObject(Resource):
             send,
             object_rules(description, dedupe_by, scope=self.kind.name),
             guids.told(options),
-            idempotent=idempotent,
         )
         report = guids.report(report)
         if not settle_unknown or not report.counts.get("unknown"):

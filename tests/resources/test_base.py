@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from marketo_async._batch import NO_RESULT, UNEXPECTED_STATUS
+from marketo_async._batch import NO_RESULT, UNEXPECTED_STATUS, WriteOptions
 from marketo_async._errors import (
     AmbiguousWriteError,
     ErrorDetail,
@@ -15,7 +15,7 @@ from marketo_async._errors import (
     TransientError,
     recast,
 )
-from marketo_async.resources._base import Api, retitled
+from marketo_async.resources._base import Api, RecordRules, retitled
 
 pytestmark = pytest.mark.anyio
 
@@ -87,6 +87,20 @@ async def test_a_one_record_write_reads_its_result_like_a_batch(
     assert outcome.status == status
     assert [reason.code for reason in outcome.reasons] == ([code] if code else [])
     assert seen[0]["idempotent"] is False
+
+
+async def test_a_write_decided_not_resent_posts_and_reports_that_way_from_one_decision() -> None:
+    api, seen = api_answering({"result": [{"id": 1, "status": "updated"}]})
+    once = api.resending(False)
+
+    async def send(batch: Any) -> list[Mapping[str, Any]]:
+        answer = await once.post("/rest/v1/x.json", json={"input": list(batch)})
+        return list(answer["result"])
+
+    report = await once.write_batches([{"id": 1}], send, RecordRules(), WriteOptions())
+    assert seen[0]["idempotent"] is False
+    assert report.idempotent is False
+    assert api.idempotent is True  # the client's helpers are unchanged
 
 
 def page(ids: list[int], token: str | None = None) -> dict[str, Any]:

@@ -118,6 +118,8 @@ async def test_a_trigger_call_that_may_have_run_is_unknown_and_not_resent() -> N
     assert report.counts == {"unknown": 2}
     assert fake.stats.by_path[TRIGGER.format(campaign)] == 1
     assert len(fake.campaign_runs(campaign)) == 1  # it did run; a resend would run it twice
+    # The one decision not to resend also shapes the report's advice.
+    assert "check them in Marketo before sending them again" in report.summary()
 
 
 async def test_schedule_with_run_at_clone_and_tokens_is_recorded() -> None:
