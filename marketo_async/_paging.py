@@ -30,6 +30,7 @@ __all__ = [
     "NO_ASSETS_FOUND",
     "Page",
     "Pager",
+    "first_of",
     "offset_pages",
     "token_pages",
 ]
@@ -68,6 +69,19 @@ class Page(Generic[T]):
         return self.items[index]
 
 
+async def first_of(pages: AsyncIterator[Page[T]]) -> Page[T]:
+    """The first of ``pages`` (an empty page when there is none), the rest left unread and
+    the iterator closed."""
+    try:
+        async for page in pages:
+            return page
+        return Page([])
+    finally:
+        closer = getattr(pages, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
 class Pager(Generic[T]):
     """A lazily fetched sequence of pages.
 
@@ -89,15 +103,7 @@ class Pager(Generic[T]):
 
     async def first_page(self) -> Page[T]:
         """Fetch only the first page."""
-        iterator = self._pages()
-        try:
-            async for page in iterator:
-                return page
-            return Page([])
-        finally:
-            closer = getattr(iterator, "aclose", None)
-            if closer is not None:
-                await closer()
+        return await first_of(self._pages())
 
     def pages(self) -> AsyncIterator[Page[T]]:
         """Every page, fetched one at a time as you iterate."""

@@ -109,6 +109,15 @@ def _http_error(response: httpx.Response, path: str) -> MarketoError:
     )
 
 
+def _json_object(response: httpx.Response) -> dict[str, Any] | None:
+    """The body as a JSON object, or None when it is not one (not JSON, or a list ...)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
 def decode(response: httpx.Response, *, path: str | None = None) -> dict[str, Any]:
     """Marketo's JSON body, or raise the :class:`MarketoError` the response stands for.
 
@@ -118,11 +127,8 @@ def decode(response: httpx.Response, *, path: str | None = None) -> dict[str, An
     where = path if path is not None else response.request.url.path
     if not 200 <= response.status_code < 300:
         raise _http_error(response, where)
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
+    body = _json_object(response)
+    if body is None:
         error: MarketoError = TransientError(
             f"Marketo answered HTTP {response.status_code} with a body that is not a JSON "
             f"object: {_snippet(response)}",
@@ -155,11 +161,8 @@ def decode_identity(response: httpx.Response) -> tuple[str, float]:
         )
     if not 200 <= response.status_code < 300:
         raise _http_error(response, path)
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
+    body = _json_object(response)
+    if body is None:
         raise TransientError(
             "Marketo identity answered with a body that is not a JSON object: "
             + _snippet(response),

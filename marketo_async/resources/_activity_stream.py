@@ -33,7 +33,7 @@ import anyio
 import attrs
 
 from .._errors import MarketoError
-from .._paging import Page
+from .._paging import Page, first_of
 from ..models.activities import Activity
 
 __all__ = ["ActivityPager", "Query", "decode_cursor", "encode_cursor"]
@@ -328,13 +328,7 @@ class ActivityPager(Generic[A]):
 
     async def first_page(self) -> Page[A]:
         """The first page (the cursor then stands after it)."""
-        pages = self.pages()
-        try:
-            async for page in pages:
-                return page
-            return Page([])
-        finally:
-            await pages.aclose()  # type: ignore[attr-defined]
+        return await first_of(self.pages())
 
     async def collect(self, limit: int | None = None) -> list[A]:
         """Every item (or the first ``limit``) in a list; the cursor stands after the last."""
