@@ -90,6 +90,21 @@ local function extend(key, ms)
 end
 """
 
+# Today's key among the three days (day before, day, day after: KEYS from ``key``), by the
+# server's clock; ARGV from ``arg`` holds the three days' [start, end). The day is Marketo's
+# (midnight US Central).
+_TODAY = """
+local function today(key, arg)
+  local day = KEYS[key + 1]
+  for i = 0, 2 do
+    if now >= tonumber(ARGV[arg + 2 * i]) and now < tonumber(ARGV[arg + 1 + 2 * i]) then
+      day = KEYS[key + i]
+    end
+  end
+  return day
+end
+"""
+
 # KEYS: window, slots, pause, day-before, day, day-after, window:bg, slots:bg, interactive,
 #       waiting, epoch
 # ARGV: calls, span, concurrency, lease, lease id, pause, daily quota (0: none), slot poll,
@@ -105,6 +120,7 @@ ACQUIRE_SLOT = Script(
     _NOW
     + _EPOCH_GUARD
     + _EXTEND
+    + _TODAY
     + """
 local calls = tonumber(ARGV[1])
 local span = tonumber(ARGV[2])
@@ -182,13 +198,7 @@ if background then
 end
 
 if quota > 0 then
-  -- The day is Marketo's (midnight US Central), chosen by the server's clock.
-  local day = KEYS[5]
-  for i = 0, 2 do
-    if now >= tonumber(ARGV[9 + 2 * i]) and now < tonumber(ARGV[10 + 2 * i]) then
-      day = KEYS[4 + i]
-    end
-  end
+  local day = today(4, 9)
   local used = tonumber(redis.call('GET', day) or '0')
   if used >= quota then
     return {3, tostring(used)}
@@ -266,33 +276,15 @@ return redis.call('ZREM', KEYS[1], ARGV[1])
 COUNT_SLOTS = Script(
     "count-slots",
     _NOW
+    + _TODAY
     + """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[1]))
-local day = KEYS[4]
-for i = 0, 2 do
-  if now >= tonumber(ARGV[2 + 2 * i]) and now < tonumber(ARGV[3 + 2 * i]) then
-    day = KEYS[3 + i]
-  end
-end
+local day = today(3, 2)
 return {redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', KEYS[2]),
         tonumber(redis.call('GET', day) or '0')}
 """,
 )
-
-# Today's key among the three days (KEYS[1..3]), by the server's clock; ARGV from ``first``
-# holds the three days' [start, end).
-_TODAY = """
-local function today(first)
-  local day = KEYS[2]
-  for i = 0, 2 do
-    if now >= tonumber(ARGV[first + 2 * i]) and now < tonumber(ARGV[first + 1 + 2 * i]) then
-      day = KEYS[1 + i]
-    end
-  end
-  return day
-end
-"""
 
 # KEYS: day-before, day, day-after, learned. ARGV: total (the instance's count, from
 # stats/usage), the day's count when the read was sent, then [start, end) of the three days.
@@ -303,7 +295,7 @@ LEARN_USAGE = Script(
     _NOW
     + _TODAY
     + """
-local day = today(3)
+local day = today(1, 3)
 local used = tonumber(redis.call('GET', day) or '0')
 local since = math.max(used - tonumber(ARGV[2]), 0)
 local learned = math.max(used, tonumber(ARGV[1]) + since)
@@ -322,7 +314,7 @@ LEARNED_WITHIN = Script(
     _NOW
     + _TODAY
     + """
-local day = today(3)
+local day = today(1, 3)
 local record = redis.call('GET', KEYS[4])
 if not record then
   return 0
@@ -385,6 +377,24 @@ return 0
 """,
 )
 
+# KEYS[1..last] are lease keys, ARGV[1] the owner, ARGV[2] the expiry (ms): each key free or
+# already the owner's is (re)taken for the expiry. Returns the 1-based positions now held.
+_HOLD_KEYS = """
+local function hold_keys(last)
+  local held = {}
+  for i = 1, last do
+    local key = KEYS[i]
+    if redis.call('SET', key, ARGV[1], 'NX', 'PX', ARGV[2]) then
+      held[#held + 1] = i
+    elseif redis.call('GET', key) == ARGV[1] then
+      redis.call('PEXPIRE', key, ARGV[2])
+      held[#held + 1] = i
+    end
+  end
+  return held
+end
+"""
+
 # KEYS: one lease key per record key, then the epoch. ARGV: owner, expiry (ms), then the
 # epoch guard's three. Returns the 1-based positions of the keys now held by owner (or the
 # epoch guard's answer, whose first entry is negative).
@@ -392,18 +402,9 @@ ACQUIRE_KEYS = Script(
     "acquire-keys",
     _NOW
     + _EPOCH_GUARD
+    + _HOLD_KEYS
     + """
-local held = {}
-for i = 1, #KEYS - 1 do
-  local key = KEYS[i]
-  if redis.call('SET', key, ARGV[1], 'NX', 'PX', ARGV[2]) then
-    held[#held + 1] = i
-  elseif redis.call('GET', key) == ARGV[1] then
-    redis.call('PEXPIRE', key, ARGV[2])
-    held[#held + 1] = i
-  end
-end
-return held
+return hold_keys(#KEYS - 1)
 """,
 )
 
@@ -413,17 +414,9 @@ return held
 # before taking new keys, so the holders renew (and take back) first.
 RENEW_KEYS = Script(
     "renew-keys",
-    """
-local held = {}
-for i, key in ipairs(KEYS) do
-  if redis.call('SET', key, ARGV[1], 'NX', 'PX', ARGV[2]) then
-    held[#held + 1] = i
-  elseif redis.call('GET', key) == ARGV[1] then
-    redis.call('PEXPIRE', key, ARGV[2])
-    held[#held + 1] = i
-  end
-end
-return held
+    _HOLD_KEYS
+    + """
+return hold_keys(#KEYS)
 """,
 )
 
