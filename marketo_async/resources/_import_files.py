@@ -28,7 +28,7 @@ import anyio.lowlevel
 import attrs
 
 from .._batch import Reason, Status
-from ._lead_rules import lookup_key
+from ._lead_rules import email_problem, lookup_key
 
 __all__ = [
     "IMPORTED",
@@ -179,12 +179,9 @@ class _Prepare:
         field = self.lookup_field
         if key is None:
             return f"no value for lookup field {field!r}"
-        email = record.get("email")
-        if isinstance(email, str) and not email.isascii():
-            return (
-                f"field 'email' has non-ASCII characters ({email!r}); "
-                "Marketo accepts ASCII email addresses only"
-            )
+        problem = email_problem(record)
+        if problem is not None:
+            return problem
         if field == "id" and not isinstance(key, int):
             return "field 'id' must be an integer lead id"
         return None

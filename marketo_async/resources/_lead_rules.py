@@ -12,7 +12,7 @@ from typing import Any
 from ._arguments import ID_RANGE, id_or_none
 from ._base import RecordRules
 
-__all__ = ["lead_key", "lead_rules", "lookup_key", "validate_lead"]
+__all__ = ["email_problem", "lead_key", "lead_rules", "lookup_key", "validate_lead"]
 
 _INTEGER_FIELDS = frozenset({"id", "leadId"})
 
@@ -75,6 +75,17 @@ def _container(record: Mapping[str, Any]) -> str | None:
     return None
 
 
+def email_problem(record: Mapping[str, Any]) -> str | None:
+    """Why a lead record's ``email`` would be refused by Marketo (it takes ASCII only), or None."""
+    email = record.get("email")
+    if isinstance(email, str) and not email.isascii():
+        return (
+            f"field 'email' has non-ASCII characters ({email!r}); "
+            "Marketo accepts ASCII email addresses only"
+        )
+    return None
+
+
 def validate_lead(action: str, lookup_field: str) -> Callable[[int, Any], str | None]:
     """A validator for lead upserts: refuses, before sending, a record Marketo would skip.
 
@@ -91,12 +102,9 @@ def validate_lead(action: str, lookup_field: str) -> Callable[[int, Any], str | 
             return f"record {index}: not a mapping of field names to values ({record!r})"
         if keyed and lookup_key(record, lookup_field) is None:
             return f"record {index}: no value for lookup field {lookup_field!r}"
-        email = record.get("email")
-        if isinstance(email, str) and not email.isascii():
-            return (
-                f"record {index}: field 'email' has non-ASCII characters ({email!r}); "
-                "Marketo accepts ASCII email addresses only"
-            )
+        problem = email_problem(record)
+        if problem is not None:
+            return f"record {index}: {problem}"
         lead_id = record.get("id")
         if lead_id is not None and action != "updateOnly":
             return (
