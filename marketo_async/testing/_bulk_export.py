@@ -28,7 +28,12 @@ from ._call import Call, Handler, Router, parse_date
 from ._store import Store, iso
 from ._wire import ApiError, FakeReply
 
-__all__ = ["ACTIVITY_FIELDS", "create_export", "export_job_handler", "register"]
+__all__ = [
+    "ACTIVITY_FIELDS",
+    "create_export",
+    "register",
+    "register_export",
+]
 
 # Marketo: a date filter spans at most 31 days.
 MAX_FILTER_SPAN = timedelta(days=31)
@@ -306,7 +311,7 @@ def _cancel(bulk: Bulk, call: Call, job: Job, now: float) -> None:
         bulk.exports.cancel(job, now)
 
 
-def export_job_handler(
+def _export_job(
     bulk: Bulk, kind: str, act: Callable[[Bulk, Call, Job, float], None] | None = None
 ) -> Handler:
     """The handler of an endpoint on one export job: status, or ``act`` (enqueue, cancel)."""
@@ -349,13 +354,18 @@ def _list(bulk: Bulk, kind: str) -> Any:
     return handler
 
 
+def register_export(router: Router, bulk: Bulk, base: str, kind: str, create: Handler) -> None:
+    """The endpoints of one export type under ``base``: create (``create``), then enqueue,
+    status, file, cancel and the job listing, the same for every type."""
+    job = rf"{base}/(?P<export>[\w-]+)"
+    router.add("POST", rf"{base}/create\.json", create)
+    router.add("POST", rf"{job}/enqueue\.json", _export_job(bulk, kind, _enqueue))
+    router.add("GET", rf"{job}/status\.json", _export_job(bulk, kind))
+    router.add("GET", rf"{job}/file\.json", _file(bulk, kind))
+    router.add("POST", rf"{job}/cancel\.json", _export_job(bulk, kind, _cancel))
+    router.add("GET", rf"{base}\.json", _list(bulk, kind))
+
+
 def register(router: Router, bulk: Bulk) -> None:
     for path, kind in _KINDS.items():
-        base = f"/bulk/v1/{path}/export"
-        router.add("POST", rf"{base}/create\.json", _create(bulk, kind))
-        job = rf"{base}/(?P<export>[\w-]+)"
-        router.add("POST", rf"{job}/enqueue\.json", export_job_handler(bulk, kind, _enqueue))
-        router.add("GET", rf"{job}/status\.json", export_job_handler(bulk, kind))
-        router.add("GET", rf"{job}/file\.json", _file(bulk, kind))
-        router.add("POST", rf"{job}/cancel\.json", export_job_handler(bulk, kind, _cancel))
-        router.add("GET", rf"{base}\.json", _list(bulk, kind))
+        register_export(router, bulk, f"/bulk/v1/{path}/export", kind, _create(bulk, kind))

@@ -25,18 +25,14 @@ from ._bulk import (
     write_rows,
 )
 from ._bulk_export import (
-    _cancel,
     _date_range,
-    _enqueue,
     _fields,
     _header,
-    _list,
     _quota_left,
     _within,
     create_export,
-    export_job_handler,
+    register_export,
 )
-from ._bulk_export import _file as _export_file
 from ._bulk_import import _apply, _check_columns, _checked_file, _file, _read, _status_view
 from ._call import Call, Router
 from ._objects import ObjectStore, ObjectType
@@ -153,11 +149,4 @@ def register(router: Router, bulk: Bulk, objects: ObjectStore) -> None:
     )
     for which in ("failures", "warnings"):
         router.add("GET", rf"{base}/(?P<batch>\d+)/{which}\.json", _file(bulk, KIND, which))
-    base = rf"{name}/export"
-    job = rf"{base}/(?P<export>[\w-]+)"
-    router.add("POST", rf"{base}/create\.json", _create_export(bulk, objects))
-    router.add("POST", rf"{job}/enqueue\.json", export_job_handler(bulk, EXPORT_KIND, _enqueue))
-    router.add("GET", rf"{job}/status\.json", export_job_handler(bulk, EXPORT_KIND))
-    router.add("GET", rf"{job}/file\.json", _export_file(bulk, EXPORT_KIND))
-    router.add("POST", rf"{job}/cancel\.json", export_job_handler(bulk, EXPORT_KIND, _cancel))
-    router.add("GET", rf"{base}\.json", _list(bulk, EXPORT_KIND))
+    register_export(router, bulk, rf"{name}/export", EXPORT_KIND, _create_export(bulk, objects))
