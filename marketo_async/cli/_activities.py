@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
 import io
 import json
 import os
@@ -18,7 +17,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, TypeVar, cast
+from typing import IO, Any
 
 import anyio
 import attrs
@@ -32,7 +31,13 @@ from ..resources._activity_stream import ActivityPager
 from ._bulk_api import bulk_activities_export, parse_day
 from ._connect import ConnectOptions, open_client
 from ._entry import exit_if_stopped
-from ._options import FORMATS, connection_options, extract_poll_option, progress_options
+from ._options import (
+    FORMATS,
+    connection_options,
+    extract_poll_option,
+    option_group,
+    progress_options,
+)
 from ._output import fail, stderr_console
 from ._preflight import did_you_mean
 from ._progress import ProgressDisplay
@@ -62,19 +67,27 @@ COLUMNS = (
     "attributes",
 )
 
-F = TypeVar("F", bound=Callable[..., Any])
 MakePager = Callable[[MarketoClient, dt.datetime | None, str | None], ActivityPager[Any]]
 
 
 @attrs.frozen
 class _Read:
-    """One kind of incremental read: its name, the filters that define it, how to page it."""
+    """One incremental read: the filters that define it, how to page it, its columns."""
 
-    kind: str
     filters: dict[str, Any]
     pager: MakePager
     columns: tuple[str, ...] = COLUMNS
     check: Callable[[MarketoClient], Awaitable[None]] | None = None  # before a first run
+
+
+@attrs.frozen
+class _Kind:
+    """One kind of incremental read: its name (in messages and in its state), the filter a
+    first run must be given (None: it takes none), and its read of given filters."""
+
+    name: str
+    required: str | None
+    read: Callable[[dict[str, Any]], _Read]
 
 
 @attrs.frozen
@@ -88,9 +101,6 @@ class _Incremental:
     output_format: str | None
     progress_mode: str
     progress_interval: float
-
-
-_INCREMENTAL_KEYS = tuple(field.name for field in attrs.fields(_Incremental))
 
 
 def _say(text: str) -> None:
@@ -287,19 +297,21 @@ class _Copy:
 
 def run_incremental(
     ctx: click.Context,
-    read: _Read | None,
-    *,
-    kind: str,
-    required: str | None,
-    make_read: Callable[[dict[str, Any]], _Read],
+    reading: _Kind,
+    given: dict[str, Any],
     options: _Incremental,
     connect: ConnectOptions,
 ) -> None:
-    """Read from the state's cursor (or ``--since``) to now into ``--out``, checkpointing."""
-    state = _resolve_state(read, kind=kind, required=required, options=options)
+    """Read from the state's cursor (or ``--since``) to now into ``--out``, checkpointing.
+
+    ``given``: the filters named on the command line (a kind that takes none reads with
+    none)."""
+    kind, required = reading.name, reading.required
+    named = reading.read(given) if given or required is None else None
+    state = _resolve_state(named, kind=kind, required=required, options=options)
     state_path = options.state_path
     first_run = state_path is None or not state_path.exists()
-    read = make_read(state.filters)
+    read = reading.read(state.filters)
     copy = _Copy(state, state_path, read)
 
     async def go() -> int:
@@ -351,51 +363,55 @@ def _progress_mode(state: SyncState, asked: str) -> str:
 # --------------------------------------------------------------------------- commands
 
 
-def _incremental_options(function: F) -> F:
-    """The incremental-read options (with progress), handed on as one ``incremental`` value."""
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        values = {name: kwargs.pop(name) for name in _INCREMENTAL_KEYS}
-        return function(*args, incremental=_Incremental(**values), **kwargs)
-
-    options = [
-        click.option(
-            "--since", metavar="DATE", help="First run: from this date or ISO time (UTC)."
-        ),
-        click.option(
-            "--state",
-            "state_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            metavar="STATE.json",
-            help="Keep the position here: later runs continue and append only what is new.",
-        ),
-        click.option("--out", metavar="FILE", help="Output .jsonl or .csv; - is stdout."),
-        click.option("--format", "output_format", type=FORMATS, help="[default: from --out]"),
-        progress_options,
-    ]
-    for option in reversed(options):
-        wrapper = option(wrapper)
-    return cast(F, wrapper)
+# The incremental-read options (with progress), handed on as one ``incremental`` value.
+_incremental_options = option_group(
+    "incremental",
+    _Incremental,
+    click.option("--since", metavar="DATE", help="First run: from this date or ISO time (UTC)."),
+    click.option(
+        "--state",
+        "state_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="STATE.json",
+        help="Keep the position here: later runs continue and append only what is new.",
+    ),
+    click.option("--out", metavar="FILE", help="Output .jsonl or .csv; - is stdout."),
+    click.option("--format", "output_format", type=FORMATS, help="[default: from --out]"),
+    progress_options,
+)
 
 
-def _lead_filter_options(function: F) -> F:
-    function = click.option(
+@attrs.frozen
+class _LeadFilters:
+    """``--lead-ids`` and ``--list-id``: whose activities to read."""
+
+    lead_ids: str | None
+    list_id: int | None
+
+    def given(self) -> dict[str, Any]:
+        """The filters named (checked: ids are 1 to 2**31-1)."""
+        return _given(leadIds=_ids(self.lead_ids, "--lead-ids"), listId=self.list_id)
+
+
+_lead_filter_options = option_group(
+    "lead_filters",
+    _LeadFilters,
+    click.option(
+        "--lead-ids", metavar="1,2,...", help="Only the activities of these leads (any number)."
+    ),
+    click.option(
         "--list-id",
         type=click.IntRange(1, MAX_ID),
         metavar="ID",
         help="Only the activities of this static list's members (under 10,000 members).",
-    )(function)
-    return click.option(
-        "--lead-ids", metavar="1,2,...", help="Only the activities of these leads (any number)."
-    )(function)
+    ),
+)
 
 
 def _activities_read(filters: dict[str, Any]) -> _Read:
     types = list(filters.get("typeIds") or ())
     lead_ids, list_id = filters.get("leadIds"), filters.get("listId")
     return _Read(
-        "activities",
         dict(filters),
         lambda client, since, cursor: client.activities.list(
             types, since=since, cursor=cursor, lead_ids=lead_ids, list_id=list_id
@@ -418,7 +434,6 @@ def _changes_read(filters: dict[str, Any]) -> _Read:
             )
 
     return _Read(
-        "lead changes",
         dict(filters),
         lambda client, since, cursor: client.activities.lead_changes(
             fields, since=since, cursor=cursor, lead_ids=lead_ids, list_id=list_id
@@ -430,10 +445,14 @@ def _changes_read(filters: dict[str, Any]) -> _Read:
 
 def _deleted_read(filters: dict[str, Any]) -> _Read:
     return _Read(
-        "deleted leads",
         {},
         lambda client, since, cursor: client.activities.deleted_leads(since=since, cursor=cursor),
     )
+
+
+_ACTIVITIES = _Kind("activities", "typeIds", _activities_read)
+_CHANGES = _Kind("lead changes", "fields", _changes_read)
+_DELETED = _Kind("deleted leads", None, _deleted_read)
 
 
 @click.command("export")
@@ -450,8 +469,7 @@ def _deleted_read(filters: dict[str, Any]) -> _Read:
 def activities_export(
     ctx: click.Context,
     type_ids: str | None,
-    lead_ids: str | None,
-    list_id: int | None,
+    lead_filters: _LeadFilters,
     incremental: _Incremental,
     created_since: str | None,
     until: str | None,
@@ -470,7 +488,7 @@ def activities_export(
     if created_since is not None:
         if incremental.since is not None or incremental.state_path is not None:
             raise click.UsageError("--created-since (Bulk Extract) takes no --since or --state")
-        if lead_ids is not None or list_id is not None:
+        if lead_filters.lead_ids is not None or lead_filters.list_id is not None:
             raise click.UsageError(
                 "--created-since (Bulk Extract) takes no --lead-ids or --list-id"
             )
@@ -487,18 +505,8 @@ def activities_export(
         return
     if until is not None:
         raise click.UsageError("--until goes with --created-since (Bulk Extract)")
-    given = _given(
-        typeIds=_ids(type_ids, "--type-ids"), leadIds=_ids(lead_ids, "--lead-ids"), listId=list_id
-    )
-    run_incremental(
-        ctx,
-        _activities_read(given) if given else None,
-        kind="activities",
-        required="typeIds",
-        make_read=_activities_read,
-        options=incremental,
-        connect=connect,
-    )
+    given = _given(typeIds=_ids(type_ids, "--type-ids"), **lead_filters.given())
+    run_incremental(ctx, _ACTIVITIES, given, incremental, connect)
 
 
 @click.command("changes")
@@ -510,25 +518,14 @@ def activities_export(
 def leads_changes(
     ctx: click.Context,
     fields: tuple[str, ...],
-    lead_ids: str | None,
-    list_id: int | None,
+    lead_filters: _LeadFilters,
     incremental: _Incremental,
     connect: ConnectOptions,
 ) -> None:
     """Write changes to lead fields (and new leads), incrementally: each line an activity
     plus "fields" (name, newValue, oldValue). --state as for `activities export`."""
-    given = _given(
-        fields=_names(fields) or None, leadIds=_ids(lead_ids, "--lead-ids"), listId=list_id
-    )
-    run_incremental(
-        ctx,
-        _changes_read(given) if given else None,
-        kind="lead changes",
-        required="fields",
-        make_read=_changes_read,
-        options=incremental,
-        connect=connect,
-    )
+    given = _given(fields=_names(fields) or None, **lead_filters.given())
+    run_incremental(ctx, _CHANGES, given, incremental, connect)
 
 
 @click.command("deleted")
@@ -542,15 +539,7 @@ def leads_deleted(
 ) -> None:
     """Write the leads deleted since a date, incrementally (Marketo keeps about 14 days).
     --state as for `activities export`."""
-    run_incremental(
-        ctx,
-        _deleted_read({}),
-        kind="deleted leads",
-        required=None,
-        make_read=_deleted_read,
-        options=incremental,
-        connect=connect,
-    )
+    run_incremental(ctx, _DELETED, {}, incremental, connect)
 
 
 @click.group("activities", commands=[activities_export])

@@ -35,6 +35,7 @@ from ._options import (
     progress_options,
     run_options,
     seed_option,
+    utc_time_option,
 )
 from ._output import ExitCode, fail
 from ._preflight import did_you_mean
@@ -289,11 +290,6 @@ def _row(lead: LeadGenLead) -> dict[str, Any]:
     return row
 
 
-def _since(value: dt.datetime | None) -> dt.datetime | None:
-    # click's DateTime gives naive values: they are UTC, like the API's v1.2 times.
-    return None if value is None else value.replace(tzinfo=dt.timezone.utc)
-
-
 async def _copy_leads(
     connect: LeadGenConnect,
     state: CliState | None,
@@ -325,18 +321,11 @@ async def _copy_leads(
 @click.option(
     "--out", default="-", show_default=True, metavar="FILE", help="Output file; - is stdout."
 )
-@click.option(
+@utc_time_option(
     "--updated-since",
-    type=click.DateTime(),
-    metavar="YYYY-MM-DD[ HH:MM:SS]",
-    help="Only leads created or updated since then (UTC) [default: every active lead].",
+    "Only leads created or updated since then (UTC) [default: every active lead].",
 )
-@click.option(
-    "--until",
-    type=click.DateTime(),
-    metavar="YYYY-MM-DD[ HH:MM:SS]",
-    help="With --updated-since: up to (not including) then [default: now].",
-)
+@utc_time_option("--until", "With --updated-since: up to (not including) then [default: now].")
 @click.option(
     "--fields",
     multiple=True,
@@ -380,8 +369,8 @@ def leadgen_export(
         _state(ctx),
         target,
         columns=columns,
-        since=_since(updated_since),
-        until=_since(until),
+        since=updated_since,
+        until=until,
     )
     run_export(copy, target, what="leads")
 

@@ -46,11 +46,11 @@ from ._input import InputRow
 from ._leadgen import LeadGenCliState, LeadGenConnect
 from ._leadgen import _settings as leadgen_settings
 from ._options import (
-    cli_logging,
     env_file_option,
     latency_option,
+    logging_option,
     progress_options,
-    verbose_option,
+    utc_time_option,
 )
 from ._output import ExitCode, fail, stderr_console, stdout_console
 from ._progress import ProgressDisplay
@@ -444,11 +444,8 @@ def _guarded(call: Any) -> Any:
     metavar="FOLDER_ID",
     help="Marketing folder for static lists --lists must create.",
 )
-@click.option(
-    "--updated-since",
-    type=click.DateTime(),
-    metavar="YYYY-MM-DD[ HH:MM:SS]",
-    help="Only leads created or updated since then (UTC) [default: every lead].",
+@utc_time_option(
+    "--updated-since", "Only leads created or updated since then (UTC) [default: every lead]."
 )
 @click.option(
     "--report",
@@ -478,7 +475,7 @@ def _guarded(call: Any) -> Any:
     help="Leads in the sandbox's Lead Gen & CRM account.",
 )
 @latency_option("Server time per sandbox call.")
-@verbose_option("-v shows retries and warnings of both clients; -vv each call (secrets masked).")
+@logging_option("-v shows retries and warnings of both clients; -vv each call (secrets masked).")
 @click.pass_context
 def leadgen_to_marketo(
     ctx: click.Context,
@@ -488,7 +485,6 @@ def leadgen_to_marketo(
     lists: bool,
     lists_folder: int | None,
     updated_since: dt.datetime | None,
-    verbose: int,
     **rest: Any,
 ) -> None:
     """Copy every Lead Gen & CRM lead into Marketo (createOrUpdate by email).
@@ -499,12 +495,10 @@ def leadgen_to_marketo(
     emails that differ only in letter case update one Marketo lead, in source order. Exit
     status: 0 when every lead with a usable email applied, 1 otherwise, 130 on Ctrl-C.
     """
-    since = None if updated_since is None else updated_since.replace(tzinfo=dt.timezone.utc)
     options = MigrateOptions(
-        mapping=mapping, lists=lists, lists_folder=lists_folder, since=since, **rest
+        mapping=mapping, lists=lists, lists_folder=lists_folder, since=updated_since, **rest
     )
-    with cli_logging(verbose):
-        _execute(ctx, options, plan)
+    _execute(ctx, options, plan)
 
 
 @click.group("migrate", commands=[leadgen_to_marketo])

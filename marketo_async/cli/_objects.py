@@ -199,73 +199,79 @@ async def _confirm_created(
 
 _NAME = click.argument("name")
 
-objects_upsert = bulk_command(
-    BulkSpec(
-        name="upsert",
-        help="Create or update the NAME records of FILE (CSV with a header row, or JSONL), "
-        "streamed; records sharing a key are never in flight together.\n\n" + NAME_HELP,
-        arguments=(_NAME,),
-        reads="records",
-        send=_upsert,
-        prepare=_prepare("dedupe_by"),
-        check=_check_upsert,
-        resume_keys=("action", "dedupe_by"),
-        preflight=_preflight("dedupe_by"),
-        validate=_validate("dedupe_by"),
-        earlier=_earlier_upsert,
-        options=(
-            click.option(
-                "--action",
-                type=click.Choice(["createOrUpdate", "createOnly", "updateOnly"]),
-                default="createOrUpdate",
-                show_default=True,
-            ),
-            click.option(
-                "--dedupe-by",
-                type=_MATCH_BY,
-                default="dedupeFields",
-                show_default=True,
-                help="Match records by the object's dedupe fields, or by its id field "
-                "(id or marketoGUID; updateOnly).",
-            ),
-            batch_size_option,
-        ),
+
+def _keyed_write(
+    name: str,
+    help: str,
+    *,
+    by: str,
+    by_help: str,
+    options: Sequence[Any] = (),
+    resume_keys: tuple[str, ...] = (),
+    **spec: Any,
+) -> click.Command:
+    """An ``objects`` command writing the NAME records of FILE, found by option ``by``: the
+    object's dedupe fields or its id field. NAME's description checks the input first."""
+    by_option = click.option(
+        "--" + by.replace("_", "-"),
+        type=_MATCH_BY,
+        default="dedupeFields",
+        show_default=True,
+        help=by_help,
     )
+    return bulk_command(
+        BulkSpec(
+            name=name,
+            help=f"{help}\n\n{NAME_HELP}",
+            arguments=(_NAME,),
+            reads="records",
+            prepare=_prepare(by),
+            resume_keys=(*resume_keys, by),
+            preflight=_preflight(by),
+            validate=_validate(by),
+            options=(*options, by_option, batch_size_option),
+            **spec,
+        )
+    )
+
+
+objects_upsert = _keyed_write(
+    "upsert",
+    "Create or update the NAME records of FILE (CSV with a header row, or JSONL), streamed; "
+    "records sharing a key are never in flight together.",
+    by="dedupe_by",
+    by_help="Match records by the object's dedupe fields, or by its id field "
+    "(id or marketoGUID; updateOnly).",
+    send=_upsert,
+    check=_check_upsert,
+    resume_keys=("action",),
+    earlier=_earlier_upsert,
+    options=(
+        click.option(
+            "--action",
+            type=click.Choice(["createOrUpdate", "createOnly", "updateOnly"]),
+            default="createOrUpdate",
+            show_default=True,
+        ),
+    ),
 )
 
-objects_delete = bulk_command(
-    BulkSpec(
-        name="delete",
-        help="Delete the NAME records FILE lists by key (on a terminal it asks first; --yes "
-        "does not).\n\n" + NAME_HELP,
-        arguments=(_NAME,),
-        reads="records",
-        confirm="Delete from Marketo every {name} record {file} lists?",
-        send=lambda client, params: (
-            lambda records, **hooks: data_object(client, params["name"]).delete(
-                records, delete_by=params["delete_by"], batch_size=params["batch_size"], **hooks
-            )
-        ),
-        prepare=_prepare("delete_by"),
-        resume_keys=("delete_by",),
-        preflight=_preflight("delete_by"),
-        validate=_validate("delete_by"),
-        earlier=lambda params: EarlierAttempts(
-            note="they are sent again; a record an earlier call deleted is answered 1013 and "
-            "reported deleted",
-            evidence={"1013": "deleted"},
-        ),
-        options=(
-            click.option(
-                "--delete-by",
-                type=_MATCH_BY,
-                default="dedupeFields",
-                show_default=True,
-                help="Find records by the object's dedupe fields, or by its id field.",
-            ),
-            batch_size_option,
-        ),
-    )
+objects_delete = _keyed_write(
+    "delete",
+    "Delete the NAME records FILE lists by key (on a terminal it asks first; --yes does not).",
+    by="delete_by",
+    by_help="Find records by the object's dedupe fields, or by its id field.",
+    confirm="Delete from Marketo every {name} record {file} lists?",
+    send=lambda client, params: (
+        lambda records, **hooks: data_object(client, params["name"]).delete(
+            records, delete_by=params["delete_by"], batch_size=params["batch_size"], **hooks
+        )
+    ),
+    earlier=lambda params: EarlierAttempts(
+        note="they are sent again; a record an earlier call deleted is answered 1013 and "
+        "reported deleted",
+        evidence={"1013": "deleted"},
+    ),
 )
 
 

@@ -9,6 +9,7 @@ ConnectOptions`` argument (and scopes ``-v`` logging to the command); ``@run_opt
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import logging
 import sys
@@ -39,6 +40,7 @@ __all__ = [
     "out_options",
     "progress_options",
     "run_options",
+    "utc_time_option",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -123,6 +125,18 @@ def seed_option(help: str, *, name: str = "--sandbox-seed") -> Callable[[F], F]:
     """A file an emulator is seeded from (``--sandbox-seed`` by default)."""
     return click.option(
         name, type=click.Path(exists=True, dir_okay=False, path_type=Path), help=help
+    )
+
+
+def _utc(ctx: click.Context, param: click.Parameter, value: dt.datetime | None) -> Any:
+    # click's DateTime gives naive values: they are UTC, like Lead Gen & CRM's v1.2 times.
+    return None if value is None else value.replace(tzinfo=dt.timezone.utc)
+
+
+def utc_time_option(name: str, help: str) -> Callable[[F], F]:
+    """A ``YYYY-MM-DD[ HH:MM:SS]`` option read as a UTC time (an aware datetime)."""
+    return click.option(
+        name, type=click.DateTime(), metavar="YYYY-MM-DD[ HH:MM:SS]", callback=_utc, help=help
     )
 
 
