@@ -33,6 +33,7 @@ from ._connect import ConnectOptions, open_client
 from ._entry import exit_if_stopped
 from ._options import (
     FORMATS,
+    OutputFile,
     connection_options,
     extract_poll_option,
     option_group,
@@ -371,11 +372,16 @@ _incremental_options = option_group(
     click.option(
         "--state",
         "state_path",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=OutputFile(path_type=Path),
         metavar="STATE.json",
         help="Keep the position here: later runs continue and append only what is new.",
     ),
-    click.option("--out", metavar="FILE", help="Output .jsonl or .csv; - is stdout."),
+    click.option(
+        "--out",
+        type=OutputFile(allow_dash=True),
+        metavar="FILE",
+        help="Output .jsonl or .csv; - is stdout.",
+    ),
     click.option("--format", "output_format", type=FORMATS, help="[default: from --out]"),
     progress_options,
 )

@@ -32,6 +32,7 @@ from ._options import (
     latency_option,
     logging_option,
     option_group,
+    out_option,
     progress_options,
     run_options,
     seed_option,
@@ -318,9 +319,7 @@ async def _copy_leads(
 
 
 @click.command("export")
-@click.option(
-    "--out", default="-", show_default=True, metavar="FILE", help="Output file; - is stdout."
-)
+@out_option
 @utc_time_option(
     "--updated-since",
     "Only leads created or updated since then (UTC) [default: every active lead].",

@@ -46,6 +46,7 @@ from ._input import InputRow
 from ._leadgen import LeadGenCliState, LeadGenConnect
 from ._leadgen import _settings as leadgen_settings
 from ._options import (
+    OutputFile,
     env_file_option,
     latency_option,
     logging_option,
@@ -449,7 +450,7 @@ def _guarded(call: Any) -> Any:
 )
 @click.option(
     "--report",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(path_type=Path),
     help="One JSON line per lead read: row (its Lead Gen & CRM id), key (email), "
     "status, id (Marketo's), reasons.",
 )

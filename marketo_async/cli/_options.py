@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import functools
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -28,6 +29,7 @@ from ._input import InputOptions
 __all__ = [
     "FORMATS",
     "RUN_OPTION_NAMES",
+    "OutputFile",
     "batch_size_option",
     "cli_logging",
     "connection_options",
@@ -37,6 +39,7 @@ __all__ = [
     "input_options",
     "logging_option",
     "option_group",
+    "out_option",
     "out_options",
     "progress_options",
     "run_options",
@@ -80,6 +83,29 @@ def cli_logging(verbosity: int) -> Iterator[None]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+
+
+class OutputFile(click.Path):
+    """A file the command writes (``-``: stdout, where allowed): not a directory, and in a
+    directory that exists. Checked when the options are read, so a mistyped path is a usage
+    error (exit 2) before any call, not a failure once the run is under way."""
+
+    def __init__(self, *, allow_dash: bool = False, path_type: type[Any] | None = None) -> None:
+        super().__init__(dir_okay=False, allow_dash=allow_dash, path_type=path_type)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = super().convert(value, param, ctx)
+        text = os.fsdecode(path)
+        if self.allow_dash and text == "-":
+            return path
+        folder = Path(text).parent
+        if not folder.exists():
+            self.fail(
+                f"{text!r} is in a directory that does not exist: {str(folder)!r}", param, ctx
+            )
+        if not folder.is_dir():
+            self.fail(f"{text!r} is in {str(folder)!r}, which is not a directory", param, ctx)
+        return path
 
 
 def _apply(function: Any, options: Sequence[Callable[[Any], Any]]) -> Any:
@@ -282,7 +308,7 @@ def run_options(function: F) -> F:
     options = [
         click.option(
             "--report",
-            type=click.Path(dir_okay=False, path_type=Path),
+            type=OutputFile(path_type=Path),
             help="Write one JSON line per input row (row, key, status, id, reasons) as "
             "results arrive.",
         ),
@@ -363,14 +389,23 @@ def id_column_option(function: F) -> F:
     )(function)
 
 
+# ``--out FILE`` of an export (``-``: stdout).
+out_option = click.option(
+    "--out",
+    type=OutputFile(allow_dash=True),
+    default="-",
+    show_default=True,
+    metavar="FILE",
+    help="Output file; - is stdout.",
+)
+
+
 def out_options(function: F) -> F:
     """``--out FILE`` (``-``: stdout) and ``--format`` of an export."""
     function = click.option(
         "--format", "output_format", type=FORMATS, help="[default: from --out suffix]"
     )(function)
-    return click.option(
-        "--out", default="-", show_default=True, metavar="FILE", help="Output file; - is stdout."
-    )(function)
+    return out_option(function)
 
 
 # An export's --out, --format and progress, as one ``export: ExportTarget``.

@@ -13,7 +13,7 @@ import click
 
 from ._connect import load_leads_into, make_sandbox
 from ._entry import stop_status
-from ._options import latency_option, seed_option
+from ._options import OutputFile, latency_option, seed_option
 from ._output import ExitCode, fail
 
 __all__ = ["sandbox"]
@@ -61,7 +61,7 @@ def _dump_state(fake: Any, path: Path) -> None:
 @latency_option("Server time per call.", name="--latency")
 @click.option(
     "--dump",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputFile(path_type=Path),
     help="On exit, write the leads, duplicates, lists and programs as JSON here.",
 )
 def sandbox_serve(

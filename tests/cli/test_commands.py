@@ -464,7 +464,7 @@ def test_usage_errors(invoke: Invoke, tmp_path: Path) -> None:
     result = invoke(
         None, "leads", "upsert", source, "--sandbox", "--report", tmp_path / "missing" / "r.jsonl"
     )
-    assert result.exit_code == 1 and "missing" in result.output
+    assert result.exit_code == 2 and "--report" in result.output and "missing" in result.output
     result = invoke(None, "leads", "upsert", source, "--sandbox", "--rate-limit", "fast")
     assert result.exit_code == 2 and "CALLS/SECONDS" in result.output
 
