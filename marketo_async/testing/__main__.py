@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -180,7 +179,7 @@ def _serve_until_interrupted(
     banner: Callable[[int], str],
 ) -> int:
     """Serve on ``--host``/``--port`` and print ``banner(port)`` once listening, until
-    interrupted; a port it cannot have is one line on stderr and exit status 1."""
+    interrupted (exit status 130); a port it cannot have is one line on stderr and status 1."""
     host, port = args.host, args.port
 
     async def run() -> None:
@@ -191,8 +190,9 @@ def _serve_until_interrupted(
             print(banner(bound), flush=True)
 
     try:
-        with contextlib.suppress(KeyboardInterrupt):
-            anyio.run(run)
+        anyio.run(run)
+    except KeyboardInterrupt:
+        return 130  # stopped by Ctrl-C: the shell's status for SIGINT, as the CLI's commands
     except Exception as exc:
         refused = os_error_in(exc)
         if refused is None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +61,19 @@ def test_command_line_options() -> None:
     limits = _rate_limits(args)
     assert limits is not None and (limits.calls, limits.concurrency) == (100, 10)
     assert _rate_limits(_parser().parse_args(["serve"])) is None
+
+
+@pytest.mark.parametrize("command", ["serve", "serve-leadgen"])
+def test_the_emulator_command_stopped_by_ctrl_c_exits_130(command: str) -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "marketo_async.testing", command, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None
+    assert " serving http://127.0.0.1:" in server.stdout.readline()
+    server.send_signal(signal.SIGINT)
+    _, err = server.communicate(timeout=30)
+    assert server.returncode == 130, err
+    assert "Traceback" not in err
