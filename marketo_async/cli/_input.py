@@ -323,8 +323,9 @@ class _CsvRows:
             return self._give_up("a quoted value is not closed before the end of the file")
         if cells is None:
             return None
-        first = self._taken[0][0]
-        problem = _text_problem("".join(text for _, text in self._taken))
+        taken = self._taken
+        first = taken[0][0]
+        problem = _text_problem(taken[0][1] if len(taken) == 1 else "".join(t for _, t in taken))
         return (first, None, problem) if problem else (first, cells, None)
 
     def _give_up(self, why: str) -> tuple[int, None, str]:
@@ -369,8 +370,8 @@ class _CsvRows:
         row = 0
         while (found := self._record()) is not None:
             line, cells, error = found
-            if cells is not None and not any(cell.strip() for cell in cells):
-                continue  # a blank line is not a row
+            if cells is not None and not "".join(cells).strip():
+                continue  # a blank line (or only blank cells) is not a row
             row += 1
             where = f"line {line}"
             if cells is None:

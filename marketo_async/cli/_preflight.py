@@ -20,7 +20,7 @@ import attrs
 
 from .._client import MarketoClient
 from .._errors import NotFoundError
-from ..models._field_values import value_problem
+from ..models._field_values import is_email, value_problem
 from ._run import Refused
 from ._typed import TypeMismatch, typed_record
 
@@ -146,14 +146,17 @@ def lead_transform(checks: LeadChecks, *, convert: bool, key_field: str | None) 
     emails = [name for name, data_type in checks.types.items() if data_type == "email"]
 
     def change(record: dict[str, Any]) -> dict[str, Any]:
-        kept = {name: value for name, value in record.items() if name not in dropped}
+        kept = {n: v for n, v in record.items() if n not in dropped} if dropped else record
         key = record.get(key_field) if key_field else None
         try:
             converted = typed(kept)
         except TypeMismatch as exc:  # the row fails alone, before any call, naming the field
             raise Refused(f"{exc} (Marketo would refuse it: 1001)", key=key) from None
         for name in emails:
-            problem = value_problem("email", kept.get(name))
+            value = kept.get(name)
+            if type(value) is str and is_email(value.strip()):
+                continue  # the common case, checked without building a message
+            problem = value_problem("email", value)
             if problem is not None:
                 raise Refused(f"field {name!r}: {problem}{_email_hint(kept[name])}", key=key)
         return converted if convert else kept

@@ -121,7 +121,19 @@ def typed_record(types: Mapping[str, str]) -> Callable[[dict[str, Any]], dict[st
     {'id': 1005, 'city': 'Oslo'}
     """
 
+    # Plain text in any other field is kept as it is (the common case, a CSV cell): only these
+    # fields convert or check text.
+    checked = frozenset(name for name, data_type in types.items() if data_type in _CONVERT)
+    checked |= {"id"}
+
     def typed(record: dict[str, Any]) -> dict[str, Any]:
-        return {name: _convert(name, value, types.get(name)) for name, value in record.items()}
+        return {
+            name: (
+                value
+                if type(value) is str and name not in checked
+                else _convert(name, value, types.get(name))
+            )
+            for name, value in record.items()
+        }
 
     return typed
