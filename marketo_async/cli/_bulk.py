@@ -22,7 +22,9 @@ FILE (``-`` for stdin), ``--format``, ``--delimiter``, ``--encoding``, ``--repor
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
+import gc
 import re
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -391,7 +393,7 @@ def run_bulk(
             return run
 
     try:
-        with writer:
+        with writer, _fewer_collections():
             run = anyio.run(go, writer)
     except PreflightError as exc:
         fail(f"nothing was sent:\n{exc}", ExitCode.USAGE)
@@ -409,6 +411,28 @@ def run_bulk(
             f"Warning: {describe_input(path)} holds no data rows: nothing was sent."
         )
     finish(ctx, run)
+
+
+# While a run is on, the cyclic garbage collector looks at new objects after this many
+# allocations (Python's default: 700) and at the older ones less often.
+RUN_GC_THRESHOLD = (50_000, 20, 10)
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Collect cyclic garbage less often during a run. Its rows are freed by reference counts
+    as their outcomes are written, but with the default thresholds the collector walked the
+    records read ahead (hundreds of thousands for an import) again and again: about a fifth
+    of the CPU of a 100,000-row ``leads import``. What exists before the run (the modules, the
+    command's setup) is frozen out of every collection. The settings come back at the end."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*RUN_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 def _display(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from marketo_async.cli._bulk import RUN_GC_THRESHOLD
 from marketo_async.testing import FakeMarketo
 
 from .conftest import Invoke, read_report, write_csv
@@ -266,3 +269,24 @@ def test_an_export_from_an_emulator_on_loopback_polls_every_second_unless_told(
     assert _export_poll_interval(client, connect, 60.0, chosen=default) == expected
     given = ParameterSource.COMMANDLINE
     assert _export_poll_interval(client, connect, 7.0, chosen=given) == 7.0
+
+
+def test_a_bulk_run_collects_garbage_less_often_and_gives_the_settings_back(
+    invoke: Invoke, fake: FakeMarketo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = write_csv(tmp_path / "leads.csv", [{"email": "a@example.com"}], ["email"])
+    during: list[tuple[int, int, int]] = []
+    handle = fake.handle
+
+    async def seen(request: Any) -> Any:
+        if request.path == "/bulk/v1/leads.json":
+            during.append(gc.get_threshold())
+        return await handle(request)
+
+    monkeypatch.setattr(fake, "handle", seen)
+    before = gc.get_threshold()
+    result = invoke(fake, "leads", "import", source, "--report", tmp_path / "r.jsonl", *FAST)
+    assert result.exit_code == 0, result.output
+    assert during == [RUN_GC_THRESHOLD]
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
