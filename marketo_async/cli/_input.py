@@ -28,6 +28,8 @@ from typing import Any
 
 import attrs
 
+from ..resources._arguments import MAX_ID
+
 __all__ = [
     "ID_COLUMNS",
     "MAX_LINES_PER_RECORD",
@@ -516,10 +518,9 @@ def _id_row(row: int, value: Any, line: int) -> InputRow:
         number = int(str(value).strip())
     except ValueError:
         return InputRow(row, None, f"{where}{value!r} is not a lead id", line=line)
-    if number <= 0:
-        return InputRow(
-            row, None, f"{where}{number} is not a lead id (ids are positive)", line=line
-        )
+    if not 1 <= number <= MAX_ID:
+        why = "ids are positive" if number <= 0 else f"ids are at most {MAX_ID:,}"
+        return InputRow(row, None, f"{where}{number} is not a lead id ({why})", line=line)
     return InputRow(row, {"id": number}, line=line)
 
 

@@ -70,12 +70,14 @@ def test_jsonl_rows(tmp_path: Path) -> None:
 
 def test_ids_from_text_csv_and_jsonl(tmp_path: Path) -> None:
     text = tmp_path / "ids.txt"
-    text.write_text("id\n5\n\n6\nseven\n-1\n", encoding="utf-8")
+    text.write_text("id\n5\n\n6\nseven\n-1\n2147483647\n2147483648\n", encoding="utf-8")
     assert [(r.row, r.record, r.error is not None) for r in read_ids(text)] == [
         (1, {"id": 5}, False),
         (2, {"id": 6}, False),
         (3, None, True),
         (4, None, True),
+        (5, {"id": 2147483647}, False),
+        (6, None, True),
     ]
     table = tmp_path / "ids.csv"
     table.write_text("leadId,email\n7,a@example.com\n,b@example.com\n", encoding="utf-8")

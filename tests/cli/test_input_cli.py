@@ -83,3 +83,21 @@ def test_a_bad_delimiter_is_a_usage_error(invoke: Invoke, tmp_path: Path) -> Non
     source.write_text("email\na@example.com\n", "utf-8")
     result = invoke(FakeMarketo(), "leads", "upsert", source, "--sandbox", "--delimiter", ";;")
     assert result.exit_code == 2 and "--delimiter" in result.stderr
+
+
+def test_a_lead_id_over_32_bits_is_refused_by_the_dry_run_as_by_the_run(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    fake = FakeMarketo()
+    lead_id = fake.add_lead(email="a@x.com")
+    ids = tmp_path / "ids.txt"
+    ids.write_text(f"{lead_id}\n2147483648\n", encoding="utf-8")
+    dry = invoke(fake, "leads", "delete", ids, "--sandbox", "--yes", "--dry-run")
+    assert dry.exit_code == 1, dry.output
+    assert "1 row would be sent, 1 refused" in dry.output
+    assert "line 2: 2147483648 is not a lead id (ids are at most 2,147,483,647)" in dry.output
+    assert fake.stats.calls == 0
+    run = invoke(fake, "leads", "delete", ids, "--sandbox", "--yes")
+    assert run.exit_code == 1, run.output
+    assert "is not a lead id (ids are at most 2,147,483,647)" in run.output
+    assert lead_id not in fake.leads
