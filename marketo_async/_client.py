@@ -17,7 +17,6 @@ from ._transport import (
     FileTransfers,
     Jobs,
     Limiter,
-    LocalLimiter,
     MarketoTransport,
     Priority,
     Secret,
@@ -95,17 +94,12 @@ class MarketoClient(ClosingClient):
         if not client_secret:
             raise ValueError("client_secret must not be empty")
         self.base_url = _normalise_base_url(base_url)
-        self.rate_limits = rate_limits if rate_limits is not None else RateLimits()
-        self.retry = retry if retry is not None else RetryPolicy()
-        self.limiter: Limiter = limiter if limiter is not None else LocalLimiter(self.rate_limits)
+        sending = self._sending(RateLimits(), rate_limits, retry, limiter, transport)
         self._transport = MarketoTransport(
+            sending,
             base_url=self.base_url,
             client_id=client_id,
             client_secret=Secret(client_secret),
-            limiter=self.limiter,
-            rate_limits=self.rate_limits,
-            retry=self.retry,
-            transport=transport,
         )
         # A shared limiter (RedisLimiter) also offers per-key leases for the whole fleet.
         self._api = Api(

@@ -1,9 +1,14 @@
-"""What every client of this package shares: ``async with``, and an ``aclose()`` that closes its
-transport once."""
+"""What every client of this package shares: how its calls go out (limits, retry policy,
+limiter), ``async with``, and an ``aclose()`` that closes its transport once."""
 
 from __future__ import annotations
 
 from typing import Protocol, TypeVar
+
+import httpx
+
+from ._config import RateLimits, RetryPolicy
+from ._transport import Limiter, LocalLimiter, Sending
 
 __all__ = ["ClosingClient"]
 
@@ -19,6 +24,30 @@ class ClosingClient:
 
     _transport: _Closable
     _closed: bool = False
+    rate_limits: RateLimits
+    retry: RetryPolicy
+    limiter: Limiter
+
+    def _sending(
+        self,
+        default_limits: RateLimits,
+        rate_limits: RateLimits | None,
+        retry: RetryPolicy | None,
+        limiter: Limiter | None,
+        transport: httpx.AsyncBaseTransport | None,
+    ) -> Sending:
+        """What this client's calls go out under, each setting not given defaulted (the API's
+        ``default_limits``, a default RetryPolicy, a LocalLimiter of the limits); the limits,
+        policy and limiter are also this client's public attributes."""
+        self.rate_limits = default_limits if rate_limits is None else rate_limits
+        self.retry = RetryPolicy() if retry is None else retry
+        self.limiter = LocalLimiter(self.rate_limits) if limiter is None else limiter
+        return Sending(
+            rate_limits=self.rate_limits,
+            retry=self.retry,
+            limiter=self.limiter,
+            transport=transport,
+        )
 
     async def __aenter__(self: ClientT) -> ClientT:
         return self

@@ -25,6 +25,7 @@ from ._pipeline import (
     Codec,
     LaneStats,
     Pipeline,
+    Sending,
     connection_error,
     short,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "QuotaExhausted",
     "RetryState",
     "Secret",
+    "Sending",
     "Sink",
     "TokenCache",
     "TokenStore",

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 
-from .._config import RateLimits, RetryPolicy
 from .._errors import (
     AmbiguousWriteError,
     DailyQuotaExceeded,
@@ -21,9 +20,9 @@ from .._errors import (
 from ._auth import BearerToken, Secret, TokenCache
 from ._daily import USAGE_PATH, DailyCounter, DailyUsageWatch
 from ._decode import UriTooLongError, decode, decode_identity
-from ._limiter import BACKGROUND, Limiter, Priority, lane
+from ._limiter import BACKGROUND, Priority, lane
 from ._marketo_rules import marketo_decide
-from ._pipeline import Call, ClientStats, Pipeline, short
+from ._pipeline import Call, ClientStats, Pipeline, Sending, short
 from ._wire import Params, build_request, to_method_get
 
 __all__ = ["Answer", "ClientStats", "MarketoTransport", "resent_after_ambiguity"]
@@ -82,40 +81,27 @@ class MarketoTransport:
     """Sends Marketo calls within the limiter's budget, retrying what Marketo says to retry."""
 
     def __init__(
-        self,
-        *,
-        base_url: str,
-        client_id: str,
-        client_secret: Secret,
-        limiter: Limiter,
-        rate_limits: RateLimits,
-        retry: RetryPolicy,
-        transport: httpx.AsyncBaseTransport | None = None,
+        self, sending: Sending, *, base_url: str, client_id: str, client_secret: Secret
     ) -> None:
         self._client_id = client_id
         self._client_secret = client_secret
-        self.limiter = limiter
-        self.rate_limits = rate_limits
-        self.retry = retry
         # A shared limiter (Redis) may also share the token, so a fleet fetches it once.
         self.tokens = TokenCache(
-            self._fetch_token, on_fetch=self._count_token, store=limiter.token_store
+            self._fetch_token, on_fetch=self._count_token, store=sending.limiter.token_store
         )
         self.pipeline = Pipeline(
+            sending,
             auth=BearerToken(self.tokens, client_secret),
             codec=MarketoEnvelope(),
-            limiter=limiter,
-            rate_limits=rate_limits,
-            retry=retry,
-            decide=marketo_decide(retry, rate_limits),
+            decide=marketo_decide,
             logger=logger,
             base_url=base_url,
-            transport=transport,
         )
         self.stats = self.pipeline.stats
         # The daily counter learns the instance's count (every integration's calls).
         self.daily: DailyUsageWatch | None = None
-        if rate_limits.daily_quota is not None and isinstance(limiter, DailyCounter):
+        limiter = sending.limiter
+        if sending.rate_limits.daily_quota is not None and isinstance(limiter, DailyCounter):
             self.daily = DailyUsageWatch(
                 limiter, lambda: self.request("GET", USAGE_PATH), lambda: self.stats.calls
             )

@@ -27,7 +27,7 @@ from ._gate import departing, queued
 from ._limiter import PRIORITIES, Limiter, Priority, QuotaExhausted, current_priority
 from ._retry import Decide, Decision, RetryState, retrying
 
-__all__ = ["Auth", "Call", "ClientStats", "Codec", "LaneStats", "Pipeline", "short"]
+__all__ = ["Auth", "Call", "ClientStats", "Codec", "LaneStats", "Pipeline", "Sending", "short"]
 
 T = TypeVar("T")
 
@@ -188,37 +188,49 @@ def connection_error(
 Receive = Callable[[httpx.Response], Awaitable[bool]]
 
 
+@attrs.frozen(kw_only=True)
+class Sending:
+    """What one client's calls go out under, decided once by the client and handed to its
+    transport's pipeline: rate limits, retry policy, limiter, and the httpx transport
+    (None: the network; tests and emulators pass theirs)."""
+
+    rate_limits: RateLimits
+    retry: RetryPolicy
+    limiter: Limiter
+    transport: httpx.AsyncBaseTransport | None = None
+
+
 class Pipeline:
-    """Sends one API's calls: its httpx client, limiter, auth, codec, retry rules and stats."""
+    """Sends one API's calls: its httpx client, limiter, auth, codec, retry rules and stats.
+
+    ``decide(retry, rate_limits)`` makes the API's retry decision function.
+    """
 
     def __init__(
         self,
+        sending: Sending,
         *,
         auth: Auth,
         codec: Codec,
-        limiter: Limiter,
-        rate_limits: RateLimits,
-        retry: RetryPolicy,
-        decide: Decide,
+        decide: Callable[[RetryPolicy, RateLimits], Decide],
         logger: logging.Logger,
         base_url: str = "",
-        transport: httpx.AsyncBaseTransport | None = None,
         timeout: httpx.Timeout | None = None,
     ) -> None:
         self.auth = auth
         self.codec = codec
-        self.limiter = limiter
-        self.retry = retry
-        self.decide = decide
+        self.limiter = sending.limiter
+        self.retry = sending.retry
+        self.decide = decide(sending.retry, sending.rate_limits)
         self.logger = logger
         self.stats = ClientStats()
         # Our own limiter bounds the calls in flight; httpx's pool must never queue them.
         limits = httpx.Limits(
-            max_connections=None, max_keepalive_connections=rate_limits.concurrency * 2
+            max_connections=None, max_keepalive_connections=sending.rate_limits.concurrency * 2
         )
         self.http = httpx.AsyncClient(
             base_url=base_url,
-            transport=auth.wrap(transport, limits),
+            transport=auth.wrap(sending.transport, limits),
             limits=limits,
             follow_redirects=False,
             headers={"User-Agent": "marketo_async"},

@@ -11,7 +11,7 @@ import httpx
 
 from .._closing import ClosingClient
 from .._config import RateLimits, RetryPolicy
-from .._transport import ClientStats, Limiter, LocalLimiter, Secret
+from .._transport import ClientStats, Limiter, Secret
 from .._transport._wire import checked_base_url
 from ._transport import LeadGenTransport
 from .leads import Leads
@@ -72,17 +72,12 @@ class LeadGenClient(ClosingClient):
             raise ValueError("secret_key must not be empty")
         self.account_id = account_id.strip()
         self.base_url = _normalise_base_url(base_url)
-        self.rate_limits = rate_limits if rate_limits is not None else LEADGEN_RATE_LIMITS
-        self.retry = retry if retry is not None else RetryPolicy()
-        self.limiter: Limiter = limiter if limiter is not None else LocalLimiter(self.rate_limits)
+        sending = self._sending(LEADGEN_RATE_LIMITS, rate_limits, retry, limiter, transport)
         self._transport = LeadGenTransport(
+            sending,
             base_url=self.base_url,
             account_id=self.account_id,
             secret_key=Secret(secret_key),
-            limiter=self.limiter,
-            rate_limits=self.rate_limits,
-            retry=self.retry,
-            transport=transport,
         )
 
     @functools.cached_property

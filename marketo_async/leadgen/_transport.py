@@ -20,7 +20,7 @@ import httpx
 
 from .._config import RateLimits, RetryPolicy
 from .._errors import MarketoError, RequestError
-from .._transport import Call, Decision, Limiter, Pipeline, RetryState, Secret, backoff
+from .._transport import Call, Decision, Pipeline, RetryState, Secret, Sending, backoff
 from .._transport._retry import Decide
 from ._envelope import decode_envelope
 from ._errors import (
@@ -164,29 +164,15 @@ class LeadGenTransport:
     """Sends one API method call within the limiter's budget and decodes its answer."""
 
     def __init__(
-        self,
-        *,
-        base_url: str,
-        account_id: str,
-        secret_key: Secret,
-        limiter: Limiter,
-        rate_limits: RateLimits,
-        retry: RetryPolicy,
-        transport: httpx.AsyncBaseTransport | None = None,
+        self, sending: Sending, *, base_url: str, account_id: str, secret_key: Secret
     ) -> None:
         self.base_url = base_url
-        self.limiter = limiter
-        self.rate_limits = rate_limits
-        self.retry = retry
         self.pipeline = Pipeline(
+            sending,
             auth=KeyInUrl(account_id, secret_key),
             codec=JsonRpcEnvelope(secret_key),
-            limiter=limiter,
-            rate_limits=rate_limits,
-            retry=retry,
-            decide=_decider(retry, rate_limits),
+            decide=_decider,
             logger=logger,
-            transport=transport,
             timeout=httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
         )
         self.stats = self.pipeline.stats
