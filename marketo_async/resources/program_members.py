@@ -12,7 +12,7 @@ from collections.abc import (
 )
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._batch import BatchReport, ResultRules, WriteHooks, WriteOptions
+from .._batch import BatchReport, ResultRules, Status, WriteHooks, WriteOptions
 from .._errors import MarketoError, TooManyResultsError
 from .._paging import Pager
 from ..models import converter, format_datetime
@@ -236,14 +236,7 @@ class ProgramMembers(Resource):
             # Marketo would refuse every lead with 1025; one read refuses the run instead.
             await self._programs.check_status(program, status_name)
         path = f"/rest/v1/programs/{program}/members/status.json"
-
-        async def send(batch: Sequence[LeadId]) -> list[Mapping[str, Any]]:
-            rows = [{"leadId": id_or_none(value)} for value in batch]
-            body = {"statusName": status_name, "input": rows}
-            return after_resend(await self._api.post(path, json=body))
-
-        options = WriteOptions(**hooks)
-        return await self._api.write_batches(lead_ids, send, _MEMBER_IDS, options)
+        return await self._write_lead_ids(path, lead_ids, hooks, {"statusName": status_name})
 
     async def update_data(
         self,
@@ -267,8 +260,7 @@ class ProgramMembers(Resource):
             rows = [{**record, "leadId": _member_key(record)} for record in batch]
             return after_resend(await self._api.post(path, json={"input": rows}))
 
-        options = WriteOptions(**hooks)
-        return await self._api.write_batches(records, send, _MEMBER_DATA, options)
+        return await self._api.write_batches(records, send, _MEMBER_DATA, WriteOptions(**hooks))
 
     async def delete(
         self,
@@ -278,17 +270,31 @@ class ProgramMembers(Resource):
     ) -> BatchReport:
         """Remove leads from a program: ``deleted``, or ``skipped`` (1037: not in program)."""
         path = f"/rest/v1/programs/{positive_id(program_id, 'program_id')}/members/delete.json"
+        # 1037 (not in program) to a resend after an ambiguous failure: the first removed it.
+        return await self._write_lead_ids(
+            path, lead_ids, hooks, evidence={NOT_IN_PROGRAM: "deleted"}
+        )
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    async def _write_lead_ids(
+        self,
+        path: str,
+        lead_ids: LeadIds,
+        hooks: WriteHooks,
+        body: Mapping[str, Any] | None = None,
+        *,
+        evidence: Mapping[str, Status] | None = None,
+    ) -> BatchReport:
+        """A write POSTing ``body`` with each batch's leads as ``input`` (``{"leadId": id}``),
+        its answer read by :func:`after_resend` with ``evidence``."""
 
         async def send(batch: Sequence[LeadId]) -> list[Mapping[str, Any]]:
             rows = [{"leadId": id_or_none(value)} for value in batch]
-            answer = await self._api.post(path, json={"input": rows})
-            # 1037 (not in program) to a resend after an ambiguous failure: the first removed it.
-            return after_resend(answer, evidence={NOT_IN_PROGRAM: "deleted"})
+            answer = await self._api.post(path, json={**(body or {}), "input": rows})
+            return after_resend(answer, evidence=evidence)
 
-        options = WriteOptions(**hooks)
-        return await self._api.write_batches(lead_ids, send, _MEMBER_IDS, options)
-
-    # ---- helpers ------------------------------------------------------------------------
+        return await self._api.write_batches(lead_ids, send, _MEMBER_IDS, WriteOptions(**hooks))
 
     @staticmethod
     def _read_params(fields: FieldNames, batch_size: int | None) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._batch import BatchReport, ResultRules, Send, Status, WriteHooks, WriteOptions
+from .._batch import BatchReport, ResultRules, Status, WriteHooks, WriteOptions
 from .._errors import MarketoError, RequestError
 from .._paging import MAX_ASSET_PAGE, Pager
 from ..models import format_datetime
@@ -171,9 +171,9 @@ class StaticLists(Assets[StaticList]):
             [(318594, 'added'), (318595, 'skipped')]
         """
         path = self._members_path(list_id)
-        send = _membership(lambda ids: self._api.post(path, params={"id": ids}))
-        options = WriteOptions(**hooks)
-        return await self._api.write_batches(lead_ids, send, _MEMBERS, options)
+        return await self._write_members(
+            lead_ids, hooks, lambda ids: self._api.post(path, params={"id": ids})
+        )
 
     async def remove_leads(
         self,
@@ -185,11 +185,12 @@ class StaticLists(Assets[StaticList]):
         path = self._members_path(list_id)
         # The REST API's only DELETE; ids go in the query (some stacks drop DELETE bodies).
         # A 1015 (not in list) to a resend after an ambiguous failure: the first send removed it.
-        send = _membership(
-            lambda ids: self._api.delete(path, {"id": ids}), evidence={NOT_IN_LIST: "removed"}
+        return await self._write_members(
+            lead_ids,
+            hooks,
+            lambda ids: self._api.delete(path, {"id": ids}),
+            {NOT_IN_LIST: "removed"},
         )
-        options = WriteOptions(**hooks)
-        return await self._api.write_batches(lead_ids, send, _MEMBERS, options)
 
     async def contains(
         self,
@@ -203,9 +204,9 @@ class StaticLists(Assets[StaticList]):
         >>> members = [o.id for o in report.outcomes if o.status == "memberof"]
         """
         path = self._members_path(list_id, "/ismember")
-        send = _membership(lambda ids: self._api.get(path, {"id": ids}))
-        options = WriteOptions(**hooks)
-        return await self._api.write_batches(lead_ids, send, _MEMBERS, options)
+        return await self._write_members(
+            lead_ids, hooks, lambda ids: self._api.get(path, {"id": ids})
+        )
 
     def leads(
         self, list_id: int, *, fields: FieldNames = None, batch_size: int | None = None
@@ -221,6 +222,22 @@ class StaticLists(Assets[StaticList]):
 
     # ---- helpers ------------------------------------------------------------------------
 
+    async def _write_members(
+        self,
+        lead_ids: LeadIds,
+        hooks: WriteHooks,
+        call: Callable[[Sequence[int]], Awaitable[dict[str, Any]]],
+        evidence: Mapping[str, Status] | None = None,
+    ) -> BatchReport:
+        """A membership write: ``call`` takes each batch's lead ids as repeated ``id``
+        parameters; its answer read by :func:`after_resend` with ``evidence``."""
+
+        async def send(batch: Sequence[LeadId]) -> list[Mapping[str, Any]]:
+            ids = [lead_id for lead_id in map(id_or_none, batch) if lead_id is not None]
+            return after_resend(await call(ids), evidence=evidence)
+
+        return await self._api.write_batches(lead_ids, send, _MEMBERS, WriteOptions(**hooks))
+
     @staticmethod
     def _members_path(list_id: int, suffix: str = "") -> str:
         """A list's membership endpoint (``list_id`` checked first)."""
@@ -233,17 +250,3 @@ class StaticLists(Assets[StaticList]):
             warnings = "; ".join(str(w) for w in body.get("warnings") or ()) or "no warning"
             raise MarketoError(f"Marketo answered without the static list ({warnings})", path=path)
         return found
-
-
-def _membership(
-    call: Callable[[list[int]], Awaitable[dict[str, Any]]],
-    evidence: Mapping[str, Status] | None = None,
-) -> Send[LeadId]:
-    """A batch ``send`` for a membership call taking lead ids as repeated ``id`` parameters;
-    its answer read by :func:`after_resend` with ``evidence``."""
-
-    async def send(batch: Sequence[LeadId]) -> list[Mapping[str, Any]]:
-        ids = [lead_id for lead_id in map(id_or_none, batch) if lead_id is not None]
-        return after_resend(await call(ids), evidence=evidence)
-
-    return send
