@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -88,13 +89,8 @@ def _read(content: bytes, delimiter: str) -> tuple[list[str], list[list[str]]]:
 # ------------------------------------------------------------------------------- lead import
 
 
-def _lead_row(
-    store: Store, job: Job, header: list[str], row: list[str]
-) -> tuple[str | None, str | None]:
+def _lead_row(store: Store, job: Job, values: dict[str, str]) -> tuple[str | None, str | None]:
     """Apply one lead row: ``(failure, warning)`` reasons, both None when it applied cleanly."""
-    if len(row) != len(header):
-        return f"Invalid row: {len(row)} values for {len(header)} columns", None
-    values = {name: value for name, value in zip(header, row, strict=True) if value != ""}
     lookup = job.details["lookup_field"]
     warning = None
     email = values.get("email")
@@ -126,8 +122,19 @@ def _lead_row(
     return None, warning
 
 
+# Applies one row, given its non-empty cells by column: its (failure, warning) reasons.
+ApplyRow = Callable[[Store, Job, dict[str, str]], tuple[str | None, str | None]]
+
+
+def _cells(header: list[str], row: list[str]) -> dict[str, str] | str:
+    """The row's non-empty cells by column, or why the row cannot be read as one."""
+    if len(row) != len(header):
+        return f"Invalid row: {len(row)} values for {len(header)} columns"
+    return {name: value for name, value in zip(header, row, strict=True) if value != ""}
+
+
 def _apply(
-    job: Job, store: Store, bulk: Bulk, apply_row: Any, content: bytes, delimiter: str
+    job: Job, store: Store, bulk: Bulk, apply_row: ApplyRow, content: bytes, delimiter: str
 ) -> None:
     header, rows = _read(content, delimiter)
     outcome = _Outcome(header=header, delimiter=delimiter)
@@ -138,7 +145,10 @@ def _apply(
     for row in rows:
         if not any(row):
             continue  # a blank line is not a row
-        failure, warning = apply_row(store, job, header, row)
+        values = _cells(header, row)
+        failure, warning = (
+            (values, None) if isinstance(values, str) else apply_row(store, job, values)
+        )
         if failure is not None:
             outcome.failures.append([*row, failure])
         else:
@@ -149,6 +159,29 @@ def _apply(
     job.records = outcome.processed
     settings = bulk.settings
     job.duration = settings.import_seconds + len(rows) / settings.import_rows_per_second
+
+
+async def _queue_import(
+    call: Call,
+    bulk: Bulk,
+    kind: str,
+    file: tuple[str, str, bytes],
+    apply_row: ApplyRow,
+    details: dict[str, Any],
+) -> Job:
+    """A new import job of ``kind`` for ``file`` (format, delimiter, content) with these
+    ``details``, queued: ``apply_row`` applies its rows when its turn comes."""
+    fmt, delimiter, content = file
+    store = call.store
+
+    def run(job: Job) -> None:
+        _apply(job, store, bulk, apply_row, content, delimiter)
+
+    job = bulk.new_job(kind, fmt, run, export=False)
+    job.details.update(details)
+    bulk.imports.enqueue(job, anyio.current_time(), store.now())
+    await call.delay(0)
+    return job
 
 
 def _checked_file(call: Call, bulk: Bulk) -> tuple[str, str, bytes]:
@@ -200,14 +233,8 @@ def _import_leads(bulk: Bulk) -> Any:
         details = _lead_settings(call, store)
         header, _ = _read(content, delimiter)
         _check_columns(header, store.lead_fields)
-
-        def run(job: Job) -> None:
-            _apply(job, store, bulk, _lead_row, content, delimiter)
-
-        job = bulk.new_job("lead import", fmt, run, export=False)
-        job.details.update(details)
-        bulk.imports.enqueue(job, anyio.current_time(), store.now())
-        await call.delay(0)
+        file = (fmt, delimiter, content)
+        job = await _queue_import(call, bulk, "lead import", file, _lead_row, details)
         return _submitted(call, job)
 
     return handler
@@ -216,12 +243,7 @@ def _import_leads(bulk: Bulk) -> Any:
 # ---------------------------------------------------------------------- program member import
 
 
-def _member_row(
-    store: Store, job: Job, header: list[str], row: list[str]
-) -> tuple[str | None, str | None]:
-    if len(row) != len(header):
-        return f"Invalid row: {len(row)} values for {len(header)} columns", None
-    values = {name: value for name, value in zip(header, row, strict=True) if value != ""}
+def _member_row(store: Store, job: Job, values: dict[str, str]) -> tuple[str | None, str | None]:
     email = values.get("email")
     if email is None:
         return "Missing value for required field 'email'", None
@@ -263,13 +285,9 @@ def _import_members(bulk: Bulk) -> Any:
         if "email" not in header:
             raise ApiError("1003", "Column 'email' is required")
 
-        def run(job: Job) -> None:
-            _apply(job, store, bulk, _member_row, content, delimiter)
-
-        job = bulk.new_job("member import", fmt, run, export=False)
-        job.details.update(program_id=program.id, status=status)
-        bulk.imports.enqueue(job, anyio.current_time(), store.now())
-        await call.delay(0)
+        details = {"program_id": program.id, "status": status}
+        file = (fmt, delimiter, content)
+        job = await _queue_import(call, bulk, "member import", file, _member_row, details)
         return _submitted(call, job)
 
     return handler

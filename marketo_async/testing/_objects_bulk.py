@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
-
 from ..models._field_values import typed_value
 from ._bulk import (
     MAX_IMPORT_FILE_BYTES,
@@ -33,7 +31,14 @@ from ._bulk_export import (
     create_export,
     register_export,
 )
-from ._bulk_import import _apply, _check_columns, _checked_file, _file, _read, _status_view
+from ._bulk_import import (
+    _check_columns,
+    _checked_file,
+    _file,
+    _queue_import,
+    _read,
+    _status_view,
+)
 from ._call import Call, Router
 from ._objects import ObjectStore, ObjectType
 from ._store import Store
@@ -48,15 +53,9 @@ EXPORT_KIND = "custom object export"
 def _row(objects: ObjectStore, kind: ObjectType) -> Any:
     types = kind.all_fields()
 
-    def apply_row(
-        store: Store, job: Job, header: list[str], row: list[str]
-    ) -> tuple[str | None, str | None]:
-        if len(row) != len(header):
-            return f"Invalid row: {len(row)} values for {len(header)} columns", None
+    def apply_row(store: Store, job: Job, cells: dict[str, str]) -> tuple[str | None, str | None]:
         values: dict[str, Any] = {}
-        for name, text in zip(header, row, strict=True):
-            if text == "":
-                continue
+        for name, text in cells.items():
             try:
                 values[name] = typed_value(types.get(name, "string"), text)
             except ValueError as exc:
@@ -87,15 +86,9 @@ def _import(bulk: Bulk, objects: ObjectStore) -> Any:
         missing = [name for name in kind.dedupe_fields if name not in header]
         if missing:
             raise ApiError("1003", f"Column '{missing[0]}' is required")
-        apply_row = _row(objects, kind)
-
-        def run(job: Job) -> None:
-            _apply(job, call.store, bulk, apply_row, content, delimiter)
-
-        job = bulk.new_job(KIND, fmt, run, export=False)
-        job.details["object"] = kind.name
-        bulk.imports.enqueue(job, anyio.current_time(), call.store.now())
-        await call.delay(0)
+        file = (fmt, delimiter, content)
+        details = {"object": kind.name}
+        job = await _queue_import(call, bulk, KIND, file, _row(objects, kind), details)
         return call.ok([{"batchId": int(job.id), "status": "Queued", "objectApiName": kind.name}])
 
     return handler
