@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
+from ._assets import browse_all, browse_window, by_id_and_name, found
 from ._call import Call, Router, parse_date
-from ._static_lists import NO_ASSETS_WARNING, browse_window
 from ._store import (
     CampaignRun,
     Channel,
@@ -18,11 +17,9 @@ from ._store import (
     Store,
     asset_date,
 )
-from ._wire import ApiError, asset_envelope
+from ._wire import ApiError
 
 __all__ = ["MAX_TRIGGER_LEADS", "register"]
-
-T = TypeVar("T")
 
 # Marketo: Request Campaign takes at most 100 leads per call.
 MAX_TRIGGER_LEADS = 100
@@ -30,16 +27,6 @@ MAX_TRIGGER_LEADS = 100
 MAX_RUN_AT_AHEAD = timedelta(days=2 * 365)
 _TOKEN_NAME = re.compile(r"\{\{my\.[^{}]+\}\}")
 _WORKSPACE = "Default"
-
-
-def _found(call: Call, views: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    if not views:
-        return asset_envelope(call.request_id, None, [NO_ASSETS_WARNING])
-    return asset_envelope(call.request_id, views)
-
-
-def _browse(call: Call, items: Sequence[T], view: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
-    return _found(call, [view(item) for item in items[browse_window(call)]])
 
 
 def _flag(call: Call, name: str) -> bool:
@@ -86,15 +73,7 @@ def campaign_view(store: Store, campaign: SmartCampaign) -> dict[str, Any]:
     return view
 
 
-async def campaign_by_id(call: Call) -> dict[str, Any]:
-    campaign = call.store.smart_campaigns.get(call.path_int("id"))
-    return _found(call, [campaign_view(call.store, campaign)] if campaign else [])
-
-
-async def campaign_by_name(call: Call) -> dict[str, Any]:
-    name = call.required("name")
-    found = [c for c in call.store.smart_campaigns.values() if c.name == name]
-    return _found(call, [campaign_view(call.store, c) for c in found[:1]])
+campaign_by_id, campaign_by_name = by_id_and_name(lambda s: s.smart_campaigns, campaign_view)
 
 
 async def browse_campaigns(call: Call) -> dict[str, Any]:
@@ -104,7 +83,7 @@ async def browse_campaigns(call: Call) -> dict[str, Any]:
         for c in sorted(call.store.smart_campaigns.values(), key=lambda c: c.id)
         if c.active or not active_only
     ]
-    return _browse(call, campaigns, lambda c: campaign_view(call.store, c))
+    return found(call, [campaign_view(call.store, c) for c in campaigns[browse_window(call)]])
 
 
 # ---- Request Campaign and Schedule Campaign (Lead Database) ----------------------------------
@@ -221,19 +200,8 @@ def program_view(store: Store, program: Program) -> dict[str, Any]:
     }
 
 
-async def program_by_id(call: Call) -> dict[str, Any]:
-    program = call.store.programs.get(call.path_int("id"))
-    return _found(call, [program_view(call.store, program)] if program else [])
-
-
-async def program_by_name(call: Call) -> dict[str, Any]:
-    program = call.store.program_named(call.required("name"))
-    return _found(call, [program_view(call.store, program)] if program else [])
-
-
-async def browse_programs(call: Call) -> dict[str, Any]:
-    programs = sorted(call.store.programs.values(), key=lambda p: p.id)
-    return _browse(call, programs, lambda p: program_view(call.store, p))
+program_by_id, program_by_name = by_id_and_name(lambda s: s.programs, program_view)
+browse_programs = browse_all(lambda s: s.programs, program_view)
 
 
 def channel_view(store: Store, channel: Channel) -> dict[str, Any]:
@@ -263,12 +231,12 @@ async def channel_by_name(call: Call) -> dict[str, Any]:
     if not name:
         raise ApiError("701", "name cannot be blank")
     channel = call.store.channels.get(name)
-    return _found(call, [channel_view(call.store, channel)] if channel else [])
+    return found(call, [channel_view(call.store, channel)] if channel else [])
 
 
 async def browse_channels(call: Call) -> dict[str, Any]:
     channels = sorted(call.store.channels.values(), key=lambda c: c.id)
-    return _browse(call, channels, lambda c: channel_view(call.store, c))
+    return found(call, [channel_view(call.store, c) for c in channels[browse_window(call)]])
 
 
 # ---- smart lists (asset API) -----------------------------------------------------------------
@@ -287,20 +255,12 @@ def smart_list_view(smart_list: SmartList) -> dict[str, Any]:
     }
 
 
-async def smart_list_by_id(call: Call) -> dict[str, Any]:
-    smart_list = call.store.smart_lists.get(call.path_int("id"))
-    return _found(call, [smart_list_view(smart_list)] if smart_list else [])
-
-
-async def smart_list_by_name(call: Call) -> dict[str, Any]:
-    name = call.required("name")
-    found = [s for s in call.store.smart_lists.values() if s.name == name]
-    return _found(call, [smart_list_view(s) for s in found[:1]])
-
-
-async def browse_smart_lists(call: Call) -> dict[str, Any]:
-    smart_lists = sorted(call.store.smart_lists.values(), key=lambda s: s.id)
-    return _browse(call, smart_lists, smart_list_view)
+smart_list_by_id, smart_list_by_name = by_id_and_name(
+    lambda s: s.smart_lists, lambda _, smart_list: smart_list_view(smart_list)
+)
+browse_smart_lists = browse_all(
+    lambda s: s.smart_lists, lambda _, smart_list: smart_list_view(smart_list)
+)
 
 
 def register(router: Router) -> None:

@@ -6,29 +6,19 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from ._assets import browse_window, by_id_and_name, found
 from ._call import MAX_RECORDS, Call, Router
 from ._leads import DEFAULT_LEAD_FIELDS, lead_view, requested_fields
 from ._store import StaticList, iso
 from ._wire import ApiError, asset_envelope
 
-__all__ = ["NO_ASSETS_WARNING", "browse_window", "register"]
-
-NO_ASSETS_WARNING = "No assets found for the given search criteria."
-# Marketo: asset browse maxReturn defaults to 20, at most 200.
-DEFAULT_MAX_RETURN = 20
-MAX_MAX_RETURN = 200
+__all__ = ["register"]
 
 
 def _asset_params(call: Call) -> None:
     """Asset writes are form-encoded; a JSON body is refused like Marketo does (612)."""
     if call.body.strip() and call.content_type != "application/x-www-form-urlencoded":
         raise ApiError("612", "Invalid Content Type")
-
-
-def _found(call: Call, lists: list[StaticList]) -> dict[str, Any]:
-    if not lists:
-        return asset_envelope(call.request_id, None, [NO_ASSETS_WARNING])
-    return asset_envelope(call.request_id, [s.view() for s in lists])
 
 
 def _folder(text: str) -> dict[str, Any]:
@@ -41,25 +31,7 @@ def _folder(text: str) -> dict[str, Any]:
     return {"id": folder["id"], "type": folder.get("type", "Folder")}
 
 
-async def get_by_id(call: Call) -> dict[str, Any]:
-    static_list = call.store.lists.get(call.path_int("id"))
-    return _found(call, [static_list] if static_list else [])
-
-
-async def get_by_name(call: Call) -> dict[str, Any]:
-    static_list = call.store.list_named(call.required("name"))
-    return _found(call, [static_list] if static_list else [])
-
-
-def browse_window(call: Call) -> slice:
-    """The items an asset browse shows: ``offset`` and ``maxReturn`` (20 by default, 1 to 200)."""
-    offset = call.int_param("offset", 0)
-    max_return = call.int_param("maxReturn", DEFAULT_MAX_RETURN)
-    if not 1 <= max_return <= MAX_MAX_RETURN:
-        raise ApiError("1003", f"Invalid maxReturn {max_return}, it must be 1 to 200")
-    if offset < 0:
-        raise ApiError("1003", f"Invalid offset {offset}")
-    return slice(offset, offset + max_return)
+get_by_id, get_by_name = by_id_and_name(lambda s: s.lists, lambda _, s: s.view())
 
 
 async def browse(call: Call) -> dict[str, Any]:
@@ -75,7 +47,7 @@ async def browse(call: Call) -> dict[str, Any]:
         and (earliest is None or s.updated_at >= earliest)
         and (latest is None or s.updated_at <= latest)
     ]
-    return _found(call, lists[window])
+    return found(call, [s.view() for s in lists[window]])
 
 
 async def create(call: Call) -> dict[str, Any]:
