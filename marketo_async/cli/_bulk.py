@@ -48,8 +48,7 @@ from ._input import (
     InputRow,
     describe_input,
     estimate_rows,
-    read_ids,
-    read_lead_refs,
+    read_refs,
     read_rows,
 )
 from ._options import (
@@ -76,7 +75,7 @@ Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 def prepare_id(record: Mapping[str, Any]) -> tuple[Any, Any]:
-    """A lead-id row (``{"id": n}``, from :func:`read_ids`): send the id, report it as the key."""
+    """A lead-id row (``{"id": n}``, from :func:`read_refs`): send the id, report it as the key."""
     lead_id = record["id"]
     return lead_id, lead_id
 
@@ -184,12 +183,10 @@ def bulk_command(spec: BulkSpec) -> click.Command:
             question = spec.confirm.format(file=describe_input(file), **values)
             click.confirm(question, abort=True, err=True)
         try:
-            if spec.reads == "ids":
-                rows = read_ids(file, column=id_column, options=how)
-            elif spec.reads == "leads":
-                rows = read_lead_refs(file, column=id_column, options=how)
-            else:
+            if spec.reads == "records":
                 rows = read_rows(file, options=how)
+            else:
+                rows = read_refs(file, spec.reads, column=id_column, options=how)
         except InputError as exc:
             fail(str(exc), ExitCode.USAGE)
         title = " ".join([_command_name(ctx), *(str(values[p]) for p in positional)])

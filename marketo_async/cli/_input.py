@@ -24,7 +24,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -40,12 +40,11 @@ __all__ = [
     "describe_input",
     "estimate_rows",
     "format_of",
-    "read_ids",
-    "read_lead_refs",
+    "read_refs",
     "read_rows",
 ]
 
-# Columns read_ids looks for, in order, when no column is named.
+# Columns read_refs looks for, in order, when no column is named.
 ID_COLUMNS = ("id", "leadId")
 
 # The most physical lines one CSV row may span (a quoted value with line breaks). Real values
@@ -386,52 +385,21 @@ class _CsvRows:
                 yield InputRow(row, record, line=line)
 
 
-def read_ids(
+def read_refs(
     path: str | Path,
+    reads: Literal["ids", "leads"] = "ids",
     *,
     column: str | None = None,
     format: str | None = None,
     options: InputOptions | None = None,
 ) -> RowReader:
-    """Lead ids, one row each as ``{"id": n}``.
+    """Leads by reference, one row each: with ``reads="ids"`` lead ids as ``{"id": n}``; with
+    ``"leads"`` ids or emails, an email as ``{"email": text}``.
 
-    From a CSV/JSONL file (the ``column`` field; by default ``id``, else ``leadId``), or from a
-    ``.txt`` file (or one without a suffix) holding one id a line.
+    From a ``.txt`` file (or one without a suffix) holding one a line, or from a CSV/JSONL
+    file's ``column`` (by default ``id``, else ``leadId``; for ``"leads"`` else ``email``).
     """
-    return _read_refs(path, _IDS, column=column, format=format, options=options)
-
-
-def read_lead_refs(
-    path: str | Path,
-    *,
-    column: str | None = None,
-    format: str | None = None,
-    options: InputOptions | None = None,
-) -> RowReader:
-    """Leads by id or by email, one row each as ``{"id": n}`` or ``{"email": text}``.
-
-    From a ``.txt`` file (or one without a suffix) holding one id or email a line, or from a
-    CSV/JSONL file's ``column`` (by default ``id``, else ``leadId``, else ``email``).
-    """
-    return _read_refs(path, _LEAD_REFS, column=column, format=format, options=options)
-
-
-@attrs.frozen
-class _Refs:
-    """One kind of lead reference: the columns that may hold it, how a value becomes a row."""
-
-    columns: tuple[str, ...]
-    make_row: Callable[[int, Any, int], InputRow]
-
-
-def _read_refs(
-    path: str | Path,
-    refs: _Refs,
-    *,
-    column: str | None,
-    format: str | None,
-    options: InputOptions | None,
-) -> RowReader:
+    refs = _REFS[reads]
     options = options or InputOptions()
     source = Path(str(path))
     if (format or options.format) is None and source.suffix.lower() in (".txt", ""):
@@ -446,6 +414,14 @@ def _read_refs(
     stack = contextlib.ExitStack()
     stack.callback(rows.close)
     return RowReader(_refs_of_rows(rows, refs, column), stack)
+
+
+@attrs.frozen
+class _Refs:
+    """One kind of lead reference: the columns that may hold it, how a value becomes a row."""
+
+    columns: tuple[str, ...]
+    make_row: Callable[[int, Any, int], InputRow]
 
 
 def _ref_row(row: int, value: Any, line: int) -> InputRow:
@@ -524,5 +500,4 @@ def _id_row(row: int, value: Any, line: int) -> InputRow:
     return InputRow(row, {"id": number}, line=line)
 
 
-_IDS = _Refs(ID_COLUMNS, _id_row)
-_LEAD_REFS = _Refs((*ID_COLUMNS, "email"), _ref_row)
+_REFS = {"ids": _Refs(ID_COLUMNS, _id_row), "leads": _Refs((*ID_COLUMNS, "email"), _ref_row)}

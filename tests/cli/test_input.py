@@ -13,7 +13,7 @@ from marketo_async.cli._input import (
     InputOptions,
     InputRow,
     estimate_rows,
-    read_ids,
+    read_refs,
     read_rows,
 )
 
@@ -71,7 +71,7 @@ def test_jsonl_rows(tmp_path: Path) -> None:
 def test_ids_from_text_csv_and_jsonl(tmp_path: Path) -> None:
     text = tmp_path / "ids.txt"
     text.write_text("id\n5\n\n6\nseven\n-1\n2147483647\n2147483648\n", encoding="utf-8")
-    assert [(r.row, r.record, r.error is not None) for r in read_ids(text)] == [
+    assert [(r.row, r.record, r.error is not None) for r in read_refs(text)] == [
         (1, {"id": 5}, False),
         (2, {"id": 6}, False),
         (3, None, True),
@@ -81,12 +81,12 @@ def test_ids_from_text_csv_and_jsonl(tmp_path: Path) -> None:
     ]
     table = tmp_path / "ids.csv"
     table.write_text("leadId,email\n7,a@example.com\n,b@example.com\n", encoding="utf-8")
-    rows = list(read_ids(table))
+    rows = list(read_refs(table))
     assert rows[0] == InputRow(1, {"id": 7}, line=2)
     assert rows[1].record is None and "leadId" in (rows[1].error or "")
     lines = tmp_path / "ids.jsonl"
     lines.write_text('{"lead": 8}\n', encoding="utf-8")
-    assert list(read_ids(lines, column="lead")) == [InputRow(1, {"id": 8}, line=1)]
+    assert list(read_refs(lines, column="lead")) == [InputRow(1, {"id": 8}, line=1)]
 
 
 def test_estimate_rows(tmp_path: Path) -> None:
