@@ -22,11 +22,13 @@ import attrs
 import click
 
 from ..leadgen import DEFAULT_BASE_URL, LEADGEN_RATE_LIMITS, LeadGenClient, LeadGenLead
+from ..leadgen._writes import MAX_OBJECTS_PER_CALL
 from ._bulk import run_bulk
 from ._connect import is_loopback_url
 from ._export import ExportTarget, export_records, run_export
 from ._input import InputError, InputOptions, read_rows
 from ._options import (
+    batch_size_choice,
     env_file_option,
     input_options,
     latency_option,
@@ -231,12 +233,9 @@ def _prepare(record: Mapping[str, Any]) -> tuple[Any, Any]:
 @click.argument(
     "file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path)
 )
-@click.option(
-    "--batch-size",
-    type=click.IntRange(1, 500),
-    default=500,
-    show_default=True,
-    help="Leads per API call (the API takes 500; 250 is advised with many custom fields).",
+@batch_size_choice(
+    MAX_OBJECTS_PER_CALL,
+    "Leads per API call (the API takes 500; 250 is advised with many custom fields).",
 )
 @input_options
 @run_options

@@ -30,6 +30,7 @@ __all__ = [
     "FORMATS",
     "RUN_OPTION_NAMES",
     "OutputFile",
+    "batch_size_choice",
     "batch_size_option",
     "cli_logging",
     "connection_options",
@@ -370,14 +371,21 @@ def input_options(function: F) -> F:
     return cast(F, _apply(wrapper, options))
 
 
-def batch_size_option(function: F) -> F:
+def batch_size_choice(most: int, help: str) -> Callable[[F], F]:
+    """``--batch-size``: records per call, 1 to ``most`` (the API's limit, the default)."""
     return click.option(
         "--batch-size",
-        type=click.IntRange(1, MAX_BATCH_SIZE),
-        default=MAX_BATCH_SIZE,
+        type=click.IntRange(1, most),
+        default=most,
         show_default=True,
-        help="Records per API call (lower it for very wide records).",
-    )(function)
+        help=help,
+    )
+
+
+# Marketo's REST writes: up to 300 records a call.
+batch_size_option = batch_size_choice(
+    MAX_BATCH_SIZE, "Records per API call (lower it for very wide records)."
+)
 
 
 def id_column_option(function: F) -> F:
