@@ -61,7 +61,14 @@ from ._options import (
 from ._output import ExitCode, fail, stderr_console, stdout_console
 from ._preflight import PreflightError
 from ._progress import ProgressDisplay
-from ._report import AppliedRows, ReportWriter, RunIdentity, load_applied, read_identity
+from ._report import (
+    AppliedRows,
+    NotAReport,
+    ReportWriter,
+    RunIdentity,
+    load_applied,
+    read_identity,
+)
 from ._run import BulkRun, EarlierAttempts, Prepare, Send, beside, systemic_fix, watch_signals
 from ._state import cli_state
 
@@ -245,6 +252,8 @@ def _check_resumable(resume: tuple[Path, ...], identity: RunIdentity) -> None:
             continue
         try:
             found = read_identity(earlier)
+        except NotAReport as exc:
+            fail(f"--resume {earlier}: {exc}", ExitCode.USAGE)
         except (OSError, UnicodeDecodeError) as exc:
             fail(f"--resume {earlier}: cannot be read ({exc})", ExitCode.USAGE)
         if found is None:

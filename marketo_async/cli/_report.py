@@ -25,6 +25,7 @@ from ._lock import ReportBusy, ReportLock
 __all__ = [
     "APPLIED",
     "AppliedRows",
+    "NotAReport",
     "ReportBusy",
     "ReportWriter",
     "RunIdentity",
@@ -128,14 +129,29 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
 
 
+class NotAReport(ValueError):
+    """A file given as an earlier run's report holds something else (say, the input)."""
+
+
 def read_identity(path: str | Path) -> RunIdentity | None:
-    """The identity line of a report (None for a report made before reports had one)."""
+    """The identity line of a report (None for a report made before reports had one, or
+    one whose only line a kill cut short). :class:`NotAReport` when its first whole line is
+    no report line: a resumed run would append its lines to that file."""
     with Path(path).open("r", encoding="utf-8") as handle:
         first = handle.readline()
     try:
-        return RunIdentity.from_json(json.loads(first))
+        entry = json.loads(first)
     except ValueError:
+        entry = None
+    if _row_of(entry) is None:
+        if first.endswith("\n"):
+            raise NotAReport(
+                "not a report: its first line is no report line (a JSON object with the "
+                "row's number), and a resumed run would append to it. Give the --report "
+                "file an earlier run wrote"
+            )
         return None
+    return RunIdentity.from_json(entry)
 
 
 class ReportWriter:
@@ -285,9 +301,14 @@ def report_entries(path: str | Path) -> Iterator[dict[str, Any]]:
                 entry = json.loads(line)
             except ValueError:
                 continue
-            row = entry.get("row") if isinstance(entry, dict) else None
-            if isinstance(row, int) and not isinstance(row, bool) and row > 0:
+            if _row_of(entry) is not None:
                 yield entry
+
+
+def _row_of(entry: Any) -> int | None:
+    """The row number of a report line (None: not a report line)."""
+    row = entry.get("row") if isinstance(entry, dict) else None
+    return row if isinstance(row, int) and not isinstance(row, bool) and row > 0 else None
 
 
 # How far past its last reported row a run may have had calls out (the batch engine reads

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from marketo_async.cli._report import report_entries
 from marketo_async.testing import FakeMarketo
 from tests.cli.conftest import Invoke, read_report, write_csv, write_lines
@@ -131,6 +133,32 @@ def test_an_older_report_skips_only_rows_whose_line_and_key_match(
     assert result.exit_code == 0, result.output
     assert "does not say which input it belongs to" in result.stderr
     assert {lead["email"] for lead in fake.leads.values()} == {"u3@example.com", "u4@example.com"}
+
+
+@pytest.mark.parametrize("content", ["the input itself", "garbage\n", "[1, 2]\n"])
+def test_a_resume_file_that_is_not_a_report_is_refused_and_left_as_it_was(
+    invoke: Invoke, tmp_path: Path, content: str
+) -> None:
+    fake = FakeMarketo()
+    source = _leads(tmp_path / "a.csv", 1, 3)
+    given = source if content == "the input itself" else write_lines(Path("x.jsonl"), [content])
+    before = given.read_bytes()
+    result = invoke(fake, "leads", "upsert", source, "--sandbox", "--resume", given)
+    assert result.exit_code == 2, result.output
+    assert f"--resume {given}: not a report" in result.stderr
+    assert given.read_bytes() == before  # nothing appended to the user's file
+    assert _calls(fake) == 0 and not fake.leads
+
+
+def test_a_report_whose_only_line_a_kill_cut_short_is_resumed_from(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    fake = FakeMarketo()
+    source = _leads(tmp_path / "a.csv", 1, 2)
+    Path("r.jsonl").write_text('{"row": 1, "line": 2, "sta', encoding="utf-8")
+    result = invoke(fake, "leads", "upsert", source, "--sandbox", "--resume", "r.jsonl")
+    assert result.exit_code == 0, result.output
+    assert len(fake.leads) == 2
 
 
 def test_a_partial_last_line_is_tolerated(invoke: Invoke, tmp_path: Path) -> None:
