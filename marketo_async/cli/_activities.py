@@ -202,6 +202,12 @@ def _resolve_state(
     """The state to run from: the saved one (checked against the options given), or a new
     one (saved by the run once the client is open and a first run's filters are checked,
     before any output, when ``--state`` names a file)."""
+    if (
+        options.state_path is not None
+        and options.out not in (None, "-")
+        and options.state_path.resolve() == Path(str(options.out)).resolve()
+    ):  # each save would replace the output written so far
+        raise click.UsageError(f"--state and --out name the same file ({options.out})")
     if options.state_path is not None and options.state_path.exists():
         return _saved_state(options.state_path, read, kind=kind, options=options)
     state_path, since, out = options.state_path, options.since, options.out

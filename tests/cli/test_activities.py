@@ -384,6 +384,21 @@ def test_a_state_file_of_the_wrong_shape_is_one_error_line(
     assert fake.stats.calls == 0
 
 
+def test_a_state_in_the_output_file_is_refused_before_any_call(
+    invoke: Invoke, fake: FakeMarketo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _activities(fake, 2, 2)
+    monkeypatch.chdir(tmp_path)
+    # The same file by two spellings: each save of the state would replace the output.
+    result = invoke(
+        fake, "activities", "export", "--type-ids", "1,2,3", "--since", "2025-12-01",
+        "--state", "both.jsonl", "--out", tmp_path / "both.jsonl", "--sandbox",
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "--state and --out name the same file" in result.stderr
+    assert not (tmp_path / "both.jsonl").exists() and fake.stats.calls == 0
+
+
 def test_a_state_keeps_only_a_regular_file_in_step(
     invoke: Invoke, fake: FakeMarketo, tmp_path: Path
 ) -> None:
