@@ -13,7 +13,6 @@ import httpx
 from ._closing import ClosingClient
 from ._config import RateLimits, RetryPolicy
 from ._transport import (
-    ClientStats,
     FileTransfers,
     Jobs,
     Limiter,
@@ -274,11 +273,6 @@ class MarketoClient(ClosingClient):
 
     def __repr__(self) -> str:
         return f"MarketoClient(base_url={self.base_url!r}, rate_limits={self.rate_limits!r})"
-
-    @property
-    def stats(self) -> ClientStats:
-        """Calls made, retries, 606/615 seen, tokens fetched, records sent, errors by code."""
-        return self._transport.stats
 
     async def request(
         self,

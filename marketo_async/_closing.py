@@ -1,5 +1,6 @@
 """What every client of this package shares: how its calls go out (limits, retry policy,
-limiter), ``async with``, and an ``aclose()`` that closes its transport once."""
+limiter), its traffic's stats, ``async with``, and an ``aclose()`` that closes its transport
+once."""
 
 from __future__ import annotations
 
@@ -8,21 +9,23 @@ from typing import Protocol, TypeVar
 import httpx
 
 from ._config import RateLimits, RetryPolicy
-from ._transport import Limiter, LocalLimiter, Sending
+from ._transport import ClientStats, Limiter, LocalLimiter, Sending
 
 __all__ = ["ClosingClient"]
 
 ClientT = TypeVar("ClientT", bound="ClosingClient")
 
 
-class _Closable(Protocol):
+class _Transport(Protocol):
+    stats: ClientStats
+
     async def aclose(self) -> None: ...
 
 
 class ClosingClient:
     """A client whose ``_transport`` holds the connection pool; ``_closed`` once closed."""
 
-    _transport: _Closable
+    _transport: _Transport
     _closed: bool = False
     rate_limits: RateLimits
     retry: RetryPolicy
@@ -48,6 +51,12 @@ class ClosingClient:
             limiter=self.limiter,
             transport=transport,
         )
+
+    @property
+    def stats(self) -> ClientStats:
+        """Calls made, retries, rate limits met (Marketo's 606 and 615, Lead Gen & CRM's 107
+        as ``rate_limited``), tokens fetched, records sent, errors by code, calls per lane."""
+        return self._transport.stats
 
     async def __aenter__(self: ClientT) -> ClientT:
         return self

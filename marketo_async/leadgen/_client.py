@@ -11,7 +11,7 @@ import httpx
 
 from .._closing import ClosingClient
 from .._config import RateLimits, RetryPolicy
-from .._transport import ClientStats, Limiter, Secret
+from .._transport import Limiter, Secret
 from .._transport._wire import checked_base_url
 from ._transport import LeadGenTransport
 from .leads import Leads
@@ -114,11 +114,6 @@ class LeadGenClient(ClosingClient):
     def masked_url(self) -> str:
         """The endpoint with its credentials as sent, the secret key masked."""
         return self._transport.masked_url
-
-    @property
-    def stats(self) -> ClientStats:
-        """Calls made, retries, 107s seen (``rate_limited``), objects sent, errors by code."""
-        return self._transport.stats
 
     async def call(
         self,
