@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .._batch import OutcomeHook, Progress, StopHook, mapped
@@ -17,18 +17,21 @@ from ..models._converter import format_datetime
 __all__ = [
     "FIELD_NAME",
     "ID_RANGE",
+    "MAX_FILTER_VALUES",
     "MAX_ID",
     "FieldNames",
     "LeadId",
     "LeadIds",
     "OutcomeHook",
     "Progress",
+    "Records",
     "StopHook",
     "check_batch_size",
     "check_field_name",
     "check_id_field",
     "check_lead_id",
     "field_names",
+    "filter_chunks",
     "filter_values",
     "id_or_none",
     "many",
@@ -41,6 +44,11 @@ __all__ = [
 LeadId = int | str  # a string of digits (a CSV cell) is accepted too
 LeadIds = Iterable[LeadId] | AsyncIterable[LeadId]
 FieldNames = str | Iterable[str] | None
+# The records of a write of many: mappings of field names to values, read as they come.
+Records = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
+
+# Marketo: filterValues (or a compound key query's input) holds at most 300 values per call.
+MAX_FILTER_VALUES = 300
 
 # Marketo: ids are positive 32-bit integers.
 MAX_ID = 2**31 - 1
@@ -198,6 +206,13 @@ def filter_values(
     if not kept:
         raise ValueError("values must hold at least one value to filter on")
     return list(kept.values())
+
+
+def filter_chunks(texts: Sequence[str]) -> list[str]:
+    """``texts`` (see :func:`filter_values`) as the ``filterValues`` of one call each:
+    comma-joined, at most 300 a call."""
+    step = MAX_FILTER_VALUES
+    return [",".join(texts[at : at + step]) for at in range(0, len(texts), step)]
 
 
 def plain_value(value: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._batch import BatchReport, WriteHooks, WriteOptions, mapped
@@ -16,6 +16,7 @@ from ._activity_stream import ActivityPager, Query, decode_cursor
 from ._arguments import (
     ID_RANGE,
     FieldNames,
+    Records,
     field_names,
     id_or_none,
     positive_id,
@@ -26,7 +27,7 @@ from ._base import RecordRules, Resource
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["Activities", "ActivityRecords"]
+__all__ = ["Activities", "Records"]
 
 ACTIVITIES_PATH = "/rest/v1/activities.json"
 LEAD_CHANGES_PATH = "/rest/v1/activities/leadchanges.json"
@@ -46,7 +47,6 @@ MAX_ATTRIBUTE_BYTES = 65_536
 MAX_IDS_PER_READ = 10_000
 
 Positions = list[tuple[str, int]]
-ActivityRecords = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
 
 
 def _chunks(values: Sequence[int], size: int) -> list[list[int]]:
@@ -260,7 +260,7 @@ class Activities(Resource):
 
     async def add_custom(
         self,
-        records: ActivityRecords,
+        records: Records,
         **hooks: Unpack[WriteHooks],
     ) -> BatchReport:
         """Add custom activities, 300 per call; statuses ``added`` or ``skipped``.

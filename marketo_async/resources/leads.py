@@ -42,11 +42,14 @@ from ..models.leads import (
     VisitorData,
 )
 from ._arguments import (
+    MAX_FILTER_VALUES,
     FieldNames,
+    Records,
     check_batch_size,
     check_field_name,
     check_id_field,
     field_names,
+    filter_chunks,
     filter_values,
     id_or_none,
     many,
@@ -63,8 +66,6 @@ __all__ = ["MAX_FILTER_VALUES", "MAX_MERGE_LOSERS", "SYNC_ACTIONS", "Leads", "Sy
 
 T = TypeVar("T")
 
-# Marketo: filterValues holds at most 300 values per call.
-MAX_FILTER_VALUES = 300
 # Marketo: more than 25 losing leads in one merge is skipped with 1080.
 MAX_MERGE_LOSERS = 25
 
@@ -86,7 +87,6 @@ LEAD_NOT_FOUND = "1004"
 # Marketo: partitionName applies only to these actions.
 _PARTITION_ACTIONS = frozenset({"createOnly", "createOrUpdate"})
 
-LeadRecords = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
 LeadIds = Iterable[int] | AsyncIterable[int]
 Moment = dt.datetime | dt.date | str
 
@@ -210,8 +210,7 @@ class Leads(Resource):
             "batchSize": check_batch_size(batch_size),
         }
         starts = {
-            ",".join(texts[at : at + MAX_FILTER_VALUES]): at
-            for at in range(0, len(texts), MAX_FILTER_VALUES)
+            chunk: number * MAX_FILTER_VALUES for number, chunk in enumerate(filter_chunks(texts))
         }
 
         def explain(error: TooManyResultsError, query: Mapping[str, Any]) -> str:
@@ -318,7 +317,7 @@ class Leads(Resource):
 
     async def sync(
         self,
-        records: LeadRecords,
+        records: Records,
         *,
         action: SyncAction = "createOrUpdate",
         lookup_field: str = "email",
@@ -434,7 +433,7 @@ class Leads(Resource):
 
     async def push(
         self,
-        records: LeadRecords,
+        records: Records,
         *,
         program_name: str,
         lookup_field: str = "email",

@@ -10,7 +10,6 @@ never in flight together, in one process or, with a ``RedisLimiter``, across a f
 from __future__ import annotations
 
 from collections.abc import (
-    AsyncIterable,
     AsyncIterator,
     Callable,
     Iterable,
@@ -34,9 +33,12 @@ from .._errors import MarketoError
 from .._paging import Page, Pager, token_pages
 from ..models.objects import ObjectDescription, ObjectRecord
 from ._arguments import (
+    MAX_FILTER_VALUES,
+    Records,
     check_batch_size,
     check_field_name,
     field_names,
+    filter_chunks,
     filter_values,
     many,
     plain_value,
@@ -56,8 +58,6 @@ __all__ = [
     "ObjectSyncAction",
 ]
 
-# Marketo: filterValues (or a compound query's input) holds at most 300 values per call.
-MAX_FILTER_VALUES = 300
 ObjectSyncAction = Literal["createOrUpdate", "createOnly", "updateOnly"]
 SYNC_ACTIONS: tuple[str, ...] = ("createOrUpdate", "createOnly", "updateOnly")
 MATCH_BY: tuple[str, ...] = ("dedupeFields", "idField")
@@ -66,8 +66,6 @@ _RESEND_SAFE = frozenset({"createOrUpdate", "updateOnly"})
 # Marketo: a record a delete does not find is skipped with 1013; to a resent delete, the
 # first send deleted it.
 RECORD_NOT_FOUND = "1013"
-
-ObjectRecords = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
 
 
 @attrs.frozen(kw_only=True)
@@ -259,13 +257,8 @@ class DataObject(Resource):
             return Pager(lambda: self._pages(queries, compound=True))
         texts = filter_values(given)  # type: ignore[arg-type]
         queries = [
-            {
-                "filterType": filter_type,
-                "filterValues": ",".join(texts[at : at + MAX_FILTER_VALUES]),
-                "fields": names,
-                "batchSize": size,
-            }
-            for at in range(0, len(texts), MAX_FILTER_VALUES)
+            {"filterType": filter_type, "filterValues": chunk, "fields": names, "batchSize": size}
+            for chunk in filter_chunks(texts)
         ]
         return Pager(lambda: self._pages(queries, compound=False))
 
@@ -300,7 +293,7 @@ class DataObject(Resource):
 
     async def sync(
         self,
-        records: ObjectRecords,
+        records: Records,
         *,
         action: ObjectSyncAction = "createOrUpdate",
         dedupe_by: Literal["dedupeFields", "idField"] = "dedupeFields",
@@ -402,7 +395,7 @@ class DataObject(Resource):
 
     async def delete(
         self,
-        records: ObjectRecords,
+        records: Records,
         *,
         delete_by: Literal["dedupeFields", "idField"] = "dedupeFields",
         batch_size: int = MAX_BATCH_SIZE,

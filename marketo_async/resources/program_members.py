@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import (
-    AsyncIterable,
     Iterable,
     Mapping,
     Sequence,
@@ -20,13 +19,16 @@ from ..models.program_members import ProgramMember, ProgramMemberDescription
 from ._arguments import (
     FIELD_NAME,
     ID_RANGE,
+    MAX_FILTER_VALUES,
     FieldNames,
     LeadId,
     LeadIds,
+    Records,
     check_batch_size,
     check_field_name,
     check_lead_id,
     field_names,
+    filter_chunks,
     filter_values,
     id_or_none,
     positive_id,
@@ -41,8 +43,6 @@ __all__ = ["MAX_FILTER_VALUES", "MAX_UPDATED_AT_WINDOW", "ProgramMembers", "upda
 
 T = TypeVar("T")
 
-# Marketo: filterValues takes up to 300 values per call.
-MAX_FILTER_VALUES = 300
 # Marketo: filterType=updatedAt takes a range of seven days or fewer.
 MAX_UPDATED_AT_WINDOW = dt.timedelta(days=7)
 # Marketo: 1037 "Lead not in program" (to a member delete).
@@ -50,7 +50,6 @@ NOT_IN_PROGRAM = "1037"
 # Marketo sends no milliseconds, so consecutive windows start one second apart.
 _ONE_SECOND = dt.timedelta(seconds=1)
 
-MemberRecords = Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]]
 FilterValue = str | int | bool
 
 
@@ -176,10 +175,7 @@ class ProgramMembers(Resource):
         texts = filter_values(values, booleans=True)
         base: dict[str, Any] = {"filterType": filter_type}
         base.update(self._read_params(fields, batch_size))
-        queries = [
-            {**base, "filterValues": ",".join(texts[at : at + MAX_FILTER_VALUES])}
-            for at in range(0, len(texts), MAX_FILTER_VALUES)
-        ]
+        queries = [{**base, "filterValues": chunk} for chunk in filter_chunks(texts)]
         return self._pages(program_id, path, queries)
 
     def updated_between(
@@ -241,7 +237,7 @@ class ProgramMembers(Resource):
     async def update_data(
         self,
         program_id: int,
-        records: MemberRecords,
+        records: Records,
         **hooks: Unpack[WriteHooks],
     ) -> BatchReport:
         """Write member fields: each record is ``{"leadId": ..., "<fieldApiName>": value}``.
