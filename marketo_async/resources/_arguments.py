@@ -36,6 +36,7 @@ __all__ = [
     "id_or_none",
     "many",
     "non_empty_text",
+    "plain_record",
     "plain_value",
     "positive_id",
     "unique_ids",
@@ -220,6 +221,29 @@ def plain_value(value: Any) -> Any:
     if isinstance(value, (dt.datetime, dt.date)):
         return format_datetime(value)
     return value
+
+
+_JSON_SCALARS: frozenset[type] = frozenset({str, int, float, bool, type(None)})
+
+
+def plain_record(record: Any) -> Any:
+    """A record as a JSON-ready dict (datetimes as ISO-8601); non-mappings pass unchanged.
+
+    A plain dict of JSON values (the usual case) is passed as it is, without a copy.
+    """
+    if type(record) is dict:
+        for name, value in record.items():
+            if type(name) is not str:
+                break
+            if type(value) in _JSON_SCALARS:  # the usual case: no isinstance walk
+                continue
+            if isinstance(value, dt.date):
+                break
+        else:
+            return record
+    elif not isinstance(record, Mapping):
+        return record
+    return {str(name): plain_value(value) for name, value in record.items()}
 
 
 def many(

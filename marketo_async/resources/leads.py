@@ -54,7 +54,7 @@ from ._arguments import (
     id_or_none,
     many,
     non_empty_text,
-    plain_value,
+    plain_record,
     positive_id,
     unique_ids,
 )
@@ -106,31 +106,8 @@ def _moment(value: Moment | None, argument: str) -> str | None:
     return format_datetime(value)
 
 
-_JSON_SCALARS: frozenset[type] = frozenset({str, int, float, bool, type(None)})
-
-
-def _plain(record: Any) -> Any:
-    """A record as a JSON-ready dict (datetimes as ISO-8601); non-mappings pass unchanged.
-
-    A plain dict of JSON values (the usual case) is passed as it is, without a copy.
-    """
-    if type(record) is dict:
-        for name, value in record.items():
-            if type(name) is not str:
-                break
-            if type(value) in _JSON_SCALARS:  # the usual case: no isinstance walk
-                continue
-            if isinstance(value, dt.date):
-                break
-        else:
-            return record
-    elif not isinstance(record, Mapping):
-        return record
-    return {str(name): plain_value(value) for name, value in record.items()}
-
-
 def _kept(kept: Held[Any], record: Any) -> Any:
-    return kept.keep(_plain(record))
+    return kept.keep(plain_record(record))
 
 
 def _cookie(cookie: object) -> str:
@@ -369,7 +346,7 @@ class Leads(Resource):
         options = WriteOptions(batch_size=batch_size, coalesce=coalesce, **hooks)
         # settle_unknown: each record is kept as read, and let go unless it ends unknown.
         kept: Held[Any] = Held()
-        convert: Callable[[Any], Any] = _plain
+        convert: Callable[[Any], Any] = plain_record
         if settle_unknown:
             convert = functools.partial(_kept, kept)
             options = keeping_unknown(kept, options)
@@ -420,7 +397,8 @@ class Leads(Resource):
         if isinstance(records, (str, bytes, Mapping)) or not isinstance(records, Iterable):
             raise ValueError("records must be the records given to sync, in the same order")
         by_index = {
-            index: _plain(record) for index, record in unknown_records(report, records).items()
+            index: plain_record(record)
+            for index, record in unknown_records(report, records).items()
         }
         return await settle_report(
             report, by_index, self._read_back, action=action, lookup_field=lookup_field
@@ -465,7 +443,7 @@ class Leads(Resource):
 
         options = WriteOptions(batch_size=batch_size, coalesce=coalesce, **hooks)
         return await self._api.write_input(
-            many(records, _plain, "records"),
+            many(records, plain_record, "records"),
             "/rest/v1/leads/push.json",
             lead_rules("createOrUpdate", lookup_field),
             options,
@@ -560,7 +538,7 @@ class Leads(Resource):
             raise ValueError("fields must include 'email': Submit Form upserts by email")
         if not email.isascii():
             raise ValueError(f"fields['email'] must be ASCII for Marketo, got {email!r}")
-        record: dict[str, Any] = {"leadFormFields": _plain(fields)}
+        record: dict[str, Any] = {"leadFormFields": plain_record(fields)}
         if visitor_data is not None:
             if isinstance(visitor_data, VisitorData):
                 record["visitorData"] = converter.unstructure(visitor_data)

@@ -41,6 +41,7 @@ from ._arguments import (
     filter_chunks,
     filter_values,
     many,
+    plain_record,
     plain_value,
 )
 from ._base import Api, Resource, after_resend, results_of
@@ -344,7 +345,7 @@ class DataObject(Resource):
         report = await api.write_batches(
             many(
                 records,
-                guids.indexed(_plain_record, kept if settle_unknown else None),
+                guids.indexed(plain_record, kept if settle_unknown else None),
                 "records",
             ),
             send,
@@ -430,10 +431,6 @@ class DataObject(Resource):
             guids.told(options),
         )
         return guids.report(report)
-
-
-def _plain_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {str(name): plain_value(value) for name, value in record.items()}
 
 
 class CustomObjects(Resource):
