@@ -57,6 +57,15 @@ class ExportTarget:
     def where(self) -> str:
         return "stdout" if self.out == "-" else self.out
 
+    @property
+    def direct(self) -> bool:
+        """Written as the records come (stdout, a device, a FIFO), not renamed once complete."""
+        return self.out == "-" or _not_a_file(Path(self.out))
+
+
+def _not_a_file(target: Path) -> bool:
+    return target.exists() and not target.is_file()
+
 
 def to_mapping(item: Any) -> dict[str, Any]:
     """A pager item as a flat ``{restName: value}`` dict (a ``Lead`` is a mapping already)."""
@@ -158,7 +167,7 @@ def open_output(path: str) -> Iterator[IO[str]]:
     target = Path(path)
     if target.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
-    if target.exists() and not target.is_file():
+    if _not_a_file(target):
         with target.open("w", encoding="utf-8", newline="") as handle:
             yield handle
         return
@@ -247,6 +256,9 @@ def run_export(copy: Callable[[], Awaitable[int]], target: ExportTarget, *, what
         raise click.UsageError(str(error)) from None
     except BaseException as error:  # SIGINT/SIGTERM, maybe inside a task group
         read = what.split()[-1]  # "car_c records" -> "records"
-        exit_if_stopped(error, f"Interrupted: the output holds the {read} read so far.")
+        if target.direct:
+            exit_if_stopped(error, f"Interrupted: the output holds the {read} read so far.")
+        # open_output dropped the partial file: a file is written only once complete.
+        exit_if_stopped(error, f"Interrupted: {target.out} was not written.")
         raise
     stderr_console().print(f"Exported {written:,} {what} to {target.where}.", markup=False)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from marketo_async.cli._export import open_output
+from marketo_async.cli._export import ExportTarget, open_output, run_export
 from marketo_async.testing import FakeMarketo
 from tests.cli.conftest import Invoke
 
@@ -100,3 +100,30 @@ def test_a_directory_is_refused_by_the_name_given(tmp_path: Path) -> None:
         pass
     assert raised.value.filename == str(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("out", ["file", "-"])
+def test_an_export_stopped_by_ctrl_c_says_what_the_output_holds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], out: str
+) -> None:
+    target = ExportTarget(
+        out=str(tmp_path / "leads.csv") if out == "file" else "-",
+        output_format="csv",
+        progress_mode="off",
+        progress_interval=1.0,
+    )
+
+    async def copy() -> int:
+        with open_output(target.out) as handle:
+            handle.write("email\na@x.com\n")
+            raise KeyboardInterrupt
+
+    with pytest.raises(SystemExit) as stopped:
+        run_export(copy, target, what="leads")
+    assert stopped.value.code == 130
+    said = capsys.readouterr().err.strip().splitlines()[-1]
+    if out == "file":  # the partial file is gone: nothing holds "the leads read so far"
+        assert said == f"Interrupted: {target.out} was not written."
+        assert list(tmp_path.iterdir()) == []
+    else:
+        assert said == "Interrupted: the output holds the leads read so far."
