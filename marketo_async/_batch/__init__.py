@@ -39,61 +39,30 @@ The modules, one concern each:
 - ``_mapped``: a write's input converted record by record as it is read.
 """
 
+from . import _outcomes
 from ._engine import Send, run_batches
 from ._held import Held, keeping_unknown
 from ._mapped import mapped
 from ._options import BatchOptions, OutcomeHook, Progress, StopHook, WriteHooks, WriteOptions
-from ._outcomes import (
-    DAILY_QUOTA,
-    INTERRUPTED,
-    LOCAL_VALIDATION,
-    MARKETO_STATUSES,
-    NO_KEY_LEASE,
-    NO_RESULT,
-    NOT_APPLIED_STATUSES,
-    RESENT,
-    STATUSES,
-    UNEXPECTED_ANSWER,
-    UNEXPECTED_STATUS,
-    BatchReport,
-    OutcomeSequence,
-    Reason,
-    RecordOutcome,
-    Status,
-)
+from ._outcomes import *  # noqa: F403
 from ._recorder import Recorder
 from ._results import MARKETO_RESULTS, EntryResult, ResultRules, marketo_result, reasons_of
 from ._sizes import ENVELOPE_BYTES, MAX_BATCH_SIZE, MAX_BODY_BYTES, json_size, size_bound
 
+# _outcomes' own __all__ is the one list of the statuses and outcome types re-exported here.
 __all__ = [
-    "DAILY_QUOTA",
     "ENVELOPE_BYTES",
-    "INTERRUPTED",
-    "LOCAL_VALIDATION",
     "MARKETO_RESULTS",
-    "MARKETO_STATUSES",
     "MAX_BATCH_SIZE",
     "MAX_BODY_BYTES",
-    "NOT_APPLIED_STATUSES",
-    "NO_KEY_LEASE",
-    "NO_RESULT",
-    "RESENT",
-    "STATUSES",
-    "UNEXPECTED_ANSWER",
-    "UNEXPECTED_STATUS",
     "BatchOptions",
-    "BatchReport",
     "EntryResult",
     "Held",
     "OutcomeHook",
-    "OutcomeSequence",
     "Progress",
-    "Reason",
-    "RecordOutcome",
     "Recorder",
     "ResultRules",
     "Send",
-    "Status",
     "StopHook",
     "WriteHooks",
     "WriteOptions",
@@ -105,3 +74,4 @@ __all__ = [
     "run_batches",
     "size_bound",
 ]
+__all__ += _outcomes.__all__
