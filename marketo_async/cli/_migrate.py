@@ -389,7 +389,9 @@ def _execute(ctx: click.Context, options: MigrateOptions, plan: bool) -> None:
         command=TITLE, settings=_identity_settings(options), path="Lead Gen & CRM account"
     )
     _check_resumable(options.resume, identity)
-    writer = _open_report(options.report, options.resume, identity, writer=PairingReport)
+    writer = _open_report(
+        options.report, options.resume, identity, writer=PairingReport, sandbox=options.sandbox
+    )
     assert isinstance(writer, PairingReport)
     writer.keep = options.lists
     applied = load_applied_sources(options.resume)

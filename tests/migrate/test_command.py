@@ -338,3 +338,20 @@ def test_resume_refuses_a_report_of_another_command(
     assert result.exit_code == 2
     assert "does not belong to this run" in result.output
     assert mk.leads == {}
+
+
+def test_a_sandbox_run_with_an_existing_report_is_told_to_name_another_not_to_resume(
+    lg: FakeLeadGen, mk: FakeMarketo, migrate: Migrate, tmp_path: Path
+) -> None:
+    lg.add_lead(emailAddress="a@example.com")
+    report = tmp_path / "r.jsonl"
+    assert migrate(lg, mk, "--report", report).exit_code == 0
+    before = report.read_bytes()
+
+    result = migrate(lg, mk, "--report", report)
+
+    # Each --sandbox run starts from new emulators: resuming would skip leads the new
+    # Marketo emulator never got.
+    assert result.exit_code == 2
+    assert "name another --report" in result.output and "--resume" not in result.output
+    assert report.read_bytes() == before
