@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import anyio
+import attrs
 
 from .._errors import RequestError, TransientError
 from ._gate import CURRENT_GATE, queued
@@ -75,29 +76,23 @@ def usage_total(body: Mapping[str, Any], today: str) -> int | None:
     return total
 
 
+@attrs.define(eq=False)
 class DailyUsageWatch:
-    """Keeps a limiter's daily counter at least at the instance's count (see the module)."""
+    """Keeps a limiter's daily counter at least at the instance's count (see the module).
 
-    def __init__(
-        self,
-        counter: DailyCounter,
-        read_usage: Callable[[], Awaitable[Mapping[str, Any]]],
-        calls_sent: Callable[[], int],
-        *,
-        every_s: float = LEARN_EVERY_S,
-        every_calls: int = LEARN_EVERY_CALLS,
-        wall_clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._counter = counter
-        self._read_usage = read_usage
-        self._calls_sent = calls_sent
-        self.every_s = every_s
-        self.every_calls = every_calls
-        self._wall_clock = wall_clock
-        self._lock = anyio.Lock()
-        self._checked_at: float | None = None  # anyio's clock
-        self._calls_at = 0
-        self.reads = 0
+    ``read_usage`` reads ``stats/usage``; ``calls_sent`` is this client's count of calls sent.
+    """
+
+    _counter: DailyCounter = attrs.field(repr=False)
+    _read_usage: Callable[[], Awaitable[Mapping[str, Any]]] = attrs.field(repr=False)
+    _calls_sent: Callable[[], int] = attrs.field(repr=False)
+    every_s: float = attrs.field(default=LEARN_EVERY_S, kw_only=True)
+    every_calls: int = attrs.field(default=LEARN_EVERY_CALLS, kw_only=True)
+    _wall_clock: Callable[[], float] = attrs.field(default=time.time, kw_only=True, repr=False)
+    _lock: anyio.Lock = attrs.field(factory=anyio.Lock, init=False, repr=False)
+    _checked_at: float | None = attrs.field(default=None, init=False)  # anyio's clock
+    _calls_at: int = attrs.field(default=0, init=False)
+    reads: int = attrs.field(default=0, init=False)
 
     def _due(self) -> bool:
         if self._checked_at is None:
