@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import anyio
 import attrs
@@ -184,30 +184,45 @@ def open_output(path: str) -> Iterator[IO[str]]:
 
 def read_values(path: Path, column: str | None = None) -> list[str]:
     """Filter values: one a line in a text file, or a CSV/JSONL column (``column``, else the
-    first column), blanks and a header line skipped, duplicates dropped (order kept)."""
-    from ._input import format_of, read_rows
+    first column), blanks and a header line skipped, duplicates dropped (order kept).
+
+    A file, line or row that cannot be read is a usage error naming it (``--values``): a
+    value left out would leave its records out of the export without a word.
+    """
+    from ._input import InputError, format_of, read_rows
 
     seen: dict[str, None] = {}
     if path.suffix.lower() in (".txt", ""):
-        with path.open("r", encoding="utf-8-sig") as handle:
-            for line in handle:
-                text = line.strip()
-                if text and (column is None or text != column):
-                    seen.setdefault(text, None)
+        try:
+            with path.open("r", encoding="utf-8-sig") as handle:
+                for line in handle:
+                    text = line.strip()
+                    if text and (column is None or text != column):
+                        seen.setdefault(text, None)
+        except UnicodeDecodeError:
+            _refuse_values(f"{path} is not UTF-8 text (save it as UTF-8)")
         return list(seen)
-    for item in read_rows(path, format=format_of(path)):
-        if item.record is None:
-            continue
-        if column is not None and column in item.record:
-            value = item.record[column]
-        elif item.record:
-            value = next(iter(item.record.values()))
-        else:
-            continue
-        text = str(value).strip()
-        if text:
-            seen.setdefault(text, None)
+    try:
+        with read_rows(path, format=format_of(path)) as rows:
+            for item in rows:
+                if item.record is None:
+                    _refuse_values(f"{path} {item.error}")
+                if column is not None and column in item.record:
+                    value = item.record[column]
+                elif item.record:
+                    value = next(iter(item.record.values()))
+                else:
+                    continue
+                text = str(value).strip()
+                if text:
+                    seen.setdefault(text, None)
+    except InputError as error:
+        _refuse_values(str(error))
     return list(seen)
+
+
+def _refuse_values(why: str) -> NoReturn:
+    raise click.BadParameter(why, param_hint="--values")
 
 
 async def export_records(

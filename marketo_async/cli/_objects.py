@@ -27,6 +27,7 @@ from ._bulk import BulkSpec, Params, Transform, bulk_command
 from ._bulk_api import import_poll_option, import_send
 from ._connect import ConnectOptions, open_client, run_read
 from ._export import ExportTarget, export_records, read_values, run_export, to_mapping
+from ._input import read_rows
 from ._options import batch_size_option, connection_options, export_options
 from ._output import stdout_console
 from ._preflight import PreflightError
@@ -295,8 +296,9 @@ objects_import = bulk_command(
 def _read_keys(path: Path, filter_type: str) -> list[Any]:
     """Filter values: one a line or a column; a JSONL file of objects gives compound keys."""
     if path.suffix.lower() == ".jsonl":
-        rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
-        if rows and all(isinstance(row, dict) and len(row) > 1 for row in rows):
+        with read_rows(path, format="jsonl") as lines:
+            rows = [item.record for item in lines]
+        if rows and all(row is not None and len(row) > 1 for row in rows):
             return rows
     return list(read_values(path, filter_type))
 
