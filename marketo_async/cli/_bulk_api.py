@@ -358,6 +358,9 @@ def _range(since: str | None, until: str | None, option: str) -> tuple[dt.dateti
         raise click.UsageError(f"{option} needs a date")
     start = parse_day(since, option)
     end = parse_day(until, "--until") if until is not None else dt.datetime.now(dt.timezone.utc)
+    if end <= start:
+        before = f"--until {until}" if until is not None else "now"
+        raise click.UsageError(f"{option} {since} is not before {before}: nothing to export")
     return start, end
 
 

@@ -208,6 +208,32 @@ def test_rest_only_options_do_not_mix_with_bulk(invoke: Invoke, fake: FakeMarket
     assert result.exit_code == 2
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (
+            ("leads", "export", "--updated-since", "2024-03-01", "--until", "2024-01-01"),
+            "--updated-since 2024-03-01 is not before --until 2024-01-01",
+        ),
+        (
+            ("activities", "export", "--created-since", "2024-03-01", "--until", "2024-03-01"),
+            "--created-since 2024-03-01 is not before --until 2024-03-01",
+        ),
+        (
+            ("leads", "export", "--created-since", "2999-01-01"),
+            "--created-since 2999-01-01 is not before now",
+        ),
+    ],
+)
+def test_an_empty_bulk_extract_range_names_the_options_before_any_call(
+    invoke: Invoke, fake: FakeMarketo, args: tuple[str, ...], said: str
+) -> None:
+    result = invoke(fake, *args, *FAST)
+    assert result.exit_code == 2, result.output
+    assert f"{said}: nothing to export" in result.stderr
+    assert fake.stats.calls == 0
+
+
 def test_program_members_import(invoke: Invoke, fake: FakeMarketo, tmp_path: Path) -> None:
     program_id = fake.add_program("Webinar")
     rows = [{"email": "p@example.com", "firstName": "P"}, {"email": "nope", "firstName": "Q"}]
