@@ -276,6 +276,14 @@ objects_delete = _keyed_write(
 )
 
 
+def _check_import(params: Params) -> None:
+    if params["name"] in OBJECT_KINDS:  # Marketo: Bulk Import takes custom objects only
+        raise click.UsageError(
+            f"Bulk Import takes custom objects, not {params['name']}: use `marketo-async "
+            f"objects upsert {params['name']} FILE` (300 records a call)"
+        )
+
+
 objects_import = bulk_command(
     BulkSpec(
         name="import",
@@ -286,6 +294,7 @@ objects_import = bulk_command(
         arguments=(_NAME,),
         reads="records",
         send=import_send(BulkImport.custom_objects, "name"),
+        check=_check_import,
         prepare=_prepare("dedupe_by"),
         preflight=_preflight("dedupe_by"),
         options=(import_poll_option,),

@@ -131,6 +131,20 @@ def test_import_of_a_custom_object_reports_each_row_and_keeps_a_job_log(
     assert (tmp_path / "report.jsonl.jobs").exists()
 
 
+def test_import_of_a_standard_object_is_refused_before_any_call_pointing_to_upsert(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    fake = _fake()
+    source = write_csv(
+        tmp_path / "companies.csv", [{"externalCompanyId": "A1"}], ["externalCompanyId"]
+    )
+    result = invoke(fake, "objects", "import", "companies", source, "--sandbox")
+    assert result.exit_code == 2, result.output
+    assert "Bulk Import takes custom objects, not companies" in result.stderr
+    assert "objects upsert companies" in result.stderr
+    assert fake.stats.calls == 0
+
+
 def test_create_only_resume_reports_records_its_earlier_run_created_not_skipped_1017(
     invoke: Invoke, tmp_path: Path
 ) -> None:
