@@ -33,6 +33,7 @@ from ..resources.bulk_import import FIRST_POLL_S, BulkImport, ImportJob, ImportP
 from ._bulk import BulkSpec, Params, Transform, bulk_command, prepare_keyed_by
 from ._connect import ConnectOptions, is_loopback_url, open_client
 from ._export import ExportTarget, RecordWriter, open_output, to_mapping
+from ._input import format_of
 from ._options import connection_options, out_options
 from ._output import fail, stderr_console
 from ._preflight import LeadChecks, check_leads, check_member_import, lead_transform
@@ -318,7 +319,7 @@ def _write_rows(
     what: str,
 ) -> None:
     """Run one bulk export into ``out`` and report what it spent."""
-    chosen = output_format or ("csv" if out == "-" or not out.endswith(".jsonl") else "jsonl")
+    chosen = output_format or ("csv" if out == "-" else format_of(Path(out)))
 
     async def go() -> tuple[int, ExportStats, int]:
         async with open_client(connect, cli_state(ctx)) as client:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import csv
 import errno
+import gzip
+import io
 import json
 import os
 import sys
@@ -159,7 +161,8 @@ def open_output(path: str) -> Iterator[IO[str]]:
     an export that failed or was killed never leaves a well-formed but partial file under
     the name asked for (a failed one removes its partial file; a killed one leaves it,
     named so). A target that exists and is not a regular file (a device such as /dev/stdout
-    or /dev/null, a FIFO) is written directly: never replaced by a file.
+    or /dev/null, a FIFO) is written directly: never replaced by a file. A file named
+    ``*.gz`` is gzip-compressed, as an input ``*.gz`` is read.
     """
     if path == "-":
         yield sys.stdout
@@ -173,13 +176,29 @@ def open_output(path: str) -> Iterator[IO[str]]:
         return
     partial = target.with_name(target.name + PARTIAL_SUFFIX)
     try:
-        with partial.open("w", encoding="utf-8", newline="") as handle:
+        with _written(partial, target) as handle:
             yield handle
     except BaseException:
         with contextlib.suppress(OSError):
             partial.unlink()
         raise
     os.replace(partial, target)
+
+
+@contextlib.contextmanager
+def _written(path: Path, target: Path) -> Iterator[IO[str]]:
+    """``path`` opened for text, gzip-compressed when ``target`` is named ``*.gz`` (the gzip
+    header names ``target``, not the partial file)."""
+    if target.suffix.lower() != ".gz":
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            yield handle
+        return
+    with (
+        path.open("wb") as raw,
+        gzip.GzipFile(target.name, "wb", fileobj=raw) as packed,
+        io.TextIOWrapper(packed, encoding="utf-8", newline="") as handle,
+    ):
+        yield handle
 
 
 def read_values(path: Path, column: str | None = None) -> list[str]:

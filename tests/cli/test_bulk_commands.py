@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gc
+import gzip
+import json
 from pathlib import Path
 from typing import Any
 
@@ -232,6 +234,21 @@ def test_an_empty_bulk_extract_range_names_the_options_before_any_call(
     assert result.exit_code == 2, result.output
     assert f"{said}: nothing to export" in result.stderr
     assert fake.stats.calls == 0
+
+
+@pytest.mark.parametrize("name", ["leads.ndjson", "leads.jsonl.gz"])
+def test_a_bulk_export_takes_its_format_from_the_out_suffix_as_a_rest_export_does(
+    invoke: Invoke, fake: FakeMarketo, tmp_path: Path, name: str
+) -> None:
+    fake.add_lead(email="a@x.com")
+    out = tmp_path / name
+    since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)).date().isoformat()
+    result = invoke(fake, "leads", "export", "--updated-since", since, "--out", out, *FAST)
+    assert result.exit_code == 0, result.output
+    data = out.read_bytes()
+    text = gzip.decompress(data) if name.endswith(".gz") else data
+    lines = [json.loads(line) for line in text.decode("utf-8").splitlines()]  # JSONL, not CSV
+    assert [line["email"] for line in lines] == ["a@x.com"]
 
 
 def test_program_members_import(invoke: Invoke, fake: FakeMarketo, tmp_path: Path) -> None:

@@ -3,6 +3,8 @@ export never leaves a well-formed partial file under the name asked for."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import stat
 import threading
@@ -127,3 +129,21 @@ def test_an_export_stopped_by_ctrl_c_says_what_the_output_holds(
         assert list(tmp_path.iterdir()) == []
     else:
         assert said == "Interrupted: the output holds the leads read so far."
+
+
+def test_an_export_named_gz_is_gzip_compressed_and_read_back_as_written(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    fake = FakeMarketo()
+    fake.add_lead(email="a@x.com", firstName="Ada")
+    values = tmp_path / "emails.txt"
+    values.write_text("a@x.com\n", encoding="utf-8")
+    out = tmp_path / "leads.jsonl.gz"
+    result = invoke(fake, "leads", "export", "--sandbox", "--filter-type", "email",
+                    "--values", values, "--fields", "email,firstName", "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with gzip.open(out, "rt", encoding="utf-8") as handle:
+        lines = [json.loads(line) for line in handle]
+    assert [(line["email"], line["firstName"]) for line in lines] == [("a@x.com", "Ada")]
+    assert gzip.GzipFile(out).name.endswith("leads.jsonl.gz")
+    assert not (tmp_path / "leads.jsonl.gz.partial").exists()
