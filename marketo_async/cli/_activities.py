@@ -202,12 +202,7 @@ def _resolve_state(
     """The state to run from: the saved one (checked against the options given), or a new
     one (saved by the run once the client is open and a first run's filters are checked,
     before any output, when ``--state`` names a file)."""
-    if (
-        options.state_path is not None
-        and options.out not in (None, "-")
-        and options.state_path.resolve() == Path(str(options.out)).resolve()
-    ):  # each save would replace the output written so far
-        raise click.UsageError(f"--state and --out name the same file ({options.out})")
+    _check_out(options)
     if options.state_path is not None and options.state_path.exists():
         return _saved_state(options.state_path, read, kind=kind, options=options)
     state_path, since, out = options.state_path, options.since, options.out
@@ -220,7 +215,7 @@ def _resolve_state(
     target = out or "-"
     if state_path is not None and Path(target).exists() and not Path(target).is_file():
         raise click.UsageError(f"--state keeps a regular file in step; --out {out} is not one")
-    fmt = options.output_format or ("csv" if target.endswith(".csv") else "jsonl")
+    fmt = options.output_format or ("csv" if target.lower().endswith(".csv") else "jsonl")
     state = SyncState(
         kind=kind,
         filters=read.filters,
@@ -229,6 +224,21 @@ def _resolve_state(
         since=format_datetime(parse_day(since, "--since")),
     )
     return state
+
+
+def _check_out(options: _Incremental) -> None:
+    """Refuse an --out the run could not keep in step with its state."""
+    out, state_path = options.out, options.state_path
+    if out is None or out == "-":
+        return
+    if state_path is not None and state_path.resolve() == Path(out).resolve():
+        # Each save would replace the output written so far.
+        raise click.UsageError(f"--state and --out name the same file ({out})")
+    if out.lower().endswith(".gz"):  # later runs append at a byte offset
+        raise click.UsageError(
+            f"--out {out}: an incremental export appends to its file, which a .gz cannot "
+            "take; name an uncompressed .jsonl or .csv file"
+        )
 
 
 def _saved_state(

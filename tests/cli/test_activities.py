@@ -399,6 +399,19 @@ def test_a_state_in_the_output_file_is_refused_before_any_call(
     assert not (tmp_path / "both.jsonl").exists() and fake.stats.calls == 0
 
 
+def test_a_compressed_output_is_refused_and_an_upper_case_csv_suffix_gives_csv(
+    invoke: Invoke, fake: FakeMarketo, tmp_path: Path
+) -> None:
+    _activities(fake, 1, 2)
+    args = ("activities", "export", "--type-ids", "1,2,3", "--since", "2025-12-01", "--sandbox")
+    result = invoke(fake, *args, "--out", tmp_path / "a.jsonl.gz")
+    assert result.exit_code == 2 and "a .gz cannot take" in result.stderr, result.output
+    assert fake.stats.calls == 0 and not (tmp_path / "a.jsonl.gz").exists()
+    result = invoke(fake, *args, "--out", tmp_path / "A.CSV")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "A.CSV").read_text(encoding="utf-8").startswith("id,marketoGUID,")
+
+
 def test_a_state_keeps_only_a_regular_file_in_step(
     invoke: Invoke, fake: FakeMarketo, tmp_path: Path
 ) -> None:
