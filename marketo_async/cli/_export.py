@@ -205,39 +205,52 @@ def read_values(path: Path, column: str | None = None) -> list[str]:
     """Filter values: one a line in a text file, or a CSV/JSONL column (``column``, else the
     first column), blanks and a header line skipped, duplicates dropped (order kept).
 
-    A file, line or row that cannot be read is a usage error naming it (``--values``): a
+    A file, line or row that cannot be read, and a value holding a comma (Marketo's
+    filterValues are comma-separated), are usage errors naming the line (``--values``): a
     value left out would leave its records out of the export without a word.
     """
     from ._input import InputError, format_of, read_rows
 
-    seen: dict[str, None] = {}
+    values = _Values(path)
     if path.suffix.lower() in (".txt", ""):
         try:
             with path.open("r", encoding="utf-8-sig") as handle:
-                for line in handle:
+                for number, line in enumerate(handle, 1):
                     text = line.strip()
-                    if text and (column is None or text != column):
-                        seen.setdefault(text, None)
+                    if column is None or text != column:
+                        values.add(text, number)
         except UnicodeDecodeError:
             _refuse_values(f"{path} is not UTF-8 text (save it as UTF-8)")
-        return list(seen)
+        return list(values.seen)
     try:
         with read_rows(path, format=format_of(path)) as rows:
             for item in rows:
                 if item.record is None:
                     _refuse_values(f"{path} {item.error}")
                 if column is not None and column in item.record:
-                    value = item.record[column]
+                    values.add(str(item.record[column]).strip(), item.line)
                 elif item.record:
-                    value = next(iter(item.record.values()))
-                else:
-                    continue
-                text = str(value).strip()
-                if text:
-                    seen.setdefault(text, None)
+                    values.add(str(next(iter(item.record.values()))).strip(), item.line)
     except InputError as error:
         _refuse_values(str(error))
-    return list(seen)
+    return list(values.seen)
+
+
+class _Values:
+    """Filter values as read, each once in order; a value holding a comma is refused."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.seen: dict[str, None] = {}
+
+    def add(self, text: str, line: int) -> None:
+        if "," in text:
+            _refuse_values(
+                f"{self.path} line {line}: {text!r} holds a comma, which a filter value cannot "
+                "(Marketo's filterValues are comma-separated)"
+            )
+        if text:
+            self.seen.setdefault(text, None)
 
 
 def _refuse_values(why: str) -> NoReturn:

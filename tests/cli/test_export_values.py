@@ -15,6 +15,12 @@ BAD_VALUES = [
     ("rows.csv", b"email,x\na@x.com,1\nb@x.com,1,2,3\n", "rows.csv line 3: 4 cells for 2 columns"),
     ("lines.jsonl", b'{"email": "a@x.com"}\n{"email":\n', "lines.jsonl line 2: invalid JSON"),
     ("binary.txt", b"a@x.com\n\xff\xfe\x9c\x00\n", "binary.txt is not UTF-8 text"),
+    (
+        "comma.txt",
+        b"a@x.com\nb@x.com,c@x.com\n",
+        "comma.txt line 2: 'b@x.com,c@x.com' holds a comma",
+    ),
+    ("comma.csv", b'email\na@x.com\n"b@x.com,c"\n', "comma.csv line 3: 'b@x.com,c' holds a comma"),
     ("binary.csv", b"\x9c\xff,x\n", "binary.csv line 1: the header row cannot be read"),
 ]
 
