@@ -33,7 +33,7 @@ import attrs
 from .._errors import BulkJobError, ChecksumMismatchError, ExportQuotaExceeded, MarketoError
 from .._transport._jobs import EXPORT_PACE, JobCheck, JobPace
 from ..models._converter import converter, format_datetime, parse_datetime
-from ..models.activities import Activity
+from ..models.activities import ACTIVITY_FIELDS, Activity
 from ..models.leads import Lead
 from ..models.objects import ObjectRecord
 from ..models.program_members import ProgramMember
@@ -79,17 +79,6 @@ MAX_ACTIVITY_TYPES = 10_000
 # Marketo: writes empty cells as the literal null.
 NULL_CELL = "null"
 ROWS_PER_CHECKPOINT = 1_000
-# Marketo: the columns an activity export offers (all of them when none are asked for).
-ACTIVITY_FIELDS = (
-    "marketoGUID",
-    "leadId",
-    "activityDate",
-    "activityTypeId",
-    "campaignId",
-    "primaryAttributeValueId",
-    "primaryAttributeValue",
-    "attributes",
-)
 
 DateRange = tuple[dt.datetime, dt.datetime]
 

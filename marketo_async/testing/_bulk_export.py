@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..models.activities import ACTIVITY_FIELDS
 from ._activity_log import LoggedActivity
 from ._bulk import (
     Bulk,
@@ -39,16 +40,6 @@ __all__ = [
 MAX_FILTER_SPAN = timedelta(days=31)
 # Marketo: programIds takes up to 10 programs.
 MAX_PROGRAM_IDS = 10
-ACTIVITY_FIELDS = (
-    "marketoGUID",
-    "leadId",
-    "activityDate",
-    "activityTypeId",
-    "campaignId",
-    "primaryAttributeValueId",
-    "primaryAttributeValue",
-    "attributes",
-)
 _LEAD_FILTERS = ("createdAt", "updatedAt", "staticListId", "staticListName")
 _UNSUPPORTED_FILTERS = ("smartListId", "smartListName")
 _KINDS = {"leads": "leads", "program/members": "program members", "activities": "activities"}
