@@ -8,7 +8,7 @@ import logging
 import os
 import re
 import urllib.parse
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -46,6 +46,7 @@ __all__ = [
     "open_client",
     "parse_rate_limit",
     "run_read",
+    "seeding",
 ]
 
 logger = logging.getLogger("marketo_async")
@@ -236,8 +237,13 @@ def _typed_where_it_fits(fake: FakeMarketo, record: Mapping[str, Any]) -> dict[s
     return typed
 
 
-def make_sandbox(*, limits: bool, latency: float, seed: Path | None) -> FakeMarketo:
-    """A FakeMarketo with Marketo's limits (100 calls/20 s, 10 in flight, 50,000 a day)."""
+def make_sandbox(
+    *, limits: bool, latency: float, seed: Path | None, seed_option: str = "--sandbox-seed"
+) -> FakeMarketo:
+    """A FakeMarketo with Marketo's limits (100 calls/20 s, 10 in flight, 50,000 a day).
+
+    A ``seed`` that cannot be read or seeded from is a usage error naming ``seed_option``.
+    """
     from ..testing import BulkSettings, FakeMarketo
 
     fake = FakeMarketo(
@@ -246,11 +252,32 @@ def make_sandbox(*, limits: bool, latency: float, seed: Path | None) -> FakeMark
         bulk=BulkSettings.brisk(),  # bulk jobs of seconds, not Marketo's minutes
     )
     if seed is not None:
-        if seed.suffix.lower() == ".json":
-            fake.seed_file(seed)
-        else:
-            load_leads_into(fake, seed)
+        with seeding(seed, seed_option):
+            if seed.suffix.lower() == ".json":
+                fake.seed_file(seed)
+            else:
+                load_leads_into(fake, seed)
     return fake
+
+
+@contextlib.contextmanager
+def seeding(seed: Path, option: str) -> Iterator[None]:
+    """An emulator seeded from ``seed``: a file that cannot be read or loaded is a usage
+    error naming ``option`` (``--sandbox-seed``, ``--seed``), not a traceback."""
+    try:
+        yield
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise click.BadParameter(
+            f"cannot seed from {seed}: {_seed_problem(exc)}", param_hint=option
+        ) from None
+
+
+def _seed_problem(error: Exception) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    if isinstance(error, (TypeError, KeyError)):  # a value or key the seed format lacks
+        return f"not a seed the emulator can load ({type(error).__name__}: {error})"
+    return str(error)
 
 
 def resolve(options: ConnectOptions) -> Settings:

@@ -24,7 +24,7 @@ import click
 from ..leadgen import DEFAULT_BASE_URL, LEADGEN_RATE_LIMITS, LeadGenClient, LeadGenLead
 from ..leadgen._writes import MAX_OBJECTS_PER_CALL
 from ._bulk import run_bulk
-from ._connect import is_loopback_url
+from ._connect import is_loopback_url, seeding
 from ._export import ExportTarget, export_records, run_export
 from ._input import InputError, InputOptions, read_rows
 from ._options import (
@@ -151,13 +151,14 @@ def make_sandbox(*, latency: float, seed: Path | None) -> FakeLeadGen:
 
     fake = FakeLeadGen(latency=latency)
     if seed is not None:
-        if seed.suffix.lower() == ".json":
-            fake.seed_file(seed)
-        else:
-            with read_rows(seed) as rows:
-                for item in rows:
-                    if item.record is not None:
-                        fake.add_lead(**item.record)
+        with seeding(seed, "--sandbox-seed"):
+            if seed.suffix.lower() == ".json":
+                fake.seed_file(seed)
+            else:
+                with read_rows(seed) as rows:
+                    for item in rows:
+                        if item.record is not None:
+                            fake.add_lead(**item.record)
     return fake
 
 

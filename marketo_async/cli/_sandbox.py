@@ -78,11 +78,7 @@ def sandbox_serve(
     Other commands target it with --base-url http://127.0.0.1:PORT --sandbox-credentials
     (the emulator's client id and secret; never picked from the URL alone).
     """
-    try:
-        fake = make_sandbox(limits=limits, latency=latency, seed=seed)
-    except (OSError, ValueError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise click.BadParameter(f"cannot seed from {seed}: {why}", param_hint="--seed") from None
+    fake = make_sandbox(limits=limits, latency=latency, seed=seed, seed_option="--seed")
     seeded = load_leads_into(fake, leads_file) if leads_file is not None else 0
 
     stopped_by: list[ExitCode] = []

@@ -84,3 +84,25 @@ def test_a_seed_file_that_cannot_be_read_or_is_not_a_json_object_is_one_line_and
     assert content is None or (
         f"cannot seed from {seed}: " in result.output and why in result.output
     )
+
+
+SEEDS = [
+    ("{bad", "is not JSON"),
+    ("[1]", "holds a JSON list, not an object"),
+    ('{"leads": [{"id": "x", "email": "a@x.com"}]}', "cannot seed from"),
+]
+
+
+@pytest.mark.parametrize(("content", "why"), SEEDS)
+@pytest.mark.parametrize("command", [("leads", "upsert"), ("leadgen", "leads", "upsert")])
+def test_a_sandbox_seed_that_cannot_be_loaded_is_a_usage_error_naming_the_option(
+    invoke: Invoke, tmp_path: Path, content: str, why: str, command: tuple[str, ...]
+) -> None:
+    seed = tmp_path / "seed.json"
+    seed.write_text(content, encoding="utf-8")
+    source = tmp_path / "leads.csv"
+    source.write_text("email,emailAddress\na@x.com,a@x.com\n", encoding="utf-8")
+    result = invoke(None, *command, source, "--sandbox", "--sandbox-seed", seed)
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    assert f"Invalid value for --sandbox-seed: cannot seed from {seed}: " in result.stderr
+    assert why in result.stderr
