@@ -264,10 +264,11 @@ async def export_records(
     target: ExportTarget,
     *,
     fields: Sequence[str],
+    unit: str,
 ) -> int:
     """Write ``row(record)`` for every record to ``target`` as a progress display counts
-    them; the count written. An export to stdout shows no progress unless asked
-    (``--progress`` other than auto)."""
+    them (as ``unit``); the count written. An export to stdout shows no progress unless
+    asked (``--progress`` other than auto)."""
     progress_mode = target.progress_mode
     with open_output(target.out) as handle:
         writer = RecordWriter(handle, format=target.format, fields=fields)
@@ -277,7 +278,7 @@ async def export_records(
             total=None,
             mode="off" if target.out == "-" and progress_mode == "auto" else progress_mode,
             interval=target.progress_interval,
-            unit="leads",
+            unit=unit,
         )
 
         async def copy() -> None:

@@ -315,7 +315,9 @@ async def _copy_leads(
             pager = client.leads.updated_between(since, end, fields=extra)
         else:
             pager = client.leads.query({}, fields=extra)
-        return await export_records("leadgen leads export", pager, _row, target, fields=columns)
+        return await export_records(
+            "leadgen leads export", pager, _row, target, fields=columns, unit="leads"
+        )
 
 
 @click.command("export")

@@ -345,7 +345,7 @@ def leads_export(
                     fields=field_names or None,
                 )
                 return await export_records(
-                    "leads export", pager, to_mapping, export, fields=field_names
+                    "leads export", pager, to_mapping, export, fields=field_names, unit="leads"
                 )
 
     run_export(go, export, what="leads")

@@ -347,7 +347,7 @@ def objects_export(
         async with open_client(connect, cli_state(ctx)) as client:
             pager = data_object(client, name).query(filter_type, values, fields=names or None)
             return await export_records(
-                f"objects export {name}", pager, to_mapping, export, fields=names
+                f"objects export {name}", pager, to_mapping, export, fields=names, unit="records"
             )
 
     run_export(go, export, what=f"{name} records")

@@ -4,10 +4,12 @@ file and line: a value skipped would leave its records out of the export without
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import Result
 
+from marketo_async.cli import _export
 from marketo_async.testing import FakeMarketo
 from tests.cli.conftest import Invoke
 
@@ -68,3 +70,32 @@ def test_compound_keys_from_jsonl_are_still_read_as_objects(invoke: Invoke, tmp_
     assert result.exit_code == 0, result.output
     assert "Exported 0 companies records to stdout." in result.stderr
     assert fake.stats.calls > 0
+
+
+@pytest.mark.parametrize(
+    ("command", "unit"),
+    [
+        (("objects", "export", "companies", "--filter-type", "externalCompanyId"), "records"),
+        (("leads", "export", "--filter-type", "email"), "leads"),
+    ],
+)
+def test_an_exports_progress_counts_what_it_exports(
+    invoke: Invoke,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: tuple[str, ...],
+    unit: str,
+) -> None:
+    units: list[str] = []
+
+    class Display(_export.ProgressDisplay):
+        def __init__(self, *args: Any, unit: str = "rows", **kwargs: Any) -> None:
+            units.append(unit)
+            super().__init__(*args, unit=unit, **kwargs)
+
+    monkeypatch.setattr(_export, "ProgressDisplay", Display)
+    values = tmp_path / "values.txt"
+    values.write_text("a@x.com\n", encoding="utf-8")
+    result = invoke(FakeMarketo(), *command, "--values", values, "--sandbox")
+    assert result.exit_code == 0, result.output
+    assert units == [unit]  # objects export said "leads"
