@@ -201,6 +201,10 @@ def _written(path: Path, target: Path) -> Iterator[IO[str]]:
         yield handle
 
 
+# The export commands read --values as UTF-8 and have no --encoding to advise.
+_NOT_UTF8_VALUES = "not UTF-8 text (save it as UTF-8)"
+
+
 def read_values(path: Path, column: str | None = None) -> list[str]:
     """Filter values: one a line in a text file, or a CSV/JSONL column (``column``, else the
     first column), blanks and a header line skipped, duplicates dropped (order kept).
@@ -209,7 +213,7 @@ def read_values(path: Path, column: str | None = None) -> list[str]:
     filterValues are comma-separated), are usage errors naming the line (``--values``): a
     value left out would leave its records out of the export without a word.
     """
-    from ._input import InputError, format_of, read_rows
+    from ._input import NOT_UTF8, InputError, format_of, read_rows
 
     values = _Values(path)
     if path.suffix.lower() in (".txt", ""):
@@ -220,19 +224,19 @@ def read_values(path: Path, column: str | None = None) -> list[str]:
                     if column is None or text != column:
                         values.add(text, number)
         except UnicodeDecodeError:
-            _refuse_values(f"{path} is not UTF-8 text (save it as UTF-8)")
+            _refuse_values(f"{path} is {_NOT_UTF8_VALUES}")
         return list(values.seen)
     try:
         with read_rows(path, format=format_of(path)) as rows:
             for item in rows:
                 if item.record is None:
-                    _refuse_values(f"{path} {item.error}")
+                    _refuse_values(f"{path} {str(item.error).replace(NOT_UTF8, _NOT_UTF8_VALUES)}")
                 if column is not None and column in item.record:
                     values.add(str(item.record[column]).strip(), item.line)
                 elif item.record:
                     values.add(str(next(iter(item.record.values()))).strip(), item.line)
     except InputError as error:
-        _refuse_values(str(error))
+        _refuse_values(str(error).replace(NOT_UTF8, _NOT_UTF8_VALUES))
     return list(values.seen)
 
 

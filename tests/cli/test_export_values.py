@@ -24,6 +24,11 @@ BAD_VALUES = [
     ),
     ("comma.csv", b'email\na@x.com\n"b@x.com,c"\n', "comma.csv line 3: 'b@x.com,c' holds a comma"),
     ("binary.csv", b"\x9c\xff,x\n", "binary.csv line 1: the header row cannot be read"),
+    (
+        "binary-row.csv",
+        b"email\na@x.com\n\x9c\xffb@x.com\n",
+        "binary-row.csv line 3: not UTF-8 text (save it as UTF-8)",
+    ),
 ]
 
 
@@ -40,6 +45,7 @@ def test_a_values_file_with_a_row_that_cannot_be_read_is_refused_naming_its_line
                     "--values", values, "--out", tmp_path / "out.csv")  # fmt: skip
     assert result.exit_code == 2, result.output
     assert "Invalid value for --values" in result.stderr and said in result.stderr
+    assert "--encoding" not in result.stderr  # the export commands have no such option
     assert fake.stats.calls == 0 and not (tmp_path / "out.csv").exists()
 
 
