@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,11 @@ import_poll_option = click.option(
 )
 
 
+# The lead fields a command's preflight read (Describe Lead2), by the client's bulk_import:
+# the import it then runs takes them instead of asking Describe Lead2 a second time.
+_DESCRIBED: weakref.WeakKeyDictionary[BulkImport, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
 async def _preflight_import(
     client: MarketoClient, params: Params, columns: Sequence[str]
 ) -> Transform | None:
@@ -118,6 +124,7 @@ async def _preflight_import(
         bulk=True,
     )
     await check_leads(client, checks)
+    _DESCRIBED[client.bulk_import] = frozenset(checks.types)
     # The file keeps the text as written: Marketo reads it, not JSON.
     return lead_transform(checks, convert=False, key_field=params["lookup_field"])
 
@@ -214,6 +221,11 @@ def import_send(
     return make
 
 
+async def _import_leads(bulk: BulkImport, records: Any, **arguments: Any) -> BatchReport:
+    """:meth:`BulkImport.leads`, with the lead fields the preflight described."""
+    return await bulk.leads(records, lead_fields=_DESCRIBED.pop(bulk, None), **arguments)
+
+
 leads_import = bulk_command(
     BulkSpec(
         name="import",
@@ -223,7 +235,7 @@ leads_import = bulk_command(
         "large files; `leads upsert` reports created/updated and ids per row.",
         reads="records",
         send=import_send(
-            BulkImport.leads,
+            _import_leads,
             lookup_field="lookup_field",
             list_id="list_id",
             partition_name="partition",

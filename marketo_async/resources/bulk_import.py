@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -400,6 +400,7 @@ class BulkImport(Resource):
         lookup_field: str = "email",
         list_id: int | None = None,
         partition_name: str | None = None,
+        lead_fields: Collection[str] | None = None,
         progress: Callable[[ImportProgress], None] | None = None,
         on_job: Callable[[ImportJob], None] | None = None,
         **hooks: Unpack[WriteHooks],
@@ -409,7 +410,8 @@ class BulkImport(Resource):
         ``progress(ImportProgress)`` follows the jobs; ``on_outcome``, ``on_progress`` and
         ``stop`` work as for the REST batch writes (``stop()`` True: no new file is sent; the
         rows not sent are ``not_attempted``); ``on_job(ImportJob)`` hears each job uploaded
-        and each job over.
+        and each job over. ``lead_fields``: the lead fields' REST names, when the caller has
+        just read them (``client.leads.describe2()``); else the import asks Describe Lead2.
         """
         check_field_name(lookup_field, "lookup_field")
         params: dict[str, Any] = {"format": "csv", "lookupField": lookup_field}
@@ -424,8 +426,9 @@ class BulkImport(Resource):
             status_path="/bulk/v1/leads/batch/{batch}.json",
             files_path="/bulk/v1/leads/batch/{batch}/{which}.json",
         )
-        known = frozenset(await self._fields("/rest/v1/leads/describe2.json"))
-        return await self._run(rows, target, known, progress, on_job, hooks)
+        if lead_fields is None:
+            lead_fields = await self._fields("/rest/v1/leads/describe2.json")
+        return await self._run(rows, target, frozenset(lead_fields), progress, on_job, hooks)
 
     async def program_members(
         self,

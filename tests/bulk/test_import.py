@@ -122,6 +122,16 @@ async def test_rows_marketo_cannot_take_are_refused_before_sending(fake: FakeMar
     assert job.records == 1  # only the good row was sent
 
 
+async def test_lead_fields_the_caller_described_replace_the_import_s_own_describe(
+    fake: FakeMarketo,
+) -> None:
+    rows = [{"email": "ok@example.com", "firstName": "Ann"}, {"email": "x@example.com", "z": "1"}]
+    report = await _import(fake, rows, lead_fields=["email", "firstName"])
+    assert [o.status for o in report.outcomes] == ["imported", "failed"]
+    assert "'z'" in report.failed[0].reasons[0].message  # refused by the fields given
+    assert fake.stats.by_path["/rest/v1/leads/describe2.json"] == 0
+
+
 async def test_warnings_are_applied_rows_with_the_warning_as_reason(fake: FakeMarketo) -> None:
     lead_id = fake.add_lead(email="old@example.com")
     report = await _import(

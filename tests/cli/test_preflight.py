@@ -102,6 +102,18 @@ def test_leads_import_dry_run_of_a_misspelt_header_refuses_it_with_the_closest_n
     assert "would be sent" not in result.stdout
 
 
+def test_leads_import_describes_the_lead_fields_once_for_its_checks_and_its_rows(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    fake = FakeMarketo()
+    source = _file(tmp_path, "email,firstName", "a@example.com,Ann", "b@example.com,Bo")
+    result = _import(invoke, fake, source)
+    assert result.exit_code == 0, result.output
+    assert fake.stats.by_path["/rest/v1/leads/describe2.json"] == 1
+    assert fake.stats.by_path[IMPORTS] == 1
+    assert sorted(lead["firstName"] for lead in fake.leads.values()) == ["Ann", "Bo"]
+
+
 def test_leads_import_refuses_a_missing_partition_and_a_missing_list_before_any_upload(
     invoke: Invoke, tmp_path: Path
 ) -> None:
