@@ -22,7 +22,7 @@ from .._client import MarketoClient
 from .._errors import NotFoundError
 from ..models._field_values import is_email, value_problem
 from ._run import Refused
-from ._typed import TypeMismatch, typed_record
+from ._typed import TypeMismatch, record_check, typed_record
 
 __all__ = [
     "LeadChecks",
@@ -142,14 +142,15 @@ def lead_transform(checks: LeadChecks, *, convert: bool, key_field: str | None) 
     its field's type as Marketo would (a number, a date, an email address); with ``convert``,
     send the values typed (``"68"`` as 68 for an integer field), else as written."""
     dropped = checks.dropped
-    typed = typed_record(checks.types)
+    # (with the text as written, the types are only checked: no typed record is built)
+    send = typed_record(checks.types) if convert else _as_written(record_check(checks.types))
     emails = [name for name, data_type in checks.types.items() if data_type == "email"]
 
     def change(record: dict[str, Any]) -> dict[str, Any]:
         kept = {n: v for n, v in record.items() if n not in dropped} if dropped else record
         key = record.get(key_field) if key_field else None
         try:
-            converted = typed(kept)
+            sent = send(kept)
         except TypeMismatch as exc:  # the row fails alone, before any call, naming the field
             raise Refused(f"{exc} (Marketo would refuse it: 1001)", key=key) from None
         for name in emails:
@@ -159,9 +160,17 @@ def lead_transform(checks: LeadChecks, *, convert: bool, key_field: str | None) 
             problem = value_problem("email", value)
             if problem is not None:
                 raise Refused(f"field {name!r}: {problem}{_email_hint(kept[name])}", key=key)
-        return converted if convert else kept
+        return sent
 
     return change
+
+
+def _as_written(check: Callable[[dict[str, Any]], None]) -> Transform:
+    def as_written(record: dict[str, Any]) -> dict[str, Any]:
+        check(record)
+        return record
+
+    return as_written
 
 
 def _email_hint(value: Any) -> str:

@@ -10,13 +10,13 @@ the field, before any call.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..models._field_values import INT32_MAX, INT32_MIN, boolean_value, float_value
 from ..resources._arguments import ID_RANGE, id_or_none
 
-__all__ = ["TypeMismatch", "typed_record"]
+__all__ = ["TypeMismatch", "record_check", "typed_record"]
 
 _INTEGER_TYPES = frozenset({"integer", "score"})
 _NUMBER_TYPES = frozenset({"float", "currency", "percent"})
@@ -121,10 +121,7 @@ def typed_record(types: Mapping[str, str]) -> Callable[[dict[str, Any]], dict[st
     {'id': 1005, 'city': 'Oslo'}
     """
 
-    # Plain text in any other field is kept as it is (the common case, a CSV cell): only these
-    # fields convert or check text.
-    checked = frozenset(name for name, data_type in types.items() if data_type in _CONVERT)
-    checked |= {"id"}
+    checked = _checked_fields(types)
 
     def typed(record: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -137,3 +134,34 @@ def typed_record(types: Mapping[str, str]) -> Callable[[dict[str, Any]], dict[st
         }
 
     return typed
+
+
+def record_check(types: Mapping[str, str]) -> Callable[[Mapping[str, Any]], None]:
+    """The check of :func:`typed_record` without the typed record, for a write that sends
+    the text as written: raises :class:`TypeMismatch` naming the first field that does not
+    fit, or returns None."""
+    checked = _checked_fields(types)
+
+    def check(record: Mapping[str, Any]) -> None:
+        if checked.isdisjoint(record) and _all_text(record.values()):
+            return  # the common case: only text, in fields that take any text
+        for name, value in record.items():
+            if type(value) is not str or name in checked:
+                _convert(name, value, types.get(name))
+
+    return check
+
+
+def _checked_fields(types: Mapping[str, str]) -> frozenset[str]:
+    """The fields whose text is converted or checked; plain text in any other field is kept
+    as it is (the common case, a CSV cell)."""
+    checked = frozenset(name for name, data_type in types.items() if data_type in _CONVERT)
+    return checked | {"id"}
+
+
+def _all_text(values: Iterable[Any]) -> bool:
+    try:
+        "".join(values)
+    except TypeError:  # a value that is not text
+        return False
+    return True

@@ -17,6 +17,7 @@ from collections.abc import (
     AsyncIterable,
     AsyncIterator,
     Callable,
+    Collection,
     Iterable,
     Iterator,
     Mapping,
@@ -112,6 +113,27 @@ def _plain_text(record: Mapping[str, Any]) -> bool:
     return len(joined) <= MAX_CELL_CHARS or all(len(v) <= MAX_CELL_CHARS for v in record.values())
 
 
+def _unquoted_line(values: Collection[Any]) -> bytes | None:
+    """The CSV line of ``values`` when each is text of a cell's size that CSV writes as it is
+    (no comma, quote, line break or NUL: most rows); else None."""
+    try:
+        joined = ",".join(values)
+    except TypeError:  # a value that is not text
+        return None
+    if (
+        joined.count(",") != len(values) - 1  # a comma inside a value (or no values)
+        or '"' in joined
+        or "\n" in joined
+        or "\r" in joined
+        or "\x00" in joined
+        or (len(values) == 1 and not joined)  # CSV writes one empty value as ""
+    ):
+        return None
+    if len(joined) > MAX_CELL_CHARS and any(len(v) > MAX_CELL_CHARS for v in values):
+        return None
+    return (joined + "\n").encode("utf-8")
+
+
 @attrs.frozen
 class _Unreadable:
     """A row of an input file that the CSV reader could not read, and why."""
@@ -143,11 +165,16 @@ class _Prepare:
         key = lookup_key(record, self.lookup_field)
         names = tuple(record)
         columns = self._columns.get(names)
+        line = None
         # (a known column set the same length as the record's: every column of it is known)
-        if columns is not None and len(columns) == len(names) and _plain_text(record):
+        if columns is not None and len(columns) == len(names):
             # the common case: every column known, every value text of a cell's size
+            values = record.values()
+            line = _unquoted_line(values)
+            if line is None and _plain_text(record):
+                line = self._line(values)
+        if line is not None:
             problem = self._key_problem(record, key)
-            line = self._line(record.values())
         else:
             problem = self._problem(record, key)
             if problem is None and columns is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 from pathlib import Path
 from typing import Any
 
@@ -364,3 +365,28 @@ async def test_wait_for_follows_a_job_a_cancelled_run_left_importing(fake: FakeM
         assert running.finished_at is not None and anyio.current_time() < running.finished_at
         await client.bulk_import.wait_for([job])
         assert anyio.current_time() >= running.finished_at
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["a@x.com", "Ann", "Lee"],
+        ["a@x.com", "Smith, Jo"],
+        ["a@x.com", 'The "Boss"'],
+        ["a@x.com", "two\nlines"],
+        ["a@x.com", "cr\rhere"],
+        ["a@x.com", "", " padded "],
+        ["a@x.com", "Zoë", "日本"],
+        ["only@x.com"],
+    ],
+)
+def test_each_row_s_line_is_what_the_csv_writer_writes(values: list[str]) -> None:
+    from marketo_async.resources._import_files import _Prepare
+
+    names = ["email", "firstName", "lastName"][: len(values)]
+    expected = io.StringIO()
+    csv.writer(expected, lineterminator="\n").writerow(values)
+    prepare = _Prepare("email", frozenset(names))
+    record = dict(zip(names, values, strict=True))
+    prepare.row(record)  # the first row of a column set learns its columns
+    assert prepare.row(record).line == expected.getvalue().encode("utf-8")

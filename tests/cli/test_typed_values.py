@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from marketo_async.cli._typed import TypeMismatch, typed_record
+from marketo_async.cli._typed import TypeMismatch, record_check, typed_record
 from marketo_async.testing import FakeMarketo
 from tests.cli.conftest import Invoke, by_row, read_report, write_csv, write_lines
 
@@ -65,6 +65,19 @@ def test_a_value_that_does_not_convert_is_refused_naming_the_field(
 ) -> None:
     with pytest.raises(TypeMismatch, match=named.replace("(", r"\(").replace("?", r"\?")):
         typed_record(TYPES)(record)
+    with pytest.raises(TypeMismatch, match=named.replace("(", r"\(").replace("?", r"\?")):
+        record_check(TYPES)({"city": "Oslo", **record, "unknownField": "7"})
+
+
+def test_the_check_alone_names_the_first_field_in_record_order_as_the_typed_record_does() -> None:
+    record = {"city": "Oslo", "rating": "n/a", "leadScore": "n/a", "note": ["x"]}
+    with pytest.raises(TypeMismatch) as typed:
+        typed_record(TYPES)(record)
+    with pytest.raises(TypeMismatch) as checked:
+        record_check(TYPES)(record)
+    assert str(checked.value) == str(typed.value) and "'rating'" in str(typed.value)
+    # text in fields that take any text (and in unknown fields) passes, as typed_record keeps it
+    record_check(TYPES)({"city": "0042", "unknownField": "7", "email": "a@example.com"})
 
 
 def test_csv_ids_go_as_numbers_and_bad_cells_fail_their_row(invoke: Invoke, tmp_path: Path) -> None:
