@@ -288,26 +288,22 @@ class _CsvRows:
         self._name = name
         self.columns = self._header()
 
-    def _next_line(self) -> tuple[int, str] | None:
-        if self._again:
-            return self._again.popleft()
-        return next(self._lines, None)
-
     def _feed(self) -> Iterator[str]:
+        taken, again, lines = self._taken, self._again, self._lines  # (taken: emptied per record)
         while True:
-            if len(self._taken) >= MAX_LINES_PER_RECORD:
+            if len(taken) >= MAX_LINES_PER_RECORD:
                 raise _RunawayQuote
-            item = self._next_line()
+            item = again.popleft() if again else next(lines, None)
             if item is None:
                 # csv only asks for another line mid-record when a quote is still open.
-                self._ended_inside = bool(self._taken)
+                self._ended_inside = bool(taken)
                 return
-            self._taken.append(item)
+            taken.append(item)
             yield item[1]
 
     def _record(self) -> tuple[int, list[str] | None, str | None] | None:
         """The next record: (first line, cells, None), (first line, None, why), or None."""
-        self._taken = []
+        self._taken.clear()
         self._ended_inside = False
         try:
             cells = next(self._reader)
@@ -325,8 +321,10 @@ class _CsvRows:
         if cells is None:
             return None
         taken = self._taken
-        first = taken[0][0]
-        problem = _text_problem(taken[0][1] if len(taken) == 1 else "".join(t for _, t in taken))
+        first, text = taken[0] if len(taken) == 1 else (taken[0][0], "".join(t for _, t in taken))
+        if text.isascii() and "\x00" not in text:
+            return first, cells, None  # the common case, checked without a call
+        problem = _text_problem(text)
         return (first, None, problem) if problem else (first, cells, None)
 
     def _give_up(self, why: str) -> tuple[int, None, str]:
@@ -374,14 +372,16 @@ class _CsvRows:
             if cells is not None and not "".join(cells).strip():
                 continue  # a blank line (or only blank cells) is not a row
             row += 1
-            where = f"line {line}"
             if cells is None:
-                yield InputRow(row, None, f"{where}: {error}", line=line)
+                yield InputRow(row, None, f"line {line}: {error}", line=line)
             elif len(cells) != len(names):
-                why = f"{where}: {len(cells)} cells for {len(names)} columns"
+                why = f"line {line}: {len(cells)} cells for {len(names)} columns"
                 yield InputRow(row, None, why, line=line)
             else:
-                record = {name: cell for name, cell in zip(names, cells, strict=True) if cell}
+                if "" in cells:  # empty cells are left out
+                    record = {name: cell for name, cell in zip(names, cells, strict=True) if cell}
+                else:
+                    record = dict(zip(names, cells, strict=True))
                 yield InputRow(row, record, line=line)
 
 
