@@ -45,20 +45,24 @@ class OutcomeColumns(OutcomeSequence):
     def __repr__(self) -> str:
         return f"<{len(self):,} outcomes>"
 
-    def _outcome(self, index: int) -> RecordOutcome:
+    def outcome_at(self, index: int) -> RecordOutcome:
+        """The outcome of record ``index`` (``0 <= index < len(self)``, not checked)."""
         code = self._status[index]
         if code == _PENDING:
             raise RuntimeError(f"record {index} has no outcome yet")
         record_id = self._ids[index]
+        # The sparse columns are mostly empty: a lookup in an empty dict is skipped.
         return RecordOutcome(
             index=index,
             status=STATUSES[code - 1],
             id=None if record_id == _NO_ID else record_id,
-            reasons=self._reasons.get(index, ()),
-            error=self._errors.get(index),
-            key=self._keys.get(index),
-            merged_into=self._merged_into.get(index),
+            reasons=self._reasons.get(index, ()) if self._reasons else (),
+            error=self._errors.get(index) if self._errors else None,
+            key=self._keys.get(index) if self._keys else None,
+            merged_into=self._merged_into.get(index) if self._merged_into else None,
         )
+
+    _outcome = outcome_at
 
     def add_pending(self) -> int:
         """A new record, without an outcome yet; its index."""

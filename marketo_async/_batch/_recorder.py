@@ -32,9 +32,11 @@ class Recorder:
 
     def _finished(self, first: int, last: int) -> None:
         self._done += last - first + 1
-        if self._on_outcome is not None:
+        on_outcome = self._on_outcome
+        if on_outcome is not None:
+            outcome_at = self.outcomes.outcome_at
             for index in range(first, last + 1):
-                self._on_outcome(self.outcomes[index])
+                on_outcome(outcome_at(index))
 
     def finish_pending(self, status: Status, reasons: tuple[Reason, ...]) -> None:
         """Every record still without an outcome gets this one."""

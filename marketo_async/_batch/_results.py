@@ -110,7 +110,9 @@ class ResultRules:
         status, record_id, reasons = result
         # Whatever ``read`` makes of an answer: an id that cannot be one is left out, only
         # Reason values are kept, and a status this library lacks is unknown.
-        if not isinstance(reasons, tuple) or not all(isinstance(r, Reason) for r in reasons):
+        if not isinstance(reasons, tuple) or (
+            reasons and not all(isinstance(r, Reason) for r in reasons)
+        ):
             reasons = tuple(r for r in reasons if isinstance(r, Reason)) if _listed(reasons) else ()
         if status not in STATUSES:
             note = reason(UNEXPECTED_STATUS, f"{self.api} answered status {status!r}")
@@ -138,6 +140,11 @@ class ResultRules:
         self, keys: Sequence[Key], results: Sequence[Mapping[str, Any]]
     ) -> list[Mapping[str, Any] | None]:
         entries: list[Mapping[str, Any] | None] = [None] * len(keys)
+        if self.match_by == "position":  # each entry answers the record at its place
+            for position, entry in zip(range(len(entries)), results, strict=False):
+                if isinstance(entry, Mapping):
+                    entries[position] = entry
+            return entries
         where = {key: at for at, key in enumerate(keys)} if self.match_by == "id" else {}
         for position, entry in enumerate(results):
             if not isinstance(entry, Mapping):
