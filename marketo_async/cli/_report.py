@@ -39,6 +39,65 @@ APPLIED = frozenset(STATUSES) - NOT_APPLIED_STATUSES
 
 # One encoder for every line (json.dumps builds a new one per call when given options).
 _encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+# What _encode writes for a str (ensure_ascii=False): a plain line is joined from these.
+_quote = json.encoder.encode_basestring
+
+
+def _scalar(value: Any) -> str | None:
+    """``value`` as :data:`_encode` writes it, when it is a str or an int; else None."""
+    kind = type(value)
+    if kind is str:
+        return _quote(value)
+    if kind is int:
+        return int.__repr__(value)
+    return None
+
+
+def _plain_line(
+    row: int,
+    line: int,
+    status: str,
+    key: Any,
+    id: Any,
+    reasons: tuple[tuple[str, str], ...],
+    error: str | None,
+) -> str | None:
+    """The JSON text :data:`_encode` makes of a report line whose values are all strs and
+    ints (every line but the first of a new report, in practice), joined without building the
+    dict; None when a value is anything else (the caller encodes the dict then)."""
+    if type(row) is not int or type(line) is not int or type(status) is not str:
+        return None
+    parts = [f'{{"row": {row}, "line": {line}' if line else f'{{"row": {row}']
+    parts += (', "status": ', _quote(status))
+    for name, value in (("key", key), ("id", id)):
+        if value is not None:
+            text = _scalar(value)
+            if text is None:
+                return None
+            parts += (f', "{name}": ', text)
+    if reasons:
+        found = _plain_reasons(reasons)
+        if found is None:
+            return None
+        parts += (', "reasons": ', found)
+    if error:
+        text = _scalar(error)
+        if text is None:
+            return None
+        parts += (', "error": ', text)
+    parts.append("}")
+    return "".join(parts)
+
+
+def _plain_reasons(reasons: tuple[tuple[str, str], ...]) -> str | None:
+    """``reasons`` as :data:`_encode` writes their list of ``{code, message}`` objects."""
+    found = []
+    for code, message in reasons:
+        code_text, message_text = _scalar(code), _scalar(message)
+        if code_text is None or message_text is None:
+            return None
+        found.append(f'{{"code": {code_text}, "message": {message_text}}}')
+    return "[" + ", ".join(found) + "]"
 
 
 _HASH_BLOCK_BYTES = 1 << 20
@@ -248,6 +307,31 @@ class ReportWriter:
         if handle is None:
             self.lost += self.failure is not None
             return
+        reasons = reasons if isinstance(reasons, tuple) else tuple(reasons)
+        text = None
+        if self._identity is None:
+            text = _plain_line(row, line, status, key, id, reasons, error)
+        if text is None:
+            text = self._encoded(row, line, status, key, id, reasons, error)
+        try:
+            handle.write(text + "\n")
+        except OSError as exc:
+            self._failed(exc)
+            self.lost += 1
+            return
+        self.lines += 1
+
+    def _encoded(
+        self,
+        row: int,
+        line: int,
+        status: str,
+        key: Any,
+        id: int | None,
+        reasons: tuple[tuple[str, str], ...],
+        error: str | None,
+    ) -> str:
+        """One line as a dict encoded (the first line of a new report carries the identity)."""
         entry: dict[str, Any] = {"row": row, "line": line} if line else {"row": row}
         entry["status"] = status
         if key is not None:
@@ -262,13 +346,7 @@ class ReportWriter:
         if self._identity is not None:
             entry.update(self._identity.to_json())
             self._identity = None
-        try:
-            handle.write(_encode(entry) + "\n")
-        except OSError as exc:
-            self._failed(exc)
-            self.lost += 1
-            return
-        self.lines += 1
+        return _encode(entry)
 
     def flush(self) -> None:
         if self._handle is not None:

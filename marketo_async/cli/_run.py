@@ -375,11 +375,13 @@ class BulkRun:
         return any(reason.code in earlier.evidence for reason in outcome.reasons)
 
     def _report_outcome(self, item: InputRow, key: Any, outcome: RecordOutcome) -> None:
-        # The engine's own messages name its record index; the report line has the row.
-        prefix = f"record {outcome.index}: "
-        reasons = tuple(
-            (reason.code, reason.message.removeprefix(prefix)) for reason in outcome.reasons
-        )
+        reasons: tuple[tuple[str, str], ...] = ()
+        if outcome.reasons:
+            # The engine's own messages name its record index; the report line has the row.
+            prefix = f"record {outcome.index}: "
+            reasons = tuple(
+                (reason.code, reason.message.removeprefix(prefix)) for reason in outcome.reasons
+            )
         error = None
         if outcome.error is not None:
             error = str(outcome.error) or type(outcome.error).__name__

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from marketo_async.cli._report import AppliedRows, ReportWriter, load_applied, load_report
 from tests.cli.conftest import read_report
@@ -29,6 +31,27 @@ def test_writer_lines_and_reading_back(tmp_path: Path) -> None:
     assert load_report(path) == {1: "created", 2: "skipped", 3: "failed"}
     applied = load_applied(path)
     assert 1 in applied and 2 not in applied and 3 not in applied and len(applied) == 1
+
+
+def test_each_line_is_the_json_of_its_values_whatever_they_hold(tmp_path: Path) -> None:
+    # Lines are joined from their values' JSON text; they must read as the dict would encode.
+    odd = ['q"uote', "back\\slash", "ünï", "tab\t\nline", "\x00\x1f", "😀", "\u2028", ""]
+    lines: list[dict[str, Any]] = []
+    for number, text in enumerate(odd, start=1):
+        lines.append({"row": number, "line": number + 1, "status": "failed", "key": text})
+        lines.append({"row": number, "status": "skipped", "key": number, "id": 2**40})
+        lines.append(
+            {"row": number, "status": "failed", "reasons": [{"code": text, "message": text}]}
+        )
+        lines.append({"row": number, "status": "failed", "key": True, "error": text or "x"})
+    path = tmp_path / "report.jsonl"
+    with ReportWriter(path, append=False) as writer:
+        for entry in lines:
+            reasons = [(r["code"], r["message"]) for r in entry.get("reasons", ())]
+            fields = {name: value for name, value in entry.items() if name != "reasons"}
+            writer.write(**fields, reasons=reasons)
+    written = path.read_text(encoding="utf-8").split("\n")[:-1]  # U+2028 is no line end
+    assert written == [json.dumps(entry, ensure_ascii=False) for entry in lines]
 
 
 def test_a_line_cut_short_by_a_crash_is_skipped_and_mended(tmp_path: Path) -> None:
