@@ -49,20 +49,21 @@ class Reader(Generic[T]):
         """Read until ``full()`` says the look-ahead is full, ``limit`` records, or the end."""
         read = 0
         source = self._source
-        synchronous = isinstance(source, Iterator)
+        synchronous = source if isinstance(source, Iterator) else None
+        stream = cast(AsyncIterator[T], source)
         while not (self.exhausted or full()):
             if limit is not None and read >= limit:
                 return
             read += 1
-            if synchronous:
+            if synchronous is not None:
                 try:
-                    record = next(cast(Iterator[T], source))
+                    record = next(synchronous)
                 except StopIteration:
                     self._end()
                     return
             else:
                 try:
-                    record = await anext(cast(AsyncIterator[T], source))
+                    record = await anext(stream)
                 except StopAsyncIteration:
                     self._end()
                     return

@@ -32,7 +32,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import anyio
 import anyio.lowlevel
@@ -268,6 +268,9 @@ class BulkRun:
         kept_unknown: str | None = None,
     ) -> None:
         self._rows = rows
+        # Told apart once, not per row: the rows as an iterator (None: an async iterator).
+        self._row_iter = None if isinstance(rows, AsyncIterator) else rows
+        self._row_stream = cast(AsyncIterator[InputRow], rows)  # read when _row_iter is None
         self._earlier = earlier
         # Why rows left unknown are never sent again by --resume (EarlierAttempts.resend=False:
         # a trigger, createDuplicate); None: a resume sends them again.
@@ -459,9 +462,9 @@ class BulkRun:
         return payload, key, _NOTHING
 
     async def _next_row(self) -> InputRow | None:
-        if isinstance(self._rows, AsyncIterator):
-            return await anext(self._rows, None)
-        return next(self._rows, None)
+        if self._row_iter is not None:
+            return next(self._row_iter, None)
+        return await anext(self._row_stream, None)
 
     def _refuse(self, item: InputRow, refused: ValueError) -> None:
         if isinstance(refused, Refused):
