@@ -27,6 +27,7 @@ import functools
 import gc
 import re
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -379,13 +380,15 @@ def run_bulk(
 
     async def run_with(writer: ReportWriter) -> BulkRun:
         async with connect.open(cli_state(ctx)) as client:
+            read: Iterator[InputRow] = rows
             if before is not None:
-                await before(client)  # PreflightError: nothing is sent
+                # PreflightError: nothing is sent. Rows are read while its calls are answered.
+                read = await read_during(before(client), rows)
             confirm = None
             if earlier is not None and earlier.confirm is not None and applied is not None:
                 confirm = earlier.confirm(client)
             run = BulkRun(
-                rows,
+                read,
                 send(client),
                 prepare=prepare,
                 report=writer,
@@ -417,6 +420,55 @@ def run_bulk(
             f"Warning: {describe_input(path)} holds no data rows: nothing was sent."
         )
     finish(ctx, run)
+
+
+# Rows read ahead (in a worker thread) while the checks before the first write wait for
+# Marketo's answers: an import's first file, at most.
+READ_AHEAD_ROWS = 100_000
+
+
+async def read_during(
+    work: Awaitable[None], rows: Iterator[InputRow], most: int = READ_AHEAD_ROWS
+) -> Iterator[InputRow]:
+    """Await ``work`` while a worker thread reads up to ``most`` of ``rows``; then ``rows``,
+    the ones read first. Reading stops as soon as ``work`` ends (or fails: its error is
+    raised); an error reading a row is raised where that row would have been read."""
+    ahead: list[InputRow] = []
+    read_error: list[BaseException] = []
+    stop = threading.Event()
+
+    def read_ahead() -> None:
+        try:
+            while not stop.is_set() and len(ahead) < most:
+                row = next(rows, None)
+                if row is None:
+                    return
+                ahead.append(row)
+        except BaseException as exc:  # raised again in the reading order
+            read_error.append(exc)
+
+    failed: list[BaseException] = []
+    async with anyio.create_task_group() as group:
+        group.start_soon(functools.partial(anyio.to_thread.run_sync, read_ahead))
+        try:
+            await work
+        except BaseException as exc:  # raised below, alone (not as a group)
+            failed.append(exc)
+        finally:
+            stop.set()
+    if failed:
+        raise failed[0]
+    return _then(ahead, read_error, rows)
+
+
+def _then(
+    ahead: list[InputRow], read_error: list[BaseException], rows: Iterator[InputRow]
+) -> Iterator[InputRow]:
+    yield from ahead
+    ahead.clear()
+    if read_error:
+        raise read_error[0]
+    yield from rows
 
 
 # While a run is on, the cyclic garbage collector looks at new objects after this many
