@@ -14,6 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from marketo_async import RateLimits
+
 INSTALL_HINT = (
     "redis-server not found: install it to run the shared-limiter tests "
     "(Debian/Ubuntu: apt-get install redis-server)"
@@ -33,6 +35,20 @@ if importlib.util.find_spec("redis") is None:
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     """Real event loops: these tests talk to Redis over real sockets on the real clock."""
     return str(request.param)
+
+
+def limits(**changes: object) -> RateLimits:
+    """RateLimits for the shared-limiter tests: 1,000 calls a second, 10 in flight, no daily
+    quota, a 5% window margin, with ``changes`` applied."""
+    values: dict[str, object] = {
+        "calls": 1000,
+        "period": 1.0,
+        "concurrency": 10,
+        "daily_quota": None,
+        "window_margin": 0.05,
+    }
+    values.update(changes)
+    return RateLimits(**values)  # type: ignore[arg-type]
 
 
 def free_port() -> int:

@@ -13,19 +13,9 @@ from marketo_async import Lanes, RateLimits
 from marketo_async._transport import BACKGROUND, INTERACTIVE, Priority
 from marketo_async.redis import RedisLimiter
 
+from .conftest import limits
+
 pytestmark = pytest.mark.anyio
-
-
-def limits(**changes: object) -> RateLimits:
-    values: dict[str, object] = {
-        "calls": 1000,
-        "period": 1.0,
-        "concurrency": 10,
-        "daily_quota": None,
-        "window_margin": 0.05,
-    }
-    values.update(changes)
-    return RateLimits(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture

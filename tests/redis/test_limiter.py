@@ -15,25 +15,13 @@ from marketo_async._transport import Limiter, QuotaExhausted
 from marketo_async._transport._limiter import day_in_zone
 from marketo_async.redis import RedisLimiter, RedisUnavailableError, _connection, marketo_days
 
-from .conftest import PROTECTED_PASSWORD, free_port, redis_server
+from .conftest import PROTECTED_PASSWORD, free_port, limits, redis_server
 
 pytestmark = pytest.mark.anyio
 
 # Loopback Redis answers in well under this; it covers the gap between Redis's clock
 # (which decides) and ours (which records).
 CLOCK_SLACK_S = 0.03
-
-
-def limits(**changes: object) -> RateLimits:
-    values: dict[str, object] = {
-        "calls": 1000,
-        "period": 1.0,
-        "concurrency": 10,
-        "daily_quota": None,
-        "window_margin": 0.05,
-    }
-    values.update(changes)
-    return RateLimits(**values)  # type: ignore[arg-type]
 
 
 async def fleet(
