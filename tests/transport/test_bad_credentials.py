@@ -12,15 +12,20 @@ from marketo_async.testing import FakeMarketo
 pytestmark = pytest.mark.anyio
 
 
-async def test_a_401_from_identity_is_not_retried() -> None:
-    fake = FakeMarketo()
-    client = MarketoClient(
+def _wrong_secret_client(fake: FakeMarketo) -> MarketoClient:
+    """A client of ``fake`` with a secret identity refuses, retries without waiting."""
+    return MarketoClient(
         base_url=fake.base_url,
         client_id=fake.client_id,
         client_secret="not-the-secret",
         transport=fake.transport,
         retry=RetryPolicy.no_wait(),
     )
+
+
+async def test_a_401_from_identity_is_not_retried() -> None:
+    fake = FakeMarketo()
+    client = _wrong_secret_client(fake)
     async with client:
         with pytest.raises(AuthenticationError, match="refused the credentials"):
             await client.request("GET", "/rest/v1/leads/describe.json")
@@ -38,13 +43,7 @@ async def test_an_expired_token_is_still_fetched_again() -> None:
 
 async def test_a_refused_secret_costs_one_identity_call_for_every_call_after_it() -> None:
     fake = FakeMarketo()
-    client = MarketoClient(
-        base_url=fake.base_url,
-        client_id=fake.client_id,
-        client_secret="not-the-secret",
-        transport=fake.transport,
-        retry=RetryPolicy.no_wait(),
-    )
+    client = _wrong_secret_client(fake)
     refused: list[AuthenticationError] = []
 
     async def call() -> None:
