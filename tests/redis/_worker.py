@@ -35,7 +35,8 @@ def _limits(args: argparse.Namespace) -> RateLimits:
     )
 
 
-def _client(args: argparse.Namespace, limiter: RedisLimiter) -> MarketoClient:
+def _client(args: argparse.Namespace, limiter: RedisLimiter | None) -> MarketoClient:
+    """The emulator's client; ``limiter`` None: a limiter of its own (no fleet key leases)."""
     return MarketoClient(
         base_url=args.base_url,
         client_id="fake-client-id",
@@ -180,16 +181,8 @@ async def sync(args: argparse.Namespace) -> dict[str, Any]:
         outage_wait=args.outage_wait,
         lease_seconds=args.lease,
     ) as limiter:
-        client = (
-            _client(args, limiter)
-            if args.leases
-            else MarketoClient(
-                base_url=args.base_url,
-                client_id="fake-client-id",
-                client_secret="fake-client-secret",
-                rate_limits=_limits(args),
-            )
-        )
+        # Without --leases the worker keeps its own limiter: the fleet's keys are not shared.
+        client = _client(args, limiter if args.leases else None)
         async with client:
             await _start_together(args)
             target = client.opportunity_roles if args.roles else client.leads
@@ -237,16 +230,8 @@ async def bulk_import(args: argparse.Namespace) -> dict[str, Any]:
         for n in range(args.first, args.last)
     ]
     async with RedisLimiter(args.redis, key=args.key, rate_limits=_limits(args)) as limiter:
-        client = (
-            _client(args, limiter)
-            if args.leases
-            else MarketoClient(
-                base_url=args.base_url,
-                client_id="fake-client-id",
-                client_secret="fake-client-secret",
-                rate_limits=_limits(args),
-            )
-        )
+        # Without --leases the worker keeps its own limiter: the fleet's keys are not shared.
+        client = _client(args, limiter if args.leases else None)
         async with client:
             client.bulk_import.poll_interval = 0.2
             await _start_together(args)
