@@ -7,27 +7,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import random
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from marketo_async import MarketoClient, RateLimits, RetryPolicy
+from tests.served import serve, served_client
 
 pytestmark = pytest.mark.anyio
 
-REPO = Path(__file__).resolve().parents[2]
 TYPE_IDS = [1, 2, 3, 6, 7, 10, 11, 12, 13, 22, 46]  # 11: two calls' worth of type ids
 SEEDED_TYPES = [1, 2, 3, 6, 7, 10, 11, 22, 46]
 LEADS = 1_000
 ACTIVITIES = 20_000
-# The server enforces these; the client is given the same (a scaled-down 100 per 20 s).
-LIMITS = RateLimits(calls=60, period=2.0, concurrency=10, daily_quota=None)
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -58,36 +52,12 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     folder = tmp_path
     seed, log = folder / "seed.json", folder / "log.jsonl"
     _seed(seed)
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    limits = ["--calls", str(LIMITS.calls), "--period", str(LIMITS.period), "--concurrency", "10"]
     faults = ["--fault-rate", "0.05", "--fault-codes", "608,604,502,drop"]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "marketo_async.testing", "serve", "--port", "0", "--seed", str(seed),
-         "--short-pages", "0.3", "--activity-log", str(log), *limits, *faults,
-         "--fault-paths", "^/rest/v1/activities"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    try:
-        assert server.stdout is not None
-        banner = server.stdout.readline()
-        assert banner.startswith("FakeMarketo serving http://127.0.0.1:"), banner
-        yield banner.split()[2], log
-    finally:
-        server.kill()
-        server.wait(timeout=10)
-
-
-def _client(url: str) -> MarketoClient:
-    return MarketoClient(
-        base_url=url,
-        client_id="fake-client-id",
-        client_secret="fake-client-secret",
-        rate_limits=LIMITS,
-        retry=RetryPolicy(backoff_initial=0.01, backoff_max=0.05, max_attempts=12),
-    )
+    pages = ["--short-pages", "0.3", "--activity-log", str(log)]
+    with serve(
+        "--seed", str(seed), *pages, *faults, "--fault-paths", "^/rest/v1/activities"
+    ) as url:
+        yield url, log
 
 
 def _log(path: Path) -> list[dict[str, Any]]:
@@ -107,7 +77,7 @@ async def test_twenty_thousand_activities_each_once_a_cursor_mid_way_and_the_fin
 ) -> None:
     url, log = served
     since = dt.datetime(2000, 1, 1)
-    async with _client(url) as client:
+    async with served_client(url) as client:
         before = _log(log)
         wanted = _ids(before, set(TYPE_IDS))
         first: list[int] = []

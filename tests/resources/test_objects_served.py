@@ -8,26 +8,21 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from marketo_async import MarketoClient, RateLimits, RetryPolicy
 from marketo_async.resources.objects import DataObject
 from tests.resources.test_objects import KINDS, key_fields, record, resource
+from tests.served import serve, served_client
 
 pytestmark = pytest.mark.anyio
 
-REPO = Path(__file__).resolve().parents[2]
 RECORDS = 3_000
 REPEATS = 150  # 5%: records repeating an earlier record's key, with a later value
-LIMITS = RateLimits(calls=60, period=2.0, concurrency=10, daily_quota=None)
 # The field each kind's repeated records change, and the value the repeat sends.
 CHANGED = {
     "companies": ("company", "Renamed"),
@@ -53,35 +48,10 @@ def served(tmp_path: Path) -> Iterator[str]:
         "dedupeFields": ["vin"],
     }
     seed.write_text(json.dumps({"customObjectTypes": [car]}), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "marketo_async.testing", "serve", "--port", "0", "--seed", str(seed),
-         "--calls", str(LIMITS.calls), "--period", str(LIMITS.period), "--concurrency", "10",
-         "--latency", "0.02", "--fault-rate", "0.03", "--fault-codes", "608,604,502,drop",
-         "--applied-fault-rate", "0.01"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    try:
-        assert server.stdout is not None
-        banner = server.stdout.readline()
-        assert banner.startswith("FakeMarketo serving http://127.0.0.1:"), banner
-        yield banner.split()[2]
-    finally:
-        server.kill()
-        server.wait(timeout=10)
-
-
-def _client(url: str) -> MarketoClient:
-    return MarketoClient(
-        base_url=url,
-        client_id="fake-client-id",
-        client_secret="fake-client-secret",
-        rate_limits=LIMITS,
-        retry=RetryPolicy(backoff_initial=0.01, backoff_max=0.05, max_attempts=12),
-    )
+    options = ["--seed", str(seed), "--latency", "0.02", "--applied-fault-rate", "0.01"]
+    faults = ["--fault-rate", "0.03", "--fault-codes", "608,604,502,drop"]
+    with serve(*options, *faults) as url:
+        yield url
 
 
 def _rows(kind: str) -> list[dict[str, Any]]:
@@ -128,7 +98,7 @@ async def test_three_thousand_records_with_repeated_keys_each_one_outcome_no_dup
     for row in rows:
         distinct[_key(kind, row)] = {**distinct.get(_key(kind, row), {}), **row}
     field, _ = CHANGED[kind]
-    async with _client(served) as client:
+    async with served_client(served) as client:
         target = resource(client, kind)
         await target.describe()
         before = client.stats.calls
