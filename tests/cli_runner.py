@@ -8,6 +8,8 @@ invokes the command line with click's CliRunner on a state holding the test's em
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,16 @@ from click.testing import CliRunner, Result
 
 from marketo_async.cli import cli
 
-__all__ = ["CONNECTION_VARIABLES", "isolate", "read_report", "run_cli"]
+REPO = Path(__file__).resolve().parents[1]
+
+__all__ = [
+    "CONNECTION_VARIABLES",
+    "child_command",
+    "child_env",
+    "isolate",
+    "read_report",
+    "run_cli",
+]
 
 CONNECTION_VARIABLES = (
     "LEADGEN_BASE_URL",
@@ -61,3 +72,16 @@ def run_cli(
 def read_report(path: Path) -> list[dict[str, Any]]:
     """A JSONL report's entries (blank lines left out)."""
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def child_command(*args: str | Path) -> list[str]:
+    """``marketo-async ARGS`` as a child process's command line (this Python, this checkout)."""
+    return [sys.executable, "-m", "marketo_async.cli", *map(str, args)]
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a :func:`child_command`: this checkout importable, no MARKETO_*
+    setting of the machine."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETO_")}
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    return env

@@ -21,7 +21,8 @@ import pytest
 from anyio.from_thread import start_blocking_portal
 
 from marketo_async.testing import FakeMarketo, Latency
-from tests.cli.conftest import REPO, Invoke
+from tests.cli.conftest import Invoke
+from tests.cli_runner import child_command, child_env
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -202,16 +203,12 @@ def test_created_since_still_goes_through_bulk_extract(invoke: Invoke, fake: Fak
 # --------------------------------------------------------------------------- kill -9
 
 
-def _cli(*args: str | Path) -> list[str]:
-    return [sys.executable, "-m", "marketo_async.cli", *map(str, args)]
-
-
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETO_")}
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    env["MARKETO_CLIENT_ID"] = "fake-client-id"
-    env["MARKETO_CLIENT_SECRET"] = "fake-client-secret"
-    return env
+    return {
+        **child_env(),
+        "MARKETO_CLIENT_ID": "fake-client-id",
+        "MARKETO_CLIENT_SECRET": "fake-client-secret",
+    }
 
 
 def _kill_at_a_random_moment(
@@ -243,7 +240,7 @@ def _killed_three_times_then_run_to_the_end(
     kills = 0
     with start_blocking_portal() as portal:
         server, port = portal.start_task(fake.serve, 0)
-        command = _cli(
+        command = child_command(
             *args, "--base-url", f"http://127.0.0.1:{port}", "--rate-limit", "none",
             "--progress", "off",
         )  # fmt: skip
@@ -461,7 +458,7 @@ def test_sigterm_midway_stops_with_143_and_one_line_then_the_same_command_finish
     out, state = tmp_path / "out.jsonl", tmp_path / "state.json"
     with start_blocking_portal() as portal:
         server, port = portal.start_task(fake.serve, 0)
-        command = _cli(
+        command = child_command(
             "activities", "export", "--type-ids", "1,2,3", "--since", "2025-12-01",
             "--state", state, "--out", out, "--base-url", f"http://127.0.0.1:{port}",
             "--rate-limit", "none", "--progress", "off",

@@ -16,7 +16,8 @@ import pytest
 from anyio.from_thread import start_blocking_portal
 
 from marketo_async.testing import FakeMarketo
-from tests.cli.conftest import EXAMPLES, Invoke, by_row, read_report, write_csv
+from tests.cli.conftest import Invoke, by_row, read_report, write_csv
+from tests.cli_runner import child_command, child_env
 
 FIELDS = ["email", "firstName"]
 
@@ -101,16 +102,6 @@ def test_create_duplicate_unknown_rows_are_not_sent_again(invoke: Invoke, tmp_pa
     assert {entry["status"] for entry in _final(report).values()} == {"unknown"}
 
 
-def _cli(*args: str | Path) -> list[str]:
-    return [sys.executable, "-m", "marketo_async.cli", *map(str, args)]
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETO_")}
-    env["PYTHONPATH"] = str(EXAMPLES.parent) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_create_only_killed_with_kill_9_then_resumed_reports_what_the_server_created(
     tmp_path: Path,
@@ -137,8 +128,9 @@ def test_create_only_killed_with_kill_9_then_resumed_reports_what_the_server_cre
                   "--concurrency", "3", "--rate-limit", "none", "--batch-size", "100",
                   "--progress", "lines"]  # fmt: skip
         first = subprocess.Popen(
-            _cli("leads", "upsert", source, "--report", report, *common),
-            cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            child_command("leads", "upsert", source, "--report", report, *common),
+            cwd=tmp_path, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
         )  # fmt: skip
         client_pid.append(first.pid)
         first.communicate(timeout=60)
@@ -146,8 +138,8 @@ def test_create_only_killed_with_kill_9_then_resumed_reports_what_the_server_cre
         time.sleep(0.3)  # calls the killed run had out finish on the server
         assert len(read_report(report)) < len(fake.leads)  # leads it created without a line
         second = subprocess.run(
-            _cli("leads", "upsert", source, "--resume", report, *common),
-            cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120,
+            child_command("leads", "upsert", source, "--resume", report, *common),
+            cwd=tmp_path, env=child_env(), capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         server.cancel()
     assert second.returncode == 0, (second.stdout, second.stderr)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -17,22 +16,13 @@ import pytest
 from anyio.from_thread import start_blocking_portal
 
 from marketo_async.testing import BulkSettings, FakeMarketo
-from tests.cli.conftest import REPO, by_row, read_report
+from tests.cli.conftest import by_row, read_report
+from tests.cli_runner import child_command, child_env
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 ROWS = 3_000
 IMPORT_S = 6.0  # the emulated job: long enough that the resumed run starts while it runs
-
-
-def _cli(*args: str | Path) -> list[str]:
-    return [sys.executable, "-m", "marketo_async.cli", *map(str, args)]
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETO_")}
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
 
 
 def _source(tmp_path: Path) -> Path:
@@ -68,9 +58,9 @@ def test_a_run_killed_while_its_job_imports_is_resumed_only_after_that_job_ended
         common += ["--rate-limit", "none"]
         common += ["--poll-interval", "0.2", "--progress", "off"]
         first = subprocess.Popen(
-            _cli("leads", "import", source, "--report", report, *common),
+            child_command("leads", "import", source, "--report", report, *common),
             cwd=tmp_path,
-            env=_env(),
+            env=child_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -80,9 +70,9 @@ def test_a_run_killed_while_its_job_imports_is_resumed_only_after_that_job_ended
         first.communicate(timeout=30)
         assert first.returncode == -signal.SIGKILL
         second = subprocess.run(
-            _cli("leads", "import", source, "--resume", report, *common),
+            child_command("leads", "import", source, "--resume", report, *common),
             cwd=tmp_path,
-            env=_env(),
+            env=child_env(),
             capture_output=True,
             text=True,
             timeout=120,

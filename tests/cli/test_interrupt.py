@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -31,10 +30,9 @@ from marketo_async.cli._report import APPLIED, ReportWriter
 from marketo_async.cli._run import BulkRun, Stopper
 from marketo_async.testing import FakeMarketo
 from tests.cli.conftest import EXAMPLES, Invoke, by_row, read_report
+from tests.cli_runner import child_command, child_env
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-
-REPO = EXAMPLES.parent
 
 
 def _input(count: int) -> Iterator[InputRow]:
@@ -148,16 +146,6 @@ def test_second_stop_request_cancels_calls_in_flight(tmp_path: Path) -> None:
     assert unknown[0]["reasons"][0]["code"] == "interrupted"
 
 
-def _cli(*args: str | Path) -> list[str]:
-    return [sys.executable, "-m", "marketo_async.cli", *map(str, args)]
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETO_")}
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
 def _wait_for_lines(path: Path, count: int, process: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -197,9 +185,9 @@ def test_killed_mid_run_and_resumed_applies_every_row_once(
             "0.2",
         ]
         first = subprocess.Popen(
-            _cli("leads", "upsert", source, "--report", report, *common),
+            child_command("leads", "upsert", source, "--report", report, *common),
             cwd=tmp_path,
-            env=_env(),
+            env=child_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -218,9 +206,9 @@ def test_killed_mid_run_and_resumed_applies_every_row_once(
         assert 600 <= sent_first < 3_000
 
         second = subprocess.run(
-            _cli("leads", "upsert", source, "--resume", report, *common),
+            child_command("leads", "upsert", source, "--resume", report, *common),
             cwd=tmp_path,
-            env=_env(),
+            env=child_env(),
             capture_output=True,
             text=True,
             timeout=60,
@@ -247,9 +235,9 @@ def test_sandbox_serve_is_a_persistent_target(invoke: Invoke, tmp_path: Path) ->
     seed_leads.write_text("email,firstName\nold@example.com,Old\n", encoding="utf-8")
     dump = tmp_path / "dump.json"
     server = subprocess.Popen(
-        _cli("sandbox", "serve", "--port", "0", "--leads", seed_leads, "--dump", dump),
+        child_command("sandbox", "serve", "--port", "0", "--leads", seed_leads, "--dump", dump),
         cwd=tmp_path,
-        env=_env(),
+        env=child_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -318,9 +306,9 @@ def test_sandbox_serve_stopped_by_a_signal_exits_with_its_status_after_the_dump(
 ) -> None:
     dump = tmp_path / "dump.json"
     server = subprocess.Popen(
-        _cli("sandbox", "serve", "--port", "0", "--dump", dump),
+        child_command("sandbox", "serve", "--port", "0", "--dump", dump),
         cwd=tmp_path,
-        env=_env(),
+        env=child_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -355,7 +343,7 @@ def _served_upsert(
 
 def _upsert_process(tmp_path: Path, source: Path, report: Path, port: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        _cli(
+        child_command(
             "leads",
             "upsert",
             source,
@@ -374,7 +362,7 @@ def _upsert_process(tmp_path: Path, source: Path, report: Path, port: int) -> su
             "0.1",
         ),
         cwd=tmp_path,
-        env=_env(),
+        env=child_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
