@@ -77,7 +77,8 @@ async def _loop(url: str, lead_chunks: list[list[int]] | None) -> int:
             headers=headers,
         )
         start = answer.json()["nextPageToken"]
-        for chunk in lead_chunks or [None]:
+        chunks: list[list[int] | None] = [*lead_chunks] if lead_chunks else [None]
+        for chunk in chunks:
             params: dict[str, Any] = {"activityTypeIds": "1", "nextPageToken": start}
             if chunk is not None:
                 params["leadIds"] = ",".join(map(str, chunk))
