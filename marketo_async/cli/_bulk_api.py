@@ -11,10 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import attrs
@@ -107,9 +106,9 @@ import_poll_option = click.option(
 )
 
 
-# The lead fields a command's preflight read (Describe Lead2), by the client's bulk_import:
-# the import it then runs takes them instead of asking Describe Lead2 a second time.
-_DESCRIBED: weakref.WeakKeyDictionary[BulkImport, frozenset[str]] = weakref.WeakKeyDictionary()
+# The lead fields the preflight read (Describe Lead2), kept in the run's own values: the
+# import then takes them instead of asking Describe Lead2 a second time.
+_LEAD_FIELDS = "_lead_fields"
 
 
 async def _preflight_import(
@@ -124,7 +123,7 @@ async def _preflight_import(
         bulk=True,
     )
     await check_leads(client, checks)
-    _DESCRIBED[client.bulk_import] = frozenset(checks.types)
+    cast(dict[str, Any], params)[_LEAD_FIELDS] = frozenset(checks.types)
     # The file keeps the text as written: Marketo reads it, not JSON.
     return lead_transform(checks, convert=False, key_field=params["lookup_field"])
 
@@ -194,18 +193,20 @@ def import_send(
     start: Callable[..., Awaitable[BatchReport]], *names: str, **keywords: str
 ) -> Callable[[MarketoClient, Params], Send]:
     """The send of a Bulk Import command: ``start`` (a :class:`BulkImport` method) given the
-    values of options ``names``, the records, and ``keyword=`` the value of option ``keywords[
-    keyword]``; after the jobs an earlier run left importing, with the job states printed and
-    every job uploaded logged beside the report."""
+    values of options ``names``, the records, and ``keyword=`` the run's value ``keywords[
+    keyword]`` (an option, or one its preflight set; None when there is none); after the jobs
+    an earlier run left importing, with the job states printed and every job uploaded logged
+    beside the report."""
 
     def make(client: MarketoClient, params: Params) -> Send:
         client.bulk_import.poll_interval = params["poll_interval"]
         log = JobLog.of_command()
         leading = [params[name] for name in names]
-        arguments = {keyword: params[option] for keyword, option in keywords.items()}
 
         async def send(records: Any, **hooks: Any) -> BatchReport:
             await after_earlier_jobs(client, log)
+            # Read now, after the preflight: it may have added values (the lead fields).
+            arguments = {keyword: params.get(option) for keyword, option in keywords.items()}
             return await start(
                 client.bulk_import,
                 *leading,
@@ -221,11 +222,6 @@ def import_send(
     return make
 
 
-async def _import_leads(bulk: BulkImport, records: Any, **arguments: Any) -> BatchReport:
-    """:meth:`BulkImport.leads`, with the lead fields the preflight described."""
-    return await bulk.leads(records, lead_fields=_DESCRIBED.pop(bulk, None), **arguments)
-
-
 leads_import = bulk_command(
     BulkSpec(
         name="import",
@@ -235,10 +231,11 @@ leads_import = bulk_command(
         "large files; `leads upsert` reports created/updated and ids per row.",
         reads="records",
         send=import_send(
-            _import_leads,
+            BulkImport.leads,
             lookup_field="lookup_field",
             list_id="list_id",
             partition_name="partition",
+            lead_fields=_LEAD_FIELDS,
         ),
         prepare=prepare_keyed_by("lookup_field"),
         resume_keys=("lookup_field", "list_id", "partition"),
