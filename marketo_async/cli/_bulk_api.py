@@ -87,7 +87,9 @@ class ImportStates:
             return
         self._last = state.state
         if state.state == "done":
-            _say(f"import: done; {self._client.stats.calls:,} API calls (identity not counted)")
+            calls = f"{self._client.stats.calls:,} API calls (identity not counted)"
+            # No row to upload (an empty file, or every row refused here): no job ran.
+            _say(f"import: done; {calls}" if state.files_sent else f"import: no file sent; {calls}")
             return
         _say(
             f"import: {state.state} (files sent {state.files_sent}, done {state.files_done}; "

@@ -83,6 +83,17 @@ def test_leads_import_exits_0_when_every_row_imported(
     assert len(fake.leads) == 50
 
 
+def test_leads_import_of_rows_all_refused_here_says_no_file_was_sent(
+    invoke: Invoke, fake: FakeMarketo, tmp_path: Path
+) -> None:
+    source = write_csv(tmp_path / "l.csv", [{"email": "bad"}, {"email": ""}], ["email"])
+    result = invoke(fake, "leads", "import", source, *FAST)
+    assert result.exit_code == 1, result.output
+    assert "import: no file sent" in result.stderr
+    assert "import: done" not in result.stderr
+    assert not [job for job in fake.bulk.jobs.values() if job.kind == "lead import"]
+
+
 def _stamped(fake: FakeMarketo, count: int, start: dt.datetime, every: dt.timedelta) -> None:
     for i in range(count):
         lead_id = fake.add_lead(email=f"l{i}@example.com", firstName=f"L{i}" if i % 3 else None)
