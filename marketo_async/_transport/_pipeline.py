@@ -26,6 +26,7 @@ from ._auth import Secret
 from ._gate import departing, queued
 from ._limiter import PRIORITIES, Limiter, Priority, QuotaExhausted, current_priority
 from ._retry import Decide, Decision, RetryState, retrying
+from ._tls import tls_context
 
 __all__ = ["Auth", "Call", "ClientStats", "Codec", "LaneStats", "Pipeline", "Sending", "short"]
 
@@ -228,9 +229,12 @@ class Pipeline:
         limits = httpx.Limits(
             max_connections=None, max_keepalive_connections=sending.rate_limits.concurrency * 2
         )
+        tls = tls_context(base_url)
+        network = sending.transport or httpx.AsyncHTTPTransport(verify=tls, limits=limits)
         self.http = httpx.AsyncClient(
             base_url=base_url,
-            transport=auth.wrap(sending.transport, limits),
+            transport=auth.wrap(network, limits),
+            verify=tls,  # for the proxies httpx may add from the environment
             limits=limits,
             follow_redirects=False,
             headers={"User-Agent": "marketo_async"},

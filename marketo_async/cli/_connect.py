@@ -22,6 +22,7 @@ from .._client import MarketoClient
 from .._config import RateLimits
 from .._errors import MarketoError
 from .._transport import ClientStats, Limiter
+from .._transport._tls import tls_context
 from .._transport._wire import is_loopback_host
 from ..models._field_values import typed_value
 from ._input import read_rows
@@ -169,7 +170,7 @@ async def check_reachable(base_url: str) -> None:
     url = httpx.URL(base_url)
     timeout = REACH_TIMEOUT_S
     try:
-        async with httpx.AsyncClient(timeout=timeout) as probe:
+        async with httpx.AsyncClient(timeout=timeout, verify=tls_context(url)) as probe:
             await probe.get(url.copy_with(path="/"))
     except httpx.ConnectTimeout:
         raise click.ClickException(
