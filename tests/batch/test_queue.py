@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+
+import pytest
+
 from marketo_async._batch._queue import Item, KeyedQueue
 
 
@@ -95,3 +99,143 @@ def test_drain_returns_each_unsent_item_once_and_empties_the_queue() -> None:
     assert sorted(firsts(unsent)) == [0, 1, 2, 3, 4, 5]
     assert queue.buffered == 0 and not queue.has_waiting
     assert queue.take(10, 1_000) == ([], False)
+
+
+def test_items_ready_out_of_order_leave_by_input_index_among_those_ready_in_order() -> None:
+    # 0..7 are read in order; 3 waits on "a", 6 on "c", which makes 0 and 2 urgent.
+    queue: KeyedQueue[str] = KeyedQueue()
+    for index, key in enumerate(["a", "b", "c", "a", "d", "e", "c", "f"]):
+        queue.add(item(index, key))
+    taken = [queue.take(1, 1_000)[0][0] for _ in range(3)]
+    assert firsts(taken) == [0, 2, 1]  # the urgent owners first, even before 1
+    queue.release([taken[1]])  # 6 owns "c" now, after 4 and 5, before 7
+    queue.give_back([taken[2]])  # 1 is ready again, before all of them
+    batch, _ = queue.take(10, 1_000)
+    assert firsts(batch) == [1, 4, 5, 6, 7]
+    queue.release([taken[0]])
+    assert firsts(queue.take(10, 1_000)[0]) == [3]
+
+
+def test_an_urgent_item_given_back_leaves_before_older_items() -> None:
+    queue: KeyedQueue[str] = KeyedQueue()
+    for index, key in enumerate(["a", "b", "c", "c"]):
+        queue.add(item(index, key))
+    urgent, _ = queue.take(1, 1_000)
+    assert firsts(urgent) == [2]
+    queue.give_back(urgent)
+    batch, _ = queue.take(10, 1_000)
+    assert firsts(batch) == [2, 0, 1]
+
+
+def test_drain_gives_the_ready_items_in_the_order_they_would_have_left() -> None:
+    queue: KeyedQueue[str] = KeyedQueue()
+    for index, key in enumerate(["a", "b", "c", "c", "d"]):
+        queue.add(item(index, key))
+    batch, _ = queue.take(1, 1_000)  # 2, urgent
+    queue.give_back(batch)
+    assert firsts(queue.drain()) == [2, 0, 1, 4, 3]
+
+
+class _Naive:
+    """The queue's rules written the slow, obvious way: every ready record sorted at each take."""
+
+    def __init__(self, *, chain: bool) -> None:
+        self.chain = chain
+        self.keys: dict[int, str | None] = {}
+        self.ready: set[int] = set()
+        self.urgent: set[int] = set()  # never cleared, as in the queue
+        self.owner: dict[str, int] = {}
+        self.waiting: dict[str, list[int]] = {}
+        self.follows: set[int] = set()
+
+    def add(self, index: int, key: str | None) -> None:
+        self.keys[index] = key
+        if key is None:
+            self.ready.add(index)
+        elif key in self.owner:
+            self.waiting.setdefault(key, []).append(index)
+            if self.owner[key] in self.ready:
+                self.urgent.add(self.owner[key])
+        else:
+            self.owner[key] = index
+            self.ready.add(index)
+
+    def take(self, max_items: int) -> list[int]:
+        batch: list[int] = []
+        for index in sorted(self.ready, key=lambda i: (i not in self.urgent, i)):
+            if len(batch) == max_items:
+                break
+            self.ready.discard(index)
+            batch.append(index)
+            key = self.keys[index]
+            behind = self.waiting.get(key, []) if self.chain and key is not None else []
+            while behind and len(batch) < max_items:
+                self.follows.add(behind[0])
+                batch.append(behind.pop(0))
+            if key is not None and key in self.waiting and not self.waiting[key]:
+                del self.waiting[key]
+        return batch
+
+    def give_back(self, batch: list[int]) -> None:
+        for index in reversed(batch):
+            key = self.keys[index]
+            if index in self.follows and key is not None:
+                self.follows.discard(index)
+                self.waiting.setdefault(key, []).insert(0, index)
+            else:
+                self.ready.add(index)
+
+    def release(self, batch: list[int]) -> None:
+        for index in batch:
+            key = self.keys[index]
+            if key is None or index in self.follows:
+                continue
+            behind = self.waiting.get(key)
+            if not behind:
+                del self.owner[key]
+                continue
+            following = behind.pop(0)
+            if behind:
+                self.urgent.add(following)
+            else:
+                del self.waiting[key]
+            self.owner[key] = following
+            self.ready.add(following)
+
+
+@pytest.mark.parametrize("chain", [False, True])
+@pytest.mark.parametrize("seed", range(20))
+def test_take_order_matches_sorting_every_ready_item_by_urgency_then_index(
+    chain: bool, seed: int
+) -> None:
+    """Reading, taking, giving back and releasing at random: each call's items are the ones
+    the queue's rules name, in the same order, whichever lane each item waited in."""
+    rng = random.Random(seed)
+    queue: KeyedQueue[str] = KeyedQueue(chain=chain)
+    naive = _Naive(chain=chain)
+    items: dict[int, Item[str]] = {}
+    out: list[list[int]] = []
+    for _ in range(300):
+        action = rng.random()
+        if action < 0.5:
+            index = len(items)
+            key = rng.choice([None, "a", "b", "c", "d", "e", "f", "g"])
+            items[index] = item(index, key)
+            queue.add(items[index])
+            naive.add(index, key)
+        elif action < 0.75:
+            most = rng.randint(1, 4)
+            taken = firsts(queue.take(most, 10_000)[0])
+            assert taken == naive.take(most)
+            if taken:
+                out.append(taken)
+        elif out:
+            batch = out.pop(rng.randrange(len(out)))
+            if rng.random() < 0.3:
+                queue.give_back([items[index] for index in batch])
+                naive.give_back(batch)
+            else:
+                queue.release([items[index] for index in batch])
+                naive.release(batch)
+    expected = sorted(naive.ready, key=lambda i: (i not in naive.urgent, i))
+    assert firsts(queue.drain())[: len(expected)] == expected
