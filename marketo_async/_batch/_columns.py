@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 from ._outcomes import (
     NOT_APPLIED_STATUSES,
@@ -13,6 +14,7 @@ from ._outcomes import (
     RecordOutcome,
     Status,
 )
+from ._results import EntryResult, Key
 
 __all__ = ["OutcomeColumns"]
 
@@ -20,6 +22,7 @@ _PENDING = 0
 _CODE: dict[str, int] = {status: code for code, status in enumerate(STATUSES, start=1)}
 _NOT_APPLIED_CODES = frozenset(_CODE[status] for status in NOT_APPLIED_STATUSES)
 _NO_ID = -1
+_EMPTY: Mapping[int, Any] = {}
 
 
 class OutcomeColumns(OutcomeSequence):
@@ -47,22 +50,33 @@ class OutcomeColumns(OutcomeSequence):
 
     def outcome_at(self, index: int) -> RecordOutcome:
         """The outcome of record ``index`` (``0 <= index < len(self)``, not checked)."""
-        code = self._status[index]
-        if code == _PENDING:
-            raise RuntimeError(f"record {index} has no outcome yet")
-        record_id = self._ids[index]
-        # The sparse columns are mostly empty: a lookup in an empty dict is skipped.
-        return RecordOutcome(
-            index=index,
-            status=STATUSES[code - 1],
-            id=None if record_id == _NO_ID else record_id,
-            reasons=self._reasons.get(index, ()) if self._reasons else (),
-            error=self._errors.get(index) if self._errors else None,
-            key=self._keys.get(index) if self._keys else None,
-            merged_into=self._merged_into.get(index) if self._merged_into else None,
-        )
+        return next(self.outcomes_between(index, index))
 
     _outcome = outcome_at
+
+    def __iter__(self) -> Iterator[RecordOutcome]:
+        return self.outcomes_between(0, len(self) - 1)
+
+    def outcomes_between(self, first: int, last: int) -> Iterator[RecordOutcome]:
+        """The outcomes of records ``first..last`` (within the columns, not checked)."""
+        status, ids = self._status, self._ids
+        # The sparse columns are mostly empty: a lookup in an empty dict is skipped.
+        reasons, errors = self._reasons or _EMPTY, self._errors or _EMPTY
+        keys, merged_into = self._keys or _EMPTY, self._merged_into or _EMPTY
+        for index in range(first, last + 1):
+            code = status[index]
+            if code == _PENDING:
+                raise RuntimeError(f"record {index} has no outcome yet")
+            record_id = ids[index]
+            yield RecordOutcome(
+                index,
+                STATUSES[code - 1],
+                None if record_id == _NO_ID else record_id,
+                reasons.get(index, ()),
+                errors.get(index),
+                keys.get(index),
+                merged_into.get(index),
+            )
 
     def add_pending(self) -> int:
         """A new record, without an outcome yet; its index."""
@@ -98,6 +112,27 @@ class OutcomeColumns(OutcomeSequence):
                 self.not_applied.append(index)
                 if key is not None:
                     self._keys[index] = key
+        if self._on_finish is not None:
+            self._on_finish(first, last)
+
+    def finish_run(
+        self, first: int, last: int, answer: EntryResult, keys: Iterable[Key] = ()
+    ) -> None:
+        """Give each of records ``first..last``, each sent on its own (none merged into
+        another), the one ``answer`` they share (an import file's rows); ``keys`` are theirs,
+        in order, kept when the answer's status is one that did not apply."""
+        status, record_id, reasons = answer
+        span = range(first, last + 1)
+        code = _CODE[status]
+        self._status[first : last + 1] = bytes((code,)) * len(span)
+        if record_id is not None:
+            self._ids[first : last + 1] = array("q", (record_id,)) * len(span)
+        if reasons:
+            self._reasons.update(dict.fromkeys(span, reasons))
+        if code in _NOT_APPLIED_CODES:
+            self.not_applied.extend(span)
+            found = zip(span, keys, strict=False)  # no keys given: none kept
+            self._keys.update((index, key) for index, key in found if key is not None)
         if self._on_finish is not None:
             self._on_finish(first, last)
 

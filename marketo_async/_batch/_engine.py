@@ -296,8 +296,7 @@ class _Engine(Generic[T]):
                 self._finish_unsent(batch, _NOT_SENT)
             else:
                 answers = _read_answers(self._options.results, batch, results)
-                for item, (status, record_id, reasons) in zip(batch, answers, strict=True):
-                    self._finish(item, status, record_id=record_id, reasons=reasons)
+                self._recorder.finish_answered(batch, answers)
         finally:
             del self._calls[id(gate)]
             self._call_returned(batch)

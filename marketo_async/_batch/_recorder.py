@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from .._errors import MarketoError
 from ._columns import OutcomeColumns
 from ._options import WriteOptions
 from ._outcomes import BatchReport, Reason, Status
+from ._queue import Item
+from ._results import EntryResult
 
 __all__ = ["Recorder"]
 
@@ -34,9 +39,24 @@ class Recorder:
         self._done += last - first + 1
         on_outcome = self._on_outcome
         if on_outcome is not None:
-            outcome_at = self.outcomes.outcome_at
-            for index in range(first, last + 1):
-                on_outcome(outcome_at(index))
+            for outcome in self.outcomes.outcomes_between(first, last):
+                on_outcome(outcome)
+
+    def finish_answered(self, items: Sequence[Item[Any]], answers: Sequence[EntryResult]) -> None:
+        """The items of one call, each with its answer. Items of one record each that follow
+        one another and share one answer object (an import file's rows) finish as one run."""
+        start = 0
+        while start < len(items):
+            end = _shared_run(items, answers, start)
+            first, last = items[start].first, items[end - 1].last
+            if end - start > 1:
+                keys = (item.key for item in items[start:end])
+                self.outcomes.finish_run(first, last, answers[start], keys)
+            else:
+                status, record_id, reasons = answers[start]
+                key = items[start].key
+                self.finish(first, last, status, record_id=record_id, reasons=reasons, key=key)
+            start = end
 
     def finish_pending(self, status: Status, reasons: tuple[Reason, ...]) -> None:
         """Every record still without an outcome gets this one."""
@@ -65,3 +85,20 @@ class Recorder:
             idempotent=idempotent,
             failed_indices=sorted(self.outcomes.not_applied),
         )
+
+
+def _shared_run(items: Sequence[Item[Any]], answers: Sequence[EntryResult], start: int) -> int:
+    """Where the run of items from ``start`` ends: items of one record each, one record after
+    another, answered by the very answer of ``start`` (just ``start + 1`` when it is merged)."""
+    item, answer = items[start], answers[start]
+    end = start + 1
+    if item.first != item.last:
+        return end
+    after = item.last + 1
+    while end < len(items) and answers[end] is answer:
+        item = items[end]
+        if item.first != after or item.last != after:
+            break
+        after += 1
+        end += 1
+    return end

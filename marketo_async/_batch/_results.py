@@ -9,6 +9,7 @@ passes its own.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TypeGuard, cast
 
@@ -33,6 +34,7 @@ Key = str | int | None
 # Ids are kept in 64-bit columns; Marketo's are 32-bit.
 MAX_RECORD_ID = 2**63
 _REASON_CACHE: dict[tuple[str, str], Reason] = {}
+_NO_ENTRY = object()  # before the first entry: no entry is this one
 
 
 def reason(code: str, message: str) -> Reason:
@@ -128,7 +130,7 @@ class ResultRules:
     ) -> list[EntryResult]:
         """One result per record of a call whose records have ``keys``, in the call's order."""
         entries = self._match(keys, results)
-        found = [self.outcome(entry) for entry in entries]
+        found = self._read_each(entries)
         if self.ids_from_keys:
             for position, (status, record_id, reasons) in enumerate(found):
                 key = keys[position]
@@ -136,15 +138,24 @@ class ResultRules:
                     found[position] = (status, key, reasons)
         return found
 
+    def _read_each(self, entries: Sequence[Mapping[str, Any] | None]) -> list[EntryResult]:
+        """Each entry read; one entry object answering several records in a row (an import
+        file's rows share one) is read once, and its result shared."""
+        found: list[EntryResult] = []
+        last: object = _NO_ENTRY
+        result: EntryResult
+        for entry in entries:
+            if entry is not last:
+                last, result = entry, self.outcome(entry)
+            found.append(result)
+        return found
+
     def _match(
         self, keys: Sequence[Key], results: Sequence[Mapping[str, Any]]
     ) -> list[Mapping[str, Any] | None]:
-        entries: list[Mapping[str, Any] | None] = [None] * len(keys)
         if self.match_by == "position":  # each entry answers the record at its place
-            for position, entry in zip(range(len(entries)), results, strict=False):
-                if isinstance(entry, Mapping):
-                    entries[position] = entry
-            return entries
+            return _answers_at(results, len(keys))
+        entries: list[Mapping[str, Any] | None] = [None] * len(keys)
         where = {key: at for at, key in enumerate(keys)} if self.match_by == "id" else {}
         for position, entry in enumerate(results):
             if not isinstance(entry, Mapping):
@@ -164,6 +175,21 @@ class ResultRules:
             at = where.get(entry_id) if type(entry_id) is int else None
             return position if at is None else at
         return position
+
+
+def _answers_at(results: Sequence[Any], count: int) -> list[Mapping[str, Any] | None]:
+    """The first ``count`` entries by position: None past the end and for an entry that is no
+    mapping (not an answer about any record)."""
+    entries: list[Any] = list(itertools.islice(results, count))
+    last: object = _NO_ENTRY
+    answer = False
+    for position, entry in enumerate(entries):
+        if entry is not last:  # an entry repeated in a row is looked at once
+            last, answer = entry, isinstance(entry, Mapping)
+        if not answer:
+            entries[position] = None
+    entries += [None] * (count - len(entries))
+    return entries
 
 
 MARKETO_RESULTS = ResultRules()

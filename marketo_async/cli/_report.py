@@ -67,26 +67,29 @@ def _plain_line(
     dict; None when a value is anything else (the caller encodes the dict then)."""
     if type(row) is not int or type(line) is not int or type(status) is not str:
         return None
-    parts = [f'{{"row": {row}, "line": {line}' if line else f'{{"row": {row}']
-    parts += (', "status": ', _quote(status))
-    for name, value in (("key", key), ("id", id)):
-        if value is not None:
-            text = _scalar(value)
-            if text is None:
-                return None
-            parts += (f', "{name}": ', text)
+    text = f'{{"row": {row}, "line": {line}, "status": ' if line else f'{{"row": {row}, "status": '
+    text += _quote(status)
+    if key is not None:
+        found = _scalar(key)
+        if found is None:
+            return None
+        text += ', "key": ' + found
+    if id is not None:
+        found = _scalar(id)
+        if found is None:
+            return None
+        text += ', "id": ' + found
     if reasons:
         found = _plain_reasons(reasons)
         if found is None:
             return None
-        parts += (', "reasons": ', found)
+        text += ', "reasons": ' + found
     if error:
-        text = _scalar(error)
-        if text is None:
+        found = _scalar(error)
+        if found is None:
             return None
-        parts += (', "error": ', text)
-    parts.append("}")
-    return "".join(parts)
+        text += ', "error": ' + found
+    return text + "}"
 
 
 def _plain_reasons(reasons: tuple[tuple[str, str], ...]) -> str | None:
@@ -303,7 +306,7 @@ class ReportWriter:
         A failure to write (ENOSPC ...) never raises: it is kept in :attr:`failure`, and this
         line and every later one counted in :attr:`lost`.
         """
-        handle = self._open()
+        handle = self._handle if self._opened else self._open()
         if handle is None:
             self.lost += self.failure is not None
             return

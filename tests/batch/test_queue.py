@@ -17,6 +17,14 @@ def firsts(items: list[Item[str]]) -> list[int]:
     return [entry.first for entry in items]
 
 
+def queued(keys: list[str | None]) -> KeyedQueue[str]:
+    """A queue that has read one record for each of ``keys``, in order."""
+    queue: KeyedQueue[str] = KeyedQueue()
+    for index, key in enumerate(keys):
+        queue.add(item(index, key))
+    return queue
+
+
 def test_items_with_distinct_keys_leave_in_input_order() -> None:
     queue: KeyedQueue[str] = KeyedQueue()
     for index, key in enumerate(["a", None, "b", "c"]):
@@ -103,9 +111,7 @@ def test_drain_returns_each_unsent_item_once_and_empties_the_queue() -> None:
 
 def test_items_ready_out_of_order_leave_by_input_index_among_those_ready_in_order() -> None:
     # 0..7 are read in order; 3 waits on "a", 6 on "c", which makes 0 and 2 urgent.
-    queue: KeyedQueue[str] = KeyedQueue()
-    for index, key in enumerate(["a", "b", "c", "a", "d", "e", "c", "f"]):
-        queue.add(item(index, key))
+    queue = queued(["a", "b", "c", "a", "d", "e", "c", "f"])
     taken = [queue.take(1, 1_000)[0][0] for _ in range(3)]
     assert firsts(taken) == [0, 2, 1]  # the urgent owners first, even before 1
     queue.release([taken[1]])  # 6 owns "c" now, after 4 and 5, before 7
@@ -117,9 +123,7 @@ def test_items_ready_out_of_order_leave_by_input_index_among_those_ready_in_orde
 
 
 def test_an_urgent_item_given_back_leaves_before_older_items() -> None:
-    queue: KeyedQueue[str] = KeyedQueue()
-    for index, key in enumerate(["a", "b", "c", "c"]):
-        queue.add(item(index, key))
+    queue = queued(["a", "b", "c", "c"])
     urgent, _ = queue.take(1, 1_000)
     assert firsts(urgent) == [2]
     queue.give_back(urgent)
@@ -128,9 +132,7 @@ def test_an_urgent_item_given_back_leaves_before_older_items() -> None:
 
 
 def test_drain_gives_the_ready_items_in_the_order_they_would_have_left() -> None:
-    queue: KeyedQueue[str] = KeyedQueue()
-    for index, key in enumerate(["a", "b", "c", "c", "d"]):
-        queue.add(item(index, key))
+    queue = queued(["a", "b", "c", "c", "d"])
     batch, _ = queue.take(1, 1_000)  # 2, urgent
     queue.give_back(batch)
     assert firsts(queue.drain()) == [2, 0, 1, 4, 3]

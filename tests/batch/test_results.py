@@ -151,3 +151,32 @@ async def test_rules_whose_read_returns_a_status_the_library_lacks_give_unknown_
     assert [o.status for o in report.outcomes] == ["unknown", "unknown"]
     for outcome in report.outcomes:
         assert outcome.reasons == (Reason(UNEXPECTED_STATUS, "Some API answered status 'bogus'"),)
+
+
+def test_one_entry_object_answering_records_in_a_row_is_read_once() -> None:
+    calls: list[Mapping[str, Any]] = []
+
+    def read(entry: Mapping[str, Any]) -> EntryResult:
+        calls.append(entry)
+        return entry["status"], None, ()
+
+    shared, other = {"status": "created"}, {"status": "updated"}
+    rules = ResultRules(match_by="position", read=read)
+    found = rules.outcomes(["a", "b", "c", "d", "e"], [shared, shared, other, shared, shared])
+    assert [status for status, _, _ in found] == ["created", "created", "updated"] + ["created"] * 2
+    assert [entry is shared for entry in calls] == [True, False, True]
+
+
+def test_by_position_entries_that_are_not_mappings_or_missing_answer_nothing() -> None:
+    shared = {"status": "created"}
+    rules = ResultRules(match_by="position", read=lambda entry: (entry["status"], None, ()))
+    found = rules.outcomes(list("abcdef"), [shared, "oops", "oops", shared, 7])
+    assert [status for status, _, _ in found] == [
+        "created",
+        "unknown",
+        "unknown",
+        "created",
+        "unknown",
+        "unknown",  # no entry at all
+    ]
+    assert found[5][2][0].code == NO_RESULT

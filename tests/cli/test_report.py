@@ -44,6 +44,9 @@ def test_each_line_is_the_json_of_its_values_whatever_they_hold(tmp_path: Path) 
             {"row": number, "status": "failed", "reasons": [{"code": text, "message": text}]}
         )
         lines.append({"row": number, "status": "failed", "key": True, "error": text or "x"})
+        every = {"row": number, "line": 2, "status": "skipped", "key": text, "id": 7}
+        every |= {"reasons": [{"code": "1", "message": text}], "error": text or "x"}
+        lines.append(every)
     path = tmp_path / "report.jsonl"
     with ReportWriter(path, append=False) as writer:
         for entry in lines:
