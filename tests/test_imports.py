@@ -2,6 +2,7 @@
 
 Read from the source (AST), so imports inside functions and under ``TYPE_CHECKING`` count as
 edges too: a lazy import that closes a cycle only hides it until someone moves the import up.
+So does a ``"._module:attribute"`` string (the CLI's lazily imported commands, ``cli._lazy``).
 An import of a package's own ``__init__`` by its submodules is not counted as a cycle (Python
 imports the parent package first; that is how packages work), but an explicit
 ``from .. import name`` is an edge to the parent's ``__init__``.
@@ -10,8 +11,11 @@ imports the parent package first; that is how packages work), but an explicit
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+
+import pytest
 
 import marketo_async
 
@@ -30,20 +34,33 @@ def _modules(root: Path) -> dict[str, tuple[Path, bool]]:
     return found
 
 
+# "._module:attribute": a module imported by name when the attribute is first needed.
+_LAZY_REFERENCE = re.compile(r"^(\.+)([\w.]*):\w+$")
+
+
+def _relative(module: str, is_package: bool, level: int, name: str | None) -> str:
+    base = module.split(".") if is_package else module.split(".")[:-1]
+    base = base[: len(base) - (level - 1)]
+    return ".".join([*base, *([name] if name else [])])
+
+
 def _imported(node: ast.AST, module: str, is_package: bool) -> Iterator[tuple[str, str | None]]:
-    """(module named, name imported from it or None) for one import statement."""
+    """(module named, name imported from it or None) for one import statement (or lazy
+    ``"._module:attribute"`` reference)."""
     if isinstance(node, ast.Import):
         for alias in node.names:
             yield alias.name, None
     elif isinstance(node, ast.ImportFrom):
-        base = module.split(".") if is_package else module.split(".")[:-1]
         if node.level:
-            base = base[: len(base) - (node.level - 1)]
-            target = ".".join([*base, *([node.module] if node.module else [])])
+            target = _relative(module, is_package, node.level, node.module)
         else:
             target = node.module or ""
         for alias in node.names:
             yield target, alias.name
+    elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+        lazy = _LAZY_REFERENCE.match(node.value)
+        if lazy:
+            yield _relative(module, is_package, len(lazy[1]), lazy[2]), None
 
 
 def import_graph(root: Path) -> dict[str, set[str]]:
@@ -127,17 +144,34 @@ def _write(root: Path, files: Mapping[str, str]) -> Path:
     return package
 
 
-def test_a_cycle_closed_by_an_import_inside_a_function_is_found(tmp_path: Path) -> None:
-    package = _write(
-        tmp_path,
-        {
-            "__init__.py": "",
-            "sub/__init__.py": "",
-            "sub/a.py": "from ..b import thing\n",
-            "b.py": "def thing():\n    from .sub import a\n    return a\n",
-        },
-    )
-    assert cycles(import_graph(package)) == [["pkg.b", "pkg.sub.a"]]
+@pytest.mark.parametrize(
+    ("files", "cycle"),
+    [
+        pytest.param(
+            {
+                "__init__.py": "",
+                "sub/__init__.py": "",
+                "sub/a.py": "from ..b import thing\n",
+                "b.py": "def thing():\n    from .sub import a\n    return a\n",
+            },
+            ["pkg.b", "pkg.sub.a"],
+            id="an import inside a function",
+        ),
+        pytest.param(
+            {
+                "__init__.py": "",
+                "app.py": 'COMMANDS = {"leads": "._leads:leads"}\n',
+                "_leads.py": "from .app import COMMANDS\n",
+            },
+            ["pkg._leads", "pkg.app"],
+            id="a lazy command reference",
+        ),
+    ],
+)
+def test_a_cycle_closed_by_a_lazy_import_is_found(
+    tmp_path: Path, files: Mapping[str, str], cycle: list[str]
+) -> None:
+    assert cycles(import_graph(_write(tmp_path, files))) == [cycle]
 
 
 def test_a_cycle_through_type_checking_and_a_package_init_is_found(tmp_path: Path) -> None:

@@ -5,23 +5,37 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from ._activities import activities
-from ._campaigns import campaigns, usage
-from ._config import config
 from ._entry import run_command
-from ._leadgen import leadgen
-from ._leads import describe, leads
-from ._lists import static_lists
-from ._migrate import migrate
-from ._objects import objects
-from ._program_members import program_members
-from ._sandbox import sandbox
+from ._lazy import LazyGroup
 from ._state import CliState
 
 __all__ = ["COMMANDS", "cli", "main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# Every top-level command and group (click's --help sorts them by name), and where it is
+# defined: its module is imported only when it runs (or --help lists them all). A new command
+# group is a module ending with its click group, which lists the group's commands; add it here.
+COMMANDS: dict[str, str] = {
+    "leads": "._leads:leads",
+    "lists": "._lists:static_lists",
+    "program-members": "._program_members:program_members",
+    "activities": "._activities:activities",
+    "objects": "._objects:objects",
+    "campaigns": "._campaigns:campaigns",
+    "usage": "._campaigns:usage",
+    "describe": "._leads:describe",
+    "config": "._config:config",
+    "sandbox": "._sandbox:sandbox",
+    "leadgen": "._leadgen:leadgen",
+    "migrate": "._migrate:migrate",
+}
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="marketo-async")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -36,26 +50,6 @@ def cli(ctx: click.Context) -> None:
     SIGINT (SIGTERM).
     """
     ctx.ensure_object(CliState)
-
-
-# Every top-level command and group (click's --help sorts them by name). A new command group
-# is a module ending with its click group, which lists the group's commands; add it here.
-COMMANDS: tuple[click.Command, ...] = (
-    leads,
-    static_lists,
-    program_members,
-    activities,
-    objects,
-    campaigns,
-    usage,
-    describe,
-    config,
-    sandbox,
-    leadgen,
-    migrate,
-)
-for _command in COMMANDS:
-    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,11 +22,11 @@ from ..models.leads import Lead
 from ..resources._lead_rules import validate_lead
 from ..resources._settle import read_back
 from ..resources.leads import SyncAction
-from ._activities import leads_changes, leads_deleted
 from ._bulk import BulkSpec, Params, Transform, bulk_command, prepare_keyed_by
 from ._bulk_api import bulk_leads_export, leads_import
 from ._connect import ConnectOptions, open_client, run_read
 from ._export import ExportTarget, export_records, read_values, run_export, to_mapping
+from ._lazy import LazyGroup
 from ._options import (
     batch_size_option,
     connection_options,
@@ -386,7 +386,10 @@ def describe(ctx: click.Context, as_json: bool, connect: ConnectOptions) -> None
 
 
 @click.group(
-    commands=[leads_upsert, leads_delete, leads_import, leads_export, leads_changes, leads_deleted]
+    cls=LazyGroup,
+    commands=[leads_upsert, leads_delete, leads_import, leads_export],
+    # The REST activity reads: their module is imported only when one runs.
+    lazy={"changes": "._activities:leads_changes", "deleted": "._activities:leads_deleted"},
 )
 def leads() -> None:
     """Upsert, delete and export leads."""
