@@ -88,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
     activity.add_argument(
         "--fault-paths", metavar="REGEX", help="only calls whose path matches fail (all if unset)"
     )
+    activity.add_argument(
+        "--fault-seed",
+        type=int,
+        metavar="N",
+        help="seed the random faults: the same calls fail in every run (random if unset)",
+    )
     leadgen = commands.add_parser(
         "serve-leadgen", help="serve FakeLeadGen (Lead Gen & CRM) on loopback until interrupted"
     )
@@ -129,6 +135,7 @@ def _activity_settings(fake: FakeMarketo, args: argparse.Namespace) -> None:
             codes=codes,
             paths=args.fault_paths,
             applied_rate=args.applied_fault_rate,
+            seed=args.fault_seed,
         )
     if args.activity_log:
         # Line-buffered: each activity is in the file as soon as it is recorded.
