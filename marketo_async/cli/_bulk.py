@@ -373,17 +373,19 @@ def run_bulk(
     applied = _resume_from(resume, earlier)
     _note_sandbox_resume(applied, connect)
 
-    async def go(writer: ReportWriter) -> BulkRun:
+    async def go(writer: ReportWriter, ahead: ReadAhead | None) -> BulkRun:
         # A bulk command is a load, checks included: a service sharing the budget goes first.
         with lane(BACKGROUND):
-            return await run_with(writer)
+            return await run_with(writer, ahead)
 
-    async def run_with(writer: ReportWriter) -> BulkRun:
+    async def run_with(writer: ReportWriter, ahead: ReadAhead | None) -> BulkRun:
         async with connect.open(cli_state(ctx)) as client:
             read: Iterator[InputRow] = rows
-            if before is not None:
-                # PreflightError: nothing is sent. Rows are read while its calls are answered.
-                read = await read_during(before(client), rows)
+            if before is not None and ahead is not None:
+                try:
+                    await before(client)  # PreflightError: nothing is sent
+                finally:
+                    read = ahead.rows()  # reading ahead stops, also when the checks fail
             confirm = None
             if earlier is not None and earlier.confirm is not None and applied is not None:
                 confirm = earlier.confirm(client)
@@ -402,18 +404,16 @@ def run_bulk(
             return run
 
     try:
-        with writer, _fewer_collections():
-            run = anyio.run(go, writer)
+        # With checks before the first write, rows are read from now (the report is open) until
+        # they are answered: while the client is built and the probe, token and checks wait.
+        with writer, _fewer_collections(), _reading_ahead(rows, before is not None) as ahead:
+            run = anyio.run(go, writer, ahead)
     except PreflightError as exc:
         fail(f"nothing was sent:\n{exc}", ExitCode.USAGE)
     except MarketoError as exc:
         # Refused before the first write (bad credentials, no such host ...): one line.
         fix = systemic_fix(exc)
         fail(f"{exc}. Nothing was sent." + (f" Fix: {fix}" if fix else ""))
-    finally:
-        close = getattr(rows, "close", None)
-        if close is not None:
-            close()
     print_summary(title, run, writer.path)
     if run.done == 0 and run.error is None:
         stderr_console().print(
@@ -422,43 +422,77 @@ def run_bulk(
     finish(ctx, run)
 
 
-# Rows read ahead (in a worker thread) while the checks before the first write wait for
-# Marketo's answers: an import's first file, at most.
+# Rows read ahead (in a worker thread) while the command waits for Marketo before its first
+# write: an import's first file, at most.
 READ_AHEAD_ROWS = 100_000
+# Meanwhile the main thread (building the client, woken by an answer) gets the interpreter back
+# from the reader within this many seconds, not Python's 5 ms: reading must not hold up the
+# calls it overlaps.
+READ_AHEAD_SWITCH_S = 0.0002
 
 
-async def read_during(
-    work: Awaitable[None], rows: Iterator[InputRow], most: int = READ_AHEAD_ROWS
-) -> Iterator[InputRow]:
-    """Await ``work`` while a worker thread reads up to ``most`` of ``rows``; then ``rows``,
-    the ones read first. Reading stops as soon as ``work`` ends (or fails: its error is
-    raised); an error reading a row is raised where that row would have been read."""
-    ahead: list[InputRow] = []
-    read_error: list[BaseException] = []
-    stop = threading.Event()
+class ReadAhead:
+    """Reads up to ``most`` of ``rows`` in a worker thread, from ``start()`` until ``rows()``
+    (or ``stop()``): a command reads its input while it builds its client and Marketo answers
+    the probe, the token and the checks before the first write. ``rows()`` gives the rows read
+    ahead, in order, then the rest; an error reading a row is raised where that row would have
+    been read. Only the worker reads ``rows`` until it has stopped."""
 
-    def read_ahead() -> None:
+    def __init__(self, rows: Iterator[InputRow], most: int = READ_AHEAD_ROWS) -> None:
+        self._source = rows
+        self._most = most
+        self._ahead: list[InputRow] = []
+        self._error: list[BaseException] = []
+        self._stop = threading.Event()
+        self._switch = sys.getswitchinterval()
+        self._thread = threading.Thread(target=self._read, name="read-ahead", daemon=True)
+
+    def _read(self) -> None:
+        ahead = self._ahead
         try:
-            while not stop.is_set() and len(ahead) < most:
-                row = next(rows, None)
+            while not self._stop.is_set() and len(ahead) < self._most:
+                row = next(self._source, None)
                 if row is None:
                     return
                 ahead.append(row)
         except BaseException as exc:  # raised again in the reading order
-            read_error.append(exc)
+            self._error.append(exc)
 
-    failed: list[BaseException] = []
-    async with anyio.create_task_group() as group:
-        group.start_soon(functools.partial(anyio.to_thread.run_sync, read_ahead))
-        try:
-            await work
-        except BaseException as exc:  # raised below, alone (not as a group)
-            failed.append(exc)
-        finally:
-            stop.set()
-    if failed:
-        raise failed[0]
-    return _then(ahead, read_error, rows)
+    def start(self) -> None:
+        self._switch = sys.getswitchinterval()
+        sys.setswitchinterval(READ_AHEAD_SWITCH_S)
+        self._thread.start()
+
+    def stop(self) -> bool:
+        """Stop reading; True once the worker has stopped (it finishes the row it reads)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        sys.setswitchinterval(self._switch)
+        return not self._thread.is_alive()
+
+    def rows(self) -> Iterator[InputRow]:
+        """The rows: the ones read ahead, then the rest (read by the caller)."""
+        self.stop()
+        return _then(self._ahead, self._error, self._source)
+
+
+@contextlib.contextmanager
+def _reading_ahead(rows: Iterator[InputRow], ahead: bool) -> Iterator[ReadAhead | None]:
+    """A started :class:`ReadAhead` of ``rows`` (None when not ``ahead``), stopped on leaving;
+    then ``rows`` is closed (its file), unless the worker could not be stopped."""
+    reader = ReadAhead(rows) if ahead else None
+    stopped = True
+    try:
+        if reader is not None:
+            reader.start()
+        yield reader
+    finally:
+        if reader is not None:
+            stopped = reader.stop()
+        close = getattr(rows, "close", None)
+        if close is not None and stopped:
+            close()
 
 
 def _then(

@@ -1,19 +1,16 @@
-"""A bulk command reads its rows while the checks before its first write wait for Marketo."""
+"""A bulk command reads its rows while it builds its client and waits for Marketo's answers
+before its first write."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
-import anyio
-import anyio.lowlevel
 import pytest
 
-from marketo_async.cli._bulk import read_during
+from marketo_async.cli._bulk import ReadAhead, _reading_ahead
 from marketo_async.cli._input import InputRow
-from marketo_async.cli._preflight import PreflightError
-
-pytestmark = pytest.mark.anyio
 
 
 def _rows(count: int, read: list[int], *, then: BaseException | None = None) -> Iterator[InputRow]:
@@ -24,7 +21,7 @@ def _rows(count: int, read: list[int], *, then: BaseException | None = None) -> 
         raise then
 
 
-async def test_rows_are_read_while_the_checks_wait_and_come_first_in_order() -> None:
+def test_rows_are_read_from_the_start_and_come_first_in_order() -> None:
     read: list[int] = []
     three_read = threading.Event()
 
@@ -34,35 +31,55 @@ async def test_rows_are_read_while_the_checks_wait_and_come_first_in_order() -> 
             if row.row == 3:
                 three_read.set()
 
-    async def checks() -> None:  # answered only once the reader has read three rows
-        assert await anyio.to_thread.run_sync(three_read.wait, 30.0)
-
-    result = await read_during(checks(), rows())
-    assert len(read) >= 3
-    assert [row.row for row in result] == [1, 2, 3, 4, 5]
+    ahead = ReadAhead(rows())
+    ahead.start()
+    assert three_read.wait(30.0)  # read with no one asking yet
+    assert [row.row for row in ahead.rows()] == [1, 2, 3, 4, 5]
 
 
-async def test_at_most_the_read_ahead_rows_are_read_before_the_run_asks() -> None:
+def test_at_most_the_read_ahead_rows_are_read_before_the_run_asks() -> None:
     read: list[int] = []
-    result = await read_during(anyio.lowlevel.checkpoint(), _rows(5, read), most=2)
+    ahead = ReadAhead(_rows(5, read), most=2)
+    ahead.start()
+    assert ahead.stop()
     assert len(read) <= 2
-    assert [row.row for row in result] == [1, 2, 3, 4, 5]
+    assert [row.row for row in ahead.rows()] == [1, 2, 3, 4, 5]
 
 
-async def test_a_read_error_is_raised_after_the_rows_before_it() -> None:
-    read: list[int] = []
-    result = await read_during(
-        anyio.lowlevel.checkpoint(), _rows(2, read, then=OSError("disk gone"))
-    )
+def test_a_read_error_is_raised_after_the_rows_before_it() -> None:
+    ahead = ReadAhead(_rows(2, [], then=OSError("disk gone")))
+    ahead.start()
+    result = ahead.rows()
     first, second = next(result), next(result)
     assert (first.row, second.row) == (1, 2)
     with pytest.raises(OSError, match="disk gone"):
         next(result)
 
 
-async def test_a_check_that_fails_is_raised_as_it_is() -> None:
-    async def checks() -> None:
-        raise PreflightError("--partition 'Nope' does not exist")
+def test_nothing_is_read_after_stop() -> None:
+    read: list[int] = []
+    ahead = ReadAhead(_rows(1_000_000, read))
+    ahead.start()
+    assert ahead.stop()
+    count = len(read)
+    time.sleep(0.01)  # a moment in which a worker that did not stop would read on
+    assert len(read) == count < 1_000_000
 
-    with pytest.raises(PreflightError, match="Nope"):
-        await read_during(checks(), _rows(5, []))
+
+def test_a_failure_stops_reading_and_closes_the_input() -> None:
+    read: list[int] = []
+    rows = _rows(1_000_000, read)
+    with pytest.raises(RuntimeError, match="checks failed"), _reading_ahead(rows, True):
+        raise RuntimeError("checks failed")
+    count = len(read)
+    assert count < 1_000_000
+    with pytest.raises(StopIteration):
+        next(rows)  # closed
+    assert len(read) == count
+
+
+def test_without_checks_nothing_is_read_ahead() -> None:
+    read: list[int] = []
+    with _reading_ahead(_rows(5, read), False) as ahead:
+        assert ahead is None
+    assert read == []
