@@ -24,7 +24,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import attrs
 
@@ -72,15 +72,14 @@ class InputError(ValueError):
     """The input cannot be read at all (binary data, a bad header): nothing is sent."""
 
 
-@attrs.frozen
-class InputRow:
+class InputRow(NamedTuple):
     """One data row: its 1-based row number, its record (or why it could not be read), and
-    the file line it starts on."""
+    the file line it starts on. (A tuple: a large file makes hundreds of thousands.)"""
 
     row: int
     record: dict[str, Any] | None
     error: str | None = None
-    line: int = attrs.field(default=0, kw_only=True)
+    line: int = 0
 
 
 @attrs.frozen(kw_only=True)
@@ -289,21 +288,29 @@ class _CsvRows:
         self.columns = self._header()
 
     def _feed(self) -> Iterator[str]:
-        taken, again, lines = self._taken, self._again, self._lines  # (taken: emptied per record)
-        while True:
-            if len(taken) >= MAX_LINES_PER_RECORD:
-                raise _RunawayQuote
-            item = again.popleft() if again else next(lines, None)
-            if item is None:
-                # csv only asks for another line mid-record when a quote is still open.
-                self._ended_inside = bool(taken)
-                return
+        taken, again = self._taken, self._again  # (taken: emptied per record)
+        # csv asking for one more line once a record took the most it may: a quote left open.
+        while again:  # the lines of a record given up, after its first: read again first
+            item = again.popleft()
             taken.append(item)
             yield item[1]
+            if len(taken) >= MAX_LINES_PER_RECORD:
+                raise _RunawayQuote
+        for item in self._lines:
+            taken.append(item)
+            yield item[1]
+            if len(taken) >= MAX_LINES_PER_RECORD:
+                raise _RunawayQuote
+        # csv only asks for another line mid-record when a quote is still open.
+        self._ended_inside = bool(taken)
 
-    def _record(self) -> tuple[int, list[str] | None, str | None] | None:
-        """The next record: (first line, cells, None), (first line, None, why), or None."""
-        self._taken.clear()
+    def _record(self) -> tuple[int, list[str] | None, str] | None:
+        """The next record: (first line, cells, their text), (first line, None, why), or None.
+
+        The cells hold every character of the record's lines but the quotes, delimiters and
+        line breaks: their text is what is checked for NUL and undecodable bytes."""
+        taken = self._taken
+        taken.clear()
         self._ended_inside = False
         try:
             cells = next(self._reader)
@@ -314,18 +321,17 @@ class _CsvRows:
                 f"a quoted value is not closed within {MAX_LINES_PER_RECORD} lines"
             )
         except csv.Error as exc:
-            first = self._taken[0][0] if self._taken else 0
+            first = taken[0][0] if taken else 0
             return first, None, f"malformed CSV ({exc})"
         if self._ended_inside:
             return self._give_up("a quoted value is not closed before the end of the file")
         if cells is None:
             return None
-        taken = self._taken
-        first, text = taken[0] if len(taken) == 1 else (taken[0][0], "".join(t for _, t in taken))
+        text = "".join(cells)
         if text.isascii() and "\x00" not in text:
-            return first, cells, None  # the common case, checked without a call
+            return taken[0][0], cells, text  # the common case, checked without a call
         problem = _text_problem(text)
-        return (first, None, problem) if problem else (first, cells, None)
+        return (taken[0][0], None, problem) if problem else (taken[0][0], cells, text)
 
     def _give_up(self, why: str) -> tuple[int, None, str]:
         first, *rest = self._taken
@@ -336,7 +342,7 @@ class _CsvRows:
 
     def _header(self) -> list[str]:
         found = self._record()
-        while found is not None and found[1] is not None and not any(c.strip() for c in found[1]):
+        while found is not None and found[1] is not None and not found[2].strip():
             found = self._record()  # blank lines before the header
         if found is None:
             return []
@@ -366,23 +372,27 @@ class _CsvRows:
 
     def rows(self) -> Iterator[InputRow]:
         names = self.columns
+        width = len(names)
         row = 0
         while (found := self._record()) is not None:
-            line, cells, error = found
-            if cells is not None and not "".join(cells).strip():
-                continue  # a blank line (or only blank cells) is not a row
-            row += 1
+            line, cells, text = found
             if cells is None:
-                yield InputRow(row, None, f"line {line}: {error}", line=line)
-            elif len(cells) != len(names):
-                why = f"line {line}: {len(cells)} cells for {len(names)} columns"
-                yield InputRow(row, None, why, line=line)
+                row += 1
+                yield InputRow(row, None, f"line {line}: {text}", line)
+            elif not text.strip():
+                continue  # a blank line (or only blank cells) is not a row
+            elif len(cells) != width:
+                row += 1
+                yield InputRow(
+                    row, None, f"line {line}: {len(cells)} cells for {width} columns", line
+                )
             else:
+                row += 1
                 if "" in cells:  # empty cells are left out
                     record = {name: cell for name, cell in zip(names, cells, strict=True) if cell}
                 else:
                     record = dict(zip(names, cells, strict=True))
-                yield InputRow(row, record, line=line)
+                yield InputRow(row, record, None, line)
 
 
 def read_refs(
