@@ -110,7 +110,8 @@ class Reader(Generic[T]):
             held.record = self._merge(held.record, record)
             held.last = index
             return
-        self.flush()
+        if held is not None:
+            self.flush()
         item = Item(index, index, key, record)
         if self._coalesce and key is not None:
             self._held = item

@@ -158,10 +158,11 @@ class _Prepare:
         return ImportRow(None, b"", (), 0, problem)
 
     def row(self, record: Mapping[str, Any] | _Unreadable) -> ImportRow:
-        if isinstance(record, _Unreadable):
-            return self.refused(record.reason)
-        if not isinstance(record, Mapping):
-            return self.refused(f"not a mapping of field names to values ({record!r})")
+        if type(record) is not dict:  # a dict is a record (most are); else look closer
+            if isinstance(record, _Unreadable):
+                return self.refused(record.reason)
+            if not isinstance(record, Mapping):
+                return self.refused(f"not a mapping of field names to values ({record!r})")
         key = lookup_key(record, self.lookup_field)
         names = tuple(record)
         columns = self._columns.get(names)
@@ -300,14 +301,18 @@ def file_content(rows: Sequence[ImportRow]) -> tuple[tuple[str, ...], bytes]:
     """The header and the bytes of one import file holding ``rows`` (in their order)."""
     header = _header(rows)
     prepare = _Prepare("", frozenset())
-    parts = [prepare.line(header)]
-    for row in rows:
-        if row.columns is header or row.columns == header:
-            parts.append(row.line)
-        else:  # fewer or other columns than the file: its cells under the file's header
-            cells = dict(zip(row.columns, _cells(row), strict=False))
-            parts.append(prepare.line(cells.get(name, "") for name in header))
-    return header, b"".join(parts)
+    lines = [prepare.line(header)]
+    lines += [
+        row.line if row.columns is header or row.columns == header else _under(header, row, prepare)
+        for row in rows
+    ]
+    return header, b"".join(lines)
+
+
+def _under(header: tuple[str, ...], row: ImportRow, prepare: _Prepare) -> bytes:
+    """The line of a row with fewer or other columns than its file: its cells under ``header``."""
+    cells = dict(zip(row.columns, _cells(row), strict=False))
+    return prepare.line(cells.get(name, "") for name in header)
 
 
 # ------------------------------------------------------------------------------ answers
