@@ -348,11 +348,18 @@ class BulkRun:
         )
         self.counts[status] += 1
         self.done += 1
+        if status in NOT_APPLIED_STATUSES:
+            self._not_applied(status, reasons, error)
+
+    def _not_applied(
+        self, status: str, reasons: tuple[tuple[str, str], ...], error: str | None
+    ) -> None:
+        """Count a row that did not apply: resendable or not, and why (for the summary)."""
         if status == "unknown" and self.kept_unknown is not None:
             pass  # a resume will not send it again: not advised as resendable
         elif status in _RESENDABLE or (status == "failed" and error is not None):
             self.resendable += 1
-        if status in NOT_APPLIED_STATUSES and status != "not_attempted":
+        if status != "not_attempted":
             why = error or "; ".join(f"{code} {message}" for code, message in reasons) or status
             why = _REQUEST_ID.sub("", why)  # one line per reason, not one per call
             why = _LINE.sub("", why)  # nor one per row (the report keeps each row's line)
