@@ -1,8 +1,8 @@
-"""A bulk command reads its rows while it builds its client and waits for Marketo's answers
-before its first write."""
+"""A bulk command reads its rows while it waits for Marketo's answers before its first write."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -69,7 +69,9 @@ def test_nothing_is_read_after_stop() -> None:
 def test_a_failure_stops_reading_and_closes_the_input() -> None:
     read: list[int] = []
     rows = _rows(1_000_000, read)
-    with pytest.raises(RuntimeError, match="checks failed"), _reading_ahead(rows, True):
+    with pytest.raises(RuntimeError, match="checks failed"), _reading_ahead(rows, True) as ahead:
+        assert ahead is not None
+        ahead.start()
         raise RuntimeError("checks failed")
     count = len(read)
     assert count < 1_000_000
@@ -83,3 +85,21 @@ def test_without_checks_nothing_is_read_ahead() -> None:
     with _reading_ahead(_rows(5, read), False) as ahead:
         assert ahead is None
     assert read == []
+
+
+def test_a_read_ahead_never_started_reads_nothing_and_closes_the_input() -> None:
+    read: list[int] = []
+    rows = _rows(5, read)
+    with _reading_ahead(rows, True) as ahead:
+        assert ahead is not None
+    assert read == []
+    with pytest.raises(StopIteration):
+        next(rows)  # closed
+
+
+def test_the_switch_interval_comes_back_when_reading_stops() -> None:
+    before = sys.getswitchinterval()
+    ahead = ReadAhead(_rows(5, []))
+    ahead.start()
+    assert list(ahead.rows())
+    assert sys.getswitchinterval() == before
