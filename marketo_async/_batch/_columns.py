@@ -136,6 +136,21 @@ class OutcomeColumns(OutcomeSequence):
         if self._on_finish is not None:
             self._on_finish(first, last)
 
+    def reopen(self, first: int, last: int) -> int:
+        """Records ``first..last`` have no outcome after all (nobody heard it): pending
+        again. How many there were."""
+        span = range(first, last + 1)
+        if not span:
+            return 0
+        self._status[first : last + 1] = bytes(len(span))
+        self._ids[first : last + 1] = array("q", (_NO_ID,)) * len(span)
+        for column in (self._reasons, self._errors, self._keys, self._merged_into):
+            if column:
+                for index in span:
+                    column.pop(index, None)
+        self.not_applied = [index for index in self.not_applied if index not in span]
+        return len(span)
+
     def first_pending(self, start: int = 0) -> int | None:
         """The first record from ``start`` on without an outcome, or None."""
         index = self._status.find(_PENDING, start)
