@@ -133,7 +133,8 @@ class BulkSpec:
     # A destructive command: on a terminal it asks this question first, unless --yes.
     confirm: str | None = None
     # Checks before the first write (one describe ...): given the client, the values and the
-    # input's columns, raises PreflightError, or returns a change to make to every record.
+    # input's columns, raises PreflightError, or returns a change to make to every record
+    # (returning the record, or a new one: never altering the record it is given).
     preflight: Preflight | None = None
     # The client library's own check of a record (for --dry-run): why it would be refused.
     validate: Callable[[Params], Callable[[int, Any], str | None]] | None = None
@@ -161,7 +162,11 @@ def _with_preflight(
             change.append(found)
 
     def changed(record: Mapping[str, Any]) -> tuple[Any, Any]:
-        return prepare(change[0](dict(record)) if change else record)
+        if not change:
+            return prepare(record)
+        # A change never alters the record it is given (it returns it, or a new one): the
+        # row's own record (a dict) goes in as it is, not copied.
+        return prepare(change[0](record if isinstance(record, dict) else dict(record)))
 
     return before, changed
 

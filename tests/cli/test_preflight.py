@@ -185,6 +185,17 @@ def test_upsert_sends_cells_of_typed_fields_as_their_type_and_import_keeps_the_t
     assert bulk(dict(record)) == record
 
 
+def test_the_record_changes_never_alter_the_row_they_are_given() -> None:
+    checks = LeadChecks(columns=["email", "leadScore", "extra"], lookup_field="email")
+    checks.types = {"email": "email", "leadScore": "integer"}
+    row = {"email": "a@example.com", "leadScore": "68", "extra": "x"}
+    for dropped in (frozenset(), frozenset({"extra"})):
+        checks.dropped = dropped
+        for convert in (True, False):
+            lead_transform(checks, convert=convert, key_field="email")(row)
+            assert row == {"email": "a@example.com", "leadScore": "68", "extra": "x"}
+
+
 def test_program_members_import_refuses_a_bad_status_a_header_without_email_and_unknown_columns(
     invoke: Invoke, tmp_path: Path
 ) -> None:
