@@ -468,11 +468,6 @@ class BulkRun:
                 return payload, key, payload
         return payload, key, _NOTHING
 
-    async def _next_row(self) -> InputRow | None:
-        if self._row_iter is not None:
-            return next(self._row_iter, None)
-        return await anext(self._row_stream, None)
-
     def _refuse(self, item: InputRow, refused: ValueError) -> None:
         if isinstance(refused, Refused):
             status = "skipped" if refused.set_aside else "failed"
@@ -483,8 +478,9 @@ class BulkRun:
 
     async def _feed(self) -> AsyncIterator[Any]:
         settled = 0
+        rows, stream = self._row_iter, self._row_stream
         while not self.stopper.requested:
-            item = await self._next_row()
+            item = next(rows, None) if rows is not None else await anext(stream, None)
             if item is None:
                 return
             read = self._read(item)
