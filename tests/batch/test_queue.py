@@ -138,6 +138,13 @@ def test_drain_gives_the_ready_items_in_the_order_they_would_have_left() -> None
     assert firsts(queue.drain()) == [2, 0, 1, 4, 3]
 
 
+def test_an_item_added_after_a_later_one_still_leaves_in_input_order() -> None:
+    queue: KeyedQueue[str] = KeyedQueue()
+    for index in (0, 2, 3, 1):
+        queue.add(item(index, None))
+    assert firsts(queue.take(10, 1_000)[0]) == [0, 1, 2, 3]
+
+
 class _Naive:
     """The queue's rules written the slow, obvious way: every ready record sorted at each take."""
 
