@@ -390,8 +390,10 @@ def run_bulk(
                 ahead.start()  # rows are read while the token and the checks are answered
                 try:
                     await before(client)  # PreflightError: nothing is sent
-                finally:
-                    read = ahead.rows()  # reading ahead stops, also when the checks fail
+                except BaseException:
+                    ahead.stop(STOP_WAIT_S)  # (a reader waiting for stdin is left behind)
+                    raise
+                read = ahead.rows()
             confirm = None
             if earlier is not None and earlier.confirm is not None and applied is not None:
                 confirm = earlier.confirm(client)
@@ -433,6 +435,9 @@ READ_AHEAD_ROWS = 100_000
 # from the reader within this many seconds, not Python's 5 ms: reading must not hold up the
 # calls it overlaps.
 READ_AHEAD_SWITCH_S = 0.0002
+# How long a command that failed (or was interrupted) waits for the reader to finish its row
+# before it goes on without it: reading stdin, the row may never come.
+STOP_WAIT_S = 1.0
 
 
 class ReadAhead:
@@ -472,12 +477,12 @@ class ReadAhead:
         sys.setswitchinterval(READ_AHEAD_SWITCH_S)
         self._thread.start()
 
-    def stop(self) -> bool:
-        """Stop reading (or never start); True once the worker has stopped (it finishes the
-        row it reads)."""
+    def stop(self, wait_s: float | None = None) -> bool:
+        """Stop reading (or never start); True once the worker has stopped: it finishes the
+        row it reads, waited for at most ``wait_s`` seconds (None: as long as it takes)."""
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join()
+            self._thread.join(wait_s)
         sys.setswitchinterval(self._switch)
         return not self._thread.is_alive()
 
@@ -490,14 +495,15 @@ class ReadAhead:
 @contextlib.contextmanager
 def _reading_ahead(rows: Iterator[InputRow], ahead: bool) -> Iterator[ReadAhead | None]:
     """A :class:`ReadAhead` of ``rows`` to start (None when not ``ahead``), stopped on leaving;
-    then ``rows`` is closed (its file), unless the worker could not be stopped."""
+    then ``rows`` is closed (its file), unless the worker is still reading (waiting for input
+    that may never come: it is left behind, as a daemon thread)."""
     reader = ReadAhead(rows) if ahead else None
     stopped = True
     try:
         yield reader
     finally:
         if reader is not None:
-            stopped = reader.stop()
+            stopped = reader.stop(STOP_WAIT_S)
         close = getattr(rows, "close", None)
         if close is not None and stopped:
             close()
