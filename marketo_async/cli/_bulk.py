@@ -386,14 +386,8 @@ def run_bulk(
     async def run_with(writer: ReportWriter, ahead: ReadAhead | None) -> BulkRun:
         async with connect.open(cli_state(ctx)) as client:
             read: Iterator[InputRow] = rows
-            if before is not None and ahead is not None:
-                ahead.start()  # rows are read while the token and the checks are answered
-                try:
-                    await before(client)  # PreflightError: nothing is sent
-                except BaseException:
-                    ahead.stop(STOP_WAIT_S)  # (a reader waiting for stdin is left behind)
-                    raise
-                read = ahead.rows()
+            if before is not None:
+                read = await _checked(before(client), ahead, rows)  # PreflightError: none sent
             confirm = None
             if earlier is not None and earlier.confirm is not None and applied is not None:
                 confirm = earlier.confirm(client)
@@ -412,7 +406,10 @@ def run_bulk(
             return run
 
     try:
-        with writer, _fewer_collections(), _reading_ahead(rows, before is not None) as ahead:
+        # Only a file is read ahead: a row of stdin or a pipe may never come, and a reader
+        # left waiting for it would hold the command (and Python's exit) up.
+        read_ahead = before is not None and str(path) != "-" and path.is_file()
+        with writer, _fewer_collections(), _reading_ahead(rows, read_ahead) as ahead:
             run = anyio.run(go, writer, ahead)
     except PreflightError as exc:
         fail(f"nothing was sent:\n{exc}", ExitCode.USAGE)
@@ -435,9 +432,6 @@ READ_AHEAD_ROWS = 100_000
 # from the reader within this many seconds, not Python's 5 ms: reading must not hold up the
 # calls it overlaps.
 READ_AHEAD_SWITCH_S = 0.0002
-# How long a command that failed (or was interrupted) waits for the reader to finish its row
-# before it goes on without it: reading stdin, the row may never come.
-STOP_WAIT_S = 1.0
 
 
 class ReadAhead:
@@ -477,12 +471,12 @@ class ReadAhead:
         sys.setswitchinterval(READ_AHEAD_SWITCH_S)
         self._thread.start()
 
-    def stop(self, wait_s: float | None = None) -> bool:
-        """Stop reading (or never start); True once the worker has stopped: it finishes the
-        row it reads, waited for at most ``wait_s`` seconds (None: as long as it takes)."""
+    def stop(self) -> bool:
+        """Stop reading (or never start); True once the worker has stopped (it finishes the
+        row it reads)."""
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(wait_s)
+            self._thread.join()
         sys.setswitchinterval(self._switch)
         return not self._thread.is_alive()
 
@@ -492,18 +486,33 @@ class ReadAhead:
         return _then(self._ahead, self._error, self._source)
 
 
+async def _checked(
+    checks: Awaitable[None], ahead: ReadAhead | None, rows: Iterator[InputRow]
+) -> Iterator[InputRow]:
+    """The rows after ``checks`` (Marketo's answers before the first write), read ahead while
+    they wait when ``ahead`` is given; reading ahead stops also when the checks fail."""
+    if ahead is None:
+        await checks
+        return rows
+    ahead.start()
+    try:
+        await checks
+    finally:
+        read = ahead.rows()
+    return read
+
+
 @contextlib.contextmanager
 def _reading_ahead(rows: Iterator[InputRow], ahead: bool) -> Iterator[ReadAhead | None]:
     """A :class:`ReadAhead` of ``rows`` to start (None when not ``ahead``), stopped on leaving;
-    then ``rows`` is closed (its file), unless the worker is still reading (waiting for input
-    that may never come: it is left behind, as a daemon thread)."""
+    then ``rows`` is closed (its file), unless the worker could not be stopped."""
     reader = ReadAhead(rows) if ahead else None
     stopped = True
     try:
         yield reader
     finally:
         if reader is not None:
-            stopped = reader.stop(STOP_WAIT_S)
+            stopped = reader.stop()
         close = getattr(rows, "close", None)
         if close is not None and stopped:
             close()

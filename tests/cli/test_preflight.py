@@ -127,6 +127,15 @@ def test_leads_import_refuses_a_missing_partition_and_a_missing_list_before_any_
     assert fake.stats.by_path[IMPORTS] == 0
 
 
+def test_leads_import_from_stdin_is_checked_before_any_upload_too(invoke: Invoke) -> None:
+    fake = FakeMarketo()
+    text = "email\na@example.com\n"
+    result = invoke(fake, "leads", "import", "-", "--sandbox", "--partition", "Nope", input=text)
+    assert result.exit_code == 2
+    assert "--partition 'Nope' does not exist" in result.stderr
+    assert fake.stats.by_path[IMPORTS] == 0
+
+
 def test_a_header_without_the_lookup_column_is_refused_up_front(
     invoke: Invoke, tmp_path: Path
 ) -> None:

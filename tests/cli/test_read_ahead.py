@@ -9,7 +9,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from marketo_async.cli import _bulk
 from marketo_async.cli._bulk import ReadAhead, _reading_ahead
 from marketo_async.cli._input import InputRow
 
@@ -104,27 +103,3 @@ def test_the_switch_interval_comes_back_when_reading_stops() -> None:
     ahead.start()
     assert list(ahead.rows())
     assert sys.getswitchinterval() == before
-
-
-def test_a_reader_waiting_for_input_is_left_behind_and_the_input_left_open(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(_bulk, "STOP_WAIT_S", 0.01)
-    arrived = threading.Event()
-    read: list[int] = []
-
-    def stdin() -> Iterator[InputRow]:
-        yield from _rows(2, read)
-        arrived.wait(30.0)  # a producer that sends nothing more
-        yield InputRow(3, {"email": "u3@example.com"}, line=4)
-
-    rows = stdin()
-    with pytest.raises(RuntimeError, match="checks failed"), _reading_ahead(rows, True) as ahead:
-        assert ahead is not None
-        ahead.start()
-        while len(read) < 2:
-            time.sleep(0.001)
-        raise RuntimeError("checks failed")
-    assert ahead is not None and not ahead.stop(0.0)  # still waiting for its third row
-    arrived.set()
-    assert ahead.stop(30.0)  # it finished that row, in an input nobody closed under it
