@@ -193,9 +193,7 @@ class BearerToken:
         self.tokens = tokens
         self._client_secret = client_secret
 
-    def wrap(
-        self, transport: httpx.AsyncBaseTransport | None, limits: httpx.Limits
-    ) -> httpx.AsyncBaseTransport | None:
+    def wrap(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
         return transport
 
     async def ready(self) -> None:

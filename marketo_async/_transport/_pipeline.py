@@ -104,9 +104,7 @@ class Auth(Protocol):
     URL) is added instead by the innermost transport ``wrap`` returns.
     """
 
-    def wrap(
-        self, transport: httpx.AsyncBaseTransport | None, limits: httpx.Limits
-    ) -> httpx.AsyncBaseTransport | None:
+    def wrap(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
         """The httpx transport to send through (``transport`` itself when nothing is added)."""
         ...
 
@@ -233,7 +231,7 @@ class Pipeline:
         network = sending.transport or httpx.AsyncHTTPTransport(verify=tls, limits=limits)
         self.http = httpx.AsyncClient(
             base_url=base_url,
-            transport=auth.wrap(network, limits),
+            transport=auth.wrap(network),
             verify=tls,  # for the proxies httpx may add from the environment
             limits=limits,
             follow_redirects=False,

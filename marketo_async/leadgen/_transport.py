@@ -98,11 +98,8 @@ class KeyInUrl:
         self._account_id = account_id
         self._secret = secret
 
-    def wrap(
-        self, transport: httpx.AsyncBaseTransport | None, limits: httpx.Limits
-    ) -> httpx.AsyncBaseTransport:
-        inner = transport or httpx.AsyncHTTPTransport(limits=limits)
-        return _Credentials(inner, self._account_id, self._secret)
+    def wrap(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        return _Credentials(transport, self._account_id, self._secret)
 
     async def ready(self) -> None:
         return None
