@@ -44,6 +44,29 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--token-ttl", type=float, default=3600.0)
     serve.add_argument("--client-id", default="fake-client-id")
     serve.add_argument("--client-secret", default="fake-client-secret")
+    _bulk_options(serve)
+    _activity_options(serve)
+    leadgen = commands.add_parser(
+        "serve-leadgen", help="serve FakeLeadGen (Lead Gen & CRM) on loopback until interrupted"
+    )
+    leadgen.add_argument("--port", type=int, default=8081)
+    leadgen.add_argument("--host", default="127.0.0.1")
+    leadgen.add_argument("--seed", metavar="FILE.json", help="load fields, leads and lists")
+    leadgen.add_argument("--calls", type=int, default=10, help="calls per second before 107")
+    leadgen.add_argument("--daily-quota", type=int, default=50_000, help="calls a day before 106")
+    leadgen.add_argument("--latency", type=float, default=0.0, help="seconds per call")
+    leadgen.add_argument("--per-record", type=float, default=0.0, help="extra seconds per record")
+    leadgen.add_argument("--jitter", type=float, default=0.0, help="random extra seconds, at most")
+    leadgen.add_argument(
+        "--date-range-paging", choices=("offset", "capped", "unlimited"), default="offset"
+    )
+    leadgen.add_argument("--account-id", default="fake-account")
+    leadgen.add_argument("--secret-key", default="fake-secret-key")
+    return parser
+
+
+def _bulk_options(serve: argparse.ArgumentParser) -> None:
+    """``serve``'s options for emulated bulk jobs."""
     bulk = serve.add_argument_group("bulk jobs")
     bulk.add_argument("--import-seconds", type=float, help="fixed seconds per import job")
     bulk.add_argument("--export-seconds", type=float, help="fixed seconds per export job")
@@ -56,6 +79,10 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FRACTION",
         help="cut every fresh export download after this share of the file (0.5: halfway)",
     )
+
+
+def _activity_options(serve: argparse.ArgumentParser) -> None:
+    """``serve``'s options for activity pages and injected faults."""
     activity = serve.add_argument_group("activities and faults")
     activity.add_argument(
         "--short-pages",
@@ -94,23 +121,6 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="seed the random faults: the same calls fail in every run (random if unset)",
     )
-    leadgen = commands.add_parser(
-        "serve-leadgen", help="serve FakeLeadGen (Lead Gen & CRM) on loopback until interrupted"
-    )
-    leadgen.add_argument("--port", type=int, default=8081)
-    leadgen.add_argument("--host", default="127.0.0.1")
-    leadgen.add_argument("--seed", metavar="FILE.json", help="load fields, leads and lists")
-    leadgen.add_argument("--calls", type=int, default=10, help="calls per second before 107")
-    leadgen.add_argument("--daily-quota", type=int, default=50_000, help="calls a day before 106")
-    leadgen.add_argument("--latency", type=float, default=0.0, help="seconds per call")
-    leadgen.add_argument("--per-record", type=float, default=0.0, help="extra seconds per record")
-    leadgen.add_argument("--jitter", type=float, default=0.0, help="random extra seconds, at most")
-    leadgen.add_argument(
-        "--date-range-paging", choices=("offset", "capped", "unlimited"), default="offset"
-    )
-    leadgen.add_argument("--account-id", default="fake-account")
-    leadgen.add_argument("--secret-key", default="fake-secret-key")
-    return parser
 
 
 def _bulk_settings(fake: FakeMarketo, args: argparse.Namespace) -> None:
