@@ -471,14 +471,13 @@ class ReadAhead:
         sys.setswitchinterval(READ_AHEAD_SWITCH_S)
         self._thread.start()
 
-    def stop(self) -> bool:
-        """Stop reading (or never start); True once the worker has stopped (it finishes the
-        row it reads)."""
+    def stop(self) -> None:
+        """Stop reading (or never start), waiting for the worker to finish the row it reads
+        (a file's row: it comes)."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
         sys.setswitchinterval(self._switch)
-        return not self._thread.is_alive()
 
     def rows(self) -> Iterator[InputRow]:
         """The rows: the ones read ahead, then the rest (read by the caller)."""
@@ -505,16 +504,15 @@ async def _checked(
 @contextlib.contextmanager
 def _reading_ahead(rows: Iterator[InputRow], ahead: bool) -> Iterator[ReadAhead | None]:
     """A :class:`ReadAhead` of ``rows`` to start (None when not ``ahead``), stopped on leaving;
-    then ``rows`` is closed (its file), unless the worker could not be stopped."""
+    then ``rows`` is closed (its file)."""
     reader = ReadAhead(rows) if ahead else None
-    stopped = True
     try:
         yield reader
     finally:
         if reader is not None:
-            stopped = reader.stop()
+            reader.stop()
         close = getattr(rows, "close", None)
-        if close is not None and stopped:
+        if close is not None:
             close()
 
 

@@ -41,7 +41,8 @@ def test_at_most_the_read_ahead_rows_are_read_before_the_run_asks() -> None:
     read: list[int] = []
     ahead = ReadAhead(_rows(5, read), most=2)
     ahead.start()
-    assert ahead.stop()
+    ahead.stop()
+    assert not ahead._thread.is_alive()
     assert len(read) <= 2
     assert [row.row for row in ahead.rows()] == [1, 2, 3, 4, 5]
 
@@ -60,7 +61,8 @@ def test_nothing_is_read_after_stop() -> None:
     read: list[int] = []
     ahead = ReadAhead(_rows(1_000_000, read))
     ahead.start()
-    assert ahead.stop()
+    ahead.stop()
+    assert not ahead._thread.is_alive()
     count = len(read)
     time.sleep(0.01)  # a moment in which a worker that did not stop would read on
     assert len(read) == count < 1_000_000
