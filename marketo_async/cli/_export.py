@@ -308,9 +308,12 @@ def run_export(copy: Callable[[], Awaitable[int]], target: ExportTarget, *, what
         raise click.UsageError(str(error)) from None
     except BaseException as error:  # SIGINT/SIGTERM, maybe inside a task group
         read = what.split()[-1]  # "car_c records" -> "records"
-        if target.direct:
-            exit_if_stopped(error, f"Interrupted: the output holds the {read} read so far.")
-        # open_output dropped the partial file: a file is written only once complete.
-        exit_if_stopped(error, f"Interrupted: {target.out} was not written.")
+        said = (
+            f"Interrupted: the output holds the {read} read so far."
+            if target.direct
+            # open_output dropped the partial file: a file is written only once complete.
+            else f"Interrupted: {target.out} was not written."
+        )
+        exit_if_stopped(error, said)
         raise
     stderr_console().print(f"Exported {written:,} {what} to {target.where}.", markup=False)
