@@ -8,9 +8,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import re
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -236,6 +238,16 @@ def _rate_limits(args: argparse.Namespace) -> RateLimits | None:
     )
 
 
+@contextlib.contextmanager
+def _usage_errors(parser: argparse.ArgumentParser) -> Iterator[None]:
+    """An option value the emulator refuses (a rate over 1, a bad --fault-paths regex) is a
+    usage error, exit 2, not a traceback."""
+    try:
+        yield
+    except (ValueError, re.error) as exc:
+        parser.error(str(exc))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve-leadgen":
@@ -247,10 +259,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         client_id=args.client_id,
         client_secret=args.client_secret,
     )
-    _activity_settings(fake, args)  # before seeding: the log holds the seed's activities too
+    parser = _parser()
+    with _usage_errors(parser):
+        _activity_settings(fake, args)  # before seeding: the log holds the seed's activities too
     if args.seed and not _seeded(fake, args.seed):
         return 2
-    _bulk_settings(fake, args)
+    with _usage_errors(parser):
+        _bulk_settings(fake, args)
     return _serve_until_interrupted(
         fake.serve,
         args,
